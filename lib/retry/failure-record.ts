@@ -1,0 +1,58 @@
+/**
+ * The failure record that travels with a message in the DLQ (and back to the ingest queue on replay).
+ *
+ * Format (ARCHITECTURE.md, "DLQ record"): the body is kept byte-for-byte, the original message
+ * attributes are kept, and ONE extra message attribute, `FAILURE_ATTRIBUTE`, carries this record as
+ * JSON. SQS allows 10 message attributes; when the original already uses all 10, the message is
+ * wrapped: the body becomes `WrappedMessage` JSON (original body + original attributes) and the only
+ * attribute is the failure record, with `wrapped: true`. The ingest handler unwraps it. Nothing is
+ * dropped.
+ */
+
+export const FAILURE_ATTRIBUTE = 'cti.failure';
+/** SQS: at most 10 message attributes per message. */
+export const MAX_MESSAGE_ATTRIBUTES = 10;
+export const WRAPPED_MARKER = 'connect-task-ingest/wrapped-message@1';
+
+export type FailureClass = 'TRANSIENT' | 'OVER_QUOTA' | 'PERMANENT' | 'EXHAUSTED';
+
+export interface FailureRecord {
+  v: 1;
+  class: FailureClass;
+  /** Error code: a Connect exception name (ServiceQuotaExceededException), or ours (MalformedJson, NoMatchingRule, ValidationFailed, MappingFailed, TemplateInactive, ...). */
+  code: string;
+  /** Human-readable reason naming the problem (field and limit for validation). Never task contents. */
+  message: string;
+  source?: string;
+  ruleId?: string;
+  /** The logical event id; for raw JSON without an id attribute, the first SQS message id (stamped on the first DLQ trip). */
+  eventId?: string;
+  clientToken?: string;
+  /** How many times this message has been parked in the DLQ (over-quota redrives count up). */
+  attempts: number;
+  /** How many times the redrive has sent it back. */
+  redriveCount: number;
+  /** ISO-8601. */
+  firstFailureAt: string;
+  lastFailureAt: string;
+  /** ISO-8601; OVER_QUOTA only: when the redrive may replay it. */
+  nextAttemptAt?: string;
+  /** The SQS message id of the first delivery that failed. */
+  originalMessageId: string;
+  /** True when the body is a `WrappedMessage`. */
+  wrapped?: boolean;
+}
+
+/** An SQS message attribute as the SQS JSON protocol carries it (String/Number/Binary). */
+export interface SqsAttributeValue {
+  DataType: string;
+  StringValue?: string;
+  /** base64 */
+  BinaryValue?: string;
+}
+
+export interface WrappedMessage {
+  marker: typeof WRAPPED_MARKER;
+  body: string;
+  attributes: Record<string, SqsAttributeValue>;
+}
