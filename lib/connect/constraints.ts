@@ -67,7 +67,7 @@ export interface TaskLimits {
   transfersPerContactMax: number;
 }
 
-export const DEFAULT_TASK_LIMITS: Readonly<TaskLimits> = Object.freeze({
+export const DEFAULT_TASK_LIMITS: Readonly<TaskLimits> = Object.freeze<TaskLimits>({
   instanceIdMinLength: 1,
   instanceIdMaxLength: 100,
   contactFlowIdMaxLength: 500,
