@@ -1,0 +1,64 @@
+/**
+ * Deterministic ClientTokens for the Connect calls that create effects.
+ *
+ * Connect deduplicates StartTaskContact and TransferContact by `ClientToken`; the idempotency record
+ * in DynamoDB is keyed by the same token. So a token must depend only on the logical identity of the
+ * effect — never on the SQS message id, the receive count, the rule version or the time — and two
+ * different effects must never share one.
+ *
+ * Derivation: `"cti1-" + kind + "-" + hex(sha256(JSON.stringify([kind, ...parts])))`.
+ * JSON-encoding the parts as an array makes the encoding injective: `("a", "bc")` and `("ab", "c")`
+ * encode to `["task","a","bc"]` and `["task","ab","c"]`, so no separator ambiguity is possible, and
+ * the kind inside the hash separates task tokens from transfer tokens. The `cti1` prefix versions
+ * the scheme: changing the derivation means a new prefix, never silently different tokens.
+ * Length: 5 + 4 + 1 + 64 = 74 characters, far under the 500-character ClientToken limit (seed 001).
+ */
+import { createHash } from 'node:crypto';
+
+/** Version prefix of every token this module derives. */
+export const TOKEN_VERSION_PREFIX = 'cti1-';
+
+/** Thrown when a token part is not a non-empty string (an empty part would make distinct effects collide). */
+export class TokenDerivationError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenDerivationError';
+  }
+}
+
+function derive(kind: 'task' | 'xfer', parts: readonly [string, string][]): string {
+  for (const [label, value] of parts) {
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new TokenDerivationError(`${label} must be a non-empty string to derive a ${kind} ClientToken`);
+    }
+  }
+  const encoded = JSON.stringify([kind, ...parts.map(([, value]) => value)]);
+  const digest = createHash('sha256').update(encoded, 'utf8').digest('hex');
+  return `${TOKEN_VERSION_PREFIX}${kind}-${digest}`;
+}
+
+/**
+ * The StartTaskContact ClientToken of one logical event.
+ *
+ * Input: the Connect instance, the envelope source and the rule's idempotency key (default: the
+ * envelope id). Output: a ≤ 500-character token, the same for the same inputs forever.
+ */
+export function taskClientToken(instanceId: string, source: string, idempotencyKey: string): string {
+  return derive('task', [
+    ['instanceId', instanceId],
+    ['source', source],
+    ['idempotencyKey', idempotencyKey],
+  ]);
+}
+
+/**
+ * The TransferContact ClientToken of one planned transfer of one contact.
+ *
+ * Input: the task's ContactId and the transfer plan id. Output: a ≤ 500-character token.
+ */
+export function transferClientToken(contactId: string, planId: string): string {
+  return derive('xfer', [
+    ['contactId', contactId],
+    ['planId', planId],
+  ]);
+}

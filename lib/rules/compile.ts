@@ -1,0 +1,503 @@
+/**
+ * Rule validation, compilation and selection.
+ *
+ * `validateRule` is the gate in front of the rules table: zod shape (lib/rules/schema.ts), every
+ * JSONata expression compiles, attribute and reference keys respect the Connect limits. A rule that
+ * fails is refused before it is stored.
+ *
+ * `compileRule` turns a valid rule into bound evaluators, once per cold start / cache refresh.
+ * Evaluation is guarded (JSONata's own timeout, stack-depth and sequence-length guardrails, plus a
+ * cap on string output), and `$now()` / `$millis()` read the service clock (`lib/clock.ts`) so that
+ * rules agree with the sandbox's movable time.
+ *
+ * `selectRule` picks the rule for an envelope: enabled rules of its source, ascending priority then
+ * ruleId, first whose `match` is truthy.
+ */
+import jsonata from 'jsonata';
+import { now } from '#lib/clock.ts';
+import { DEFAULT_TASK_LIMITS, type TaskLimits } from '#lib/connect/constraints.ts';
+import type { Envelope } from '#lib/envelope/types.ts';
+import {
+  type CreateRule,
+  createRuleSchema,
+  dropRuleSchema,
+  type Rule,
+  transferRuleSchema,
+} from '#lib/rules/schema.ts';
+
+/** Guards applied to every evaluation. Generous for real mappings, fatal for runaway expressions. */
+export const EVALUATION_GUARDS = Object.freeze({
+  /** JSONata `timeout` option: wall-clock milliseconds one evaluation may run. */
+  timeoutMs: 250,
+  /** JSONata `stack` option: maximum evaluation depth (recursion). */
+  maxDepth: 500,
+  /** JSONata `sequence` option: maximum length of any sequence/range built during evaluation. */
+  maxSequence: 10_000,
+  /** A string result longer than this is refused (UTF-16 code units): 1 MiB of text. */
+  maxOutputChars: 1_048_576,
+});
+
+/** A rule expression failed at evaluation time (thrown, timed out, or produced an oversized result). */
+export class RuleEvaluationError extends Error {
+  readonly ruleId: string;
+  readonly source: string;
+  /** The expression's place in the rule, e.g. `match`, `mapping.attributes.orderId`. */
+  readonly path: string;
+  /** JSONata error code (e.g. `T2001`, `D1012`), or `OutputTooLarge`. */
+  readonly code: string;
+  readonly position?: number;
+
+  constructor(
+    args: { ruleId: string; source: string; path: string; code: string; position?: number; detail: string },
+    options?: { cause?: unknown },
+  ) {
+    const at = args.position === undefined ? '' : ` at ${args.position}`;
+    super(
+      `rule "${args.ruleId}" (${args.source}) ${args.path}: JSONata ${args.code}${at}: ${args.detail}`,
+      options,
+    );
+    this.name = 'RuleEvaluationError';
+    this.ruleId = args.ruleId;
+    this.source = args.source;
+    this.path = args.path;
+    this.code = args.code;
+    if (args.position !== undefined) this.position = args.position;
+  }
+}
+
+/** `compileRule` was given a rule whose expressions do not compile (it bypassed `validateRule`). */
+export class RuleCompileError extends Error {
+  readonly ruleId: string;
+  readonly errors: readonly string[];
+
+  constructor(ruleId: string, errors: readonly string[]) {
+    super(`rule "${ruleId}" does not compile: ${errors.join('; ')}`);
+    this.name = 'RuleCompileError';
+    this.ruleId = ruleId;
+    this.errors = errors;
+  }
+}
+
+/** One compiled JSONata expression bound to its rule, with guarded evaluation. */
+export interface BoundExpression {
+  /** Where the expression sits in the rule, e.g. `mapping.name`. */
+  readonly path: string;
+  /** The expression text. */
+  readonly text: string;
+  /** Evaluates over the envelope; throws RuleEvaluationError naming the rule and path. */
+  evaluate(env: Envelope): Promise<unknown>;
+}
+
+export interface CompiledReference {
+  readonly key: string;
+  readonly type: 'URL' | 'NUMBER' | 'STRING' | 'DATE' | 'EMAIL';
+  readonly value: BoundExpression;
+}
+
+/** The compiled `mapping` of a create rule; keyed entries keep the rule's key order. */
+export interface CompiledMapping {
+  readonly name: BoundExpression;
+  readonly description?: BoundExpression;
+  readonly attributes: readonly (readonly [key: string, expr: BoundExpression])[];
+  readonly references: readonly CompiledReference[];
+  readonly scheduledTime?: BoundExpression;
+  readonly previousContactId?: BoundExpression;
+  readonly relatedContactId?: BoundExpression;
+  readonly segmentAttributes: readonly (readonly [key: string, expr: BoundExpression])[];
+}
+
+export interface CompiledRule {
+  readonly rule: Rule;
+  /** The match predicate with JSONata truthiness; absent when the rule matches everything. */
+  readonly match?: (env: Envelope) => Promise<boolean>;
+  /** The idempotency key expression; absent means the envelope id. */
+  readonly idempotencyKey?: BoundExpression;
+  /** action `create` only. */
+  readonly mapping?: CompiledMapping;
+  /** action `create` with a transfer plan using `at`. */
+  readonly transferAt?: BoundExpression;
+  /** action `transfer` only. */
+  readonly transferRequest?: { readonly targetKey: BoundExpression; readonly at?: BoundExpression };
+}
+
+export type RuleValidation = { ok: true; rule: Rule } | { ok: false; errors: string[] };
+
+interface JsonataErrorLike {
+  code?: unknown;
+  position?: unknown;
+  value?: unknown;
+  message?: unknown;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Every JSONata expression of a rule as `[path, text]`, in a stable order. */
+export function ruleExpressions(rule: Rule): [path: string, text: string][] {
+  const out: [string, string][] = [];
+  if (rule.match !== undefined) out.push(['match', rule.match]);
+  if (rule.action === 'drop') return out;
+  if (rule.idempotencyKey !== undefined) out.push(['idempotencyKey', rule.idempotencyKey]);
+  if (rule.action === 'transfer') {
+    out.push(['transferRequest.targetKey', rule.transferRequest.targetKey]);
+    if (rule.transferRequest.at !== undefined) out.push(['transferRequest.at', rule.transferRequest.at]);
+    return out;
+  }
+  const m = rule.mapping;
+  out.push(['mapping.name', m.name]);
+  if (m.description !== undefined) out.push(['mapping.description', m.description]);
+  for (const [key, text] of Object.entries(m.attributes ?? {})) out.push([`mapping.attributes.${key}`, text]);
+  for (const [key, ref] of Object.entries(m.references ?? {})) {
+    out.push([`mapping.references.${key}.value`, ref.value]);
+  }
+  if (m.scheduledTime !== undefined) out.push(['mapping.scheduledTime', m.scheduledTime]);
+  if (m.previousContactId !== undefined) out.push(['mapping.previousContactId', m.previousContactId]);
+  if (m.relatedContactId !== undefined) out.push(['mapping.relatedContactId', m.relatedContactId]);
+  for (const [key, text] of Object.entries(m.segmentAttributes ?? {})) {
+    out.push([`mapping.segmentAttributes.${key}`, text]);
+  }
+  if (rule.transfer?.at !== undefined) out.push(['transfer.at', rule.transfer.at]);
+  return out;
+}
+
+function describeSyntaxError(path: string, error: unknown): string {
+  const e = (isObject(error) ? error : {}) as JsonataErrorLike;
+  const position = typeof e.position === 'number' ? e.position : 0;
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  const code = typeof e.code === 'string' ? ` (${e.code})` : '';
+  return `${path}: JSONata syntax error at ${position}: ${message}${code}`;
+}
+
+function pickSchema(input: unknown) {
+  const action = isObject(input) ? input.action : undefined;
+  if (action === undefined || action === 'create') return createRuleSchema;
+  if (action === 'transfer') return transferRuleSchema;
+  if (action === 'drop') return dropRuleSchema;
+  return undefined;
+}
+
+/**
+ * Validates a rule before it is stored.
+ *
+ * Input: anything (a rule document from the CLI or a file); optional limits (default: the seed table).
+ * Output: `{ok: true, rule}` with defaults applied, or `{ok: false, errors}` where every error names
+ * its path (`mapping.attributes.orderId: JSONata syntax error at 12: ...`).
+ * Primary course: zod shape → compile each JSONata expression → Connect key rules for attributes
+ * (pattern, length) and references (length).
+ */
+export function validateRule(input: unknown, limits: TaskLimits = DEFAULT_TASK_LIMITS): RuleValidation {
+  const schema = pickSchema(input);
+  if (schema === undefined) {
+    return { ok: false, errors: ['action: must be one of "create", "transfer", "drop"'] };
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((issue) => {
+        const path = issue.path.map(String).join('.');
+        return `${path === '' ? '(rule)' : path}: ${issue.message}`;
+      }),
+    };
+  }
+  const rule: Rule = parsed.data;
+  const errors: string[] = [];
+  for (const [path, text] of ruleExpressions(rule)) {
+    try {
+      jsonata(text);
+    } catch (error) {
+      errors.push(describeSyntaxError(path, error));
+    }
+  }
+  if (rule.action === 'create') errors.push(...keyErrors(rule, limits));
+  return errors.length === 0 ? { ok: true, rule } : { ok: false, errors };
+}
+
+function keyErrors(rule: CreateRule, limits: TaskLimits): string[] {
+  const errors: string[] = [];
+  for (const key of Object.keys(rule.mapping.attributes ?? {})) {
+    const path = `mapping.attributes.${key}`;
+    if (!limits.attributeKeyPattern.test(key)) {
+      errors.push(`${path}: attribute keys can include only alphanumeric, dash, and underscore characters`);
+    }
+    if (key.length > limits.attributeKeyMaxLength) {
+      errors.push(
+        `${path}: key of ${key.length} characters exceeds the limit of ${limits.attributeKeyMaxLength}`,
+      );
+    }
+  }
+  for (const key of Object.keys(rule.mapping.references ?? {})) {
+    if (key.length === 0) errors.push('mapping.references: reference keys must not be empty');
+    if (key.length > limits.referenceKeyMaxLength) {
+      errors.push(
+        `mapping.references.${key.slice(0, 64)}…: key of ${key.length} characters exceeds the limit of ${limits.referenceKeyMaxLength}`,
+      );
+    }
+  }
+  return errors;
+}
+
+/** Returned by a fast evaluator when the input needs JSONata's full semantics (e.g. arrays). */
+const BAIL: unique symbol = Symbol('bail');
+type FastEvaluator = (env: Envelope) => unknown;
+
+const LITERAL_KEYS = new Set(['type', 'value', 'position']);
+const PATH_KEYS = new Set(['type', 'steps']);
+const BINARY_KEYS = new Set(['type', 'value', 'position', 'lhs', 'rhs']);
+
+function onlyKeys(node: object, allowed: ReadonlySet<string>): boolean {
+  for (const key of Object.keys(node)) if (!allowed.has(key)) return false;
+  return true;
+}
+
+/**
+ * A direct evaluator for the expressions rules use most — literals, plain field paths
+ * (`data.customer.email`), `&` concatenation and `=` / `!=` comparison of those — with exactly
+ * JSONata's semantics on the inputs it accepts, and `BAIL` on any other input (arrays, where JSONata
+ * maps and flattens; non-string operands of `&`, where it formats numbers; objects under `=`), so the
+ * caller falls back to the full JSONata evaluation. This keeps a warmed rule's mapping in the
+ * microseconds: JSONata's async evaluator costs a few microseconds per expression even for a field.
+ * Returns undefined when the expression has any other shape.
+ */
+function fastEvaluator(node: jsonata.ExprNode): FastEvaluator | undefined {
+  // `path` is missing from the ExprNode type union of jsonata's typings, though the parser emits it.
+  switch (node.type as string) {
+    case 'string':
+    case 'number':
+    case 'value': {
+      if (!onlyKeys(node, LITERAL_KEYS)) return undefined;
+      const value: unknown = node.value;
+      return () => value;
+    }
+    case 'path': {
+      const steps = node.steps ?? [];
+      if (!onlyKeys(node, PATH_KEYS) || steps.length === 0) return undefined;
+      const names: string[] = [];
+      for (const step of steps) {
+        if (step.type !== 'name' || typeof step.value !== 'string' || !onlyKeys(step, LITERAL_KEYS))
+          return undefined;
+        names.push(step.value);
+      }
+      return (env) => {
+        let current: unknown = env;
+        for (const name of names) {
+          if (Array.isArray(current)) return BAIL;
+          if (current === null || typeof current !== 'object' || !Object.hasOwn(current, name))
+            return undefined;
+          current = (current as Record<string, unknown>)[name];
+        }
+        return Array.isArray(current) ? BAIL : current;
+      };
+    }
+    case 'binary': {
+      if (
+        !onlyKeys(node, BINARY_KEYS) ||
+        Array.isArray(node.lhs) ||
+        node.lhs === undefined ||
+        node.rhs === undefined
+      ) {
+        return undefined;
+      }
+      const lhs = fastEvaluator(node.lhs);
+      const rhs = fastEvaluator(node.rhs);
+      if (lhs === undefined || rhs === undefined) return undefined;
+      const primitive = (v: unknown) =>
+        v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+      switch (node.value) {
+        case '&':
+          return (env) => {
+            const l = lhs(env);
+            const r = rhs(env);
+            if ((l !== undefined && typeof l !== 'string') || (r !== undefined && typeof r !== 'string'))
+              return BAIL;
+            return (l ?? '') + (r ?? '');
+          };
+        case '=':
+        case '!=': {
+          const equal = node.value === '=';
+          return (env) => {
+            const l = lhs(env);
+            const r = rhs(env);
+            if (l === BAIL || r === BAIL) return BAIL;
+            if (l === undefined || r === undefined) return false;
+            if (!primitive(l) || !primitive(r)) return BAIL;
+            return (l === r) === equal;
+          };
+        }
+        default:
+          return undefined;
+      }
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** JSONata error codes whose `value` is a guard limit, not data: their message is safe to keep. */
+const GUARD_CODES = new Set(['D1011', 'D1012', 'D2014', 'D2015']);
+
+function bind(rule: Rule, path: string, text: string): BoundExpression {
+  let expression: jsonata.Expression;
+  try {
+    expression = jsonata(text, {
+      timeout: EVALUATION_GUARDS.timeoutMs,
+      stack: EVALUATION_GUARDS.maxDepth,
+      sequence: EVALUATION_GUARDS.maxSequence,
+    });
+  } catch (error) {
+    throw new RuleCompileError(rule.ruleId, [describeSyntaxError(path, error)]);
+  }
+  // `$now()` and `$millis()` follow the service clock (movable in the sandbox), not the wall clock.
+  expression.registerFunction(
+    'now',
+    function (this: jsonata.Focus, picture?: string, timezone?: string) {
+      const fromMillis = this.environment.lookup('fromMillis') as {
+        implementation: (ms: number, picture?: string, timezone?: string) => string;
+      };
+      return fromMillis.implementation.call(this, now(), picture, timezone);
+    },
+    '<s?s?:s>',
+  );
+  expression.registerFunction('millis', () => now(), '<:n>');
+
+  const fast = fastEvaluator(expression.ast());
+  const { ruleId, source } = rule;
+  const fail = (code: string, detail: string, position?: number): RuleEvaluationError =>
+    new RuleEvaluationError(
+      position === undefined
+        ? { ruleId, source, path, code, detail }
+        : { ruleId, source, path, code, detail, position },
+    );
+
+  return {
+    path,
+    text,
+    async evaluate(env: Envelope): Promise<unknown> {
+      let result: unknown = fast === undefined ? BAIL : fast(env);
+      if (result === BAIL) {
+        try {
+          result = await expression.evaluate(env);
+        } catch (error) {
+          const e = (isObject(error) ? error : {}) as JsonataErrorLike;
+          const code = typeof e.code === 'string' ? e.code : 'Unknown';
+          const position = typeof e.position === 'number' ? e.position : undefined;
+          // JSONata interpolates the offending value into some messages (e.g. D3030 quotes the string
+          // it could not cast), and `$error()` messages are built by the rule: both may carry customer
+          // data, so those messages are withheld and only the code/position are reported.
+          const safe =
+            typeof e.message === 'string' &&
+            code !== 'D3137' &&
+            (e.value === undefined || GUARD_CODES.has(code));
+          throw fail(
+            code,
+            safe ? (e.message as string) : 'evaluation failed (message withheld: it may quote data)',
+            position,
+          );
+        }
+      }
+      if (typeof result === 'string' && result.length > EVALUATION_GUARDS.maxOutputChars) {
+        throw fail(
+          'OutputTooLarge',
+          `result of ${result.length} characters exceeds the cap of ${EVALUATION_GUARDS.maxOutputChars}`,
+        );
+      }
+      return result;
+    },
+  };
+}
+
+/** JSONata's `$boolean()` casting: how a `match` result decides. */
+export function jsonataTruthy(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value !== 0;
+  if (typeof value === 'string') return value.length > 0;
+  if (Array.isArray(value)) return value.some(jsonataTruthy);
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return false;
+}
+
+/**
+ * Compiles a validated rule once (per cold start / cache refresh).
+ *
+ * Input: a rule as `validateRule` returned it. Output: the rule with bound, guarded evaluators.
+ * Throws RuleCompileError if an expression does not compile (the rule bypassed validation).
+ */
+export function compileRule(rule: Rule): CompiledRule {
+  const at = (path: string, text: string) => bind(rule, path, text);
+  let match: CompiledRule['match'];
+  if (rule.match !== undefined) {
+    const predicate = at('match', rule.match);
+    match = async (env: Envelope) => jsonataTruthy(await predicate.evaluate(env));
+  }
+  if (rule.action === 'drop') return { rule, match };
+  const idempotencyKey =
+    rule.idempotencyKey === undefined ? undefined : at('idempotencyKey', rule.idempotencyKey);
+  if (rule.action === 'transfer') {
+    const req = rule.transferRequest;
+    return {
+      rule,
+      match,
+      idempotencyKey,
+      transferRequest: {
+        targetKey: at('transferRequest.targetKey', req.targetKey),
+        at: req.at === undefined ? undefined : at('transferRequest.at', req.at),
+      },
+    };
+  }
+  const m = rule.mapping;
+  const optional = (path: string, text: string | undefined) =>
+    text === undefined ? undefined : at(path, text);
+  const mapping: CompiledMapping = {
+    name: at('mapping.name', m.name),
+    description: optional('mapping.description', m.description),
+    attributes: Object.entries(m.attributes ?? {}).map(
+      ([key, text]) => [key, at(`mapping.attributes.${key}`, text)] as const,
+    ),
+    references: Object.entries(m.references ?? {}).map(([key, ref]) => ({
+      key,
+      type: ref.type,
+      value: at(`mapping.references.${key}.value`, ref.value),
+    })),
+    scheduledTime: optional('mapping.scheduledTime', m.scheduledTime),
+    previousContactId: optional('mapping.previousContactId', m.previousContactId),
+    relatedContactId: optional('mapping.relatedContactId', m.relatedContactId),
+    segmentAttributes: Object.entries(m.segmentAttributes ?? {}).map(
+      ([key, text]) => [key, at(`mapping.segmentAttributes.${key}`, text)] as const,
+    ),
+  };
+  return {
+    rule,
+    match,
+    idempotencyKey,
+    mapping,
+    transferAt: rule.transfer?.at === undefined ? undefined : at('transfer.at', rule.transfer.at),
+  };
+}
+
+function byPriorityThenId(a: CompiledRule, b: CompiledRule): number {
+  if (a.rule.priority !== b.rule.priority) return a.rule.priority - b.rule.priority;
+  if (a.rule.ruleId === b.rule.ruleId) return 0;
+  return a.rule.ruleId < b.rule.ruleId ? -1 : 1;
+}
+
+/**
+ * Picks the rule for an envelope.
+ *
+ * Input: compiled rules (any sources, any order) and the envelope.
+ * Output: the first enabled rule of `env.source`, by ascending priority then ruleId (code-unit
+ * order), whose `match` is truthy (no `match` = matches); undefined when none matches.
+ * A `match` that throws is that rule's error: RuleEvaluationError propagates, it is not skipped.
+ */
+export async function selectRule(
+  rules: readonly CompiledRule[],
+  env: Envelope,
+): Promise<CompiledRule | undefined> {
+  const candidates = rules.filter((c) => c.rule.enabled && c.rule.source === env.source);
+  if (candidates.length > 1) candidates.sort(byPriorityThenId);
+  for (const candidate of candidates) {
+    if (candidate.match === undefined || (await candidate.match(env))) return candidate;
+  }
+  return undefined;
+}
