@@ -1,0 +1,441 @@
+/**
+ * `task-ingest rules ...`: manage the per-source rules and try them out.
+ *
+ *   rules put <file|->                 validate, then store (errors listed, exit 1)
+ *   rules get <source> <ruleId>        print the stored rule
+ *   rules list [--source S]            list rules (all sources: a Scan)
+ *   rules delete <source> <ruleId>     delete one rule
+ *   rules validate <file|->            validate only, no AWS call
+ *   rules test <rule-file|--source S> <message-file>
+ *                                      print the exact StartTaskContact request the message would
+ *                                      produce (ClientToken included), or every problem; never
+ *                                      calls Connect
+ *
+ * Rule files are JSON, or YAML when named `.yaml`/`.yml`.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import {
+  type CliIo,
+  CliUsageError,
+  CliUserError,
+  collectAttr,
+  describeError,
+  type Env,
+  type MessageInput,
+  parseDocument,
+  readInput,
+  readMessage,
+  toJson,
+} from '#cli/context.ts';
+import { now } from '#lib/clock.ts';
+import { taskLimitsFromEnv } from '#lib/connect/constraints.ts';
+import { type TaskTemplateView, toTemplateView } from '#lib/connect/templates.ts';
+import { validateTaskRequest } from '#lib/connect/validate-task.ts';
+import { type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
+import type { Envelope } from '#lib/envelope/types.ts';
+import { taskClientToken } from '#lib/idempotency/token.ts';
+import { mapToTaskRequest } from '#lib/mapping/map.ts';
+import { type CompiledRule, compileRule, selectRule, validateRule } from '#lib/rules/compile.ts';
+import type { Rule } from '#lib/rules/schema.ts';
+import type { RuleRecord, RuleStore } from '#lib/rules/store.ts';
+import { RuleConflictError, RuleValidationError } from '#lib/rules/store.ts';
+
+export interface RuleCommandDeps {
+  io: CliIo;
+  env: Env;
+  /** The rules table; only called by commands that need it. */
+  ruleStore: () => RuleStore;
+}
+
+/** The SQS message id `rules test` pretends the message had (raw messages without an `id` use it as their id). */
+export const TEST_MESSAGE_ID = '00000000-0000-4000-8000-000000000000';
+
+export function registerRuleCommands(program: Command, deps: RuleCommandDeps): Command {
+  const { io } = deps;
+  const rules = program.command('rules').description('manage and try out the per-source rules');
+
+  rules
+    .command('put')
+    .description(
+      'validate a rule file and store it (nothing is stored when it is invalid); a file saved by rules get only overwrites its own version',
+    )
+    .argument('<file>', 'rule file (JSON, or YAML when .yaml/.yml), or - for standard input')
+    .addOption(
+      new Option('--if-version <n>', 'store only if the stored version is n (0: must be new)').argParser(
+        version,
+      ),
+    )
+    .option('--json', 'print the stored rule as JSON')
+    .action(async (file: string, options: { ifVersion?: number; json?: boolean }) => {
+      const { document, savedVersion } = withoutBookkeeping(parseDocument(await readInput(io, file), file));
+      const rule = validatedRule(document, file, deps.env);
+      const expectedVersion = options.ifVersion ?? savedVersion;
+      try {
+        const stored = await deps
+          .ruleStore()
+          .put(rule, expectedVersion === undefined ? {} : { expectedVersion });
+        io.stdout(
+          options.json
+            ? `${toJson(stored)}\n`
+            : `stored rule ${stored.ruleId} of source ${stored.source} (version ${stored.version})\n`,
+        );
+      } catch (error) {
+        if (error instanceof RuleValidationError)
+          throw new CliUserError(`${file}: rule is invalid`, error.errors);
+        if (error instanceof RuleConflictError) throw new CliUserError(error.message, [], { cause: error });
+        throw error;
+      }
+    });
+
+  rules
+    .command('get')
+    .description('print a stored rule (JSON, with version and updatedAt: edit it and put it back)')
+    .argument('<source>')
+    .argument('<ruleId>')
+    .action(async (source: string, ruleId: string) => {
+      const record = await deps.ruleStore().get(source, ruleId);
+      if (record === undefined) throw new CliUserError(`no rule ${ruleId} for source ${source}`);
+      warnIfInvalid(io, record, deps.env);
+      io.stdout(`${toJson({ ...record.document, version: record.version, updatedAt: record.updatedAt })}\n`);
+    });
+
+  rules
+    .command('list')
+    .description('list the stored rules, of one source or of all')
+    .option('--source <source>', 'only this source (a Query; without it, a Scan of the table)')
+    .option('--json', 'print JSON')
+    .action(async (options: { source?: string; json?: boolean }) => {
+      const records = await deps.ruleStore().list(options.source);
+      const rows = records.map((record) => summarise(record, deps.env));
+      if (options.json) {
+        io.stdout(`${toJson(rows)}\n`);
+        return;
+      }
+      if (rows.length === 0) {
+        io.stdout(options.source === undefined ? 'no rules\n' : `no rules for source ${options.source}\n`);
+        return;
+      }
+      io.stdout(
+        table([
+          ['SOURCE', 'RULE', 'PRIORITY', 'ENABLED', 'ACTION', 'VERSION', 'UPDATED', 'VALID'],
+          ...rows.map((r) => [
+            r.source,
+            r.ruleId,
+            String(r.priority ?? ''),
+            String(r.enabled ?? ''),
+            String(r.action ?? ''),
+            String(r.version),
+            r.updatedAt,
+            r.valid ? 'yes' : `no (${r.errors.length} error${r.errors.length === 1 ? '' : 's'})`,
+          ]),
+        ]),
+      );
+    });
+
+  rules
+    .command('delete')
+    .description('delete a stored rule')
+    .argument('<source>')
+    .argument('<ruleId>')
+    .addOption(new Option('--if-version <n>', 'delete only if the stored version is n').argParser(version))
+    .action(async (source: string, ruleId: string, options: { ifVersion?: number }) => {
+      try {
+        const existed = await deps
+          .ruleStore()
+          .delete(
+            source,
+            ruleId,
+            options.ifVersion === undefined ? {} : { expectedVersion: options.ifVersion },
+          );
+        if (!existed) throw new CliUserError(`no rule ${ruleId} for source ${source}`);
+        io.stdout(`deleted rule ${ruleId} of source ${source}\n`);
+      } catch (error) {
+        if (error instanceof RuleConflictError) throw new CliUserError(error.message, [], { cause: error });
+        throw error;
+      }
+    });
+
+  rules
+    .command('validate')
+    .description('validate a rule file without storing it (no AWS call)')
+    .argument('<file>', 'rule file, or - for standard input')
+    .option('--json', 'print {ok, rule} or {ok, errors} as JSON')
+    .action(async (file: string, options: { json?: boolean }) => {
+      const input = parseDocument(await readInput(io, file), file);
+      const result = validateRule(input, taskLimitsFromEnv(deps.env.CONNECT_LIMITS));
+      if (options.json) {
+        io.stdout(`${toJson(result)}\n`);
+        if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, []);
+        return;
+      }
+      if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, result.errors);
+      io.stdout(`rule ${result.rule.ruleId} of source ${result.rule.source} is valid\n`);
+    });
+
+  rules
+    .command('test')
+    .description(
+      'print the StartTaskContact request a message would produce (with its ClientToken), without calling Connect',
+    )
+    .argument('<files...>', '<rule-file> <message-file>, or just <message-file> with --source')
+    .option('--source <source>', 'use the stored rules of this source instead of a rule file')
+    .option('--attr <key=value>', 'an SQS message attribute of the message (repeatable)', collectAttr)
+    .option(
+      '--sample',
+      'the message file is a sample message {body, messageAttributes} (events/messages/*.json)',
+    )
+    .option(
+      '--template-file <file>',
+      'GetTaskTemplate output (JSON) to validate a template-based task against',
+    )
+    .option('--message-id <id>', 'the SQS message id to assume', TEST_MESSAGE_ID)
+    .option('--json', 'print {ok, ruleId, idempotencyKey, request, truncated} or {ok, issues} as JSON')
+    .action(async (files: string[], options: RuleTestOptions) => {
+      await testRule(deps, files, options);
+    });
+
+  return rules;
+}
+
+interface RuleTestOptions {
+  source?: string;
+  attr?: Record<string, string>;
+  sample?: boolean;
+  templateFile?: string;
+  messageId: string;
+  json?: boolean;
+}
+
+/**
+ * `rules test` use case.
+ * Input: a rule file (or the stored rules of `--source`), a message file, message attributes,
+ * optionally a task template.
+ * Output: the validated StartTaskContact request with its ClientToken on stdout; exit 1 with every
+ * problem otherwise. Connect is never called.
+ * Primary course: normalise the message (as the ingest handler does) → select the rule → map →
+ * derive the ClientToken → validate against the limits (and the template) → print.
+ */
+async function testRule(deps: RuleCommandDeps, files: string[], options: RuleTestOptions): Promise<void> {
+  const { io } = deps;
+  const expected = options.source === undefined ? 2 : 1;
+  if (files.length !== expected) {
+    throw new CliUsageError(
+      options.source === undefined
+        ? 'rules test needs <rule-file> <message-file> (or --source <source> <message-file>)'
+        : 'with --source, rules test takes only <message-file>',
+    );
+  }
+  const limits = taskLimitsFromEnv(deps.env.CONNECT_LIMITS);
+  const ruleFile = options.source === undefined ? files[0] : undefined;
+  const messageFile = files[files.length - 1] as string;
+
+  let candidates: CompiledRule[];
+  let defaultSource: string;
+  if (ruleFile !== undefined) {
+    const rule = validatedRule(parseDocument(await readInput(io, ruleFile), ruleFile), ruleFile, deps.env);
+    candidates = [compileRule(rule)];
+    defaultSource = rule.source;
+  } else {
+    const source = options.source as string;
+    candidates = [];
+    for (const record of await deps.ruleStore().list(source)) {
+      const result = validateRule(record.document, limits);
+      if (result.ok) candidates.push(compileRule(result.rule));
+      else
+        io.stderr(
+          `warning: skipping stored rule ${record.ruleId}: it no longer validates (rules get shows why)\n`,
+        );
+    }
+    if (candidates.length === 0) throw new CliUserError(`no usable rules stored for source ${source}`);
+    defaultSource = source;
+  }
+
+  const message = await readMessage(io, messageFile, options.sample === true);
+  const envelope = normalise(message, messageFile, options, defaultSource);
+
+  let selected: CompiledRule | undefined;
+  try {
+    selected = await selectRule(candidates, envelope);
+  } catch (error) {
+    throw new CliUserError(`the match expression failed: ${describeError(error)}`, [], { cause: error });
+  }
+  if (selected === undefined) {
+    const only = candidates.length === 1 ? candidates[0]?.rule : undefined;
+    const detail =
+      only !== undefined && only.source !== envelope.source
+        ? `the message's source is "${envelope.source}", the rule's is "${only.source}"`
+        : only !== undefined && !only.enabled
+          ? `rule ${only.ruleId} is disabled`
+          : `no enabled rule of source "${envelope.source}" matches it`;
+    throw new CliUserError(`no rule matches the message: ${detail}`);
+  }
+  const { rule } = selected;
+  if (rule.action !== 'create') {
+    const what =
+      rule.action === 'drop'
+        ? 'the message would be dropped'
+        : 'the message would transfer the task of an earlier event (no StartTaskContact)';
+    if (options.json) io.stdout(`${toJson({ ok: true, ruleId: rule.ruleId, action: rule.action })}\n`);
+    else io.stdout(`rule ${rule.ruleId} (action ${rule.action}): ${what}\n`);
+    return;
+  }
+
+  const at = now();
+  let mapped: Awaited<ReturnType<typeof mapToTaskRequest>>;
+  try {
+    mapped = await mapToTaskRequest(selected, envelope, { now: at });
+  } catch (error) {
+    throw new CliUserError(`rule ${rule.ruleId}: mapping failed: ${describeError(error)}`, [], {
+      cause: error,
+    });
+  }
+  const request = {
+    ...mapped.request,
+    ClientToken: taskClientToken(rule.instanceId, envelope.source, mapped.idempotencyKey),
+  };
+
+  let template: TaskTemplateView | undefined;
+  if (options.templateFile !== undefined) {
+    template = templateView(parseDocument(await readInput(io, options.templateFile), options.templateFile));
+  } else if (rule.target.taskTemplateId !== undefined) {
+    io.stderr('note: template checks skipped (pass --template-file with the GetTaskTemplate output)\n');
+  }
+
+  const result = validateTaskRequest(request, {
+    limits,
+    now: at,
+    truncate: rule.options.truncate,
+    ...(template === undefined ? {} : { template }),
+  });
+  if (!result.ok) {
+    if (options.json) io.stdout(`${toJson({ ok: false, ruleId: rule.ruleId, issues: result.issues })}\n`);
+    throw new CliUserError(
+      `rule ${rule.ruleId}: the request would be refused`,
+      result.issues.map((issue) => `${issue.field}: ${issue.message}`),
+    );
+  }
+  if (options.json) {
+    io.stdout(
+      `${toJson({
+        ok: true,
+        ruleId: rule.ruleId,
+        idempotencyKey: mapped.idempotencyKey,
+        request: result.request,
+        truncated: result.truncated,
+        ...(mapped.transferAt === undefined ? {} : { transferAt: new Date(mapped.transferAt).toISOString() }),
+      })}\n`,
+    );
+    return;
+  }
+  if (result.truncated.length > 0)
+    io.stderr(`note: truncated to the limit: ${result.truncated.join(', ')}\n`);
+  io.stdout(`${toJson(result.request)}\n`);
+}
+
+/** The message as the ingest handler sees it; a raw message without a `source` attribute gets the rule's. */
+function normalise(
+  message: MessageInput,
+  file: string,
+  options: RuleTestOptions,
+  defaultSource: string,
+): Envelope {
+  const attrs: Record<string, string> = { source: defaultSource, ...message.attributes, ...options.attr };
+  const attributes: LambdaMessageAttributes = {};
+  for (const [name, value] of Object.entries(attrs)) {
+    attributes[name] = { dataType: 'String', stringValue: value, stringListValues: [], binaryListValues: [] };
+  }
+  try {
+    return parseEnvelope({ body: message.body, messageId: options.messageId, attributes });
+  } catch (error) {
+    throw new CliUserError(`${file}: ${describeError(error)}`, [], { cause: error });
+  }
+}
+
+/**
+ * A file saved from `rules get` carries `version` and `updatedAt`. They are not part of the rule:
+ * `updatedAt` is dropped, and `version` becomes the expected version, so a get → edit → put
+ * refuses to overwrite a change someone else made in between.
+ */
+function withoutBookkeeping(input: unknown): { document: unknown; savedVersion?: number } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return { document: input };
+  const { version: saved, updatedAt: _updatedAt, ...document } = input as Record<string, unknown>;
+  if (saved === undefined) return { document };
+  if (typeof saved !== 'number' || !Number.isSafeInteger(saved) || saved < 0) {
+    throw new CliUserError(
+      'the rule file has a "version" that is not a non-negative integer (as saved by rules get)',
+    );
+  }
+  return { document, savedVersion: saved };
+}
+
+function validatedRule(input: unknown, file: string, env: Env): Rule {
+  const result = validateRule(input, taskLimitsFromEnv(env.CONNECT_LIMITS));
+  if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, result.errors);
+  return result.rule;
+}
+
+/** Accepts the GetTaskTemplate output (or the view) and keeps what validation reads. */
+function templateView(input: unknown): TaskTemplateView {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new CliUserError('--template-file must hold a GetTaskTemplate output object');
+  }
+  return toTemplateView(input as Parameters<typeof toTemplateView>[0]);
+}
+
+interface RuleSummary {
+  source: string;
+  ruleId: string;
+  version: number;
+  updatedAt: string;
+  priority?: unknown;
+  enabled?: unknown;
+  action?: unknown;
+  valid: boolean;
+  errors: readonly string[];
+}
+
+function summarise(record: RuleRecord, env: Env): RuleSummary {
+  const result = validateRule(record.document, taskLimitsFromEnv(env.CONNECT_LIMITS));
+  const shown = result.ok ? result.rule : record.document;
+  return {
+    source: record.source,
+    ruleId: record.ruleId,
+    version: record.version,
+    updatedAt: record.updatedAt,
+    priority: shown.priority,
+    enabled: shown.enabled,
+    action: shown.action,
+    valid: result.ok,
+    errors: result.ok ? [] : result.errors,
+  };
+}
+
+function warnIfInvalid(io: CliIo, record: RuleRecord, env: Env): void {
+  const result = validateRule(record.document, taskLimitsFromEnv(env.CONNECT_LIMITS));
+  if (result.ok) return;
+  io.stderr(`warning: this stored rule no longer validates (the ingest handler skips it):\n`);
+  for (const error of result.errors) io.stderr(`  - ${error}\n`);
+}
+
+function version(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError('expected a non-negative integer.');
+  }
+  return n;
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
+  const lines = rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+  return `${lines.join('\n')}\n`;
+}

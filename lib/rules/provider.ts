@@ -1,0 +1,174 @@
+/**
+ * The rule provider: the ingest handler's view of the rules, per source, cached and compiled.
+ *
+ * Why not Powertools Parameters' DynamoDB provider: it caches raw values per key, but what is worth
+ * caching here is the *compiled* rule list (JSONata compiled once per refresh), it cannot skip one
+ * invalid item while keeping the rest, and it does not share one fetch between concurrent misses.
+ * The cache below does exactly those three things and reads through the `RuleStore` port, so tests
+ * run it against an in-memory store.
+ *
+ * Behaviour:
+ * - one cache entry per source, fresh for `maxAgeMs` (RULES_CACHE_SECONDS) after its fetch started;
+ * - every rule of a refresh is validated and compiled once (`validateRule` + `compileRule`);
+ * - concurrent calls for a source that is missing or stale share one fetch;
+ * - a stored rule that no longer validates (or compiles) is skipped and reported through
+ *   `onInvalidRule`, never failing the batch; a failed fetch is not cached and rejects every caller
+ *   that shared it (the ingest handler treats that as transient);
+ * - `invalidate()` drops the cache; a fetch already in flight then does not repopulate it.
+ */
+import { now as clockNow } from '#lib/clock.ts';
+import type { TaskLimits } from '#lib/connect/constraints.ts';
+import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
+import type { RuleRecord, RuleStore } from '#lib/rules/store.ts';
+
+/** A stored rule that was skipped because it does not validate or compile any more. */
+export interface InvalidRuleReport {
+  source: string;
+  ruleId: string;
+  version: number;
+  errors: readonly string[];
+}
+
+export interface RuleProviderOptions {
+  store: Pick<RuleStore, 'list'>;
+  /** How long a source's rules are served from the cache, in ms (0: fetch on every call, still shared). */
+  maxAgeMs: number;
+  /** Epoch ms; defaults to the service clock. */
+  now?: () => number;
+  /** Called once per refresh for each skipped rule. Defaults to a warning on stderr (ids and errors only). */
+  onInvalidRule?: (report: InvalidRuleReport) => void;
+  /** The Connect limits rules are validated against; default: the documented ones. */
+  limits?: TaskLimits;
+}
+
+export interface RuleProvider {
+  /** The source's usable rules, compiled (all of them, enabled or not: `selectRule` filters and orders). */
+  rulesFor(source: string): Promise<CompiledRule[]>;
+  /** Forgets every cached source (or one), so the next call fetches. */
+  invalidate(source?: string): void;
+}
+
+interface Entry {
+  fetchedAt: number;
+  rules?: CompiledRule[];
+  pending?: Promise<CompiledRule[]>;
+}
+
+/** Parses RULES_CACHE_SECONDS into milliseconds (absent or empty: `defaultSeconds`). */
+export function rulesCacheMaxAgeMs(
+  raw: string | undefined = process.env.RULES_CACHE_SECONDS,
+  defaultSeconds = 30,
+) {
+  if (raw === undefined || raw.trim() === '') return defaultSeconds * 1000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new TypeError(`RULES_CACHE_SECONDS must be a non-negative number of seconds, got "${raw}"`);
+  }
+  return seconds * 1000;
+}
+
+/**
+ * Builds the provider.
+ * Input: a rule store, the cache max age, optionally a clock and an invalid-rule callback.
+ * Output: `rulesFor(source)` and `invalidate()`.
+ * Primary course of `rulesFor`: a fresh entry → its compiled rules; a fetch in flight → share it;
+ * otherwise list the source's rules, validate and compile each, report and skip the bad ones, cache.
+ */
+export function createRuleProvider(options: RuleProviderOptions): RuleProvider {
+  if (options?.store === undefined || typeof options.store.list !== 'function') {
+    throw new TypeError('createRuleProvider: store with a list() method is required');
+  }
+  if (typeof options.maxAgeMs !== 'number' || !Number.isFinite(options.maxAgeMs) || options.maxAgeMs < 0) {
+    throw new TypeError('createRuleProvider: maxAgeMs must be a finite, non-negative number');
+  }
+  const { store, maxAgeMs } = options;
+  const now = options.now ?? clockNow;
+  const report = options.onInvalidRule ?? warnInvalidRule;
+  const entries = new Map<string, Entry>();
+
+  function refresh(source: string): Promise<CompiledRule[]> {
+    const entry: Entry = { fetchedAt: now() };
+    entries.set(source, entry);
+    const load = async (): Promise<CompiledRule[]> => {
+      let records: RuleRecord[];
+      try {
+        records = await store.list(source);
+      } catch (error) {
+        if (entries.get(source) === entry) entries.delete(source);
+        throw error;
+      }
+      const rules = compileRecords(records, report, options.limits);
+      // Cache only if nobody invalidated (or replaced) this entry meanwhile.
+      if (entries.get(source) === entry) {
+        entry.rules = rules;
+        entry.pending = undefined;
+      }
+      return rules;
+    };
+    const pending = load();
+    if (entries.get(source) === entry && entry.rules === undefined) entry.pending = pending;
+    return pending;
+  }
+
+  return {
+    rulesFor(source: string): Promise<CompiledRule[]> {
+      const entry = entries.get(source);
+      if (entry !== undefined) {
+        if (entry.pending !== undefined) return entry.pending;
+        if (entry.rules !== undefined && now() - entry.fetchedAt < maxAgeMs)
+          return Promise.resolve(entry.rules);
+      }
+      return refresh(source);
+    },
+    invalidate(source?: string): void {
+      // A fetch in flight for a dropped entry still answers its callers but is not cached.
+      if (source === undefined) entries.clear();
+      else entries.delete(source);
+    },
+  };
+}
+
+function compileRecords(
+  records: readonly RuleRecord[],
+  report: (report: InvalidRuleReport) => void,
+  limits: TaskLimits | undefined,
+): CompiledRule[] {
+  const compiled: CompiledRule[] = [];
+  for (const record of records) {
+    const invalid = (errors: readonly string[]) => {
+      try {
+        report({ source: record.source, ruleId: record.ruleId, version: record.version, errors });
+      } catch {
+        // A failing reporter must not fail the batch: the rule is skipped either way.
+      }
+    };
+    const result = validateRule(record.document, limits);
+    if (!result.ok) {
+      invalid(result.errors);
+      continue;
+    }
+    if (result.rule.source !== record.source || result.rule.ruleId !== record.ruleId) {
+      invalid(["the document's source/ruleId do not match the item key"]);
+      continue;
+    }
+    try {
+      compiled.push(compileRule(result.rule));
+    } catch (error) {
+      invalid([error instanceof Error ? error.message : String(error)]);
+    }
+  }
+  return compiled;
+}
+
+function warnInvalidRule(report: InvalidRuleReport): void {
+  console.warn(
+    JSON.stringify({
+      level: 'WARN',
+      message: 'skipping a stored rule that does not validate',
+      source: report.source,
+      ruleId: report.ruleId,
+      version: report.version,
+      errors: report.errors,
+    }),
+  );
+}
