@@ -1,0 +1,106 @@
+/**
+ * One invocation of the redrive function: the event decides the mode.
+ *
+ * - `{ "action": "redrive" }` — the EventBridge schedule (serverless.yml): scheduled mode. `max`,
+ *   `maxScan`, `filter` and `dryRun` may be added.
+ * - `{ "filter": {...}, "max"?: n, "dryRun"?: bool }` — ops replay (`aws lambda invoke`): every DLQ
+ *   message matching the filter is replayed, whatever its class. `filter: {}` means every message and
+ *   must be written out: an event without `action` or `filter` is refused, so an empty test event
+ *   cannot replay the whole DLQ.
+ */
+import { z } from 'zod';
+import type { DlqFilter } from './filter.ts';
+import { type RedriveDeps, type RedriveOptions, type RedriveSummary, runRedrive } from './redrive.ts';
+
+const filterSchema = z.strictObject({
+  source: z.string().min(1).optional(),
+  class: z.enum(['TRANSIENT', 'OVER_QUOTA', 'PERMANENT', 'EXHAUSTED']).optional(),
+  code: z.string().min(1).optional(),
+  olderThanSeconds: z.number().nonnegative().optional(),
+  ruleId: z.string().min(1).optional(),
+  messageIds: z.array(z.string().min(1)).optional(),
+}) satisfies z.ZodType<DlqFilter>;
+
+const common = {
+  filter: filterSchema.optional(),
+  max: z.number().int().positive().optional(),
+  maxScan: z.number().int().positive().max(100_000).optional(),
+  dryRun: z.boolean().optional(),
+};
+
+const scheduledEvent = z.object({ action: z.literal('redrive'), ...common });
+const opsEvent = z.object({ action: z.literal('replay').optional(), ...common, filter: filterSchema });
+
+export class RedriveEventError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RedriveEventError';
+  }
+}
+
+/** Parses the invocation event into run options (without the runtime hooks). */
+export function parseRedriveEvent(
+  event: unknown,
+): Omit<RedriveOptions, 'remainingTimeMs' | 'pace' | 'onProgress'> {
+  const scheduled = scheduledEvent.safeParse(event);
+  if (scheduled.success) {
+    const { action: _action, ...rest } = scheduled.data;
+    return { mode: 'scheduled', ...rest };
+  }
+  const ops = opsEvent.safeParse(event);
+  if (ops.success) {
+    const { action: _action, ...rest } = ops.data;
+    return { mode: 'ops-replay', ...rest };
+  }
+  const issues = ops.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  throw new RedriveEventError(
+    `expected {"action":"redrive"} (schedule) or {"filter":{...},"max"?,"dryRun"?} (ops replay): ${issues}`,
+  );
+}
+
+export interface RedriveObservability {
+  count(name: 'Replayed' | 'Deferred' | 'Exhausted' | 'RedriveProblems', value: number): void;
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * Handles one invocation.
+ * Input: the event, the run's deps, Lambda's remaining time, the metrics/log port.
+ * Output: the run summary (ops invocations read it in the response).
+ * Primary course: parse the event, run the redrive, emit Replayed/Deferred/Exhausted (not for a dry
+ * run) and RedriveProblems, log one summary line and one warning per problem message (ids and the
+ * reason only, never contents).
+ */
+export async function handleRedriveInvocation(
+  deps: RedriveDeps,
+  event: unknown,
+  runtime: { remainingTimeMs?: () => number; observe: RedriveObservability },
+): Promise<RedriveSummary> {
+  const options = parseRedriveEvent(event);
+  const summary = await runRedrive(deps, {
+    ...options,
+    ...(runtime.remainingTimeMs ? { remainingTimeMs: runtime.remainingTimeMs } : {}),
+  });
+  const { observe } = runtime;
+  if (!summary.dryRun) {
+    observe.count('Replayed', summary.replayed);
+    observe.count('Deferred', summary.deferred);
+    observe.count('Exhausted', summary.exhausted);
+  }
+  observe.count('RedriveProblems', summary.problems.length);
+  for (const problem of summary.problems) observe.warn('DLQ message needs ops', { ...problem });
+  observe.info('redrive finished', {
+    mode: summary.mode,
+    dryRun: summary.dryRun,
+    scanned: summary.scanned,
+    replayed: summary.replayed,
+    deferred: summary.deferred,
+    exhausted: summary.exhausted,
+    permanentUntouched: summary.permanentUntouched,
+    skipped: summary.skipped,
+    problems: summary.problems.length,
+    stoppedBy: summary.stoppedBy,
+  });
+  return summary;
+}

@@ -1,0 +1,347 @@
+/**
+ * The DLQ redrive: brings parked messages back to the ingest queue.
+ *
+ * Scheduled mode (EventBridge, every few minutes) replays OVER_QUOTA messages whose `nextAttemptAt`
+ * has come, defers the others to their due time, and gives up (EXHAUSTED) after the configured number
+ * of attempts or age. PERMANENT, EXHAUSTED and TRANSIENT records are left for ops. Ops replay mode
+ * replays every message matching a filter, whatever its class (after a rule was fixed, say).
+ *
+ * Safety:
+ * - Send first, delete after. A crash (or a failed delete) between the two leaves the message in both
+ *   queues: a duplicate, never a loss. The duplicate is harmless because the replay keeps the body,
+ *   the attributes and the failure record, so the envelope id and the ClientToken are the same and the
+ *   idempotency record / Connect's ClientToken dedupe the second delivery.
+ * - Nothing unreadable is acted on: a message without a readable failure record is reported in
+ *   `problems` and left in the DLQ (made visible again at the end of the run).
+ * - Messages left alone are made visible again when the run ends (see `scan.ts`): the run does not
+ *   re-read them, and `dlq list` sees them as soon as the run is over.
+ */
+import { now as clockNow } from '#lib/clock.ts';
+import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
+import { cutMessage } from '#lib/retry/classify.ts';
+import {
+  type ReadDlqMessage,
+  readDlqMessage,
+  rewriteDlqMessage,
+  toReplayMessage,
+} from '#lib/retry/dlq-message.ts';
+import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
+import { type DlqFilter, matchesFilter } from './filter.ts';
+import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
+import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
+
+/** SQS caps a message's visibility at 12 hours from its receipt; a minute is kept back for the time spent since. */
+export const MAX_DEFER_SECONDS = 43_200 - 60;
+export const DEFAULT_MAX_SCAN = 1_000;
+/** Visibility while a run holds messages, when the caller gives no remaining time. */
+export const DEFAULT_HOLD_SECONDS = 300;
+
+export interface RedriveLimits {
+  /** REDRIVE_MAX_ATTEMPTS: give up once `attempts` or `redriveCount` reaches it. */
+  maxAttempts: number;
+  /** REDRIVE_MAX_AGE_SECONDS: give up once the first failure is this old. */
+  maxAgeSeconds: number;
+}
+
+export interface RedriveDeps {
+  sqs: SqsPort;
+  dlqUrl: string;
+  ingestQueueUrl: string;
+  /** Required in scheduled mode. */
+  limits?: RedriveLimits;
+  /**
+   * OVER_QUOTA backoff: an OVER_QUOTA record without `nextAttemptAt` (written by hand or by an older
+   * version) is due `base` seconds after its last failure. Without it, such a record is due at once.
+   */
+  overQuotaBackoff?: BackoffConfig;
+  /** Epoch ms; default the service clock. */
+  now?: () => number;
+}
+
+export interface RedriveOptions {
+  mode: 'scheduled' | 'ops-replay';
+  filter?: DlqFilter;
+  /** Most messages changed (replayed or rewritten as EXHAUSTED) in this run; default no limit. */
+  max?: number;
+  /** Most messages received in this run; default 1,000. */
+  maxScan?: number;
+  /** Change nothing; report what would be done. */
+  dryRun?: boolean;
+  /** Lambda's remaining time; the run stops with a few seconds to spare. */
+  remainingTimeMs?: () => number;
+  /** Awaited before each replay is sent (ops `--rate`). */
+  pace?: () => Promise<void>;
+  /** Called after every message (progress display). */
+  onProgress?: (summary: Readonly<RedriveSummary>) => void;
+}
+
+export type RedriveActionKind = 'replay' | 'defer' | 'exhaust' | 'leave';
+
+export interface RedriveAction {
+  messageId: string;
+  action: RedriveActionKind;
+  class?: FailureClass;
+  code?: string;
+  source?: string;
+  ruleId?: string;
+  eventId?: string;
+  /** Why (due, not due until ..., attempts, permanent, ...). Never task contents. */
+  reason: string;
+}
+
+export interface RedriveProblem {
+  messageId: string;
+  problem: string;
+}
+
+export interface RedriveSummary {
+  mode: RedriveOptions['mode'];
+  dryRun: boolean;
+  scanned: number;
+  /** In a dry run: would be replayed (and so on). */
+  replayed: number;
+  deferred: number;
+  exhausted: number;
+  permanentUntouched: number;
+  /** Left alone: not matching the filter, or EXHAUSTED/TRANSIENT in scheduled mode. */
+  skipped: number;
+  problems: RedriveProblem[];
+  actions: RedriveAction[];
+  stoppedBy: StopReason | 'max';
+}
+
+export class RedriveError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RedriveError';
+  }
+}
+
+type Decision =
+  | { kind: 'replay'; reason: string }
+  | { kind: 'defer'; seconds: number; reason: string }
+  | { kind: 'exhaust'; reason: string }
+  | { kind: 'leave'; reason: string; permanent: boolean };
+
+function exhaustionReason(failure: FailureRecord, limits: RedriveLimits, nowMs: number): string | undefined {
+  if (failure.attempts >= limits.maxAttempts)
+    return `${failure.attempts} attempts (limit ${limits.maxAttempts})`;
+  if (failure.redriveCount >= limits.maxAttempts) {
+    return `${failure.redriveCount} redrives (limit ${limits.maxAttempts})`;
+  }
+  const ageSeconds = Math.floor((nowMs - Date.parse(failure.firstFailureAt)) / 1000);
+  if (ageSeconds >= limits.maxAgeSeconds)
+    return `first failure ${ageSeconds} s ago (limit ${limits.maxAgeSeconds} s)`;
+  return undefined;
+}
+
+/** When an OVER_QUOTA record is due: its `nextAttemptAt`, else derived from its last failure. */
+function dueAt(
+  failure: FailureRecord,
+  backoff: BackoffConfig | undefined,
+): { ms: number; iso: string } | undefined {
+  if (failure.nextAttemptAt !== undefined)
+    return { ms: Date.parse(failure.nextAttemptAt), iso: failure.nextAttemptAt };
+  if (!backoff) return undefined;
+  // random 0: the earliest time the backoff allows (base after the last failure), the same on every run.
+  const due = overQuotaNextAttempt(
+    failure.attempts,
+    { ...backoff, random: () => 0 },
+    Date.parse(failure.lastFailureAt),
+  );
+  return { ms: due.getTime(), iso: due.toISOString() };
+}
+
+function decideScheduled(
+  failure: FailureRecord,
+  limits: RedriveLimits,
+  backoff: BackoffConfig | undefined,
+  nowMs: number,
+): Decision {
+  switch (failure.class) {
+    case 'OVER_QUOTA': {
+      const exhausted = exhaustionReason(failure, limits, nowMs);
+      if (exhausted) return { kind: 'exhaust', reason: exhausted };
+      const due = dueAt(failure, backoff);
+      if (due === undefined) return { kind: 'replay', reason: 'no nextAttemptAt: due now' };
+      if (due.ms <= nowMs) return { kind: 'replay', reason: `due since ${due.iso}` };
+      const seconds = Math.min(MAX_DEFER_SECONDS, Math.max(1, Math.ceil((due.ms - nowMs) / 1000)));
+      return { kind: 'defer', seconds, reason: `due at ${due.iso}` };
+    }
+    case 'PERMANENT':
+      return { kind: 'leave', permanent: true, reason: 'permanent failure: ops decide' };
+    case 'EXHAUSTED':
+      return { kind: 'leave', permanent: false, reason: 'exhausted: ops decide' };
+    case 'TRANSIENT':
+      return { kind: 'leave', permanent: false, reason: 'transient failure parked: ops decide' };
+  }
+}
+
+function describe(messageId: string, failure: FailureRecord, decision: Decision): RedriveAction {
+  const action: RedriveAction = {
+    messageId,
+    action: decision.kind,
+    class: failure.class,
+    code: failure.code,
+    reason: decision.reason,
+  };
+  if (failure.source !== undefined) action.source = failure.source;
+  if (failure.ruleId !== undefined) action.ruleId = failure.ruleId;
+  if (failure.eventId !== undefined) action.eventId = failure.eventId;
+  return action;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return cutMessage(`${error.name}: ${error.message}`, 300);
+  return 'non-Error value thrown';
+}
+
+function holdSecondsFor(options: RedriveOptions): number {
+  if (!options.remainingTimeMs) return DEFAULT_HOLD_SECONDS;
+  const seconds = Math.ceil(options.remainingTimeMs() / 1000) + 30;
+  return Math.min(43_200, Math.max(1, seconds));
+}
+
+/**
+ * Runs one redrive pass over the DLQ.
+ *
+ * Input: the SQS port and queue URLs (plus the give-up limits for scheduled mode); the mode, an
+ * optional filter, limits on changes (`max`), receives (`maxScan`) and time, `dryRun`.
+ * Output: a summary: counts, problems, and one action per message that matched.
+ * Primary course (scheduled): receive DLQ messages in batches; for each readable OVER_QUOTA record:
+ * give up if it reached the attempt or age limit (send the EXHAUSTED record to the DLQ, then delete
+ * the old message), replay it when due (send to the ingest queue with `redriveCount + 1`, then delete
+ * it from the DLQ), or hide it until it is due. Ops replay: replay every matching message.
+ * Alternatives: unreadable record → `problems`, left in place; `dryRun` → nothing sent, deleted or
+ * deferred (held messages are made visible again); a failed send leaves the message where it was; a
+ * failed delete after a successful send leaves a duplicate (reported in `problems`).
+ * Receive failures end the run with `RedriveError` (held messages are released first).
+ */
+export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Promise<RedriveSummary> {
+  const clock = deps.now ?? clockNow;
+  const dryRun = options.dryRun ?? false;
+  const limits = deps.limits;
+  if (options.mode === 'scheduled') {
+    if (!limits) throw new TypeError('runRedrive: scheduled mode needs limits (maxAttempts, maxAgeSeconds)');
+    if (!(limits.maxAttempts >= 1) || !(limits.maxAgeSeconds > 0)) {
+      throw new TypeError('runRedrive: limits.maxAttempts must be ≥ 1 and limits.maxAgeSeconds > 0');
+    }
+  }
+  if (options.max !== undefined && !(Number.isInteger(options.max) && options.max >= 1)) {
+    throw new TypeError(`runRedrive: max must be an integer ≥ 1, got ${options.max}`);
+  }
+  const summary: RedriveSummary = {
+    mode: options.mode,
+    dryRun,
+    scanned: 0,
+    replayed: 0,
+    deferred: 0,
+    exhausted: 0,
+    permanentUntouched: 0,
+    skipped: 0,
+    problems: [],
+    actions: [],
+    stoppedBy: 'empty',
+  };
+  const changes = () => summary.replayed + summary.exhausted;
+  const maxReached = () => options.max !== undefined && changes() >= options.max;
+
+  const act = async (
+    message: ReceivedMessage,
+    read: ReadDlqMessage,
+    failure: FailureRecord,
+    decision: Decision,
+  ): Promise<VisitOutcome> => {
+    if (decision.kind === 'leave') {
+      if (decision.permanent) summary.permanentUntouched += 1;
+      else summary.skipped += 1;
+      return 'hold';
+    }
+    if (decision.kind === 'defer') {
+      summary.deferred += 1;
+      if (dryRun) return 'hold';
+      try {
+        await deps.sqs.changeVisibility(deps.dlqUrl, message.receiptHandle, decision.seconds);
+        return 'done';
+      } catch (error) {
+        summary.deferred -= 1;
+        summary.problems.push({ messageId: message.messageId, problem: `defer failed: ${errorText(error)}` });
+        return 'hold';
+      }
+    }
+    if (dryRun) {
+      if (decision.kind === 'replay') summary.replayed += 1;
+      else summary.exhausted += 1;
+      return 'hold';
+    }
+    try {
+      if (decision.kind === 'replay') {
+        const outgoing = toReplayMessage(read, { redriveCount: failure.redriveCount + 1 });
+        await options.pace?.();
+        await deps.sqs.send(deps.ingestQueueUrl, outgoing);
+      } else {
+        const record: FailureRecord = {
+          ...failure,
+          class: 'EXHAUSTED',
+          message: cutMessage(`redrive gave up after ${decision.reason}; last failure: ${failure.message}`),
+        };
+        delete record.nextAttemptAt;
+        await deps.sqs.send(deps.dlqUrl, rewriteDlqMessage(read, record));
+      }
+    } catch (error) {
+      summary.problems.push({
+        messageId: message.messageId,
+        problem: `${decision.kind} failed, message left in the DLQ: ${errorText(error)}`,
+      });
+      return 'hold';
+    }
+    if (decision.kind === 'replay') summary.replayed += 1;
+    else summary.exhausted += 1;
+    try {
+      await deps.sqs.delete(deps.dlqUrl, message.receiptHandle);
+    } catch (error) {
+      summary.problems.push({
+        messageId: message.messageId,
+        problem: `sent but not deleted from the DLQ (a duplicate; the ClientToken dedupes it): ${errorText(error)}`,
+      });
+    }
+    return 'done';
+  };
+
+  const visit = async (message: ReceivedMessage) => {
+    summary.scanned += 1;
+    const nowMs = clock();
+    const read = readDlqMessage({ Body: message.body, MessageAttributes: message.attributes });
+    let outcome: VisitOutcome = 'hold';
+    if (!matchesFilter(options.filter, message.messageId, read.failure, nowMs)) {
+      // Without a readable record a message matches only an id-only (or no) filter: see filter.ts.
+      summary.skipped += 1;
+    } else if (read.problem !== undefined || !read.failure) {
+      summary.problems.push({ messageId: message.messageId, problem: read.problem ?? 'no failure record' });
+    } else {
+      const failure = read.failure;
+      const decision: Decision =
+        options.mode === 'scheduled' && limits
+          ? decideScheduled(failure, limits, deps.overQuotaBackoff, nowMs)
+          : { kind: 'replay', reason: `ops replay (${failure.class})` };
+      summary.actions.push(describe(message.messageId, failure, decision));
+      outcome = await act(message, read, failure, decision);
+    }
+    options.onProgress?.(summary);
+    return { outcome, stop: maxReached() };
+  };
+
+  try {
+    const result = await scanQueue(deps.sqs, {
+      queueUrl: deps.dlqUrl,
+      maxScan: options.maxScan ?? DEFAULT_MAX_SCAN,
+      holdSeconds: holdSecondsFor(options),
+      visit,
+      ...(options.remainingTimeMs ? { remainingTimeMs: options.remainingTimeMs } : {}),
+    });
+    summary.stoppedBy = result.stoppedBy === 'visitor' ? 'max' : result.stoppedBy;
+  } catch (error) {
+    throw new RedriveError(`redrive stopped: ${errorText(error)}`, { cause: error });
+  }
+  return summary;
+}
