@@ -1,0 +1,170 @@
+/**
+ * The ledger: which task (ContactId) each logical event created, keyed by the task's ClientToken.
+ *
+ * The ingest handler writes one entry after StartTaskContact succeeds. A later event that asks to
+ * transfer "the task created for event X of source S" finds it again with
+ * `taskClientToken(instanceId, S, X's idempotency key)` (lib/idempotency/token.ts) — the same
+ * token, so the same entry, however many times either event was delivered.
+ *
+ * Table (serverless.yml, LedgerTable): partition key `clientToken`, TTL `expiresAt` (epoch seconds).
+ */
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+
+/** How long an entry is kept: 30 days, the idempotency window (IDEMPOTENCY_EXPIRY_SECONDS). */
+export const DEFAULT_LEDGER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+export interface LedgerEntry {
+  /** `taskClientToken(instanceId, source, idempotencyKey)`. */
+  clientToken: string;
+  /** The task's ContactId (StartTaskContact response). */
+  contactId: string;
+  instanceId: string;
+  source: string;
+  /** The envelope id of the event that created the task. */
+  eventId: string;
+  idempotencyKey: string;
+  ruleId: string;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+export interface StoredLedgerEntry extends LedgerEntry {
+  /** Epoch seconds (TTL). */
+  expiresAt: number;
+}
+
+export type LedgerPutOutcome = 'created' | 'exists';
+
+export interface LedgerStore {
+  /**
+   * Records the task of one logical event. Idempotent: when an entry with the token exists (a
+   * redelivery, a replay), nothing is written and the first entry stands.
+   */
+  put(entry: LedgerEntry): Promise<LedgerPutOutcome>;
+  get(clientToken: string): Promise<StoredLedgerEntry | undefined>;
+}
+
+export class LedgerStoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LedgerStoreError';
+  }
+}
+
+const REQUIRED_STRINGS = [
+  'clientToken',
+  'contactId',
+  'instanceId',
+  'source',
+  'eventId',
+  'idempotencyKey',
+  'ruleId',
+] as const;
+
+function checkEntry(entry: LedgerEntry): void {
+  for (const field of REQUIRED_STRINGS) {
+    if (typeof entry[field] !== 'string' || entry[field] === '') {
+      throw new TypeError(`ledger entry: ${field} must be a non-empty string`);
+    }
+  }
+  if (!Number.isFinite(entry.createdAt))
+    throw new TypeError('ledger entry: createdAt must be epoch milliseconds');
+}
+
+function toEntry(record: Record<string, unknown>): StoredLedgerEntry {
+  for (const field of REQUIRED_STRINGS) {
+    if (typeof record[field] !== 'string') {
+      throw new LedgerStoreError(`ledger record field "${field}" is not a string`);
+    }
+  }
+  if (typeof record.createdAt !== 'number' || typeof record.expiresAt !== 'number') {
+    throw new LedgerStoreError('ledger record createdAt/expiresAt are not numbers');
+  }
+  return {
+    clientToken: record.clientToken as string,
+    contactId: record.contactId as string,
+    instanceId: record.instanceId as string,
+    source: record.source as string,
+    eventId: record.eventId as string,
+    idempotencyKey: record.idempotencyKey as string,
+    ruleId: record.ruleId as string,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+  };
+}
+
+export interface DynamoLedgerStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  retentionMs?: number;
+}
+
+/** The DynamoDB adapter of `LedgerStore` (one conditional put, one consistent get). */
+export class DynamoLedgerStore implements LedgerStore {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  readonly #retentionMs: number;
+
+  constructor(options: DynamoLedgerStoreOptions) {
+    if (!options?.client) throw new TypeError('DynamoLedgerStore: client is required');
+    if (typeof options.tableName !== 'string' || options.tableName === '') {
+      throw new TypeError('DynamoLedgerStore: tableName must be a non-empty string');
+    }
+    const retentionMs = options.retentionMs ?? DEFAULT_LEDGER_RETENTION_MS;
+    if (!(retentionMs > 0)) throw new TypeError('DynamoLedgerStore: retentionMs must be > 0');
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#retentionMs = retentionMs;
+  }
+
+  async put(entry: LedgerEntry): Promise<LedgerPutOutcome> {
+    checkEntry(entry);
+    const stored: StoredLedgerEntry = {
+      clientToken: entry.clientToken,
+      contactId: entry.contactId,
+      instanceId: entry.instanceId,
+      source: entry.source,
+      eventId: entry.eventId,
+      idempotencyKey: entry.idempotencyKey,
+      ruleId: entry.ruleId,
+      createdAt: entry.createdAt,
+      expiresAt: Math.ceil((entry.createdAt + this.#retentionMs) / 1000),
+    };
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: marshall(stored),
+          ConditionExpression: 'attribute_not_exists(clientToken)',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException'
+      ) {
+        return 'exists';
+      }
+      throw new LedgerStoreError('could not write the ledger entry', { cause: error });
+    }
+  }
+
+  async get(clientToken: string): Promise<StoredLedgerEntry | undefined> {
+    try {
+      const out = await this.#client.send(
+        new GetItemCommand({ TableName: this.#table, Key: marshall({ clientToken }), ConsistentRead: true }),
+      );
+      return out.Item ? toEntry(unmarshall(out.Item)) : undefined;
+    } catch (error) {
+      if (error instanceof LedgerStoreError) throw error;
+      throw new LedgerStoreError('could not read the ledger entry', { cause: error });
+    }
+  }
+}

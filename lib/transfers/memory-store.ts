@@ -1,0 +1,203 @@
+/**
+ * An in-memory `TransferStore` with the same conditions as the DynamoDB adapter (store.ts): for
+ * unit tests of the sweep and for tools that run without a table. Items are copied in and out, so
+ * callers never share state with the store.
+ */
+import {
+  type CancelOutcome,
+  COUNTER_PLAN_ID,
+  DEFAULT_TRANSFER_RETENTION_MS,
+  type ScheduleOutcome,
+  type TransferItem,
+  type TransferKey,
+  type TransferListFilter,
+  type TransferPage,
+  type TransferResult,
+  type TransferStore,
+  TransferStoreError,
+} from './store.ts';
+
+const keyOf = (contactId: string, planId: string) => JSON.stringify([contactId, planId]);
+const copy = (item: TransferItem): TransferItem => structuredClone(item);
+
+export class InMemoryTransferStore implements TransferStore {
+  readonly #items = new Map<string, TransferItem>();
+  readonly #counters = new Map<string, Set<string>>();
+  readonly #retentionMs: number;
+
+  constructor(options: { retentionMs?: number } = {}) {
+    this.#retentionMs = options.retentionMs ?? DEFAULT_TRANSFER_RETENTION_MS;
+  }
+
+  #expiresAt(now: number): number {
+    return Math.ceil((now + this.#retentionMs) / 1000);
+  }
+
+  /** Every plan item, sorted by contactId then planId (tests inspect the table with it). */
+  snapshot(): TransferItem[] {
+    return [...this.#items.values()]
+      .map(copy)
+      .sort((a, b) => a.contactId.localeCompare(b.contactId) || a.planId.localeCompare(b.planId));
+  }
+
+  async schedule(item: TransferItem): Promise<ScheduleOutcome> {
+    if (item.planId === COUNTER_PLAN_ID)
+      throw new TransferStoreError(`planId "${COUNTER_PLAN_ID}" is reserved`);
+    const key = keyOf(item.contactId, item.planId);
+    if (this.#items.has(key)) return 'exists';
+    this.#items.set(key, copy(item));
+    return 'created';
+  }
+
+  async get(contactId: string, planId: string): Promise<TransferItem | undefined> {
+    const item = this.#items.get(keyOf(contactId, planId));
+    return item ? copy(item) : undefined;
+  }
+
+  async list(filter: TransferListFilter = {}): Promise<TransferPage> {
+    const limit = filter.limit ?? 50;
+    const start = filter.cursor === undefined ? 0 : Number(filter.cursor);
+    if (!Number.isInteger(start) || start < 0)
+      throw new TransferStoreError('cursor is not one this store produced');
+    const matching = this.snapshot().filter(
+      (item) =>
+        (filter.contactId === undefined || item.contactId === filter.contactId) &&
+        (filter.status === undefined || item.status === filter.status),
+    );
+    const items = matching.slice(start, start + limit);
+    return start + limit < matching.length ? { items, cursor: String(start + limit) } : { items };
+  }
+
+  async queryDue(now: number, limit: number, cursor?: string): Promise<TransferPage> {
+    const due = [...this.#items.values()]
+      .filter(
+        (item) =>
+          item.dueAt <= now &&
+          (item.status === 'PENDING' || (item.status === 'CLAIMED' && (item.leaseUntil ?? 0) <= now)),
+      )
+      .sort(
+        (a, b) =>
+          a.dueAt - b.dueAt || keyOf(a.contactId, a.planId).localeCompare(keyOf(b.contactId, b.planId)),
+      );
+    // The cursor is the last key returned; the next page starts after it (as ExclusiveStartKey does).
+    const after =
+      cursor === undefined ? -1 : due.findIndex((item) => keyOf(item.contactId, item.planId) === cursor);
+    const page = due.slice(after + 1, after + 1 + limit);
+    const last = page.at(-1);
+    return after + 1 + limit < due.length && last
+      ? { items: page.map(copy), cursor: keyOf(last.contactId, last.planId) }
+      : { items: page.map(copy) };
+  }
+
+  #update(
+    key: TransferKey,
+    condition: (item: TransferItem) => boolean,
+    change: (item: TransferItem) => void,
+  ) {
+    const item = this.#items.get(keyOf(key.contactId, key.planId));
+    if (!item || !condition(item)) return false;
+    change(item);
+    return true;
+  }
+
+  async claim(key: TransferKey, owner: string, leaseMs: number, now: number): Promise<boolean> {
+    return this.#update(
+      key,
+      (i) =>
+        (i.status === 'PENDING' && i.dueAt <= now) || (i.status === 'CLAIMED' && (i.leaseUntil ?? 0) <= now),
+      (i) => {
+        i.status = 'CLAIMED';
+        i.leaseOwner = owner;
+        i.leaseUntil = now + leaseMs;
+        i.updatedAt = now;
+      },
+    );
+  }
+
+  #ownedBy(owner: string) {
+    return (i: TransferItem) => i.status === 'CLAIMED' && i.leaseOwner === owner;
+  }
+
+  #finish(i: TransferItem, now: number) {
+    delete i.leaseOwner;
+    delete i.leaseUntil;
+    i.updatedAt = now;
+    i.expiresAt = this.#expiresAt(now);
+  }
+
+  async complete(key: TransferKey, owner: string, result: TransferResult, now: number): Promise<boolean> {
+    this.#counter(key.contactId).add(key.planId);
+    return this.#update(key, this.#ownedBy(owner), (i) => {
+      i.status = 'DONE';
+      i.result = { ContactId: result.ContactId, ContactArn: result.ContactArn };
+      delete i.reason;
+      this.#finish(i, now);
+    });
+  }
+
+  async fail(key: TransferKey, owner: string, reason: string, now: number): Promise<boolean> {
+    return this.#update(key, this.#ownedBy(owner), (i) => {
+      i.status = 'FAILED';
+      i.reason = reason;
+      this.#finish(i, now);
+    });
+  }
+
+  async reschedule(
+    key: TransferKey,
+    owner: string,
+    dueAt: number,
+    reason: string,
+    now: number,
+  ): Promise<boolean> {
+    return this.#update(key, this.#ownedBy(owner), (i) => {
+      i.status = 'PENDING';
+      i.dueAt = dueAt;
+      i.reason = reason;
+      i.attempts += 1;
+      this.#finish(i, Math.max(now, dueAt));
+      i.updatedAt = now;
+    });
+  }
+
+  async cancel(contactId: string, planId: string, now: number): Promise<CancelOutcome> {
+    const key = { contactId, planId };
+    const cancelled = this.#update(
+      key,
+      (i) => i.status === 'PENDING' || (i.status === 'CLAIMED' && (i.leaseUntil ?? 0) <= now),
+      (i) => {
+        i.status = 'CANCELLED';
+        this.#finish(i, now);
+      },
+    );
+    if (cancelled) {
+      await this.releaseTransferSlot(contactId, planId, now);
+      return 'cancelled';
+    }
+    return this.#items.has(keyOf(contactId, planId)) ? 'not-cancellable' : 'not-found';
+  }
+
+  #counter(contactId: string): Set<string> {
+    let plans = this.#counters.get(contactId);
+    if (!plans) {
+      plans = new Set();
+      this.#counters.set(contactId, plans);
+    }
+    return plans;
+  }
+
+  async countTransfers(contactId: string): Promise<number> {
+    return this.#counters.get(contactId)?.size ?? 0;
+  }
+
+  async reserveTransferSlot(contactId: string, planId: string, max: number, _now: number): Promise<boolean> {
+    const plans = this.#counter(contactId);
+    if (!plans.has(planId) && plans.size >= max) return false;
+    plans.add(planId);
+    return true;
+  }
+
+  async releaseTransferSlot(contactId: string, planId: string, _now: number): Promise<void> {
+    this.#counters.get(contactId)?.delete(planId);
+  }
+}
