@@ -1,0 +1,79 @@
+/**
+ * Configuration, read from the environment at import time by the function entry files, so a
+ * missing or malformed variable fails the cold start instead of the first message.
+ *
+ * Each reader returns a plain object; lib/ code takes these objects as parameters and never reads
+ * the environment itself (tests and the sandbox build them directly).
+ */
+import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { type TaskLimits, taskLimitsFromEnv } from './connect/constraints.ts';
+
+export class ConfigError extends TypeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+function positive(key: string, defaultValue?: number): number {
+  const value = getNumberFromEnv({
+    key,
+    ...(defaultValue === undefined ? {} : { defaultValue }),
+    errorMessage: `${key} must be set to a number`,
+  });
+  if (!(value > 0)) throw new ConfigError(`${key} must be > 0, got ${value}`);
+  return value;
+}
+
+export interface BackoffConfig {
+  baseSeconds: number;
+  capSeconds: number;
+}
+
+export interface IngestConfig {
+  rulesTable: string;
+  idempotencyTable: string;
+  ledgerTable: string;
+  transfersTable: string;
+  dlqUrl: string;
+  /** Account-wide StartTaskContact quota (requests/s) shared by all instances. */
+  startTaskRate: number;
+  /** The event source's maximumConcurrency: each instance shapes to startTaskRate / this. */
+  maxConcurrency: number;
+  /** Records of one batch processed at once. */
+  recordConcurrency: number;
+  transientBackoff: BackoffConfig;
+  overQuotaBackoff: BackoffConfig;
+  idempotencyExpirySeconds: number;
+  rulesCacheSeconds: number;
+  templatesCacheSeconds: number;
+  limits: TaskLimits;
+}
+
+export function ingestConfigFromEnv(): IngestConfig {
+  return {
+    rulesTable: getStringFromEnv({ key: 'RULES_TABLE', errorMessage: 'RULES_TABLE must be set' }),
+    idempotencyTable: getStringFromEnv({
+      key: 'IDEMPOTENCY_TABLE',
+      errorMessage: 'IDEMPOTENCY_TABLE must be set',
+    }),
+    ledgerTable: getStringFromEnv({ key: 'LEDGER_TABLE', errorMessage: 'LEDGER_TABLE must be set' }),
+    transfersTable: getStringFromEnv({ key: 'TRANSFERS_TABLE', errorMessage: 'TRANSFERS_TABLE must be set' }),
+    dlqUrl: getStringFromEnv({ key: 'DLQ_URL', errorMessage: 'DLQ_URL must be set' }),
+    startTaskRate: positive('START_TASK_RATE', 2),
+    maxConcurrency: positive('INGEST_MAX_CONCURRENCY', 2),
+    recordConcurrency: positive('RECORD_CONCURRENCY', 4),
+    transientBackoff: {
+      baseSeconds: positive('TRANSIENT_BACKOFF_BASE_SECONDS', 2),
+      capSeconds: positive('TRANSIENT_BACKOFF_MAX_SECONDS', 300),
+    },
+    overQuotaBackoff: {
+      baseSeconds: positive('OVER_QUOTA_BACKOFF_BASE_SECONDS', 60),
+      capSeconds: positive('OVER_QUOTA_BACKOFF_MAX_SECONDS', 3600),
+    },
+    idempotencyExpirySeconds: positive('IDEMPOTENCY_EXPIRY_SECONDS', 30 * 24 * 3600),
+    rulesCacheSeconds: positive('RULES_CACHE_SECONDS', 30),
+    templatesCacheSeconds: positive('TEMPLATES_CACHE_SECONDS', 300),
+    limits: taskLimitsFromEnv(),
+  };
+}

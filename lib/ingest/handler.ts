@@ -1,0 +1,133 @@
+/**
+ * Builds the ingest Lambda handler: middy chain (Tracer → Logger → Metrics), Powertools
+ * BatchProcessor with partial batch failures, bounded record concurrency, and the adapters over
+ * DynamoDB, SQS and Connect. `functions/ingest.ts` calls this once at module scope; the sandbox and
+ * tests call it with their own configuration and clients.
+ */
+
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { ConnectClient } from '@aws-sdk/client-connect';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { now as clockNow } from '#lib/clock.ts';
+import type { IngestConfig } from '#lib/config.ts';
+import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
+import { createTemplateProvider } from '#lib/connect/templates.ts';
+import { powertoolsLog, powertoolsMetrics } from '#lib/observability/ports.ts';
+import { logger, metrics, tracer } from '#lib/observability/powertools.ts';
+import { createRuleProvider } from '#lib/rules/provider.ts';
+import { DynamoRuleStore } from '#lib/rules/store.ts';
+import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
+import { DynamoTransferStore } from '#lib/transfers/store.ts';
+import { createAfterCreate, createTransferRequester } from './after-create.ts';
+import { createLimit } from './concurrency.ts';
+import type { IngestLog, IngestMetrics } from './ports.ts';
+import { type IngestDeps, processRecord, type RecordOutcome } from './process-record.ts';
+import { createTaskStarter } from './start-task.ts';
+
+export interface IngestRuntime {
+  config: IngestConfig & { ingestQueueUrl: string };
+  clients: { connect: ConnectClient; sqs: SQSClient; dynamodb: DynamoDBClient };
+  now?: () => number;
+  log?: IngestLog;
+  metrics?: IngestMetrics;
+  /** Sees every record's outcome (the sandbox's live summary). */
+  onOutcome?: (record: SQSRecord, outcome: RecordOutcome | { status: 'retry'; error: unknown }) => void;
+}
+
+export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
+  registerLambdaContext(context: Context): void;
+} {
+  const { config, clients } = runtime;
+  const now = runtime.now ?? clockNow;
+  const log = runtime.log ?? powertoolsLog;
+  const limiter = createRateLimiter({ ratePerSecond: config.startTaskRate / config.maxConcurrency });
+  const starter = createTaskStarter({
+    connect: clients.connect,
+    dynamodb: clients.dynamodb,
+    idempotencyTable: config.idempotencyTable,
+    expirySeconds: config.idempotencyExpirySeconds,
+    limiter,
+  });
+  const rules = createRuleProvider({
+    store: new DynamoRuleStore({ client: clients.dynamodb, tableName: config.rulesTable }),
+    maxAgeMs: config.rulesCacheSeconds * 1000,
+    onInvalidRule: (report) =>
+      log.warn('stored rule no longer validates; skipped', {
+        source: report.source,
+        ruleId: report.ruleId,
+        reason: report.errors.join('; '),
+      }),
+  });
+  const templates = createTemplateProvider({
+    connect: clients.connect,
+    maxAgeMs: config.templatesCacheSeconds * 1000,
+  });
+  const ledger = new DynamoLedgerStore({ client: clients.dynamodb, tableName: config.ledgerTable });
+  const transfers = new DynamoTransferStore({ client: clients.dynamodb, tableName: config.transfersTable });
+  return {
+    rules,
+    templates,
+    startTask: starter.startTask,
+    registerLambdaContext: starter.registerLambdaContext,
+    queue: {
+      async changeVisibility(receiptHandle, seconds) {
+        await clients.sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: config.ingestQueueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: seconds,
+          }),
+        );
+      },
+      async sendToDlq(message) {
+        await clients.sqs.send(new SendMessageCommand({ QueueUrl: config.dlqUrl, ...message }));
+      },
+    },
+    afterCreate: createAfterCreate({ ledger, transfers, now }),
+    requestTransfer: createTransferRequester({ ledger, transfers, now }),
+    metrics: runtime.metrics ?? powertoolsMetrics,
+    log,
+    limits: config.limits,
+    transientBackoff: config.transientBackoff,
+    overQuotaBackoff: config.overQuotaBackoff,
+    now,
+  };
+}
+
+export function createIngestHandler(runtime: IngestRuntime) {
+  const deps = createIngestDeps(runtime);
+  const processor = new BatchProcessor(EventType.SQS);
+  const limit = createLimit(runtime.config.recordConcurrency);
+
+  const recordHandler = (record: SQSRecord) =>
+    limit(async () => {
+      try {
+        const outcome = await processRecord(record, deps);
+        runtime.onOutcome?.(record, outcome);
+        return outcome.status;
+      } catch (error) {
+        runtime.onOutcome?.(record, { status: 'retry', error });
+        throw error;
+      }
+    });
+
+  const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    deps.registerLambdaContext(context);
+    return processPartialResponse(event, recordHandler, processor, {
+      context,
+      // One failed record is reported as one item failure, even when it is the whole batch.
+      throwOnFullBatchFailure: false,
+    });
+  };
+
+  return middy(lambdaHandler)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}

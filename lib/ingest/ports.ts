@@ -1,0 +1,108 @@
+/**
+ * The small interfaces the ingest use case depends on. Adapters over DynamoDB, SQS and Connect
+ * implement them (lib/ingest/adapters.ts); tests pass fakes.
+ */
+import type { StartTaskContactCommandInput } from '@aws-sdk/client-connect';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
+import type { CompiledRule } from '#lib/rules/compile.ts';
+
+export interface RuleSource {
+  rulesFor(source: string): Promise<readonly CompiledRule[]>;
+}
+
+export interface TemplateSource {
+  get(instanceId: string, templateId: string): Promise<TaskTemplateView>;
+}
+
+export interface StartTaskResult {
+  contactId: string;
+  /** True when no call was made: the idempotency record already held this token's ContactId. */
+  duplicate: boolean;
+  /** True when the PreviousContactId chain was full and the task was linked by RelatedContactId. */
+  linkedAsRelated: boolean;
+}
+
+export interface StartTaskCall {
+  clientToken: string;
+  request: StartTaskContactCommandInput & { ClientToken: string };
+  onChainLimit: 'related' | 'park';
+}
+
+/** StartTaskContact, exactly once per ClientToken (idempotency record + Connect's own token). */
+export type TaskStarter = (call: StartTaskCall) => Promise<StartTaskResult>;
+
+export interface QueueActions {
+  changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
+  sendToDlq(message: {
+    MessageBody: string;
+    MessageAttributes: Record<string, MessageAttributeValue>;
+  }): Promise<void>;
+}
+
+export interface LedgerEntry {
+  clientToken: string;
+  contactId: string;
+  instanceId: string;
+  source: string;
+  eventId: string;
+  idempotencyKey: string;
+  ruleId: string;
+  createdAt: number;
+}
+
+/** Called after a task exists (fresh or duplicate): ledger and transfer plan, both idempotent writes. */
+export type AfterCreate = (input: {
+  entry: LedgerEntry;
+  rule: CompiledRule;
+  transferAt?: number;
+}) => Promise<void>;
+
+/** Handles a rule with action "transfer" (the transfer of a task created for an earlier event). */
+export type TransferRequester = (input: {
+  rule: CompiledRule;
+  envelope: import('#lib/envelope/types.ts').Envelope;
+  receiveCount: number;
+}) => Promise<{
+  contactId: string;
+  planId: string;
+  scheduled: 'created' | 'exists';
+}>;
+
+export type IngestMetricName =
+  | 'TasksCreated'
+  | 'DuplicatesSuppressed'
+  | 'Transient'
+  | 'OverQuota'
+  | 'Permanent'
+  | 'Dropped'
+  | 'TransfersRequested'
+  | 'Truncated'
+  | 'LinkedAsRelated';
+
+export interface IngestMetrics {
+  count(name: IngestMetricName, dimensions?: { code?: string; source?: string }): void;
+}
+
+/** Structured log fields: identifiers and classes only, never task contents. */
+export interface IngestLogFields {
+  source?: string;
+  eventId?: string;
+  messageId?: string;
+  ruleId?: string;
+  clientToken?: string;
+  contactId?: string;
+  failureClass?: string;
+  code?: string;
+  reason?: string;
+  receiveCount?: number;
+  visibilitySeconds?: number;
+  nextAttemptAt?: string;
+  truncated?: string[];
+}
+
+export interface IngestLog {
+  info(message: string, fields: IngestLogFields): void;
+  warn(message: string, fields: IngestLogFields): void;
+  error(message: string, fields: IngestLogFields, error?: unknown): void;
+}

@@ -1,0 +1,283 @@
+/**
+ * Ingest one SQS record: the product's main use case.
+ *
+ * Input: an SQS record from the ingest queue (an upstream event, or a replay from the DLQ).
+ * Output: a `RecordOutcome` when the record is done (task created or already created, dropped by a
+ * rule, or parked in the DLQ); throws `RecordNotDoneError` when SQS must deliver it again.
+ *
+ * Primary course:
+ *  1. unwrap (a DLQ replay may be wrapped and carries its failure record) and parse the envelope;
+ *  2. pick the rule (priority order, `match`, first wins) for the envelope's source;
+ *  3. map the envelope to a StartTaskContact request, fetch the task template if one is targeted,
+ *     and validate the request against the seed limits before any call;
+ *  4. derive the ClientToken from (instanceId, source, idempotency key) and start the task exactly
+ *     once (idempotency record + Connect's token);
+ *  5. record the ledger entry and the transfer plan (idempotent writes).
+ * Failures: PERMANENT and OVER_QUOTA go to the DLQ with a failure record (the record is then done);
+ * TRANSIENT pushes the message's visibility out by a full-jitter backoff and reports the record
+ * failed. If the DLQ send itself fails, the record is reported failed so SQS keeps the message.
+ */
+import type { SQSRecord } from 'aws-lambda';
+import type { TaskLimits } from '#lib/connect/constraints.ts';
+import { validateTaskRequest } from '#lib/connect/validate-task.ts';
+import { EnvelopeError, parseEnvelope } from '#lib/envelope/parse.ts';
+import type { Envelope } from '#lib/envelope/types.ts';
+import { taskClientToken } from '#lib/idempotency/token.ts';
+import { MappingError, mapToTaskRequest } from '#lib/mapping/map.ts';
+import { type BackoffConfig, overQuotaNextAttempt, transientVisibilitySeconds } from '#lib/retry/backoff.ts';
+import { classifyError } from '#lib/retry/classify.ts';
+import { buildDlqMessage, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
+import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
+import { type CompiledRule, RuleEvaluationError, selectRule } from '#lib/rules/compile.ts';
+import { IngestRefusalError, RecordNotDoneError } from './errors.ts';
+import type {
+  AfterCreate,
+  IngestLog,
+  IngestMetrics,
+  QueueActions,
+  RuleSource,
+  TaskStarter,
+  TemplateSource,
+  TransferRequester,
+} from './ports.ts';
+
+export interface IngestDeps {
+  rules: RuleSource;
+  templates: TemplateSource;
+  startTask: TaskStarter;
+  queue: QueueActions;
+  afterCreate: AfterCreate;
+  requestTransfer: TransferRequester;
+  metrics: IngestMetrics;
+  log: IngestLog;
+  limits: TaskLimits;
+  transientBackoff: BackoffConfig;
+  overQuotaBackoff: BackoffConfig;
+  now: () => number;
+}
+
+export type RecordOutcome =
+  | { status: 'created'; contactId: string; clientToken: string; ruleId: string }
+  | { status: 'duplicate'; contactId: string; clientToken: string; ruleId: string }
+  | { status: 'dropped'; ruleId: string }
+  | { status: 'transfer-requested'; contactId: string; planId: string; ruleId: string }
+  | { status: 'parked'; failureClass: FailureClass; code: string; reason: string };
+
+interface Context {
+  envelope?: Envelope;
+  rule?: CompiledRule;
+  clientToken?: string;
+}
+
+export async function processRecord(record: SQSRecord, deps: IngestDeps): Promise<RecordOutcome> {
+  const ctx: Context = {};
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1') || 1;
+  let unwrapped: ReturnType<typeof unwrapIngestRecord> | undefined;
+  try {
+    unwrapped = unwrapIngestRecord(record);
+    return await ingest(record, unwrapped, ctx, receiveCount, deps);
+  } catch (error) {
+    return await routeFailure(error, record, unwrapped, ctx, receiveCount, deps);
+  }
+}
+
+async function ingest(
+  record: SQSRecord,
+  unwrapped: ReturnType<typeof unwrapIngestRecord>,
+  ctx: Context,
+  receiveCount: number,
+  deps: IngestDeps,
+): Promise<RecordOutcome> {
+  const envelope = parseEnvelope({
+    body: unwrapped.body,
+    messageId: record.messageId,
+    attributes: unwrapped.attributes,
+    ...(unwrapped.failure?.eventId ? { stampedEventId: unwrapped.failure.eventId } : {}),
+  });
+  ctx.envelope = envelope;
+
+  const rules = await deps.rules.rulesFor(envelope.source);
+  const compiled = await selectRule(rules, envelope);
+  if (!compiled) {
+    throw new IngestRefusalError(
+      'NoMatchingRule',
+      rules.length === 0
+        ? `no rules for source "${envelope.source}"`
+        : `no enabled rule of source "${envelope.source}" matches event type "${envelope.type}"`,
+    );
+  }
+  ctx.rule = compiled;
+  const rule = compiled.rule;
+
+  if (rule.action === 'drop') {
+    deps.metrics.count('Dropped', { source: envelope.source });
+    deps.log.info('event dropped by rule', {
+      source: envelope.source,
+      eventId: envelope.id,
+      ruleId: rule.ruleId,
+    });
+    return { status: 'dropped', ruleId: rule.ruleId };
+  }
+
+  if (rule.action === 'transfer') {
+    const out = await deps.requestTransfer({ rule: compiled, envelope, receiveCount });
+    deps.metrics.count('TransfersRequested');
+    deps.log.info('transfer requested', {
+      source: envelope.source,
+      eventId: envelope.id,
+      ruleId: rule.ruleId,
+      contactId: out.contactId,
+    });
+    return {
+      status: 'transfer-requested',
+      contactId: out.contactId,
+      planId: out.planId,
+      ruleId: rule.ruleId,
+    };
+  }
+
+  const now = deps.now();
+  const mapped = await mapToTaskRequest(compiled, envelope, { now });
+  const template = mapped.request.TaskTemplateId
+    ? await deps.templates.get(rule.instanceId, mapped.request.TaskTemplateId)
+    : undefined;
+  const clientToken = taskClientToken(rule.instanceId, envelope.source, mapped.idempotencyKey);
+  ctx.clientToken = clientToken;
+
+  const validated = validateTaskRequest(
+    { ...mapped.request, ClientToken: clientToken },
+    { limits: deps.limits, now, truncate: rule.options.truncate, ...(template ? { template } : {}) },
+  );
+  if (!validated.ok) {
+    throw new IngestRefusalError(
+      'ValidationFailed',
+      validated.issues.map((issue) => issue.message).join('; '),
+    );
+  }
+  if (validated.truncated.length > 0) deps.metrics.count('Truncated');
+
+  const result = await deps.startTask({
+    clientToken,
+    request: { ...validated.request, ClientToken: clientToken },
+    onChainLimit: rule.options.onChainLimit,
+  });
+  if (result.linkedAsRelated) deps.metrics.count('LinkedAsRelated');
+
+  await deps.afterCreate({
+    entry: {
+      clientToken,
+      contactId: result.contactId,
+      instanceId: rule.instanceId,
+      source: envelope.source,
+      eventId: envelope.id,
+      idempotencyKey: mapped.idempotencyKey,
+      ruleId: rule.ruleId,
+      createdAt: now,
+    },
+    rule: compiled,
+    ...(mapped.transferAt === undefined ? {} : { transferAt: mapped.transferAt }),
+  });
+
+  const fields = {
+    source: envelope.source,
+    eventId: envelope.id,
+    ruleId: rule.ruleId,
+    clientToken,
+    contactId: result.contactId,
+    ...(validated.truncated.length ? { truncated: validated.truncated } : {}),
+  };
+  if (result.duplicate) {
+    deps.metrics.count('DuplicatesSuppressed');
+    deps.log.info('task already created for this event; duplicate suppressed', fields);
+    return { status: 'duplicate', contactId: result.contactId, clientToken, ruleId: rule.ruleId };
+  }
+  deps.metrics.count('TasksCreated');
+  deps.log.info('task created', fields);
+  return { status: 'created', contactId: result.contactId, clientToken, ruleId: rule.ruleId };
+}
+
+function refusalCode(error: unknown): { code: string; message: string } | undefined {
+  if (error instanceof EnvelopeError) return { code: error.code, message: error.message };
+  if (error instanceof MappingError) return { code: 'MappingFailed', message: error.message };
+  if (error instanceof RuleEvaluationError) return { code: 'RuleEvaluationFailed', message: error.message };
+  return undefined;
+}
+
+async function routeFailure(
+  error: unknown,
+  record: SQSRecord,
+  unwrapped: ReturnType<typeof unwrapIngestRecord> | undefined,
+  ctx: Context,
+  receiveCount: number,
+  deps: IngestDeps,
+): Promise<RecordOutcome> {
+  const refusal = refusalCode(error);
+  const classified = refusal ? { class: 'PERMANENT' as const, ...refusal } : classifyError(error);
+  const fields = {
+    messageId: record.messageId,
+    ...(ctx.envelope ? { source: ctx.envelope.source, eventId: ctx.envelope.id } : {}),
+    ...(ctx.rule ? { ruleId: ctx.rule.rule.ruleId } : {}),
+    ...(ctx.clientToken ? { clientToken: ctx.clientToken } : {}),
+    failureClass: classified.class,
+    code: classified.code,
+    receiveCount,
+  };
+
+  if (classified.class === 'TRANSIENT') {
+    deps.metrics.count('Transient', { code: classified.code });
+    const seconds = transientVisibilitySeconds(receiveCount, deps.transientBackoff);
+    try {
+      await deps.queue.changeVisibility(record.receiptHandle, seconds);
+    } catch (visibilityError) {
+      // The message still comes back after the queue's visibility timeout: slower, never lost.
+      deps.log.warn('could not push visibility out; the queue default applies', fields);
+      deps.log.error('ChangeMessageVisibility failed', fields, visibilityError);
+    }
+    deps.log.warn('transient failure; retrying in place', { ...fields, visibilitySeconds: seconds });
+    throw new RecordNotDoneError(classified.class, classified.code, { cause: error });
+  }
+
+  const previous: FailureRecord | undefined = unwrapped?.failure;
+  const nextAttemptAt =
+    classified.class === 'OVER_QUOTA'
+      ? overQuotaNextAttempt((previous?.attempts ?? 0) + 1, deps.overQuotaBackoff, deps.now())
+      : undefined;
+  const message = buildDlqMessage({
+    body: unwrapped?.body ?? record.body,
+    attributes: unwrapped?.attributes ?? record.messageAttributes,
+    messageId: record.messageId,
+    ...(previous ? { previous } : {}),
+    failure: {
+      class: classified.class,
+      code: classified.code,
+      message: classified.message,
+      ...(ctx.envelope ? { source: ctx.envelope.source, eventId: ctx.envelope.id } : {}),
+      ...(ctx.rule ? { ruleId: ctx.rule.rule.ruleId } : {}),
+      ...(ctx.clientToken ? { clientToken: ctx.clientToken } : {}),
+    },
+    now: deps.now(),
+    ...(nextAttemptAt ? { nextAttemptAt } : {}),
+  });
+  try {
+    await deps.queue.sendToDlq(message);
+  } catch (dlqError) {
+    deps.log.error('could not park the message in the DLQ; SQS keeps it', fields, dlqError);
+    throw new RecordNotDoneError(classified.class, 'DlqSendFailed', { cause: dlqError });
+  }
+  if (classified.class === 'OVER_QUOTA') {
+    deps.metrics.count('OverQuota', { code: classified.code });
+    deps.log.warn('over quota; parked in the DLQ until the redrive replays it', {
+      ...fields,
+      ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
+    });
+  } else {
+    deps.metrics.count('Permanent', { code: classified.code });
+    deps.log.warn('permanent failure; parked in the DLQ', { ...fields, reason: classified.message });
+  }
+  return {
+    status: 'parked',
+    failureClass: classified.class,
+    code: classified.code,
+    reason: classified.message,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The demo the sandbox runs on `npm start`: sample task templates, rules and upstream messages from
+ * `events/demo/manifest.json`, and a summary of what became of them (tasks created, DLQ entries
+ * with their reasons). The e2e test runs the same demo.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  ConnectClient,
+  CreateTaskTemplateCommand,
+  type CreateTaskTemplateCommandInput,
+} from '@aws-sdk/client-connect';
+import {
+  ChangeMessageVisibilityCommand,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { readDlqMessage } from '#lib/retry/dlq-message.ts';
+import { DynamoRuleStore } from '#lib/rules/store.ts';
+import type { Sandbox } from './index.ts';
+
+export interface DemoMessage {
+  /** A sample under events/messages/: `{body, messageAttributes}` (body sent as JSON text). */
+  sample?: string;
+  /** An inline body, sent byte-for-byte. */
+  body?: string;
+  attributes?: Record<string, string>;
+  /** What the demo expects of it, shown in the summary. */
+  note?: string;
+}
+
+export interface DemoManifest {
+  templates: string[];
+  rules: string[];
+  messages: DemoMessage[];
+}
+
+export interface DemoSummary {
+  messagesSent: number;
+  tasks: Array<{ contactId: string; name: string; source?: string }>;
+  dlq: Array<{
+    messageId: string;
+    class: string;
+    code: string;
+    reason: string;
+    source?: string;
+    body: string;
+  }>;
+}
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+
+export function loadManifest(path = resolve(root, 'events/demo/manifest.json')): DemoManifest {
+  return JSON.parse(readFileSync(path, 'utf8')) as DemoManifest;
+}
+
+function connectClient(sandbox: Sandbox) {
+  return new ConnectClient({
+    endpoint: sandbox.endpoint,
+    region: sandbox.region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+}
+
+/** Creates the templates, then stores the rules (with `${template:<Name>}` replaced by the new ids). */
+export async function seedDemo(
+  sandbox: Sandbox,
+  manifest: DemoManifest,
+): Promise<{ templates: Record<string, string> }> {
+  const connect = connectClient(sandbox);
+  const templates: Record<string, string> = {};
+  try {
+    for (const file of manifest.templates) {
+      const input = JSON.parse(readFileSync(resolve(root, file), 'utf8')) as CreateTaskTemplateCommandInput;
+      const out = await connect.send(new CreateTaskTemplateCommand(input));
+      if (!out.Id || !input.Name) throw new Error(`CreateTaskTemplate for ${file} returned no Id`);
+      templates[input.Name] = out.Id;
+    }
+  } finally {
+    connect.destroy();
+  }
+  const store = new DynamoRuleStore({
+    client: sandbox.clients.dynamodb,
+    tableName: sandbox.environment.RULES_TABLE as string,
+  });
+  for (const file of manifest.rules) {
+    const text = readFileSync(resolve(root, file), 'utf8').replace(
+      /\$\{template:([^}]+)\}/g,
+      (_m, name: string) => {
+        const id = templates[name];
+        if (!id) throw new Error(`${file} refers to template "${name}", which the manifest does not create`);
+        return id;
+      },
+    );
+    await store.put(JSON.parse(text));
+  }
+  return { templates };
+}
+
+export async function sendDemoMessages(sandbox: Sandbox, manifest: DemoManifest): Promise<number> {
+  const queueUrl = sandbox.environment.INGEST_QUEUE_URL as string;
+  for (const message of manifest.messages) {
+    let body = message.body ?? '';
+    const attributes: Record<string, MessageAttributeValue> = {};
+    if (message.sample) {
+      const sample = JSON.parse(readFileSync(resolve(root, message.sample), 'utf8')) as {
+        body: unknown;
+        messageAttributes?: Record<string, MessageAttributeValue>;
+      };
+      body = JSON.stringify(sample.body);
+      Object.assign(attributes, sample.messageAttributes ?? {});
+    }
+    for (const [k, v] of Object.entries(message.attributes ?? {}))
+      attributes[k] = { DataType: 'String', StringValue: v };
+    await sandbox.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: body,
+        ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
+      }),
+    );
+  }
+  return manifest.messages.length;
+}
+
+/** Tasks from the Connect emulator; DLQ entries read without consuming them (visibility reset to 0). */
+export async function summarize(sandbox: Sandbox, messagesSent: number): Promise<DemoSummary> {
+  const tasks = sandbox.connect
+    .contacts({ channel: 'TASK' })
+    .map((c) => ({ contactId: c.ContactId, name: c.Name ?? '' }));
+  const dlq: DemoSummary['dlq'] = [];
+  const seen = new Set<string>();
+  const handles: string[] = [];
+  const dlqUrl = sandbox.environment.DLQ_URL as string;
+  for (let round = 0; round < 50; round += 1) {
+    const out = await sandbox.clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 5,
+        WaitTimeSeconds: 0,
+      }),
+    );
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) break;
+    for (const m of messages) {
+      if (m.ReceiptHandle) handles.push(m.ReceiptHandle);
+      if (!m.MessageId || seen.has(m.MessageId)) continue;
+      seen.add(m.MessageId);
+      const read = readDlqMessage(m);
+      dlq.push({
+        messageId: m.MessageId,
+        class: read.failure?.class ?? 'UNKNOWN',
+        code: read.failure?.code ?? 'NoFailureRecord',
+        reason: read.failure?.message ?? read.problem ?? 'no failure record',
+        ...(read.failure?.source ? { source: read.failure.source } : {}),
+        body: read.body,
+      });
+    }
+  }
+  // Put them back: reading must not hide DLQ entries from the redrive or from ops.
+  for (const handle of handles) {
+    await sandbox.clients.sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: dlqUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }),
+    );
+  }
+  return { messagesSent, tasks, dlq };
+}
+
+export function formatSummary(summary: DemoSummary): string {
+  const lines: string[] = [];
+  lines.push(`messages in: ${summary.messagesSent}`);
+  lines.push(`tasks created: ${summary.tasks.length}`);
+  for (const t of summary.tasks) lines.push(`  ✓ ${t.contactId}  ${t.name}`);
+  lines.push(`DLQ entries: ${summary.dlq.length}`);
+  for (const d of summary.dlq)
+    lines.push(`  ✗ ${d.class} ${d.code}${d.source ? ` [${d.source}]` : ''}: ${d.reason}`);
+  return lines.join('\n');
+}

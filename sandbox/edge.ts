@@ -1,0 +1,148 @@
+/**
+ * The sandbox's one edge endpoint: routes each request to the emulator that serves it.
+ *
+ *   x-amz-target: DynamoDB_20120810.*  → dynalite (UpdateTimeToLive accepted and ignored here)
+ *   x-amz-target: AmazonSQS.*          → the SQS emulator (AWS JSON 1.0)
+ *   /_sandbox/*                        → the admin API
+ *   Connect REST paths                 → the Connect task-API emulator
+ *
+ * Anything else gets an AWS-shaped error, never a crash or a hang.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from './http-types.ts';
+import { readRequest, respond } from './serve.ts';
+
+export interface EdgeRoutes {
+  /** dynalite's request listener (it reads the request itself). */
+  dynamodb: (req: IncomingMessage, res: ServerResponse) => void;
+  sqs: EmulatorHandler;
+  connect: { handle: EmulatorHandler; isConnectRequest(req: EmulatorRequest): boolean };
+  admin: EmulatorHandler;
+}
+
+export interface EdgeFaults {
+  /** Probability that a DynamoDB call gets a 500 InternalServerError (chaos runs). */
+  dynamodbErrorRate: number;
+}
+
+const DYNAMO_PREFIX = 'DynamoDB_20120810.';
+const SQS_PREFIX = 'AmazonSQS.';
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): EmulatorResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function awsJsonError(status: number, type: string, message: string): EmulatorResponse {
+  return json(
+    status,
+    { __type: type, message, Message: message },
+    {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-errortype': type,
+    },
+  );
+}
+
+export interface Edge {
+  server: Server;
+  endpoint: string;
+  faults: EdgeFaults;
+  close(): Promise<void>;
+}
+
+export async function startEdge(
+  routes: EdgeRoutes,
+  port = 0,
+  random: () => number = Math.random,
+): Promise<Edge> {
+  const faults: EdgeFaults = { dynamodbErrorRate: 0 };
+
+  const handleDynamo = async (req: IncomingMessage, res: ServerResponse, operation: string) => {
+    if (operation === 'UpdateTimeToLive') {
+      // dynalite has no TTL. Accept and echo, so the same CreateTable/UpdateTimeToLive calls work locally.
+      const request = await readRequest(req);
+      let spec: unknown = {};
+      try {
+        spec = (JSON.parse(request.body.toString('utf8') || '{}') as { TimeToLiveSpecification?: unknown })
+          .TimeToLiveSpecification;
+      } catch {
+        return respond(
+          res,
+          async () => awsJsonError(400, 'SerializationException', 'body is not JSON'),
+          request,
+        );
+      }
+      return respond(res, async () => json(200, { TimeToLiveSpecification: spec }), request);
+    }
+    if (faults.dynamodbErrorRate > 0 && random() < faults.dynamodbErrorRate) {
+      const request = await readRequest(req);
+      return respond(
+        res,
+        async () =>
+          awsJsonError(
+            500,
+            'com.amazonaws.dynamodb.v20120810#InternalServerError',
+            'injected by the sandbox (dynamodbErrorRate)',
+          ),
+        request,
+      );
+    }
+    routes.dynamodb(req, res);
+  };
+
+  const route: EmulatorHandler = async (request) => {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    if (target.startsWith(SQS_PREFIX)) return routes.sqs(request);
+    if (request.path.startsWith('/_sandbox/') || request.path === '/_sandbox') return routes.admin(request);
+    if (routes.connect.isConnectRequest(request)) return routes.connect.handle(request);
+    const form = String(request.headers['content-type'] ?? '').includes('x-www-form-urlencoded');
+    if (form && request.body.toString('utf8').includes('Action=')) {
+      return awsJsonError(
+        400,
+        'UnsupportedProtocol',
+        'the sandbox speaks the AWS JSON protocol for SQS (AWS SDK v3, AWS CLI v2); the Query protocol is not supported',
+      );
+    }
+    return awsJsonError(
+      404,
+      'UnknownOperationException',
+      `the sandbox has no route for ${request.method} ${request.path}${target ? ` (x-amz-target ${target})` : ''}`,
+    );
+  };
+
+  const server = createServer((req, res) => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    if (target.startsWith(DYNAMO_PREFIX)) {
+      handleDynamo(req, res, target.slice(DYNAMO_PREFIX.length)).catch(() => res.destroy());
+      return;
+    }
+    readRequest(req).then(
+      (request) => respond(res, route, request),
+      () => res.destroy(),
+    );
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    server,
+    endpoint: `http://127.0.0.1:${bound}`,
+    faults,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

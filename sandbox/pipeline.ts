@@ -1,0 +1,130 @@
+/**
+ * Runs the service's functions on the sandbox the way AWS would: an SQS event-source poller per
+ * `sqs` event and a scheduler for the `schedule` events of serverless.yml, invoking the real entry
+ * files in `functions/` in-process, with the environment serverless.yml gives them.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import type { EmulatorRequest } from './http-types.ts';
+import type { Sandbox } from './index.ts';
+import { createLambdaContext } from './lambda-context.ts';
+import { startEventSourcePoller } from './poller.ts';
+import { startScheduler } from './scheduler.ts';
+import { parseRate } from './serverless-config.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: handlers of different event types are invoked generically
+type AnyHandler = (event: any, context: Context) => Promise<unknown>;
+
+export interface PipelineOptions {
+  /** Replace a function's handler (tests inject fault-wrapped handlers). */
+  handlers?: Record<string, AnyHandler>;
+  /** Chance that an invocation's deletes are skipped after the handler returned (crash simulation). */
+  killAfterRate?: number;
+  /** Run the schedules on their rates (default true); false: only on demand. */
+  schedules?: boolean;
+  onInvocation?: (functionName: string, info: { records: number; failures: number; error?: unknown }) => void;
+}
+
+export interface Pipeline {
+  /** Resolves when every polled queue is empty and no invocation is in flight. */
+  idle(): Promise<void>;
+  runSchedule(name: string): Promise<unknown>;
+  schedules(): string[];
+  stop(): Promise<void>;
+}
+
+async function loadHandler(sandbox: Sandbox, name: string): Promise<AnyHandler> {
+  const fn = sandbox.config.functions[name];
+  if (!fn) throw new TypeError(`serverless.yml has no function "${name}"`);
+  const file = resolve(sandbox.config.serviceDir, `${fn.handlerModule}.ts`);
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const handler = mod[fn.handlerExport];
+  if (typeof handler !== 'function') throw new TypeError(`${file} does not export "${fn.handlerExport}"`);
+  return handler as AnyHandler;
+}
+
+export async function startPipeline(sandbox: Sandbox, options: PipelineOptions = {}): Promise<Pipeline> {
+  // The function modules read their configuration at import time, as on Lambda.
+  Object.assign(process.env, sandbox.environment);
+
+  const pollers: Array<ReturnType<typeof startEventSourcePoller>> = [];
+  const jobs: Parameters<typeof startScheduler>[0]['jobs'] = [];
+
+  for (const [name, fn] of Object.entries(sandbox.config.functions)) {
+    const handler = options.handlers?.[name] ?? (await loadHandler(sandbox, name));
+    for (const event of fn.events) {
+      if (event.sqs?.enabled) {
+        const arn = sandbox.resources.resolveString(event.sqs.arn, `functions.${name}.events.sqs.arn`);
+        const queue = Object.values(sandbox.resources.queues).find((q) => q.arn === arn);
+        if (!queue) throw new TypeError(`functions.${name}: no sandbox queue has ARN ${arn}`);
+        pollers.push(
+          startEventSourcePoller({
+            sqs: sandbox.clients.sqs,
+            queueUrl: queue.url,
+            queueArn: queue.arn,
+            functionName: name,
+            handler,
+            batchSize: event.sqs.batchSize,
+            maximumBatchingWindowSeconds: event.sqs.maximumBatchingWindow,
+            maximumConcurrency: event.sqs.maximumConcurrency ?? 5,
+            functionTimeoutSeconds: fn.timeout,
+            reportBatchItemFailures: event.sqs.functionResponseType === 'ReportBatchItemFailures',
+            ...(options.killAfterRate ? { faults: { killAfterRate: options.killAfterRate } } : {}),
+            ...(options.onInvocation ? { onInvocation: (info) => options.onInvocation?.(name, info) } : {}),
+          }),
+        );
+      }
+      if (event.schedule?.enabled) {
+        const jobName = event.schedule.name ?? `${name}-schedule`;
+        const rate = event.schedule.rate[0];
+        if (!rate) continue;
+        jobs.push({
+          name: jobName,
+          rateMs: parseRate(rate),
+          input: event.schedule.input ?? {},
+          invoke: (input: unknown) =>
+            handler(input, createLambdaContext({ functionName: name, timeoutMs: fn.timeout * 1000 })),
+        });
+      }
+    }
+  }
+
+  const scheduler = startScheduler({
+    jobs:
+      options.schedules === false ? jobs.map((job) => ({ ...job, rateMs: Number.POSITIVE_INFINITY })) : jobs,
+  });
+
+  sandbox.addAdminRoute(async (req: EmulatorRequest) => {
+    const path = req.path.replace(/\/+$/, '');
+    if (path === '/_sandbox/schedules' && req.method === 'GET') {
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ schedules: scheduler.list() }),
+      };
+    }
+    const run = /^\/_sandbox\/schedules\/([^/]+)\/run$/.exec(path);
+    if (run && req.method === 'POST') {
+      const result = await scheduler.runNow(decodeURIComponent(run[1] as string));
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ result: result ?? null }),
+      };
+    }
+    return undefined;
+  });
+
+  return {
+    async idle() {
+      await Promise.all(pollers.map((p) => p.idle()));
+    },
+    runSchedule: (name) => scheduler.runNow(name),
+    schedules: () => jobs.map((job) => job.name),
+    async stop() {
+      await scheduler.stop();
+      await Promise.all(pollers.map((p) => p.stop()));
+    },
+  };
+}
