@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import type { EmulatorRequest } from './http-types.ts';
 import type { Sandbox } from './index.ts';
 import { createLambdaContext } from './lambda-context.ts';
-import { startEventSourcePoller } from './poller.ts';
+import { type IdleOptions, startEventSourcePoller } from './poller.ts';
 import { startScheduler } from './scheduler.ts';
 import { parseRate } from './serverless-config.ts';
 
@@ -17,8 +17,11 @@ import { parseRate } from './serverless-config.ts';
 type AnyHandler = (event: any, context: Context) => Promise<unknown>;
 
 export interface PipelineOptions {
-  /** Replace a function's handler (tests inject fault-wrapped handlers). */
-  handlers?: Record<string, AnyHandler>;
+  /**
+   * Replace how a function instance is made (tests inject fault-wrapped handlers). Called once per
+   * function instance, like a cold start.
+   */
+  handlers?: Record<string, () => AnyHandler | Promise<AnyHandler>>;
   /** Chance that an invocation's deletes are skipped after the handler returned (crash simulation). */
   killAfterRate?: number;
   /** Run the schedules on their rates (default true); false: only on demand. */
@@ -27,21 +30,46 @@ export interface PipelineOptions {
 }
 
 export interface Pipeline {
-  /** Resolves when every polled queue is empty and no invocation is in flight. */
-  idle(): Promise<void>;
+  /**
+   * Resolves when every polled queue is empty and no invocation is in flight (by default also
+   * waiting for in-flight messages to come back and be processed).
+   */
+  idle(options?: IdleOptions): Promise<void>;
   runSchedule(name: string): Promise<unknown>;
   schedules(): string[];
   stop(): Promise<void>;
 }
 
+let instanceCounter = 0;
+
+/** Imports a fresh copy of the function's module: a new function instance with its own module scope. */
 async function loadHandler(sandbox: Sandbox, name: string): Promise<AnyHandler> {
   const fn = sandbox.config.functions[name];
   if (!fn) throw new TypeError(`serverless.yml has no function "${name}"`);
   const file = resolve(sandbox.config.serviceDir, `${fn.handlerModule}.ts`);
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  instanceCounter += 1;
+  const url = `${pathToFileURL(file).href}?instance=${instanceCounter}`;
+  const mod = (await import(url)) as Record<string, unknown>;
   const handler = mod[fn.handlerExport];
   if (typeof handler !== 'function') throw new TypeError(`${file} does not export "${fn.handlerExport}"`);
   return handler as AnyHandler;
+}
+
+/**
+ * Like Lambda, one function instance serves one invocation at a time: concurrent invocations get
+ * separate instances (separate module scope: clients, caches, rate limiters), created on demand
+ * (a cold start) and reused when free.
+ */
+function instancePool(make: () => AnyHandler | Promise<AnyHandler>): AnyHandler {
+  const free: AnyHandler[] = [];
+  return async (event, context) => {
+    const instance = free.pop() ?? (await make());
+    try {
+      return await instance(event, context);
+    } finally {
+      free.push(instance);
+    }
+  };
 }
 
 export async function startPipeline(sandbox: Sandbox, options: PipelineOptions = {}): Promise<Pipeline> {
@@ -52,7 +80,8 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
   const jobs: Parameters<typeof startScheduler>[0]['jobs'] = [];
 
   for (const [name, fn] of Object.entries(sandbox.config.functions)) {
-    const handler = options.handlers?.[name] ?? (await loadHandler(sandbox, name));
+    const make = options.handlers?.[name] ?? (() => loadHandler(sandbox, name));
+    const handler = instancePool(make);
     for (const event of fn.events) {
       if (event.sqs?.enabled) {
         const arn = sandbox.resources.resolveString(event.sqs.arn, `functions.${name}.events.sqs.arn`);
@@ -117,8 +146,8 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
   });
 
   return {
-    async idle() {
-      await Promise.all(pollers.map((p) => p.idle()));
+    async idle(idleOptions) {
+      await Promise.all(pollers.map((p) => p.idle(idleOptions)));
     },
     runSchedule: (name) => scheduler.runNow(name),
     schedules: () => jobs.map((job) => job.name),

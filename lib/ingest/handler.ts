@@ -102,7 +102,6 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
 
 export function createIngestHandler(runtime: IngestRuntime) {
   const deps = createIngestDeps(runtime);
-  const processor = new BatchProcessor(EventType.SQS);
   const limit = createLimit(runtime.config.recordConcurrency);
 
   const recordHandler = (record: SQSRecord) =>
@@ -119,6 +118,8 @@ export function createIngestHandler(runtime: IngestRuntime) {
 
   const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     deps.registerLambdaContext(context);
+    // A processor per invocation: it holds the batch's results, which must never mix with another's.
+    const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(event, recordHandler, processor, {
       context,
       // One failed record is reported as one item failure, even when it is the whole batch.
