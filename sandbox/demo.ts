@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
+import { DynamoTransferStore, type TransferItem } from '#lib/transfers/store.ts';
 import type { Sandbox } from './index.ts';
 
 export interface DemoMessage {
@@ -38,7 +39,8 @@ export interface DemoManifest {
 
 export interface DemoSummary {
   messagesSent: number;
-  tasks: Array<{ contactId: string; name: string; source?: string }>;
+  tasks: Array<{ contactId: string; name: string; source?: string; transfers: number }>;
+  transfers: Array<Pick<TransferItem, 'contactId' | 'planId' | 'status' | 'dueAt' | 'reason'>>;
   dlq: Array<{
     messageId: string;
     class: string;
@@ -128,7 +130,26 @@ export async function sendDemoMessages(sandbox: Sandbox, manifest: DemoManifest)
 export async function summarize(sandbox: Sandbox, messagesSent: number): Promise<DemoSummary> {
   const tasks = sandbox.connect
     .contacts({ channel: 'TASK' })
-    .map((c) => ({ contactId: c.ContactId, name: c.Name ?? '' }));
+    .map((c) => ({ contactId: c.ContactId, name: c.Name ?? '', transfers: c.Transfers ?? 0 }));
+  const transferStore = new DynamoTransferStore({
+    client: sandbox.clients.dynamodb,
+    tableName: sandbox.environment.TRANSFERS_TABLE as string,
+  });
+  const transfers: DemoSummary['transfers'] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await transferStore.list({ limit: 100, ...(cursor ? { cursor } : {}) });
+    for (const t of page.items) {
+      transfers.push({
+        contactId: t.contactId,
+        planId: t.planId,
+        status: t.status,
+        dueAt: t.dueAt,
+        ...(t.reason ? { reason: t.reason } : {}),
+      });
+    }
+    cursor = page.cursor;
+  } while (cursor);
   const dlq: DemoSummary['dlq'] = [];
   const seen = new Set<string>();
   const handles: string[] = [];
@@ -166,14 +187,21 @@ export async function summarize(sandbox: Sandbox, messagesSent: number): Promise
       new ChangeMessageVisibilityCommand({ QueueUrl: dlqUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }),
     );
   }
-  return { messagesSent, tasks, dlq };
+  return { messagesSent, tasks, transfers, dlq };
 }
 
 export function formatSummary(summary: DemoSummary): string {
   const lines: string[] = [];
   lines.push(`messages in: ${summary.messagesSent}`);
   lines.push(`tasks created: ${summary.tasks.length}`);
-  for (const t of summary.tasks) lines.push(`  ✓ ${t.contactId}  ${t.name}`);
+  for (const t of summary.tasks) {
+    lines.push(`  ✓ ${t.contactId}  ${t.name}${t.transfers ? `  (transferred ${t.transfers}×)` : ''}`);
+  }
+  lines.push(`scheduled transfers: ${summary.transfers.length}`);
+  for (const t of summary.transfers) {
+    const due = new Date(t.dueAt).toISOString();
+    lines.push(`  → ${t.contactId} ${t.planId}: ${t.status} (due ${due})${t.reason ? ` ${t.reason}` : ''}`);
+  }
   lines.push(`DLQ entries: ${summary.dlq.length}`);
   for (const d of summary.dlq)
     lines.push(`  ✗ ${d.class} ${d.code}${d.source ? ` [${d.source}]` : ''}: ${d.reason}`);

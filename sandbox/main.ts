@@ -9,6 +9,7 @@
  *   npm start -- --no-demo        pipeline without the sample data
  */
 import { parseArgs } from 'node:util';
+import { advanceClock, now } from '#lib/clock.ts';
 import { formatSummary, loadManifest, seedDemo, sendDemoMessages, summarize } from './demo.ts';
 import { sandboxPortFromEnv, startSandbox } from './index.ts';
 import { startPipeline } from './pipeline.ts';
@@ -87,8 +88,23 @@ try {
     }
     await pipeline.idle();
     console.log(formatSummary(await summarize(sandbox, sent)));
-    if (values.once) await shutdown(0);
-    else {
+    if (values.once) {
+      // Scheduled transfers are hours away (the sample plan escalates after 2 h). The sandbox's clock
+      // can move: jump past the due time and run the transfer sweep, as its schedule would.
+      const pending = (await summarize(sandbox, sent)).transfers.filter((t) => t.status === 'PENDING');
+      const latest = Math.max(0, ...pending.map((t) => t.dueAt));
+      if (pending.length > 0) {
+        const ms = Math.max(0, latest - now()) + 60_000;
+        advanceClock(ms);
+        console.log(
+          `\nsandbox clock moved forward ${Math.round(ms / 60_000)} min; running the transfer sweep`,
+        );
+        const sweep = pipeline.schedules().find((name) => name.includes('transfer'));
+        if (sweep) await pipeline.runSchedule(sweep);
+        console.log(formatSummary(await summarize(sandbox, sent)));
+      }
+      await shutdown(0);
+    } else {
       console.log('\nwaiting for more messages (task-ingest send ..., or any SQS client)...');
       let last = '';
       setInterval(() => {
