@@ -244,6 +244,11 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
     stoppedBy: 'empty',
   };
   const changes = () => summary.replayed + summary.exhausted;
+  /**
+   * The EXHAUSTED rewrites this run sent to the DLQ: the same pass receives them again, and they are
+   * its own output, not messages to count, skip or act on (they are released at the end like any other).
+   */
+  const rewritten = new Set<string>();
   const maxReached = () => options.max !== undefined && changes() >= options.max;
 
   const act = async (
@@ -286,7 +291,8 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
           message: cutMessage(`redrive gave up after ${decision.reason}; last failure: ${failure.message}`),
         };
         delete record.nextAttemptAt;
-        await deps.sqs.send(deps.dlqUrl, rewriteDlqMessage(read, record));
+        const sent = await deps.sqs.send(deps.dlqUrl, rewriteDlqMessage(read, record));
+        rewritten.add(sent.messageId);
       }
     } catch (error) {
       summary.problems.push({
@@ -308,7 +314,8 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
     return 'done';
   };
 
-  const visit = async (message: ReceivedMessage) => {
+  const visit = async (message: ReceivedMessage): Promise<{ outcome: VisitOutcome; stop: boolean }> => {
+    if (rewritten.has(message.messageId)) return { outcome: 'hold', stop: false };
     summary.scanned += 1;
     const nowMs = clock();
     const read = readDlqMessage({ Body: message.body, MessageAttributes: message.attributes });

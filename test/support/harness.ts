@@ -112,6 +112,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           handlers: { ingest: makeIngest, ...options.pipeline?.handlers },
         });
 
+  // startPipeline applies the sandbox environment; function instances import lazily (first
+  // invocation), so the test's overrides must win again now.
+  Object.assign(process.env, options.env ?? {});
+
   const rules = new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
