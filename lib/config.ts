@@ -25,6 +25,17 @@ function positive(key: string, defaultValue?: number): number {
   return value;
 }
 
+/** SQS's RedrivePolicy allows a maxReceiveCount of 1..1,000. */
+const MAX_RECEIVE_COUNT_LIMIT = 1_000;
+
+function receiveCount(key: string, defaultValue: number): number {
+  const value = positive(key, defaultValue);
+  if (!Number.isInteger(value) || value > MAX_RECEIVE_COUNT_LIMIT) {
+    throw new ConfigError(`${key} must be a whole number 1..${MAX_RECEIVE_COUNT_LIMIT}, got ${value}`);
+  }
+  return value;
+}
+
 export interface BackoffConfig {
   baseSeconds: number;
   capSeconds: number;
@@ -44,6 +55,12 @@ export interface IngestConfig {
   recordConcurrency: number;
   transientBackoff: BackoffConfig;
   overQuotaBackoff: BackoffConfig;
+  /**
+   * The ingest queue's RedrivePolicy maxReceiveCount (INGEST_MAX_RECEIVE_COUNT, default 8, the value in
+   * serverless.yml; keep the two equal). On this receive a transient failure is parked in the DLQ as
+   * EXHAUSTED with a failure record, before SQS would move the message there without one.
+   */
+  maxReceiveCount: number;
   idempotencyExpirySeconds: number;
   rulesCacheSeconds: number;
   templatesCacheSeconds: number;
@@ -71,6 +88,7 @@ export function ingestConfigFromEnv(): IngestConfig {
       baseSeconds: positive('OVER_QUOTA_BACKOFF_BASE_SECONDS', 60),
       capSeconds: positive('OVER_QUOTA_BACKOFF_MAX_SECONDS', 3600),
     },
+    maxReceiveCount: receiveCount('INGEST_MAX_RECEIVE_COUNT', 8),
     idempotencyExpirySeconds: positive('IDEMPOTENCY_EXPIRY_SECONDS', 30 * 24 * 3600),
     rulesCacheSeconds: positive('RULES_CACHE_SECONDS', 30),
     templatesCacheSeconds: positive('TEMPLATES_CACHE_SECONDS', 300),

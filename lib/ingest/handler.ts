@@ -96,6 +96,7 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
     limits: config.limits,
     transientBackoff: config.transientBackoff,
     overQuotaBackoff: config.overQuotaBackoff,
+    maxReceiveCount: config.maxReceiveCount,
     now,
   };
 }

@@ -15,7 +15,10 @@
  *  5. record the ledger entry and the transfer plan (idempotent writes).
  * Failures: PERMANENT and OVER_QUOTA go to the DLQ with a failure record (the record is then done);
  * TRANSIENT pushes the message's visibility out by a full-jitter backoff and reports the record
- * failed. If the DLQ send itself fails, the record is reported failed so SQS keeps the message.
+ * failed, except on the last receive the queue allows (`maxReceiveCount`): then it goes to the DLQ as
+ * EXHAUSTED with the transient code, so ops see a reason and `dlq replay` can replay it (SQS would
+ * otherwise move it there on the next receive with no record at all). If the DLQ send itself fails,
+ * the record is reported failed so SQS keeps the message.
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
@@ -25,7 +28,7 @@ import type { Envelope } from '#lib/envelope/types.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { MappingError, mapToTaskRequest } from '#lib/mapping/map.ts';
 import { type BackoffConfig, overQuotaNextAttempt, transientVisibilitySeconds } from '#lib/retry/backoff.ts';
-import { classifyError } from '#lib/retry/classify.ts';
+import { classifyError, cutMessage } from '#lib/retry/classify.ts';
 import { buildDlqMessage, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
 import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
 import { type CompiledRule, RuleEvaluationError, selectRule } from '#lib/rules/compile.ts';
@@ -53,6 +56,12 @@ export interface IngestDeps {
   limits: TaskLimits;
   transientBackoff: BackoffConfig;
   overQuotaBackoff: BackoffConfig;
+  /**
+   * The ingest queue's maxReceiveCount: a TRANSIENT failure on this receive (or a later one) is parked
+   * as EXHAUSTED instead of being retried in place. Undefined: always retried in place (the queue's
+   * redrive policy is then the only backstop, and it moves the message without a failure record).
+   */
+  maxReceiveCount?: number;
   now: () => number;
 }
 
@@ -223,7 +232,13 @@ async function routeFailure(
     receiveCount,
   };
 
-  if (classified.class === 'TRANSIENT') {
+  // The last receive SQS allows: park with a record now rather than let the redrive policy move it bare.
+  const exhausted =
+    classified.class === 'TRANSIENT' &&
+    deps.maxReceiveCount !== undefined &&
+    receiveCount >= deps.maxReceiveCount;
+
+  if (classified.class === 'TRANSIENT' && !exhausted) {
     deps.metrics.count('Transient', { code: classified.code });
     const seconds = transientVisibilitySeconds(receiveCount, deps.transientBackoff);
     try {
@@ -237,6 +252,12 @@ async function routeFailure(
     throw new RecordNotDoneError(classified.class, classified.code, { cause: error });
   }
 
+  const parkedClass: FailureClass = exhausted ? 'EXHAUSTED' : classified.class;
+  const reason = exhausted
+    ? cutMessage(
+        `gave up after ${receiveCount} receives (maxReceiveCount ${deps.maxReceiveCount}); last failure: ${classified.message}`,
+      )
+    : classified.message;
   const previous: FailureRecord | undefined = unwrapped?.failure;
   const nextAttemptAt =
     classified.class === 'OVER_QUOTA'
@@ -248,9 +269,9 @@ async function routeFailure(
     messageId: record.messageId,
     ...(previous ? { previous } : {}),
     failure: {
-      class: classified.class,
+      class: parkedClass,
       code: classified.code,
-      message: classified.message,
+      message: reason,
       ...(ctx.envelope ? { source: ctx.envelope.source, eventId: ctx.envelope.id } : {}),
       ...(ctx.rule ? { ruleId: ctx.rule.rule.ruleId } : {}),
       ...(ctx.clientToken ? { clientToken: ctx.clientToken } : {}),
@@ -262,9 +283,15 @@ async function routeFailure(
     await deps.queue.sendToDlq(message);
   } catch (dlqError) {
     deps.log.error('could not park the message in the DLQ; SQS keeps it', fields, dlqError);
-    throw new RecordNotDoneError(classified.class, 'DlqSendFailed', { cause: dlqError });
+    throw new RecordNotDoneError(parkedClass, 'DlqSendFailed', { cause: dlqError });
   }
-  if (classified.class === 'OVER_QUOTA') {
+  if (exhausted) {
+    deps.metrics.count('Transient', { code: classified.code });
+    deps.log.warn('transient failure on the last allowed receive; parked in the DLQ as EXHAUSTED', {
+      ...fields,
+      failureClass: parkedClass,
+    });
+  } else if (classified.class === 'OVER_QUOTA') {
     deps.metrics.count('OverQuota', { code: classified.code });
     deps.log.warn('over quota; parked in the DLQ until the redrive replays it', {
       ...fields,
@@ -276,8 +303,8 @@ async function routeFailure(
   }
   return {
     status: 'parked',
-    failureClass: classified.class,
+    failureClass: parkedClass,
     code: classified.code,
-    reason: classified.message,
+    reason,
   };
 }
