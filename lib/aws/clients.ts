@@ -25,6 +25,9 @@ export function createConnectClient(options: ConnectClientOptions = {}): Connect
     requestHandler: new NodeHttpHandler({
       connectionTimeout: options.connectionTimeoutMs ?? 2_000,
       requestTimeout: options.requestTimeoutMs ?? 5_000,
+      // Since @smithy/node-http-handler 4.x an exceeded requestTimeout only logs a warning and the call
+      // keeps waiting (up to the function timeout, failing the whole batch). Make it a TimeoutError.
+      throwOnRequestTimeout: true,
     }),
   });
 }
