@@ -1,0 +1,546 @@
+/**
+ * Guards the production settings of serverless.yml by reading the CloudFormation template that
+ * `serverless package` produces (packaging offline first when the template is missing or stale).
+ * Each rule is its own test, so a failure names the rule that broke.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  actionsOf,
+  asArray,
+  type CfnResource,
+  type CfnTemplate,
+  functionRoleId,
+  loadPackagedTemplate,
+  PACKAGING_TIMEOUT_SECONDS,
+  property,
+  REPO_ROOT,
+  type RoleStatement,
+  renderValue,
+  resource,
+  resourcesOf,
+  resourcesOfType,
+  roleStatements,
+} from '#test/support/template/cloudformation.ts';
+
+const FUNCTIONS = {
+  ingest: 'IngestLambdaFunction',
+  transfer: 'TransferLambdaFunction',
+  redrive: 'RedriveLambdaFunction',
+} as const;
+const TABLES = ['RulesTable', 'IdempotencyTable', 'LedgerTable', 'TransfersTable'] as const;
+const QUEUES = ['IngestQueue', 'DeadLetterQueue'] as const;
+/** X-Ray's write actions support no resource-level permissions: the one documented `*` resource. */
+const XRAY_WRITE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
+const CONNECT_ARN_PREFIX = 'arn:{AWS::Partition}:connect:{AWS::Region}:{AWS::AccountId}:instance/';
+
+let template: CfnTemplate;
+
+beforeAll(
+  async () => {
+    template = await loadPackagedTemplate();
+  },
+  (PACKAGING_TIMEOUT_SECONDS + 10) * 1000,
+);
+
+function fn(name: keyof typeof FUNCTIONS): CfnResource {
+  return resource(template, FUNCTIONS[name]);
+}
+
+function envOf(name: keyof typeof FUNCTIONS): Record<string, unknown> {
+  return (property(fn(name), ['Environment', 'Variables']) ?? {}) as Record<string, unknown>;
+}
+
+function statementsOfRole(roleId: string): RoleStatement[] {
+  return roleStatements(template).filter((s) => s.roleId === roleId);
+}
+
+function statementsOfFunction(name: keyof typeof FUNCTIONS): RoleStatement[] {
+  const roleId = functionRoleId(fn(name));
+  if (!roleId) throw new Error(`function ${name} has no in-stack role`);
+  return statementsOfRole(roleId);
+}
+
+function allowedActions(name: keyof typeof FUNCTIONS): Set<string> {
+  return new Set(
+    statementsOfFunction(name)
+      .filter((s) => s.statement.Effect === 'Allow')
+      .flatMap((s) => actionsOf(s.statement)),
+  );
+}
+
+function alarms(): CfnResource[] {
+  return resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r);
+}
+
+function dimensionValue(alarm: CfnResource, name: string): string | undefined {
+  const dims = asArray(
+    property(alarm, ['Dimensions']) as Array<{ Name: string; Value: unknown }> | undefined,
+  );
+  const found = dims.find((d) => d.Name === name);
+  return found ? renderValue(found.Value) : undefined;
+}
+
+function findAlarm(namespace: string, metric: string, dimension: [string, string]): CfnResource | undefined {
+  return alarms().find(
+    (a) =>
+      property(a, ['Namespace']) === namespace &&
+      property(a, ['MetricName']) === metric &&
+      dimensionValue(a, dimension[0]) === dimension[1],
+  );
+}
+
+describe('IAM: least privilege per function', () => {
+  it('runs every function with its own role that only Lambda can assume', () => {
+    // Prepare
+    const roleIds = Object.keys(FUNCTIONS).map((name) => functionRoleId(fn(name as keyof typeof FUNCTIONS)));
+
+    // Assess
+    expect(roleIds.every((id) => id !== undefined)).toBe(true);
+    expect(new Set(roleIds).size).toBe(roleIds.length);
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    for (const roleId of roleIds as string[]) {
+      const role = resource(template, roleId);
+      expect(role.Type).toBe('AWS::IAM::Role');
+      const trust = property(role, ['AssumeRolePolicyDocument', 'Statement']) as Array<
+        Record<string, unknown>
+      >;
+      expect(trust).toHaveLength(1);
+      expect(trust[0]?.Principal).toEqual({ Service: 'lambda.amazonaws.com' });
+      expect(asArray(trust[0]?.Action as string | string[])).toEqual(['sts:AssumeRole']);
+    }
+  });
+
+  it('grants no wildcard action ("*", "service:*" or any pattern) and no NotAction', () => {
+    // Act
+    const offending = roleStatements(template).filter(
+      ({ statement }) =>
+        statement.NotAction !== undefined || actionsOf(statement).some((a) => a.includes('*')),
+    );
+
+    // Assess
+    expect(offending).toEqual([]);
+  });
+
+  it('uses Resource "*" only for the X-Ray write actions, which have no resource-level permissions', () => {
+    // Act
+    const starStatements = roleStatements(template).filter(({ statement }) =>
+      resourcesOf(statement).includes('*'),
+    );
+    const offending = starStatements.filter(
+      ({ statement }) => !actionsOf(statement).every((action) => XRAY_WRITE_ACTIONS.has(action)),
+    );
+
+    // Assess
+    expect(roleStatements(template).some(({ statement }) => statement.NotResource !== undefined)).toBe(false);
+    expect(offending).toEqual([]);
+  });
+
+  it('traces every function and lets each role write its traces', () => {
+    for (const name of Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>) {
+      expect(property(fn(name), ['TracingConfig', 'Mode'])).toBe('Active');
+      const actions = allowedActions(name);
+      for (const action of XRAY_WRITE_ACTIONS) expect(actions.has(action)).toBe(true);
+    }
+  });
+
+  it('scopes every Connect statement to the configured instance', () => {
+    // Prepare
+    const instanceId = String(envOf('ingest').CONNECT_INSTANCE_ID);
+    const instanceArn = `${CONNECT_ARN_PREFIX}${instanceId}`;
+    const connectStatements = roleStatements(template).filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith('connect:')),
+    );
+
+    // Act
+    const resources = connectStatements.flatMap(({ statement }) => resourcesOf(statement));
+
+    // Assess
+    expect(instanceId).toMatch(/^[A-Za-z0-9-]{1,100}$/);
+    expect(connectStatements.length).toBeGreaterThan(0);
+    for (const arn of resources) {
+      expect(arn === instanceArn || arn.startsWith(`${instanceArn}/`), arn).toBe(true);
+      expect(arn.slice(instanceArn.length)).not.toMatch(/^\/\*/);
+    }
+    for (const name of Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>) {
+      expect(envOf(name).CONNECT_INSTANCE_ID).toBe(instanceId);
+    }
+  });
+
+  it('grants StartTaskContact on the contact, flow, quick-connect and task-template ARNs the action needs', () => {
+    // Prepare
+    const instanceArn = `${CONNECT_ARN_PREFIX}${String(envOf('ingest').CONNECT_INSTANCE_ID)}`;
+
+    // Act
+    const resources = statementsOfFunction('ingest')
+      .filter(({ statement }) => actionsOf(statement).includes('connect:StartTaskContact'))
+      .flatMap(({ statement }) => resourcesOf(statement));
+
+    // Assess
+    expect(resources.sort()).toEqual(
+      [
+        `${instanceArn}/contact/*`,
+        `${instanceArn}/contact-flow/*`,
+        `${instanceArn}/task-template/*`,
+        `${instanceArn}/transfer-destination/*`,
+      ].sort(),
+    );
+  });
+
+  it('lets only ingest start tasks, only transfer transfer contacts, and keeps Connect away from redrive', () => {
+    // Act
+    const ingest = allowedActions('ingest');
+    const transfer = allowedActions('transfer');
+    const redrive = allowedActions('redrive');
+
+    // Assess
+    expect([...ingest].filter((a) => a.startsWith('connect:')).sort()).toEqual([
+      'connect:GetTaskTemplate',
+      'connect:StartTaskContact',
+    ]);
+    expect([...transfer].filter((a) => a.startsWith('connect:')).sort()).toEqual([
+      'connect:DescribeContact',
+      'connect:TransferContact',
+    ]);
+    expect([...redrive].filter((a) => a.startsWith('connect:'))).toEqual([]);
+  });
+
+  it("scopes each role's log permissions to its own function's log group", () => {
+    for (const name of Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>) {
+      // Prepare
+      const logGroupName = `/aws/lambda/${String(property(fn(name), ['FunctionName']))}`;
+      const logStatements = statementsOfFunction(name).filter(({ statement }) =>
+        actionsOf(statement).some((a) => a.startsWith('logs:')),
+      );
+
+      // Act
+      const resources = logStatements.flatMap(({ statement }) => resourcesOf(statement));
+      const actions = logStatements.flatMap(({ statement }) => actionsOf(statement));
+
+      // Assess
+      expect(actions.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(resources.length).toBeGreaterThan(0);
+      for (const arn of resources) expect(arn.endsWith(`:log-group:${logGroupName}:*`), arn).toBe(true);
+    }
+  });
+
+  it("scopes DynamoDB and SQS statements to this stack's own tables, index and queues", () => {
+    // Prepare
+    const allowed = new Set<string>([
+      ...TABLES.map((t) => `{${t}.Arn}`),
+      '{TransfersTable.Arn}/index/byStatusDue',
+      ...QUEUES.map((q) => `{${q}.Arn}`),
+    ]);
+
+    // Act
+    const dataStatements = roleStatements(template).filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith('dynamodb:') || a.startsWith('sqs:')),
+    );
+    const outside = dataStatements.flatMap(({ statement }) =>
+      resourcesOf(statement).filter((arn) => !allowed.has(arn)),
+    );
+
+    // Assess
+    expect(dataStatements.length).toBeGreaterThan(0);
+    expect(outside).toEqual([]);
+  });
+
+  it('gives each function exactly the data access its use cases need', () => {
+    const grants = (name: keyof typeof FUNCTIONS) =>
+      statementsOfFunction(name)
+        .filter(({ statement }) => actionsOf(statement).some((a) => /^(dynamodb|sqs):/.test(a)))
+        .flatMap(({ statement }) =>
+          resourcesOf(statement).flatMap((arn) => actionsOf(statement).map((a) => `${a} ${arn}`)),
+        )
+        .sort();
+
+    expect(grants('ingest')).toEqual(
+      [
+        'dynamodb:GetItem {RulesTable.Arn}',
+        'dynamodb:Query {RulesTable.Arn}',
+        'dynamodb:GetItem {IdempotencyTable.Arn}',
+        'dynamodb:PutItem {IdempotencyTable.Arn}',
+        'dynamodb:UpdateItem {IdempotencyTable.Arn}',
+        'dynamodb:DeleteItem {IdempotencyTable.Arn}',
+        'dynamodb:GetItem {LedgerTable.Arn}',
+        'dynamodb:PutItem {LedgerTable.Arn}',
+        'dynamodb:PutItem {TransfersTable.Arn}',
+        'sqs:ReceiveMessage {IngestQueue.Arn}',
+        'sqs:DeleteMessage {IngestQueue.Arn}',
+        'sqs:ChangeMessageVisibility {IngestQueue.Arn}',
+        'sqs:GetQueueAttributes {IngestQueue.Arn}',
+        'sqs:SendMessage {DeadLetterQueue.Arn}',
+      ].sort(),
+    );
+    expect(
+      grants('transfer').every((g) => /^[a-z]+:[A-Za-z]+ \{(TransfersTable|LedgerTable)\.Arn\}/.test(g)),
+    ).toBe(true);
+    expect(grants('transfer')).toContain('dynamodb:Query {TransfersTable.Arn}/index/byStatusDue');
+    expect(grants('transfer').filter((g) => g.includes('LedgerTable'))).toEqual([
+      'dynamodb:GetItem {LedgerTable.Arn}',
+    ]);
+    expect(grants('redrive')).toEqual(
+      [
+        'sqs:ReceiveMessage {DeadLetterQueue.Arn}',
+        'sqs:DeleteMessage {DeadLetterQueue.Arn}',
+        'sqs:ChangeMessageVisibility {DeadLetterQueue.Arn}',
+        'sqs:SendMessage {DeadLetterQueue.Arn}',
+        'sqs:GetQueueAttributes {DeadLetterQueue.Arn}',
+        'sqs:SendMessage {IngestQueue.Arn}',
+      ].sort(),
+    );
+  });
+});
+
+describe('queues', () => {
+  it('encrypts every queue at rest', () => {
+    const queues = resourcesOfType(template, 'AWS::SQS::Queue');
+    expect(queues.map(([id]) => id).sort()).toEqual([...QUEUES].sort());
+    for (const [id, queue] of queues) {
+      const sse = property(queue, ['SqsManagedSseEnabled']) === true || property(queue, ['KmsMasterKeyId']);
+      expect(Boolean(sse), id).toBe(true);
+    }
+  });
+
+  it('keeps the ingest visibility timeout at least 6 x the ingest function timeout', () => {
+    const visibility = Number(property(resource(template, 'IngestQueue'), ['VisibilityTimeout']));
+    const timeout = Number(property(fn('ingest'), ['Timeout']));
+    expect(timeout).toBeGreaterThan(0);
+    expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('parks a message in the DLQ only after at least 5 receives', () => {
+    const redrive = property(resource(template, 'IngestQueue'), ['RedrivePolicy']) as Record<string, unknown>;
+    expect(renderValue(redrive.deadLetterTargetArn)).toBe('{DeadLetterQueue.Arn}');
+    expect(Number(redrive.maxReceiveCount)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('keeps DLQ messages for 14 days', () => {
+    expect(property(resource(template, 'DeadLetterQueue'), ['MessageRetentionPeriod'])).toBe(
+      FOURTEEN_DAYS_SECONDS,
+    );
+  });
+
+  it('lets only the ingest queue use the DLQ as its dead-letter queue', () => {
+    // Prepare
+    const ingestName = String(property(resource(template, 'IngestQueue'), ['QueueName']));
+    const policy = property(resource(template, 'DeadLetterQueue'), ['RedriveAllowPolicy']) as {
+      redrivePermission?: string;
+      sourceQueueArns?: unknown[];
+    };
+
+    // Assess
+    expect(policy.redrivePermission).toBe('byQueue');
+    expect((policy.sourceQueueArns ?? []).map(renderValue)).toEqual([
+      `arn:{AWS::Partition}:sqs:{AWS::Region}:{AWS::AccountId}:${ingestName}`,
+    ]);
+  });
+
+  it('consumes the ingest queue with partial batch failures and a bounded maximum concurrency', () => {
+    // Prepare
+    const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').map(([, r]) => r);
+    const ingestMapping = mappings.find(
+      (m) => renderValue(property(m, ['EventSourceArn'])) === '{IngestQueue.Arn}',
+    );
+
+    // Assess
+    expect(ingestMapping).toBeDefined();
+    const mapping = ingestMapping as CfnResource;
+    expect(renderValue(property(mapping, ['FunctionName']))).toBe(`{${FUNCTIONS.ingest}.Arn}`);
+    expect(property(mapping, ['FunctionResponseTypes'])).toContain('ReportBatchItemFailures');
+    const maximumConcurrency = Number(property(mapping, ['ScalingConfig', 'MaximumConcurrency']));
+    expect(maximumConcurrency).toBeGreaterThanOrEqual(2);
+    expect(String(maximumConcurrency)).toBe(String(envOf('ingest').INGEST_MAX_CONCURRENCY));
+  });
+});
+
+describe('tables', () => {
+  it('encrypts every table at rest and bills it on demand', () => {
+    const tables = resourcesOfType(template, 'AWS::DynamoDB::Table');
+    expect(tables.map(([id]) => id).sort()).toEqual([...TABLES].sort());
+    for (const [id, table] of tables) {
+      expect(property(table, ['SSESpecification', 'SSEEnabled']), id).toBe(true);
+      expect(property(table, ['BillingMode']), id).toBe('PAY_PER_REQUEST');
+    }
+  });
+
+  it('enables point-in-time recovery on the rules table', () => {
+    expect(
+      property(resource(template, 'RulesTable'), [
+        'PointInTimeRecoverySpecification',
+        'PointInTimeRecoveryEnabled',
+      ]),
+    ).toBe(true);
+  });
+
+  it('retains the rules table when the stack is removed or the table replaced', () => {
+    const rules = resource(template, 'RulesTable');
+    expect(rules.DeletionPolicy).toBe('Retain');
+    expect(rules.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it.each([
+    ['IdempotencyTable', 'expiration'],
+    ['LedgerTable', 'expiresAt'],
+    ['TransfersTable', 'expiresAt'],
+  ])('expires %s items through TTL on %s', (tableId, attribute) => {
+    expect(property(resource(template, tableId), ['TimeToLiveSpecification'])).toEqual({
+      AttributeName: attribute,
+      Enabled: true,
+    });
+  });
+
+  it('indexes transfers by status and numeric due time (GSI byStatusDue)', () => {
+    // Prepare
+    const transfers = resource(template, 'TransfersTable');
+    const indexes = asArray(
+      property(transfers, ['GlobalSecondaryIndexes']) as Array<Record<string, unknown>> | undefined,
+    );
+    const definitions = property(transfers, ['AttributeDefinitions']) as Array<{
+      AttributeName: string;
+      AttributeType: string;
+    }>;
+
+    // Act
+    const byStatusDue = indexes.find((i) => i.IndexName === 'byStatusDue');
+
+    // Assess
+    expect(byStatusDue?.KeySchema).toEqual([
+      { AttributeName: 'status', KeyType: 'HASH' },
+      { AttributeName: 'dueAt', KeyType: 'RANGE' },
+    ]);
+    expect(definitions).toContainEqual({ AttributeName: 'dueAt', AttributeType: 'N' });
+    expect(definitions).toContainEqual({ AttributeName: 'status', AttributeType: 'S' });
+  });
+});
+
+describe('functions', () => {
+  it('runs every function on arm64 Node.js 22 with source-mapped stack traces', () => {
+    for (const name of Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>) {
+      expect(property(fn(name), ['Runtime'])).toBe('nodejs22.x');
+      expect(property(fn(name), ['Architectures'])).toEqual(['arm64']);
+      expect(envOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+  });
+
+  it('packages one zipped bundle per function, each with its source map', () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      const zip = readFileSync(join(REPO_ROOT, '.serverless', `${name}.zip`));
+      // Zip entry names are stored uncompressed in the archive headers.
+      expect(zip.includes(`functions/${name}.mjs.map`)).toBe(true);
+    }
+  });
+});
+
+describe('alarms and outputs', () => {
+  it('alarms when the DLQ holds any message', () => {
+    const alarm = findAlarm('AWS/SQS', 'ApproximateNumberOfMessagesVisible', [
+      'QueueName',
+      '{DeadLetterQueue.QueueName}',
+    ]);
+    expect(alarm).toBeDefined();
+    expect(property(alarm as CfnResource, ['Threshold'])).toBe(0);
+    expect(property(alarm as CfnResource, ['ComparisonOperator'])).toBe('GreaterThanThreshold');
+  });
+
+  it('alarms on the age of the oldest DLQ message, well inside the 14-day retention', () => {
+    const alarm = findAlarm('AWS/SQS', 'ApproximateAgeOfOldestMessage', [
+      'QueueName',
+      '{DeadLetterQueue.QueueName}',
+    ]);
+    expect(alarm).toBeDefined();
+    const threshold = Number(property(alarm as CfnResource, ['Threshold']));
+    expect(threshold).toBeGreaterThan(0);
+    expect(threshold).toBeLessThan(FOURTEEN_DAYS_SECONDS / 2);
+  });
+
+  it.each(['Errors', 'Throttles'])('alarms on ingest function %s', (metric) => {
+    const alarm = findAlarm('AWS/Lambda', metric, ['FunctionName', `{${FUNCTIONS.ingest}}`]);
+    expect(alarm).toBeDefined();
+    expect(property(alarm as CfnResource, ['Threshold'])).toBe(0);
+  });
+
+  it('alarms on failed transfers (TransfersFailed, Powertools EMF, dimension service)', () => {
+    const namespace = String(envOf('transfer').POWERTOOLS_METRICS_NAMESPACE);
+    const service = String(envOf('transfer').POWERTOOLS_SERVICE_NAME);
+    expect(namespace).toBe('ConnectTaskIngest');
+    expect(findAlarm(namespace, 'TransfersFailed', ['service', service])).toBeDefined();
+  });
+
+  it('alarms on the over-quota share OverQuota / (TasksCreated + OverQuota) with metric math', () => {
+    // Prepare
+    const service = String(envOf('ingest').POWERTOOLS_SERVICE_NAME);
+    const mathAlarm = alarms().find((a) => Array.isArray(property(a, ['Metrics'])));
+    const metrics = asArray(
+      property(mathAlarm as CfnResource, ['Metrics']) as Array<Record<string, unknown>>,
+    );
+
+    // Act
+    const byName = new Map(
+      metrics
+        .filter((m) => m.MetricStat)
+        .map((m) => {
+          const metric = (m.MetricStat as { Metric: Record<string, unknown> }).Metric;
+          return [String(metric.MetricName), { id: String(m.Id), metric }] as const;
+        }),
+    );
+    const expression = metrics.find((m) => m.ReturnData === true)?.Expression;
+
+    // Assess
+    expect(mathAlarm).toBeDefined();
+    const created = byName.get('TasksCreated');
+    const overQuota = byName.get('OverQuota');
+    expect(created && overQuota).toBeTruthy();
+    for (const entry of [created, overQuota]) expect(entry?.metric.Namespace).toBe('ConnectTaskIngest');
+    expect(created?.metric.Dimensions).toEqual([{ Name: 'service', Value: service }]);
+    // OverQuota is emitted as a single metric with the failure code dimension (lib/observability/ports.ts).
+    expect(overQuota?.metric.Dimensions).toEqual([
+      { Name: 'service', Value: service },
+      { Name: 'code', Value: 'ServiceQuotaExceededException' },
+    ]);
+    expect(typeof expression).toBe('string');
+    expect(expression).toContain(`${overQuota?.id}`);
+    expect(expression).toContain(`/ (FILL(${created?.id}, 0) + FILL(${overQuota?.id}, 0))`);
+  });
+
+  it('notifies the alarm topic only when alarmTopicArn is set', () => {
+    // Prepare
+    const condition = JSON.stringify(template.Conditions?.HasAlarmTopic);
+
+    // Assess
+    expect(condition).toMatch(/Fn::Not.*Fn::Equals/);
+    for (const alarm of alarms()) {
+      for (const key of ['AlarmActions', 'OKActions']) {
+        const actions = property(alarm, [key]) as { 'Fn::If'?: unknown[] } | undefined;
+        expect(actions?.['Fn::If']?.[0], `${String(property(alarm, ['AlarmName']))} ${key}`).toBe(
+          'HasAlarmTopic',
+        );
+        expect(actions?.['Fn::If']?.[2]).toEqual({ Ref: 'AWS::NoValue' });
+      }
+    }
+  });
+
+  it('outputs the queue URLs and ARNs and every table name', () => {
+    // Prepare
+    const expected: Record<string, string> = {
+      IngestQueueUrl: '{IngestQueue}',
+      IngestQueueArn: '{IngestQueue.Arn}',
+      DeadLetterQueueUrl: '{DeadLetterQueue}',
+      DeadLetterQueueArn: '{DeadLetterQueue.Arn}',
+      RulesTableName: '{RulesTable}',
+      IdempotencyTableName: '{IdempotencyTable}',
+      LedgerTableName: '{LedgerTable}',
+      TransfersTableName: '{TransfersTable}',
+    };
+
+    // Act
+    const actual = Object.fromEntries(
+      Object.keys(expected).map((key) => [key, renderValue(template.Outputs?.[key]?.Value)]),
+    );
+
+    // Assess
+    expect(actual).toEqual(expected);
+  });
+});
