@@ -543,4 +543,21 @@ describe('alarms and outputs', () => {
     // Assess
     expect(actual).toEqual(expected);
   });
+
+  it('routes "Transfer Requested" events from EventBridge to the transfer function', () => {
+    // Act
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) => {
+      const pattern = property(r, ['EventPattern']) as Record<string, unknown> | undefined;
+      return pattern !== undefined && asArray(pattern['detail-type']).includes('Transfer Requested');
+    });
+
+    // Assess
+    expect(rules).toHaveLength(1);
+    const targets = asArray(property(rules[0]?.[1] as CfnResource, ['Targets'])) as Array<{ Arn: unknown }>;
+    expect(targets.map((t) => renderValue(t.Arn))).toEqual([`{${FUNCTIONS.transfer}.Arn}`]);
+  });
+
+  it('runs one transfer function instance at a time, so its rate shaping holds account-wide', () => {
+    expect(property(resource(template, FUNCTIONS.transfer), ['ReservedConcurrentExecutions'])).toBe(1);
+  });
 });
