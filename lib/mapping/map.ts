@@ -6,6 +6,8 @@
  * objects and functions are a MappingError naming the field. Times: see `lib/mapping/time.ts`
  * (ISO-8601 or epoch seconds/milliseconds by magnitude). ScheduledTime becomes a `Date` (the SDK
  * serialises it as epoch seconds); DATE references become an epoch-seconds string.
+ * `mapping.attributesFrom` must produce an object (or nothing); its values follow the same coercion
+ * and explicit `mapping.attributes` keys win over its keys.
  *
  * The request never carries a ClientToken: the caller derives it (`lib/idempotency/token.ts`) from
  * the instance, the source and the returned idempotency key.
@@ -15,7 +17,12 @@
 import type { Reference, StartTaskContactCommandInput } from '@aws-sdk/client-connect';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { addIsoDuration, DurationError, parseTimeInput } from '#lib/mapping/time.ts';
-import { type BoundExpression, type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
+import {
+  type BoundExpression,
+  type CompiledMapping,
+  type CompiledRule,
+  RuleEvaluationError,
+} from '#lib/rules/compile.ts';
 
 /** A StartTaskContact request before its ClientToken is set. */
 export type TaskRequestWithoutToken = Omit<StartTaskContactCommandInput, 'ClientToken'>;
@@ -96,6 +103,74 @@ async function evalTime(expr: BoundExpression, env: Envelope, ruleId: string): P
   return ms;
 }
 
+/** Longest bag key echoed in a message; keys are field names, but a hostile one may be long. */
+const KEY_ECHO = 64;
+
+function echoKey(key: string): string {
+  return key.length <= KEY_ECHO ? key : `${key.slice(0, KEY_ECHO)}…`;
+}
+
+/**
+ * `mapping.attributesFrom`: the bag's entries with a value, coerced to strings.
+ * Undefined/null result → no entries. Anything but a plain object → MappingError naming the field;
+ * a value that is an array or object → MappingError naming the field and the key (never the value).
+ */
+async function evalAttributeBag(
+  expr: BoundExpression,
+  env: Envelope,
+  ruleId: string,
+): Promise<[key: string, value: string][]> {
+  const bag = await run(expr, env, ruleId);
+  if (bag === undefined || bag === null) return [];
+  if (typeof bag !== 'object' || Array.isArray(bag)) {
+    throw new MappingError(
+      expr.path,
+      `${expr.path} produced ${describe(bag)}; it must produce an object whose values become attributes`,
+      { ruleId },
+    );
+  }
+  const entries: [string, string][] = [];
+  for (const [key, value] of Object.entries(bag)) {
+    if (value === undefined || value === null) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      entries.push([key, String(value)]);
+      continue;
+    }
+    throw new MappingError(
+      expr.path,
+      `${expr.path}: key "${echoKey(key)}" holds ${describe(value)}; attribute values must be strings, numbers or booleans (use $sift or $string())`,
+      { ruleId },
+    );
+  }
+  return entries;
+}
+
+/**
+ * The request's Attributes: the `attributesFrom` bag, then the explicit `attributes`, whose keys win
+ * (a key named in `attributes` is never taken from the bag, even when its expression yields no value).
+ * Undefined when no attribute has a value. Keys are not checked here: the task validator refuses keys
+ * outside the Connect pattern, naming them.
+ */
+async function evalAttributes(
+  mapping: CompiledMapping,
+  env: Envelope,
+  ruleId: string,
+): Promise<Record<string, string> | undefined> {
+  const out = new Map<string, string>();
+  if (mapping.attributesFrom !== undefined) {
+    const explicit = new Set(mapping.attributes.map(([key]) => key));
+    for (const [key, value] of await evalAttributeBag(mapping.attributesFrom, env, ruleId)) {
+      if (!explicit.has(key)) out.set(key, value);
+    }
+  }
+  for (const [key, expr] of mapping.attributes) {
+    const value = await evalString(expr, env, ruleId);
+    if (value !== undefined) out.set(key, value);
+  }
+  // fromEntries defines own data properties: a key such as "__proto__" stays a key, not a prototype.
+  return out.size === 0 ? undefined : Object.fromEntries(out);
+}
+
 /**
  * The event's idempotency key.
  *
@@ -152,18 +227,8 @@ export async function mapToTaskRequest(
   const description = await evalString(mapping.description, env, ruleId);
   if (description !== undefined) request.Description = description;
 
-  if (mapping.attributes.length > 0) {
-    const attributes: Record<string, string> = {};
-    let any = false;
-    for (const [key, expr] of mapping.attributes) {
-      const value = await evalString(expr, env, ruleId);
-      if (value !== undefined) {
-        attributes[key] = value;
-        any = true;
-      }
-    }
-    if (any) request.Attributes = attributes;
-  }
+  const attributes = await evalAttributes(mapping, env, ruleId);
+  if (attributes !== undefined) request.Attributes = attributes;
 
   if (mapping.references.length > 0) {
     const references: Record<string, Reference> = {};

@@ -99,6 +99,8 @@ export interface CompiledMapping {
   readonly name: BoundExpression;
   readonly description?: BoundExpression;
   readonly attributes: readonly (readonly [key: string, expr: BoundExpression])[];
+  /** `mapping.attributesFrom`: an object whose scalar values become attributes (explicit keys win). */
+  readonly attributesFrom?: BoundExpression;
   readonly references: readonly CompiledReference[];
   readonly scheduledTime?: BoundExpression;
   readonly previousContactId?: BoundExpression;
@@ -148,6 +150,7 @@ export function ruleExpressions(rule: Rule): [path: string, text: string][] {
   out.push(['mapping.name', m.name]);
   if (m.description !== undefined) out.push(['mapping.description', m.description]);
   for (const [key, text] of Object.entries(m.attributes ?? {})) out.push([`mapping.attributes.${key}`, text]);
+  if (m.attributesFrom !== undefined) out.push(['mapping.attributesFrom', m.attributesFrom]);
   for (const [key, ref] of Object.entries(m.references ?? {})) {
     out.push([`mapping.references.${key}.value`, ref.value]);
   }
@@ -184,7 +187,8 @@ function pickSchema(input: unknown) {
  * Output: `{ok: true, rule}` with defaults applied, or `{ok: false, errors}` where every error names
  * its path (`mapping.attributes.orderId: JSONata syntax error at 12: ...`).
  * Primary course: zod shape → compile each JSONata expression → Connect key rules for attributes
- * (pattern, length) and references (length).
+ * (pattern, length) and references (length). Keys produced by `mapping.attributesFrom` are known only
+ * per event: the task validator (`lib/connect/validate-task.ts`) checks them at ingest time.
  */
 export function validateRule(input: unknown, limits: TaskLimits = DEFAULT_TASK_LIMITS): RuleValidation {
   const schema = pickSchema(input);
@@ -455,6 +459,7 @@ export function compileRule(rule: Rule): CompiledRule {
     attributes: Object.entries(m.attributes ?? {}).map(
       ([key, text]) => [key, at(`mapping.attributes.${key}`, text)] as const,
     ),
+    attributesFrom: optional('mapping.attributesFrom', m.attributesFrom),
     references: Object.entries(m.references ?? {}).map(([key, ref]) => ({
       key,
       type: ref.type,

@@ -39,6 +39,13 @@ export const mappingSchema = z.strictObject({
   description: expr.optional(),
   /** Attribute key → JSONata giving its string value; a missing/undefined result omits the key. */
   attributes: z.record(z.string(), expr).optional(),
+  /**
+   * JSONata → an object (a bag of custom fields) whose string/number/boolean values become Attributes
+   * under their own keys; null/undefined values are omitted, and an undefined/null result adds none.
+   * Keys named in `attributes` win: such a key is never taken from the bag, even when its own
+   * expression yields no value. The produced keys are checked like any attribute key at ingest time.
+   */
+  attributesFrom: expr.optional(),
   /** Reference key → type and JSONata for the value. */
   references: z.record(z.string(), referenceMappingSchema).optional(),
   /** JSONata → ISO-8601 string or epoch (seconds or milliseconds); sent as epoch seconds. */

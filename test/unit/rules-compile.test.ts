@@ -343,3 +343,48 @@ describe('selectRule', () => {
     expect([true, 1, 'x', [0, 1], { a: 1 }].map(jsonataTruthy)).toEqual(Array(5).fill(true));
   });
 });
+
+describe('mapping.attributesFrom in rules', () => {
+  it('names mapping.attributesFrom in a JSONata syntax error', () => {
+    // Act
+    const result = validateRule(baseRule({ mapping: { name: 'data.title', attributesFrom: 'data.(' } }));
+
+    // Assess
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toMatch(/^mapping\.attributesFrom: JSONata syntax error at \d+: /);
+  });
+
+  it('refuses an empty attributesFrom expression', () => {
+    // Act
+    const result = validateRule(baseRule({ mapping: { name: 'data.title', attributesFrom: '' } }));
+
+    // Assess
+    expect(result).toEqual({
+      ok: false,
+      errors: ['mapping.attributesFrom: expression must not be empty'],
+    });
+  });
+
+  it('lists attributesFrom among the rule expressions and binds it with its path', async () => {
+    // Prepare
+    const rule = valid(baseRule({ mapping: { name: 'data.title', attributesFrom: '{"n": data.n}' } }));
+
+    // Act
+    const compiled = compileRule(rule);
+
+    // Assess
+    expect(ruleExpressions(rule)).toContainEqual(['mapping.attributesFrom', '{"n": data.n}']);
+    expect(compiled.mapping?.attributesFrom?.path).toBe('mapping.attributesFrom');
+    expect(await compiled.mapping?.attributesFrom?.evaluate(envelope())).toEqual({ n: 3 });
+  });
+
+  it('leaves attributesFrom unbound when the rule has none', () => {
+    // Act
+    const compiled = compileRule(valid(baseRule()));
+
+    // Assess
+    expect(compiled.mapping?.attributesFrom).toBeUndefined();
+  });
+});
