@@ -6,6 +6,7 @@ import type { StartTaskContactCommandInput } from '@aws-sdk/client-connect';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
+import type { LedgerEntry } from '#lib/transfers/ledger.ts';
 
 export interface RuleSource {
   rulesFor(source: string): Promise<readonly CompiledRule[]>;
@@ -40,16 +41,8 @@ export interface QueueActions {
   }): Promise<void>;
 }
 
-export interface LedgerEntry {
-  clientToken: string;
-  contactId: string;
-  instanceId: string;
-  source: string;
-  eventId: string;
-  idempotencyKey: string;
-  ruleId: string;
-  createdAt: number;
-}
+/** The ledger's own entry type: what ingest records for each task it created. */
+export type { LedgerEntry } from '#lib/transfers/ledger.ts';
 
 /** Called after a task exists (fresh or duplicate): ledger and transfer plan, both idempotent writes. */
 export type AfterCreate = (input: {

@@ -25,16 +25,10 @@ import { describeIssues, failureRecordSchema, wrappedMessageSchema } from './fai
 export type LambdaMessageAttributes = SQSMessageAttributes;
 
 /** What went wrong, as the ingest handler knows it when it parks a message. */
-export interface FailureInput {
-  class: FailureClass;
-  code: string;
-  /** Never task contents; cut to 1,000 characters. */
-  message: string;
-  source?: string;
-  ruleId?: string;
-  eventId?: string;
-  clientToken?: string;
-}
+export type FailureInput = Pick<
+  FailureRecord,
+  'class' | 'code' | 'message' | 'source' | 'ruleId' | 'eventId' | 'clientToken'
+>;
 
 export interface BuildDlqMessageInput {
   /** The original body, exactly as received. */
