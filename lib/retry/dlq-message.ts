@@ -12,7 +12,6 @@ import type { SQSMessageAttribute, SQSMessageAttributes, SQSRecord } from 'aws-l
 import { cutMessage } from './classify.ts';
 import {
   FAILURE_ATTRIBUTE,
-  type FailureClass,
   type FailureRecord,
   MAX_MESSAGE_ATTRIBUTES,
   type SqsAttributeValue,
