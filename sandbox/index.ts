@@ -32,6 +32,13 @@ export interface SandboxOptions {
   stage?: string;
   serverlessPath?: string;
   worldPath?: string;
+  /** Overrides for serverless.yml's `${param:...}` (as `--param key=value`), e.g. `{ startTaskRate: '20' }`. */
+  params?: Record<string, string>;
+  /**
+   * Random numbers in [0, 1) for every injected fault (SQS duplicate deliveries, Connect errors and
+   * lost responses, DynamoDB errors); chaos runs pass a seeded generator. Default Math.random.
+   */
+  random?: () => number;
 }
 
 /** Extra admin routes (the pipeline adds /_sandbox/schedules). Return undefined to fall through. */
@@ -82,10 +89,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const stage = options.stage ?? 'local';
   const config = loadServerlessConfig({
     ...(options.serverlessPath ? { path: options.serverlessPath } : {}),
+    ...(options.params ? { params: options.params } : {}),
     stage,
   });
-  const sqs = createSqsEmulator({ accountId: SANDBOX_ACCOUNT_ID, region: SANDBOX_REGION });
-  const connect = createConnectEmulator({ world: loadWorld(options.worldPath) });
+  const random = options.random;
+  const sqs = createSqsEmulator({
+    accountId: SANDBOX_ACCOUNT_ID,
+    region: SANDBOX_REGION,
+    ...(random ? { random } : {}),
+  });
+  const connect = createConnectEmulator({
+    world: loadWorld(options.worldPath),
+    ...(random ? { random } : {}),
+  });
 
   const dynamo = dynalite({
     createTableMs: 0,
@@ -147,6 +163,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const edge = await startEdge(
     { dynamodb: dynamoListener, sqs: sqs.handle, connect, admin },
     options.port ?? sandboxPortFromEnv(),
+    random,
   );
   edgeFaults = edge.faults;
 

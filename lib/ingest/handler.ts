@@ -46,7 +46,11 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
   const { config, clients } = runtime;
   const now = runtime.now ?? clockNow;
   const log = runtime.log ?? powertoolsLog;
-  const limiter = createRateLimiter({ ratePerSecond: config.startTaskRate / config.maxConcurrency });
+  // Random phase: instances that start together must not call in lock-step (see rate-limiter.ts).
+  const limiter = createRateLimiter({
+    ratePerSecond: config.startTaskRate / config.maxConcurrency,
+    randomStart: true,
+  });
   const starter = createTaskStarter({
     connect: clients.connect,
     dynamodb: clients.dynamodb,

@@ -1,0 +1,63 @@
+/**
+ * `npm run chaos`: the chaos scenario at volume (test/support/chaos.ts), printing its counts.
+ *
+ *   npm run chaos                          # 3,000 messages, seed 20240501
+ *   npm run chaos -- --messages 5000 --seed 42
+ *
+ * Exits 1 when the run found a violation (a duplicate task, a lost event, a DLQ entry without a
+ * reason, an invalid request that reached Connect), 2 when the run itself failed.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer ≥ 0');
+  return n;
+}
+
+const program = new Command('chaos')
+  .description(
+    'Chaos run: faults everywhere, then prove nothing was lost, duplicated or sent invalid to Connect',
+  )
+  .option('--messages <n>', 'SQS messages to send', positiveInteger, 3000)
+  .option('--seed <n>', 'seed of the message mix and the fault draws', nonNegativeInteger, 20240501)
+  .option('--active-task-quota <n>', 'Connect active-task quota (default: messages / 6)', positiveInteger)
+  .option('--faulty-rounds <n>', 'drain rounds that keep the faults on', nonNegativeInteger, 3)
+  .option('--quiet', 'print only the final counts')
+  .parse();
+
+const opts = program.opts<{
+  messages: number;
+  seed: number;
+  activeTaskQuota?: number;
+  faultyRounds: number;
+  quiet?: boolean;
+}>();
+
+// Before the function code is imported: Powertools reads these when its module loads.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { formatChaosReport, runChaos } = await import('#test/support/chaos.ts');
+
+try {
+  const report = await runChaos({
+    messages: opts.messages,
+    seed: opts.seed,
+    faultyRounds: opts.faultyRounds,
+    faults: { activeTaskQuota: opts.activeTaskQuota ?? Math.max(20, Math.floor(opts.messages / 6)) },
+    ...(opts.quiet ? {} : { log: (line: string) => console.error(`[chaos] ${line}`) }),
+  });
+  console.log(formatChaosReport(report));
+  process.exitCode = report.violations.length === 0 ? 0 : 1;
+} catch (error) {
+  console.error(error);
+  process.exitCode = 2;
+}

@@ -1,0 +1,128 @@
+import { Readable } from 'node:stream';
+import { ConnectClient } from '@aws-sdk/client-connect';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RateLimiter } from '#lib/connect/rate-limiter.ts';
+import type { StartTaskCall } from '#lib/ingest/ports.ts';
+import { createTaskStarter } from '#lib/ingest/start-task.ts';
+import { lambdaContext } from '#test/support/lambda.ts';
+
+const dynamoMock = mockClient(DynamoDBClient);
+
+afterEach(() => {
+  dynamoMock.reset();
+});
+
+interface FakeResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Readable;
+}
+
+const throttled = (): FakeResponse => ({
+  statusCode: 429,
+  headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'ThrottlingException' },
+  body: Readable.from([Buffer.from(JSON.stringify({ Message: 'Rate exceeded' }))]),
+});
+
+const created = (contactId: string): FakeResponse => ({
+  statusCode: 200,
+  headers: { 'content-type': 'application/json' },
+  body: Readable.from([Buffer.from(JSON.stringify({ ContactId: contactId }))]),
+});
+
+/** A Connect client whose HTTP layer answers from a script: the SDK's own retry loop runs for real. */
+function scriptedConnect(script: Array<() => FakeResponse>): {
+  client: ConnectClient;
+  requests: () => number;
+} {
+  let requests = 0;
+  const client = new ConnectClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 2,
+    requestHandler: {
+      async handle() {
+        const next = script[requests] ?? script[script.length - 1];
+        requests += 1;
+        if (!next) throw new Error('empty script');
+        return { response: next() };
+      },
+    },
+  });
+  return { client, requests: () => requests };
+}
+
+/** Counts what the starter asks of its limiter. */
+function recordingLimiter(): RateLimiter & { acquired: number; throttles: number } {
+  return {
+    acquired: 0,
+    throttles: 0,
+    waiting: 0,
+    async acquire() {
+      this.acquired += 1;
+    },
+    throttled() {
+      this.throttles += 1;
+    },
+  };
+}
+
+const CALL: StartTaskCall = {
+  clientToken: 'cti1-token-1',
+  request: {
+    InstanceId: '11111111-2222-3333-4444-555555555555',
+    ContactFlowId: 'f1a2b3c4-0000-4000-8000-000000000001',
+    Name: 'Case 1',
+    ClientToken: 'cti1-token-1',
+  },
+  onChainLimit: 'park',
+};
+
+describe('createTaskStarter call shaping', () => {
+  it('waits for the limiter before every attempt, the SDK retry of a throttled call included', async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).resolves({});
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    const connect = scriptedConnect([throttled, () => created('contact-1')]);
+    const limiter = recordingLimiter();
+    const starter = createTaskStarter({
+      connect: connect.client,
+      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+      idempotencyTable: 'idempotency',
+      expirySeconds: 3600,
+      limiter,
+    });
+    starter.registerLambdaContext(lambdaContext());
+    // Act
+    const result = await starter.startTask(CALL);
+    // Assess
+    expect(result.contactId).toBe('contact-1');
+    expect(connect.requests()).toBe(2);
+    expect(limiter.acquired).toBe(2);
+    expect(limiter.throttles).toBe(1);
+  });
+
+  it('tells the limiter nothing when the call goes through at once', async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).resolves({});
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    const connect = scriptedConnect([() => created('contact-2')]);
+    const limiter = recordingLimiter();
+    const starter = createTaskStarter({
+      connect: connect.client,
+      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+      idempotencyTable: 'idempotency',
+      expirySeconds: 3600,
+      limiter,
+    });
+    starter.registerLambdaContext(lambdaContext());
+    // Act
+    const result = await starter.startTask({ ...CALL, clientToken: 'cti1-token-2' });
+    // Assess
+    expect(result).toMatchObject({ contactId: 'contact-2', duplicate: false });
+    expect(limiter.acquired).toBe(1);
+    expect(limiter.throttles).toBe(0);
+  });
+});
