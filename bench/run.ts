@@ -1,0 +1,82 @@
+/**
+ * `npm run bench [-- <bench...>] [--quick]`: runs the benchmarks and prints their figures.
+ *
+ *   npm run bench                   # goodput, cpu, cold, memory, then the summary
+ *   npm run bench -- goodput cpu    # only these
+ *   npm run bench -- --quick        # smaller sizes: a smoke run
+ *
+ * Each benchmark prints human tables and one JSON line per figure row; the summary compares every
+ * figure that has a target (PASS/MISS). Exit code 0 even on a MISS: benchmarks report, tests assert.
+ * Runs on loopback only (the embedded sandbox on a free port).
+ */
+import { loadavg } from 'node:os';
+import { Command } from 'commander';
+
+// Set before any function module (and its Powertools Logger/Metrics) is imported: the figures are
+// printed on stdout and must not be interleaved with per-invocation logs and EMF metric lines.
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_TRACE_ENABLED = 'false';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const BENCHES = ['goodput', 'cpu', 'cold', 'memory'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+function isBench(name: string): name is BenchName {
+  return (BENCHES as readonly string[]).includes(name);
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench')
+    .description('Benchmarks of connect-task-ingest: goodput at the quota, pipeline CPU, cold start, memory')
+    .argument('[bench...]', `which to run: ${BENCHES.join(', ')} (default: all)`)
+    .option('--quick', 'shrink sizes for a smoke run', false)
+    .parse(process.argv);
+  const names = program.args.length === 0 ? [...BENCHES] : program.args;
+  const unknown = names.filter((n) => !isBench(n));
+  if (unknown.length > 0)
+    program.error(`unknown bench: ${unknown.join(', ')} (choose from ${BENCHES.join(', ')})`);
+  const selected = BENCHES.filter((b) => names.includes(b));
+  const quick = Boolean(program.opts<{ quick: boolean }>().quick);
+
+  const { createReporter } = await import('./report.ts');
+  const report = createReporter();
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  report.line(
+    `bench ${selected.join(', ')}${quick ? ' (quick)' : ''}; node ${process.version}; load average ${load()}`,
+  );
+  report.json('environment', { node: process.version, quick, loadAverageAtStart: loadavg() });
+
+  for (const name of selected) {
+    const started = performance.now();
+    switch (name) {
+      case 'goodput':
+        await (await import('./goodput.ts')).goodputBench(report, { quick });
+        break;
+      case 'cpu':
+        await (await import('./pipeline-cpu.ts')).pipelineCpuBench(report, { quick });
+        break;
+      case 'cold':
+        await (await import('./cold-start.ts')).coldStartBench(report, { quick });
+        break;
+      case 'memory':
+        await (await import('./memory.ts')).memoryBench(report, { quick });
+        break;
+    }
+    report.line(
+      `(${name} took ${((performance.now() - started) / 1000).toFixed(1)} s; load average ${load()})`,
+    );
+  }
+  report.summary();
+  report.json('environment', { loadAverageAtEnd: loadavg() });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});
