@@ -249,6 +249,21 @@ type FastEvaluator = (env: Envelope) => unknown;
 const LITERAL_KEYS = new Set(['type', 'value', 'position']);
 const PATH_KEYS = new Set(['type', 'steps']);
 const BINARY_KEYS = new Set(['type', 'value', 'position', 'lhs', 'rhs']);
+// The parser also sets `name` (undefined for a plain call): accepted only while undefined.
+const FUNCTION_KEYS = new Set(['type', 'name', 'value', 'position', 'arguments', 'procedure']);
+
+/**
+ * `$string(x)` exactly as JSONata computes it, for the inputs where that is plain: strings as they
+ * are, booleans as `true`/`false`, integers below 10^15 in decimal (JSONata formats numbers through
+ * 15 significant digits, which is exact there). Anything else (null, other numbers, objects) → BAIL.
+ */
+function fastString(value: unknown): unknown {
+  if (value === undefined || value === BAIL || typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) < 1e15)
+    return String(value);
+  return BAIL;
+}
 
 function onlyKeys(node: object, allowed: ReadonlySet<string>): boolean {
   for (const key of Object.keys(node)) if (!allowed.has(key)) return false;
@@ -257,7 +272,7 @@ function onlyKeys(node: object, allowed: ReadonlySet<string>): boolean {
 
 /**
  * A direct evaluator for the expressions rules use most — literals, plain field paths
- * (`data.customer.email`), `&` concatenation and `=` / `!=` comparison of those — with exactly
+ * (`data.customer.email`), `$string(...)`, `&` concatenation and `=` / `!=` comparison of those — with exactly
  * JSONata's semantics on the inputs it accepts, and `BAIL` on any other input (arrays, where JSONata
  * maps and flattens; non-string operands of `&`, where it formats numbers; objects under `=`), so the
  * caller falls back to the full JSONata evaluation. This keeps a warmed rule's mapping in the
@@ -293,6 +308,23 @@ function fastEvaluator(node: jsonata.ExprNode): FastEvaluator | undefined {
         }
         return Array.isArray(current) ? BAIL : current;
       };
+    }
+    case 'function': {
+      const procedure = (node as { procedure?: jsonata.ExprNode }).procedure;
+      const args = (node as { arguments?: jsonata.ExprNode[] }).arguments ?? [];
+      if (
+        !onlyKeys(node, FUNCTION_KEYS) ||
+        (node as { name?: unknown }).name !== undefined ||
+        node.value !== '(' ||
+        procedure?.type !== 'variable' ||
+        procedure.value !== 'string' ||
+        args.length !== 1
+      ) {
+        return undefined;
+      }
+      const arg = fastEvaluator(args[0] as jsonata.ExprNode);
+      if (arg === undefined) return undefined;
+      return (env) => fastString(arg(env));
     }
     case 'binary': {
       if (

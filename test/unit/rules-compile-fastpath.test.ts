@@ -26,12 +26,18 @@ const EXPRESSIONS = [
   '42',
   'data.a[0]',
   '$string(data.a)',
+  '$string(data.a.b)',
+  "'p' & $string(data.a) & ')'",
+  '$string(data.b) = data.a',
+  '$string(12345678901234567)',
+  '$string($string(data.a))',
+  '$string(data.a, true)',
 ];
 
 const dataArb = fc.dictionary(
   fc.constantFrom('a', 'b', 'weird key', 'constructor', '__proto__'),
   fc.oneof(
-    fc.constantFrom('v', '', 1, 0, true, null),
+    fc.constantFrom('v', '', 1, 0, -3, 1.5, 1e15, 1e21, 999999999999999, true, false, null),
     fc.jsonValue({ maxDepth: 2 }),
     fc.dictionary(fc.constantFrom('b', 'x'), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }),
   ),
