@@ -24,7 +24,9 @@ interface EsbuildCustom {
   bundle?: boolean;
   minify?: boolean;
   sourcemap?: boolean;
+  sourcesContent?: boolean;
   keepNames?: boolean;
+  mainFields?: string[];
   target?: string;
   platform?: 'node' | 'neutral' | 'browser';
   format?: 'esm' | 'cjs';
@@ -41,6 +43,10 @@ export function esbuildOptions(config: ServerlessConfig): BuildOptions {
     bundle: custom.bundle ?? true,
     minify: custom.minify ?? false,
     sourcemap: custom.sourcemap ?? false,
+    // serverless-esbuild hands these to esbuild as they are: leaving them out measured a different
+    // (larger, CommonJS-entry) bundle with the sources inside its map.
+    ...(custom.sourcesContent === undefined ? {} : { sourcesContent: custom.sourcesContent }),
+    ...(custom.mainFields ? { mainFields: custom.mainFields } : {}),
     keepNames: custom.keepNames ?? false,
     target: custom.target ?? 'node20',
     platform: custom.platform ?? 'node',
