@@ -35,6 +35,8 @@ export interface DemoManifest {
   templates: string[];
   rules: string[];
   messages: DemoMessage[];
+  /** Sent by the --once scenario while the instance is at its active-task quota. */
+  overQuota?: DemoMessage;
 }
 
 export interface DemoSummary {
@@ -100,9 +102,13 @@ export async function seedDemo(
   return { templates };
 }
 
-export async function sendDemoMessages(sandbox: Sandbox, manifest: DemoManifest): Promise<number> {
+export async function sendDemoMessages(
+  sandbox: Sandbox,
+  manifest: DemoManifest,
+  messages: DemoMessage[] = manifest.messages,
+): Promise<number> {
   const queueUrl = sandbox.environment.INGEST_QUEUE_URL as string;
-  for (const message of manifest.messages) {
+  for (const message of messages) {
     let body = message.body ?? '';
     const attributes: Record<string, MessageAttributeValue> = {};
     if (message.sample) {
@@ -123,7 +129,7 @@ export async function sendDemoMessages(sandbox: Sandbox, manifest: DemoManifest)
       }),
     );
   }
-  return manifest.messages.length;
+  return messages.length;
 }
 
 /** Tasks from the Connect emulator; DLQ entries read without consuming them (visibility reset to 0). */

@@ -65,6 +65,7 @@ const banner = [
 console.log(banner);
 
 let stopping = false;
+let sent = 0;
 let pipeline: Awaited<ReturnType<typeof startPipeline>> | undefined;
 const shutdown = async (code: number) => {
   if (stopping) return;
@@ -76,10 +77,59 @@ const shutdown = async (code: number) => {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+/**
+ * What --once shows after the drain, on the sandbox's movable clock (hours pass in an instant):
+ * 1. the sample escalation plan comes due and the transfer sweep performs it;
+ * 2. with the instance at its active-task quota, one more event is parked in the DLQ as OVER_QUOTA;
+ * 3. the tasks auto-complete, the scheduled redrive replays the parked event, and it becomes a task.
+ */
+async function onceScenario(): Promise<void> {
+  if (!pipeline) return;
+  const run = async (part: string) => {
+    const name = pipeline?.schedules().find((n) => n.includes(part));
+    if (name) await pipeline?.runSchedule(name);
+  };
+  const step = (text: string) => console.log(`\n▸ ${text}`);
+
+  const pending = (await summarize(sandbox, sent)).transfers.filter((t) => t.status === 'PENDING');
+  if (pending.length > 0) {
+    const ms = Math.max(0, Math.max(...pending.map((t) => t.dueAt)) - now()) + 60_000;
+    advanceClock(ms);
+    step(
+      `sandbox clock +${Math.round(ms / 60_000)} min: the escalation plan is due; running the transfer sweep`,
+    );
+    await run('transfer');
+  }
+
+  const manifest = values['no-demo'] ? undefined : loadManifest();
+  if (manifest?.overQuota) {
+    const active = sandbox.connect.contacts({ channel: 'TASK', state: 'ACTIVE' }).length;
+    sandbox.connect.configure({ activeTaskQuota: active });
+    step(`the instance allows ${active} active tasks and has ${active}: one more event arrives`);
+    sent += await sendDemoMessages(sandbox, manifest, [manifest.overQuota]);
+    await pipeline.idle();
+    const parked = (await summarize(sandbox, sent)).dlq.filter((d) => d.class === 'OVER_QUOTA');
+    for (const d of parked) console.log(`  ✗ ${d.class} ${d.code}: ${d.reason}`);
+
+    // Tasks end on their own an hour after this point; then the redrive finds the parked event due.
+    const ageMs =
+      now() -
+      Math.min(
+        ...sandbox.connect.contacts({ channel: 'TASK' }).map((c) => Date.parse(c.InitiationTimestamp)),
+      );
+    sandbox.connect.configure({ autoCompleteAfterSeconds: Math.ceil(ageMs / 1000) + 3600 });
+    advanceClock(3600_000 + 60_000);
+    step('sandbox clock +61 min: the tasks auto-complete, freeing the quota; running the DLQ redrive');
+    await run('redrive');
+    await pipeline.idle();
+  }
+  console.log('');
+  console.log(formatSummary(await summarize(sandbox, sent)));
+}
+
 try {
   if (!values['no-pipeline']) {
     pipeline = await startPipeline(sandbox, { schedules: !values.once });
-    let sent = 0;
     if (!values['no-demo']) {
       const manifest = loadManifest();
       await seedDemo(sandbox, manifest);
@@ -89,20 +139,7 @@ try {
     await pipeline.idle();
     console.log(formatSummary(await summarize(sandbox, sent)));
     if (values.once) {
-      // Scheduled transfers are hours away (the sample plan escalates after 2 h). The sandbox's clock
-      // can move: jump past the due time and run the transfer sweep, as its schedule would.
-      const pending = (await summarize(sandbox, sent)).transfers.filter((t) => t.status === 'PENDING');
-      const latest = Math.max(0, ...pending.map((t) => t.dueAt));
-      if (pending.length > 0) {
-        const ms = Math.max(0, latest - now()) + 60_000;
-        advanceClock(ms);
-        console.log(
-          `\nsandbox clock moved forward ${Math.round(ms / 60_000)} min; running the transfer sweep`,
-        );
-        const sweep = pipeline.schedules().find((name) => name.includes('transfer'));
-        if (sweep) await pipeline.runSchedule(sweep);
-        console.log(formatSummary(await summarize(sandbox, sent)));
-      }
+      await onceScenario();
       await shutdown(0);
     } else {
       console.log('\nwaiting for more messages (task-ingest send ..., or any SQS client)...');

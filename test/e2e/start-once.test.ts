@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '../..');
 
 describe('npm start -- --once', () => {
-  it('drains the demo, prints the created tasks, the transfer and the DLQ reasons, and exits 0', () => {
+  it('drains the demo, then shows a transfer and an over-quota event coming back, and exits 0', () => {
     // Act: the same entry point `npm start` runs, on a free port.
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'sandbox/main.ts', '--once', '--port', '0'], {
       cwd: root,
@@ -17,15 +17,28 @@ describe('npm start -- --once', () => {
     expect(run.status, run.stderr).toBe(0);
     const out = run.stdout;
     expect(out).toMatch(/sandbox on http:\/\/127\.0\.0\.1:\d+/);
-    expect(out).toContain('tasks created: 4');
-    expect(out).toContain('Case 1001: Customer cannot reset password');
-    expect(out).toContain('Delayed order 5001');
-    expect(out).toContain('escalate-after-2h: DONE');
-    expect(out).toContain('DLQ entries: 3');
-    expect(out).toMatch(/PERMANENT MalformedJson: message body is not valid JSON/);
-    expect(out).toMatch(/PERMANENT NoMatchingRule \[com\.example\.unknown\]/);
-    expect(out).toMatch(
+    const at = out.indexOf('▸ sandbox clock');
+    expect(at).toBeGreaterThan(0);
+    const drained = out.slice(0, at);
+    const scenario = out.slice(at);
+    // The drain: one task per distinct valid event (the repeated CloudEvent is suppressed), DLQ reasons.
+    expect(drained).toContain('tasks created: 4');
+    expect(drained).toContain('Case 1001: Customer cannot reset password');
+    expect(drained).toContain('Delayed order 5001');
+    expect(drained).toContain('escalate-after-2h: PENDING');
+    expect(drained).toContain('DLQ entries: 3');
+    expect(drained).toMatch(/PERMANENT MalformedJson: message body is not valid JSON/);
+    expect(drained).toMatch(/PERMANENT NoMatchingRule \[com\.example\.unknown\]/);
+    expect(drained).toMatch(
       /ValidationFailed \[com\.example\.returns\]: TaskTemplateId: the task template is INACTIVE/,
     );
+    // The scenario: the plan transfers; an event over the active-task quota is parked, then redriven.
+    expect(scenario).toMatch(/OVER_QUOTA ServiceQuotaExceededException/);
+    expect(scenario).toContain('tasks created: 5');
+    expect(scenario).toContain('Case 1002: Invoice shows the wrong address');
+    expect(scenario).toMatch(/Case 1001: Customer cannot reset password {2}\(transferred 1×\)/);
+    expect(scenario).toContain('escalate-after-2h: DONE');
+    expect(scenario.split('DLQ entries:').at(-1)).not.toContain('OVER_QUOTA');
+    expect(run.stderr).not.toContain('No application metrics');
   });
 });
