@@ -5,6 +5,7 @@
  */
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
@@ -58,6 +59,10 @@ const lambdaHandler = async (event: unknown, context: Context): Promise<Transfer
     },
     event,
   );
+  // One plain metric every invocation (an idle sweep would otherwise publish nothing, and warn).
+  if (result.kind === 'sweep')
+    metrics.addMetric('TransfersClaimed', MetricUnit.Count, result.summary.claimed);
+  else metrics.addMetric('TransferRequestsAccepted', MetricUnit.Count, 1);
   logger.info('transfer invocation finished', { ...result });
   return result;
 };

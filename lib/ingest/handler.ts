@@ -123,6 +123,9 @@ export function createIngestHandler(runtime: IngestRuntime) {
 
   const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     deps.registerLambdaContext(context);
+    // Always one plain metric per invocation: the batch size (per-code failure metrics are single
+    // metrics, so an all-failure batch would otherwise publish nothing and Powertools warns).
+    (runtime.metrics ?? powertoolsMetrics).count('RecordsReceived', {}, event.Records.length);
     // A processor per invocation: it holds the batch's results, which must never mix with another's.
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(event, recordHandler, processor, {

@@ -63,6 +63,7 @@ export type TransferRequester = (input: {
 }>;
 
 export type IngestMetricName =
+  | 'RecordsReceived'
   | 'TasksCreated'
   | 'DuplicatesSuppressed'
   | 'Transient'
@@ -74,7 +75,8 @@ export type IngestMetricName =
   | 'LinkedAsRelated';
 
 export interface IngestMetrics {
-  count(name: IngestMetricName, dimensions?: { code?: string; source?: string }): void;
+  /** Adds `value` (default 1) to the metric. */
+  count(name: IngestMetricName, dimensions?: { code?: string; source?: string }, value?: number): void;
 }
 
 /** Structured log fields: identifiers and classes only, never task contents. */

@@ -8,14 +8,14 @@ import type { IngestLog, IngestMetrics } from '#lib/ingest/ports.ts';
 import { logger, metrics } from './powertools.ts';
 
 export const powertoolsMetrics: IngestMetrics = {
-  count(name, dimensions) {
+  count(name, dimensions, value = 1) {
     if (dimensions?.code) {
       const single = metrics.singleMetric();
       single.addDimension('code', dimensions.code);
-      single.addMetric(name, MetricUnit.Count, 1);
+      single.addMetric(name, MetricUnit.Count, value);
       return;
     }
-    metrics.addMetric(name, MetricUnit.Count, 1);
+    metrics.addMetric(name, MetricUnit.Count, value);
   },
 };
 
