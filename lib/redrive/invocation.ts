@@ -8,28 +8,34 @@
  *   must be written out: an event without `action` or `filter` is refused, so an empty test event
  *   cannot replay the whole DLQ.
  */
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import type { DlqFilter } from './filter.ts';
 import { type RedriveDeps, type RedriveOptions, type RedriveSummary, runRedrive } from './redrive.ts';
 
+// zod/mini (bundled into the Lambda functions) loads no locale: English messages as in classic zod.
+z.config(en());
+
+const nonEmpty = () => z.string().check(z.minLength(1));
+
 const filterSchema = z.strictObject({
-  source: z.string().min(1).optional(),
-  class: z.enum(['TRANSIENT', 'OVER_QUOTA', 'PERMANENT', 'EXHAUSTED']).optional(),
-  code: z.string().min(1).optional(),
-  olderThanSeconds: z.number().nonnegative().optional(),
-  ruleId: z.string().min(1).optional(),
-  messageIds: z.array(z.string().min(1)).optional(),
-}) satisfies z.ZodType<DlqFilter>;
+  source: z.optional(nonEmpty()),
+  class: z.optional(z.enum(['TRANSIENT', 'OVER_QUOTA', 'PERMANENT', 'EXHAUSTED'])),
+  code: z.optional(nonEmpty()),
+  olderThanSeconds: z.optional(z.number().check(z.nonnegative())),
+  ruleId: z.optional(nonEmpty()),
+  messageIds: z.optional(z.array(nonEmpty())),
+}) satisfies z.ZodMiniType<DlqFilter>;
 
 const common = {
-  filter: filterSchema.optional(),
-  max: z.number().int().positive().optional(),
-  maxScan: z.number().int().positive().max(100_000).optional(),
-  dryRun: z.boolean().optional(),
+  filter: z.optional(filterSchema),
+  max: z.optional(z.number().check(z.int(), z.positive())),
+  maxScan: z.optional(z.number().check(z.int(), z.positive(), z.lte(100_000))),
+  dryRun: z.optional(z.boolean()),
 };
 
 const scheduledEvent = z.object({ action: z.literal('redrive'), ...common });
-const opsEvent = z.object({ action: z.literal('replay').optional(), ...common, filter: filterSchema });
+const opsEvent = z.object({ action: z.optional(z.literal('replay')), ...common, filter: filterSchema });
 
 export class RedriveEventError extends Error {
   constructor(message: string, options?: ErrorOptions) {

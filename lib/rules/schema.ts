@@ -6,25 +6,35 @@
  * `{source, id, type, time, data, attributes}` (see `lib/envelope/types.ts`).
  *
  * This module is the shape only (zod). `lib/rules/compile.ts` additionally compiles every JSONata
- * expression; a rule is written only when both pass (`validateRule`).
+ * expression; a rule is written only when both pass (`validateRule`). It uses `zod/mini`, the
+ * tree-shakable functional build: it is bundled into every Lambda function (cold start, issue 7).
  */
-import { z } from 'zod';
 
-const nonEmpty = z.string().min(1);
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+
+// zod/mini loads no locale (every message would be "Invalid input"); English as in classic zod.
+z.config(en());
+
+/** A non-empty string of at most `max` characters. */
+const nonEmpty = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 /** A JSONata expression, compiled separately. */
-const expr = z.string().min(1, 'expression must not be empty');
+const expr = z.string().check(z.minLength(1, 'expression must not be empty'));
 
 export const REFERENCE_TYPE_AT_CREATION = z.enum(['URL', 'NUMBER', 'STRING', 'DATE', 'EMAIL']);
 
 const targetSchema = z
   .strictObject({
-    contactFlowId: nonEmpty.max(500).optional(),
-    quickConnectId: nonEmpty.max(500).optional(),
-    taskTemplateId: nonEmpty.max(500).optional(),
+    contactFlowId: z.optional(nonEmpty(500)),
+    quickConnectId: z.optional(nonEmpty(500)),
+    taskTemplateId: z.optional(nonEmpty(500)),
   })
-  .refine(
-    (t) => [t.contactFlowId, t.quickConnectId, t.taskTemplateId].filter((v) => v !== undefined).length === 1,
-    { message: 'target must name exactly one of contactFlowId, quickConnectId, taskTemplateId' },
+  .check(
+    z.refine(
+      (t) =>
+        [t.contactFlowId, t.quickConnectId, t.taskTemplateId].filter((v) => v !== undefined).length === 1,
+      { message: 'target must name exactly one of contactFlowId, quickConnectId, taskTemplateId' },
+    ),
   );
 
 export const referenceMappingSchema = z.strictObject({
@@ -36,24 +46,24 @@ export const referenceMappingSchema = z.strictObject({
 export const mappingSchema = z.strictObject({
   /** JSONata → string. Required by StartTaskContact. */
   name: expr,
-  description: expr.optional(),
+  description: z.optional(expr),
   /** Attribute key → JSONata giving its string value; a missing/undefined result omits the key. */
-  attributes: z.record(z.string(), expr).optional(),
+  attributes: z.optional(z.record(z.string(), expr)),
   /**
    * JSONata → an object (a bag of custom fields) whose string/number/boolean values become Attributes
    * under their own keys; null/undefined values are omitted, and an undefined/null result adds none.
    * Keys named in `attributes` win: such a key is never taken from the bag, even when its own
    * expression yields no value. The produced keys are checked like any attribute key at ingest time.
    */
-  attributesFrom: expr.optional(),
+  attributesFrom: z.optional(expr),
   /** Reference key → type and JSONata for the value. */
-  references: z.record(z.string(), referenceMappingSchema).optional(),
+  references: z.optional(z.record(z.string(), referenceMappingSchema)),
   /** JSONata → ISO-8601 string or epoch (seconds or milliseconds); sent as epoch seconds. */
-  scheduledTime: expr.optional(),
-  previousContactId: expr.optional(),
-  relatedContactId: expr.optional(),
+  scheduledTime: z.optional(expr),
+  previousContactId: z.optional(expr),
+  relatedContactId: z.optional(expr),
   /** Segment attribute key → JSONata giving a string (sent as `{ValueString}`). */
-  segmentAttributes: z.record(z.string(), expr).optional(),
+  segmentAttributes: z.optional(z.record(z.string(), expr)),
 });
 
 /**
@@ -62,19 +72,21 @@ export const mappingSchema = z.strictObject({
  */
 export const transferPlanSchema = z
   .strictObject({
-    planId: nonEmpty.max(64).regex(/^[A-Za-z0-9_.-]+$/, 'planId: letters, digits, _ . - only'),
-    after: z.iso.duration().optional(),
-    at: expr.optional(),
-    queueId: nonEmpty.max(500).optional(),
-    userId: nonEmpty.max(500).optional(),
-    contactFlowId: nonEmpty.max(500),
+    planId: nonEmpty(64).check(z.regex(/^[A-Za-z0-9_.-]+$/, 'planId: letters, digits, _ . - only')),
+    after: z.optional(z.iso.duration()),
+    at: z.optional(expr),
+    queueId: z.optional(nonEmpty(500)),
+    userId: z.optional(nonEmpty(500)),
+    contactFlowId: nonEmpty(500),
   })
-  .refine((p) => (p.after === undefined) !== (p.at === undefined), {
-    message: 'transfer plan needs exactly one of "after" (ISO-8601 duration) or "at" (expression)',
-  })
-  .refine((p) => (p.queueId === undefined) !== (p.userId === undefined), {
-    message: 'transfer plan needs exactly one of queueId or userId, never both (TransferContact)',
-  });
+  .check(
+    z.refine((p) => (p.after === undefined) !== (p.at === undefined), {
+      message: 'transfer plan needs exactly one of "after" (ISO-8601 duration) or "at" (expression)',
+    }),
+    z.refine((p) => (p.queueId === undefined) !== (p.userId === undefined), {
+      message: 'transfer plan needs exactly one of queueId or userId, never both (TransferContact)',
+    }),
+  );
 
 /**
  * For `action: "transfer"`: the message asks to transfer the task created for an earlier event of
@@ -85,53 +97,55 @@ export const transferRequestSchema = z
     /** JSONata → the earlier event's idempotency key. */
     targetKey: expr,
     /** JSONata → when (ISO-8601 or epoch); absent means now. */
-    at: expr.optional(),
-    queueId: nonEmpty.max(500).optional(),
-    userId: nonEmpty.max(500).optional(),
-    contactFlowId: nonEmpty.max(500),
+    at: z.optional(expr),
+    queueId: z.optional(nonEmpty(500)),
+    userId: z.optional(nonEmpty(500)),
+    contactFlowId: nonEmpty(500),
   })
-  .refine((p) => (p.queueId === undefined) !== (p.userId === undefined), {
-    message: 'transfer request needs exactly one of queueId or userId, never both (TransferContact)',
-  });
+  .check(
+    z.refine((p) => (p.queueId === undefined) !== (p.userId === undefined), {
+      message: 'transfer request needs exactly one of queueId or userId, never both (TransferContact)',
+    }),
+  );
 
 export const ruleOptionsSchema = z.strictObject({
   /** Truncate Name/Description to the limit instead of refusing the message. */
-  truncate: z.boolean().default(false),
+  truncate: z._default(z.boolean(), false),
   /** On the 12-task PreviousContactId chain limit (402): retry as RelatedContactId, or park in the DLQ. */
-  onChainLimit: z.enum(['related', 'park']).default('park'),
+  onChainLimit: z._default(z.enum(['related', 'park']), 'park'),
 });
 
 const baseRule = {
-  source: nonEmpty.max(256),
-  ruleId: nonEmpty.max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'ruleId: letters, digits, _ . : - only'),
-  description: z.string().max(1024).optional(),
+  source: nonEmpty(256),
+  ruleId: nonEmpty(128).check(z.regex(/^[A-Za-z0-9_.:-]+$/, 'ruleId: letters, digits, _ . : - only')),
+  description: z.optional(z.string().check(z.maxLength(1024))),
   /** Lower runs first; first matching rule wins. */
-  priority: z.number().int().min(0).max(1_000_000).default(100),
-  enabled: z.boolean().default(true),
+  priority: z._default(z.number().check(z.int(), z.gte(0), z.lte(1_000_000)), 100),
+  enabled: z._default(z.boolean(), true),
   /** JSONata predicate over the envelope; absent means "matches everything". */
-  match: expr.optional(),
+  match: z.optional(expr),
 };
 
 /** Creates a task (the default action). */
 export const createRuleSchema = z.strictObject({
   ...baseRule,
-  action: z.literal('create').default('create'),
-  instanceId: nonEmpty.max(100),
+  action: z._default(z.literal('create'), 'create'),
+  instanceId: nonEmpty(100),
   target: targetSchema,
   mapping: mappingSchema,
   /** JSONata → the event's idempotency key; default: the envelope id. */
-  idempotencyKey: expr.optional(),
-  transfer: transferPlanSchema.optional(),
-  options: ruleOptionsSchema.default({ truncate: false, onChainLimit: 'park' }),
+  idempotencyKey: z.optional(expr),
+  transfer: z.optional(transferPlanSchema),
+  options: z._default(ruleOptionsSchema, { truncate: false, onChainLimit: 'park' }),
 });
 
 /** Transfers the task created for an earlier event. */
 export const transferRuleSchema = z.strictObject({
   ...baseRule,
   action: z.literal('transfer'),
-  instanceId: nonEmpty.max(100),
+  instanceId: nonEmpty(100),
   transferRequest: transferRequestSchema,
-  idempotencyKey: expr.optional(),
+  idempotencyKey: z.optional(expr),
 });
 
 /** Deliberately drops matching events (counted in the `Dropped` metric), e.g. a type nobody needs. */

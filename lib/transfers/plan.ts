@@ -8,7 +8,8 @@
  * optional producer `requestId`), so a redelivered or re-published event schedules nothing new.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { TransferPlan } from '#lib/rules/schema.ts';
 import { DEFAULT_TRANSFER_RETENTION_MS, type TransferItem } from './store.ts';
@@ -26,6 +27,9 @@ export class TransferPlanError extends Error {
     this.code = code;
   }
 }
+
+// zod/mini (bundled into the Lambda functions) loads no locale: English messages as in classic zod.
+z.config(en());
 
 const MS = { W: 604_800_000, D: 86_400_000, H: 3_600_000, M: 60_000, S: 1_000 } as const;
 
@@ -195,7 +199,7 @@ function newItem(fields: {
   return item;
 }
 
-const id = (max: number) => z.string().min(1).max(max);
+const id = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
 /**
  * The EventBridge `detail` of a transfer request. The contact is named either directly
@@ -205,31 +209,33 @@ const id = (max: number) => z.string().min(1).max(max);
 export const transferEventDetailSchema = z
   .strictObject({
     instanceId: id(DEFAULT_TASK_LIMITS.instanceIdMaxLength),
-    contactId: id(DEFAULT_TASK_LIMITS.contactIdMaxLength).optional(),
-    source: id(256).optional(),
-    idempotencyKey: id(1024).optional(),
-    queueId: id(500).optional(),
-    userId: id(500).optional(),
+    contactId: z.optional(id(DEFAULT_TASK_LIMITS.contactIdMaxLength)),
+    source: z.optional(id(256)),
+    idempotencyKey: z.optional(id(1024)),
+    queueId: z.optional(id(500)),
+    userId: z.optional(id(500)),
     contactFlowId: id(DEFAULT_TASK_LIMITS.contactFlowIdMaxLength),
     /** ISO-8601 date-time with zone, or epoch s/ms; absent means now. */
-    at: z.union([z.string().min(1), z.number().nonnegative()]).optional(),
+    at: z.optional(z.union([z.string().check(z.minLength(1)), z.number().check(z.nonnegative())])),
     /** Set by a producer that wants two otherwise identical requests to be two transfers. */
-    requestId: id(128).optional(),
+    requestId: z.optional(id(128)),
   })
-  .refine((d) => (d.queueId === undefined) !== (d.userId === undefined), {
-    message: 'give exactly one of queueId or userId, never both (TransferContact)',
-    path: ['queueId'],
-  })
-  .refine(
-    (d) =>
-      d.contactId !== undefined
-        ? d.source === undefined && d.idempotencyKey === undefined
-        : d.source !== undefined && d.idempotencyKey !== undefined,
-    {
-      message:
-        'name the contact either by contactId, or by source + idempotencyKey of the event that created it',
-      path: ['contactId'],
-    },
+  .check(
+    z.refine((d) => (d.queueId === undefined) !== (d.userId === undefined), {
+      message: 'give exactly one of queueId or userId, never both (TransferContact)',
+      path: ['queueId'],
+    }),
+    z.refine(
+      (d) =>
+        d.contactId !== undefined
+          ? d.source === undefined && d.idempotencyKey === undefined
+          : d.source !== undefined && d.idempotencyKey !== undefined,
+      {
+        message:
+          'name the contact either by contactId, or by source + idempotencyKey of the event that created it',
+        path: ['contactId'],
+      },
+    ),
   );
 
 export type TransferEventDetail = z.output<typeof transferEventDetailSchema>;
