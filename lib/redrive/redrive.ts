@@ -25,7 +25,7 @@ import {
   rewriteDlqMessage,
   toReplayMessage,
 } from '#lib/retry/dlq-message.ts';
-import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
+import { FAILURE_ATTRIBUTE, type FailureClass, type FailureRecord } from '#lib/retry/failure-record.ts';
 import { type DlqFilter, matchesFilter } from './filter.ts';
 import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
 import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
@@ -217,6 +217,26 @@ function holdSecondsFor(options: RedriveOptions): number {
  * failed delete after a successful send leaves a duplicate (reported in `problems`).
  * Receive failures end the run with `RedriveError` (held messages are released first).
  */
+/**
+ * The record given to a message that reached the DLQ without one (the ingest queue's redrive policy
+ * moved it), so that an ops replay carries the same metadata as any other replay.
+ */
+export function unrecordedFailure(messageId: string, nowMs: number): FailureRecord {
+  const at = new Date(nowMs).toISOString();
+  return {
+    v: 1,
+    class: 'EXHAUSTED',
+    code: 'NoFailureRecord',
+    message: 'moved to the DLQ by the queue redrive policy without a failure record',
+    eventId: messageId,
+    attempts: 0,
+    redriveCount: 0,
+    firstFailureAt: at,
+    lastFailureAt: at,
+    originalMessageId: messageId,
+  };
+}
+
 export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Promise<RedriveSummary> {
   const clock = deps.now ?? clockNow;
   const dryRun = options.dryRun ?? false;
@@ -323,6 +343,24 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
     if (!matchesFilter(options.filter, message.messageId, read.failure, nowMs)) {
       // Without a readable record a message matches only an id-only (or no) filter: see filter.ts.
       summary.skipped += 1;
+    } else if (
+      options.mode === 'ops-replay' &&
+      !read.failure &&
+      !(FAILURE_ATTRIBUTE in (message.attributes ?? {})) &&
+      options.filter?.messageIds?.includes(message.messageId)
+    ) {
+      // Moved here by the queue's redrive policy (no record at all) and named by ops: replay it. Left
+      // unnamed it is only reported, as before. The SQS message id survives that move, so it becomes
+      // the event id a raw message without an `id` attribute is known by, as on any first DLQ trip.
+      const failure = unrecordedFailure(message.messageId, nowMs);
+      const decision: Decision = { kind: 'replay', reason: 'ops replay (no failure record)' };
+      summary.actions.push(describe(message.messageId, failure, decision));
+      outcome = await act(
+        message,
+        { body: read.body, attributes: read.attributes, failure },
+        failure,
+        decision,
+      );
     } else if (read.problem !== undefined || !read.failure) {
       summary.problems.push({ messageId: message.messageId, problem: read.problem ?? 'no failure record' });
     } else {

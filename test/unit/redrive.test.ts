@@ -190,6 +190,32 @@ describe('runRedrive, scheduled', () => {
     expect(sqs.messages(INGEST)).toHaveLength(0);
   });
 
+  it('replays a record-less message that ops name by id, its message id becoming the event id', async () => {
+    // Prepare: moved by the queue's redrive policy (no failure record), and one that is not named.
+    const { sqs, deps } = world();
+    const bare = sqs.put(DLQ, {
+      MessageBody: '{"n":1}',
+      MessageAttributes: { source: { DataType: 'String', StringValue: 'crm' } },
+    });
+    const other = sqs.put(DLQ, { MessageBody: '{"n":2}', MessageAttributes: {} });
+
+    // Act
+    const summary = await runRedrive(deps, { mode: 'ops-replay', filter: { messageIds: [bare.messageId] } });
+
+    // Assess
+    expect(summary.replayed).toBe(1);
+    const [replayed] = sqs.messages(INGEST);
+    expect(replayed?.body).toBe('{"n":1}');
+    expect(replayed?.attributes.source?.StringValue).toBe('crm');
+    expect(replayed && recordOf(replayed).failure).toMatchObject({
+      class: 'EXHAUSTED',
+      code: 'NoFailureRecord',
+      eventId: bare.messageId,
+      redriveCount: 1,
+    });
+    expect(sqs.messages(DLQ).map((m) => m.messageId)).toEqual([other.messageId]);
+  });
+
   it('changes nothing in a dry run and says what it would do', async () => {
     const { clock, sqs, deps } = world();
     park(sqs, { failure: overQuota, nextAttemptAt: T0 });
