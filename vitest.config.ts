@@ -7,6 +7,9 @@ export default defineConfig({
     pool: 'forks',
     // Two cores in CI: integration files each start their own sandbox on port 0.
     maxWorkers: 2,
+    // In CI also a JSON report, from which .ci/run prints the plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.vitest-results.json' },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     env: {
