@@ -536,20 +536,32 @@ export class DynamoTransferStore implements TransferStore {
     return (await this.#counterPlans(contactId)).size;
   }
 
+  /** Adds the plan to the contact's counter set (a set: adding twice counts once), if `condition` holds. */
+  #addPlanToCounter(
+    contactId: string,
+    planId: string,
+    now: number,
+    condition?: { expression: string; values: Record<string, unknown> },
+  ): Promise<unknown> {
+    return this.#client.send(
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: this.#key(contactId, COUNTER_PLAN_ID),
+        UpdateExpression: 'ADD plans :p SET updatedAt = :now, expiresAt = :exp',
+        ...(condition ? { ConditionExpression: condition.expression } : {}),
+        ExpressionAttributeValues: marshall({
+          ':p': new Set([planId]),
+          ':now': now,
+          ':exp': this.#expiresAt(now),
+          ...condition?.values,
+        }),
+      }),
+    );
+  }
+
   async #addToCounter(contactId: string, planId: string, now: number): Promise<void> {
     try {
-      await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: this.#key(contactId, COUNTER_PLAN_ID),
-          UpdateExpression: 'ADD plans :p SET updatedAt = :now, expiresAt = :exp',
-          ExpressionAttributeValues: marshall({
-            ':p': new Set([planId]),
-            ':now': now,
-            ':exp': this.#expiresAt(now),
-          }),
-        }),
-      );
+      await this.#addPlanToCounter(contactId, planId, now);
     } catch (error) {
       throw new TransferStoreError('could not count the transfer', { cause: error });
     }
@@ -559,24 +571,13 @@ export class DynamoTransferStore implements TransferStore {
     if (!Number.isInteger(max) || max < 0)
       throw new TypeError('reserveTransferSlot: max must be an integer ≥ 0');
     try {
-      await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: this.#key(contactId, COUNTER_PLAN_ID),
-          UpdateExpression: 'ADD plans :p SET updatedAt = :now, expiresAt = :exp',
-          ConditionExpression:
-            max > 0
-              ? 'attribute_not_exists(plans) OR contains(plans, :planId) OR size(plans) < :max'
-              : 'contains(plans, :planId)',
-          ExpressionAttributeValues: marshall({
-            ':p': new Set([planId]),
-            ':planId': planId,
-            ...(max > 0 ? { ':max': max } : {}),
-            ':now': now,
-            ':exp': this.#expiresAt(now),
-          }),
-        }),
-      );
+      await this.#addPlanToCounter(contactId, planId, now, {
+        expression:
+          max > 0
+            ? 'attribute_not_exists(plans) OR contains(plans, :planId) OR size(plans) < :max'
+            : 'contains(plans, :planId)',
+        values: { ':planId': planId, ...(max > 0 ? { ':max': max } : {}) },
+      });
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
