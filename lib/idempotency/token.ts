@@ -62,3 +62,25 @@ export function transferClientToken(contactId: string, planId: string): string {
     ['planId', planId],
   ]);
 }
+
+/** Prefix of the ledger's chain counter keys (never a `cti1-` token, so never a task's ledger entry). */
+export const CHAIN_KEY_PREFIX = 'chain#';
+
+/**
+ * The ledger key of the counter of tasks chained to one contact by PreviousContactId.
+ *
+ * Input: the Connect instance and the PreviousContactId. Output: `chain#<instanceId>#<previousContactId>`,
+ * each part URI-encoded so a `#` inside one cannot make two chains share a key (Connect's UUIDs read
+ * as themselves). At most 6 + 300 + 1 + 768 characters, far under DynamoDB's 2,048-byte key limit.
+ */
+export function chainCounterKey(instanceId: string, previousContactId: string): string {
+  for (const [label, value] of [
+    ['instanceId', instanceId],
+    ['previousContactId', previousContactId],
+  ] as const) {
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new TokenDerivationError(`${label} must be a non-empty string to derive a chain counter key`);
+    }
+  }
+  return `${CHAIN_KEY_PREFIX}${encodeURIComponent(instanceId)}#${encodeURIComponent(previousContactId)}`;
+}

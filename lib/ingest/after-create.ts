@@ -4,9 +4,14 @@
  * afterCreate runs on the fresh path AND on the duplicate path (a redelivery or replay whose task
  * already exists), because a crash may have happened between the task and these writes. Both writes
  * are conditional puts, so doing them again changes nothing.
+ *
+ * A task chained by PreviousContactId is counted in its chain (lib/transfers/ledger.ts) only when its
+ * ledger entry was newly created: a redelivery, a duplicate or a replay finds the entry and counts
+ * nothing. A crash between the entry and the count leaves the chain counted one short: a full chain may
+ * then be taken for the active-task quota (OVER_QUOTA, the old behaviour), never the reverse.
  */
 import { createHash } from 'node:crypto';
-import type { LedgerStore } from '#lib/transfers/ledger.ts';
+import type { ChainLedger, LedgerStore } from '#lib/transfers/ledger.ts';
 import { planFromRule, TransferPlanError } from '#lib/transfers/plan.ts';
 import { acceptTransferRequest } from '#lib/transfers/request.ts';
 import type { TransferStore } from '#lib/transfers/store.ts';
@@ -17,12 +22,16 @@ import type { AfterCreate, TransferRequester } from './ports.ts';
 export const TRANSFER_TARGET_GRACE_RECEIVES = 3;
 
 export function createAfterCreate(deps: {
-  ledger: LedgerStore;
+  /** A ledger without chain counters (a fake, say) records entries and counts no chain. */
+  ledger: LedgerStore & Partial<ChainLedger>;
   transfers: TransferStore;
   now: () => number;
 }): AfterCreate {
   return async ({ entry, rule, transferAt }) => {
-    await deps.ledger.put(entry);
+    const written = await deps.ledger.put(entry);
+    if (written === 'created' && entry.previousContactId !== undefined) {
+      await deps.ledger.countChainTask?.(entry.instanceId, entry.previousContactId, entry.createdAt);
+    }
     const plan = rule.rule.action === 'create' ? rule.rule.transfer : undefined;
     if (!plan) return;
     const item = planFromRule(plan, {

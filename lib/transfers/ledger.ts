@@ -6,6 +6,15 @@
  * `taskClientToken(instanceId, S, X's idempotency key)` (lib/idempotency/token.ts) — the same
  * token, so the same entry, however many times either event was delivered.
  *
+ * The ledger also counts PreviousContactId chains: an entry with `previousContactId` P, when it is
+ * newly created, adds one to the counter item keyed `chainCounterKey(instanceId, P)` (`chain#...`), so a
+ * redelivery or a replay never counts twice. Ingest reads the counter when StartTaskContact answers 402
+ * for a request with a PreviousContactId: a chain holding Connect's 12 linked tasks can never take
+ * another, so that 402 is no quota to wait for (lib/ingest/start-task.ts). The count is a lower bound:
+ * tasks created outside ingest, chains linked through another task (Connect counts from the chain's
+ * root), a counter update lost between the entry and the ADD, or an expired counter are not counted, and
+ * an unknown chain's 402 is treated as the active-task quota, as before.
+ *
  * Table (serverless.yml, LedgerTable): partition key `clientToken`, TTL `expiresAt` (epoch seconds).
  */
 import {
@@ -13,8 +22,10 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { chainCounterKey } from '#lib/idempotency/token.ts';
 
 /** How long an entry is kept: 30 days, the idempotency window (IDEMPOTENCY_EXPIRY_SECONDS). */
 export const DEFAULT_LEDGER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
@@ -32,6 +43,11 @@ export interface LedgerEntry {
   ruleId: string;
   /** Epoch ms. */
   createdAt: number;
+  /**
+   * The PreviousContactId the task was created with. Absent when it has none, or when the chain was
+   * full and the task was linked by RelatedContactId instead (it is then no member of the chain).
+   */
+  previousContactId?: string;
 }
 
 export interface StoredLedgerEntry extends LedgerEntry {
@@ -48,6 +64,17 @@ export interface LedgerStore {
    */
   put(entry: LedgerEntry): Promise<LedgerPutOutcome>;
   get(clientToken: string): Promise<StoredLedgerEntry | undefined>;
+}
+
+/** The ledger's PreviousContactId chain counters (see the module comment). */
+export interface ChainLedger {
+  /**
+   * Adds one task to the chain of `previousContactId`. Not idempotent: call it once per task, when
+   * the task's own ledger entry was just created (`put` answered 'created').
+   */
+  countChainTask(instanceId: string, previousContactId: string, createdAt: number): Promise<void>;
+  /** How many tasks the ledger counts in the chain; undefined when it knows no task of it. */
+  chainTasks(instanceId: string, previousContactId: string): Promise<number | undefined>;
 }
 
 export class LedgerStoreError extends Error {
@@ -75,6 +102,12 @@ function checkEntry(entry: LedgerEntry): void {
   }
   if (!Number.isFinite(entry.createdAt))
     throw new TypeError('ledger entry: createdAt must be epoch milliseconds');
+  if (
+    entry.previousContactId !== undefined &&
+    (typeof entry.previousContactId !== 'string' || entry.previousContactId === '')
+  ) {
+    throw new TypeError('ledger entry: previousContactId must be a non-empty string when set');
+  }
 }
 
 function toEntry(record: Record<string, unknown>): StoredLedgerEntry {
@@ -86,6 +119,9 @@ function toEntry(record: Record<string, unknown>): StoredLedgerEntry {
   if (typeof record.createdAt !== 'number' || typeof record.expiresAt !== 'number') {
     throw new LedgerStoreError('ledger record createdAt/expiresAt are not numbers');
   }
+  if (record.previousContactId !== undefined && typeof record.previousContactId !== 'string') {
+    throw new LedgerStoreError('ledger record field "previousContactId" is not a string');
+  }
   return {
     clientToken: record.clientToken as string,
     contactId: record.contactId as string,
@@ -96,6 +132,7 @@ function toEntry(record: Record<string, unknown>): StoredLedgerEntry {
     ruleId: record.ruleId as string,
     createdAt: record.createdAt,
     expiresAt: record.expiresAt,
+    ...(record.previousContactId === undefined ? {} : { previousContactId: record.previousContactId }),
   };
 }
 
@@ -105,8 +142,11 @@ export interface DynamoLedgerStoreOptions {
   retentionMs?: number;
 }
 
-/** The DynamoDB adapter of `LedgerStore` (one conditional put, one consistent get). */
-export class DynamoLedgerStore implements LedgerStore {
+/**
+ * The DynamoDB adapter of `LedgerStore` (one conditional put, one consistent get) and of `ChainLedger`
+ * (an UpdateItem ADD on the chain's counter item, a consistent get of it).
+ */
+export class DynamoLedgerStore implements LedgerStore, ChainLedger {
   readonly #client: DynamoDBClient;
   readonly #table: string;
   readonly #retentionMs: number;
@@ -135,6 +175,7 @@ export class DynamoLedgerStore implements LedgerStore {
       ruleId: entry.ruleId,
       createdAt: entry.createdAt,
       expiresAt: Math.ceil((entry.createdAt + this.#retentionMs) / 1000),
+      ...(entry.previousContactId === undefined ? {} : { previousContactId: entry.previousContactId }),
     };
     try {
       await this.#client.send(
@@ -166,5 +207,53 @@ export class DynamoLedgerStore implements LedgerStore {
       if (error instanceof LedgerStoreError) throw error;
       throw new LedgerStoreError('could not read the ledger entry', { cause: error });
     }
+  }
+
+  async countChainTask(instanceId: string, previousContactId: string, createdAt: number): Promise<void> {
+    const key = chainCounterKey(instanceId, previousContactId);
+    if (!Number.isFinite(createdAt))
+      throw new TypeError('chain counter: createdAt must be epoch milliseconds');
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: marshall({ clientToken: key }),
+          // The counter lives as long as the newest entry it counts.
+          UpdateExpression:
+            'ADD tasks :one SET instanceId = :instanceId, previousContactId = :previous, expiresAt = :expiresAt',
+          ExpressionAttributeValues: marshall({
+            ':one': 1,
+            ':instanceId': instanceId,
+            ':previous': previousContactId,
+            ':expiresAt': Math.ceil((createdAt + this.#retentionMs) / 1000),
+          }),
+        }),
+      );
+    } catch (error) {
+      throw new LedgerStoreError('could not count the task in its PreviousContactId chain', { cause: error });
+    }
+  }
+
+  async chainTasks(instanceId: string, previousContactId: string): Promise<number | undefined> {
+    const key = chainCounterKey(instanceId, previousContactId);
+    let item: Record<string, unknown> | undefined;
+    try {
+      const out = await this.#client.send(
+        new GetItemCommand({
+          TableName: this.#table,
+          Key: marshall({ clientToken: key }),
+          ConsistentRead: true,
+          ProjectionExpression: 'tasks',
+        }),
+      );
+      item = out.Item ? unmarshall(out.Item) : undefined;
+    } catch (error) {
+      throw new LedgerStoreError('could not read the PreviousContactId chain counter', { cause: error });
+    }
+    if (item?.tasks === undefined) return undefined;
+    if (typeof item.tasks !== 'number' || !Number.isFinite(item.tasks)) {
+      throw new LedgerStoreError('chain counter field "tasks" is not a number');
+    }
+    return item.tasks;
   }
 }
