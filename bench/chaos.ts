@@ -1,11 +1,14 @@
 /**
- * `npm run chaos`: the chaos scenario at volume (test/support/chaos.ts), printing its counts.
+ * `npm run chaos`: the chaos scenario at volume (test/support/chaos.ts), printing its counts, in all
+ * and per priority lane (the messages go to the urgent, normal and bulk queues; two of the rules move
+ * their events to a lane of their own).
  *
  *   npm run chaos                          # 3,000 messages, seed 20240501
  *   npm run chaos -- --messages 5000 --seed 42
  *
- * Exits 1 when the run found a violation (a duplicate task, a lost event, a DLQ entry without a
- * reason, an invalid request that reached Connect), 2 when the run itself failed.
+ * Exits 1 when the run found a violation (a duplicate task, a lost event, a task started outside its
+ * lane, a DLQ entry without a reason, an invalid request that reached Connect), 2 when the run itself
+ * failed.
  */
 import { Command, InvalidArgumentError } from 'commander';
 
@@ -23,7 +26,7 @@ function nonNegativeInteger(value: string): number {
 
 const program = new Command('chaos')
   .description(
-    'Chaos run: faults everywhere, then prove nothing was lost, duplicated or sent invalid to Connect',
+    'Chaos run: faults everywhere, messages in all three lanes, then prove nothing was lost, duplicated (per lane) or sent invalid to Connect',
   )
   .option('--messages <n>', 'SQS messages to send', positiveInteger, 3000)
   .option('--seed <n>', 'seed of the message mix and the fault draws', nonNegativeInteger, 20240501)

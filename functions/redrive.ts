@@ -1,6 +1,7 @@
 /**
  * The redrive function: replays due over-quota messages from the DLQ (EventBridge schedule,
- * `{action: 'redrive'}`), or replays what ops ask for (`{filter, max?, dryRun?}`).
+ * `{action: 'redrive'}`), or replays what ops ask for (`{filter, max?, dryRun?}`), each to the queue
+ * of the lane it failed in.
  * Wiring only; the logic is in lib/redrive/.
  */
 
@@ -33,6 +34,7 @@ const lambdaHandler = (event: unknown, context: Context): Promise<RedriveSummary
       sqs,
       dlqUrl: config.dlqUrl,
       ingestQueueUrl: config.ingestQueueUrl,
+      laneQueueUrls: config.laneQueueUrls,
       limits: config.limits,
       overQuotaBackoff: config.overQuotaBackoff,
       now,

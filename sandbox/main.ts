@@ -56,6 +56,9 @@ const banner = [
   '  point any AWS SDK or CLI at it:',
   `    export AWS_ENDPOINT_URL=${sandbox.endpoint} AWS_REGION=${sandbox.region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`,
   `    export INGEST_QUEUE_URL=${sandbox.environment.INGEST_QUEUE_URL} DLQ_URL=${sandbox.environment.DLQ_URL}`,
+  `  queues: ${Object.values(sandbox.resources.queues)
+    .map((q) => q.name)
+    .join(', ')}`,
   `  tables: ${Object.values(sandbox.resources.tables)
     .map((t) => t.name)
     .join(', ')}`,

@@ -1,7 +1,9 @@
 /**
  * Runs the service's functions on the sandbox the way AWS would: an SQS event-source poller per
  * `sqs` event and a scheduler for the `schedule` events of serverless.yml, invoking the real entry
- * files in `functions/` in-process, with the environment serverless.yml gives them.
+ * files in `functions/` in-process, with the environment serverless.yml gives them. A function with
+ * several `sqs` events (the ingest function: one per lane queue) has one poller per queue, all
+ * invoking the same pool of function instances, as Lambda does.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,7 +34,8 @@ export interface PipelineOptions {
 export interface Pipeline {
   /**
    * Resolves when every polled queue is empty and no invocation is in flight (by default also
-   * waiting for in-flight messages to come back and be processed).
+   * waiting for in-flight messages to come back and be processed), all at the same time: a handler
+   * of one queue may send to another (the ingest forwards events between lane queues).
    */
   idle(options?: IdleOptions): Promise<void>;
   runSchedule(name: string): Promise<unknown>;
@@ -145,9 +148,36 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
     return undefined;
   });
 
+  /** Records received by every poller so far: unchanged over a round means no handler ran in it. */
+  const received = () => pollers.reduce((sum, p) => sum + p.stats().recordsReceived, 0);
+
   return {
-    async idle(idleOptions) {
-      await Promise.all(pollers.map((p) => p.idle(idleOptions)));
+    async idle(idleOptions = {}) {
+      const deadline =
+        idleOptions.timeoutMs === undefined ? undefined : performance.now() + idleOptions.timeoutMs;
+      const round = () =>
+        Promise.all(
+          pollers.map((p) =>
+            p.idle({
+              ...idleOptions,
+              ...(deadline === undefined ? {} : { timeoutMs: Math.max(0, deadline - performance.now()) }),
+            }),
+          ),
+        );
+      if (pollers.length <= 1) return void (await round());
+      // Each poller's idle looks at its own queue only, and a handler still running on queue A when
+      // B went quiet may send to B. A round in which no poller received anything, and which began
+      // with no poller busy (or followed such a round), ran no handler: every queue it saw empty
+      // stayed empty.
+      let quietBefore = false;
+      for (;;) {
+        const calm = pollers.every((p) => !p.busy());
+        const before = received();
+        await round();
+        const quiet = received() === before;
+        if (quiet && (calm || quietBefore)) return;
+        quietBefore = quiet;
+      }
     },
     runSchedule: (name) => scheduler.runNow(name),
     schedules: () => jobs.map((job) => job.name),

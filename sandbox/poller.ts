@@ -113,6 +113,8 @@ export interface EventSourcePoller {
   stats(): PollerStats;
   /** Resolves when the queue is empty and no batch is being gathered or processed. */
   idle(opts?: IdleOptions): Promise<void>;
+  /** True while a batch is being gathered or processed (a handler may be running). */
+  busy(): boolean;
 }
 
 export class PollerError extends Error {
@@ -541,6 +543,7 @@ export function startEventSourcePoller(opts: EventSourcePollerOptions): EventSou
     },
     stats: () => ({ ...stats }),
     idle,
+    busy: () => busyWorkers > 0 || stats.inFlight > 0,
   };
 }
 

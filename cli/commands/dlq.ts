@@ -4,7 +4,7 @@
  *   dlq list   [filters] [--max N] [--scan N] [--json]        one line per message: ids, class, code, age
  *   dlq show   <messageId> [--scan N] [--json]               the failure record, original attributes and body
  *   dlq replay [messageId...] [filters] [--dry-run] [--max N] [--rate R] [--scan N] [--json]
- *                                                            send matching messages back to the ingest queue
+ *                                                            send matching messages back to their lane's queue
  *   dlq delete [messageId...] [filters] [--dry-run] [--max N] [--scan N]
  *
  * Filters: --source, --class, --code, --older-than (age of the first failure: 90s, 30m, 2h, 3d), --rule.
@@ -13,7 +13,8 @@
  * SQS cannot peek: reading hides a message for a short while. Every command makes the messages it
  * did not change visible again when it ends (see lib/redrive/dlq-ops.ts). Replays keep the body,
  * the attributes and the failure record, so the ClientToken is the same and a replay never creates
- * a second task. Exit code 1 when some message could not be replayed or deleted.
+ * a second task. A message goes back to the queue of the lane it failed in (the record's `lane`;
+ * none: the normal lane, the ingest queue). Exit code 1 when some message could not be replayed or deleted.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
@@ -21,6 +22,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { CliUsageError, CliUserError, toJson } from '#cli/context.ts';
 import { now } from '#lib/clock.ts';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
+import type { Lane } from '#lib/lanes.ts';
 import { type DlqEntry, deleteDlqMessages, listDlq, showDlqMessage } from '#lib/redrive/dlq-ops.ts';
 import type { DlqFilter } from '#lib/redrive/filter.ts';
 import { DEFAULT_MAX_SCAN, type RedriveSummary, runRedrive } from '#lib/redrive/redrive.ts';
@@ -30,7 +32,10 @@ import type { FailureClass } from '#lib/retry/failure-record.ts';
 export interface DlqCommandDeps {
   sqs: SQSClient;
   dlqUrl: string;
+  /** The normal lane's queue. */
   ingestQueueUrl: string;
+  /** The lane queues that could be found; a replay to a lane without one is reported, not sent. */
+  laneQueueUrls?: Partial<Record<Lane, string>>;
 }
 
 const CLASSES: FailureClass[] = ['TRANSIENT', 'OVER_QUOTA', 'PERMANENT', 'EXHAUSTED'];
@@ -125,6 +130,7 @@ function entryLine(entry: DlqEntry): string {
     `source=${f.source ?? '-'}`,
     `rule=${f.ruleId ?? '-'}`,
     `event=${f.eventId ?? '-'}`,
+    `lane=${f.lane ?? 'normal'}`,
     `attempts=${f.attempts}`,
     `redrives=${f.redriveCount}`,
     `age=${age(f.firstFailureAt)}${next}`,
@@ -172,9 +178,19 @@ function summaryLine(summary: RedriveSummary): string {
 }
 
 export function registerDlqCommands(program: Command, deps: () => DlqCommandDeps): Command {
-  const port = (): { sqs: SqsPort; dlqUrl: string; ingestQueueUrl: string } => {
+  const port = (): {
+    sqs: SqsPort;
+    dlqUrl: string;
+    ingestQueueUrl: string;
+    laneQueueUrls?: Partial<Record<Lane, string>>;
+  } => {
     const d = deps();
-    return { sqs: createSqsPort(d.sqs), dlqUrl: d.dlqUrl, ingestQueueUrl: d.ingestQueueUrl };
+    return {
+      sqs: createSqsPort(d.sqs),
+      dlqUrl: d.dlqUrl,
+      ingestQueueUrl: d.ingestQueueUrl,
+      ...(d.laneQueueUrls ? { laneQueueUrls: d.laneQueueUrls } : {}),
+    };
   };
   const dlq = program.command('dlq').description('inspect, replay and delete dead-letter queue messages');
 
@@ -244,7 +260,7 @@ export function registerDlqCommands(program: Command, deps: () => DlqCommandDeps
     dlq
       .command('replay')
       .description(
-        'send matching DLQ messages back to the ingest queue (any class), then delete them from the DLQ',
+        'send matching DLQ messages back to the queue of their lane (any class), then delete them from the DLQ',
       )
       .argument('[messageIds...]', 'only these messages')
       .option('--dry-run', 'change nothing; print what would be replayed')
@@ -279,7 +295,7 @@ export function registerDlqCommands(program: Command, deps: () => DlqCommandDeps
       const verb = summary.dryRun ? 'would replay' : 'replayed';
       for (const action of summary.actions) {
         out(
-          `${verb}  ${action.messageId}  ${action.class ?? '-'}  ${action.code ?? '-'}  source=${action.source ?? '-'}\n`,
+          `${verb}  ${action.messageId}  ${action.class ?? '-'}  ${action.code ?? '-'}  source=${action.source ?? '-'}  lane=${action.lane ?? 'normal'}\n`,
         );
       }
       for (const problem of summary.problems) out(`problem  ${problem.messageId}  ${problem.problem}\n`);

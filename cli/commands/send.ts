@@ -1,6 +1,7 @@
 /**
- * `task-ingest send <file|-> [--source S] [--type T] [--id ID] [--attr k=v ...]`: publish one
- * upstream message to the ingest queue, the way an upstream system would, and print its MessageId.
+ * `task-ingest send <file|-> [--source S] [--type T] [--id ID] [--attr k=v ...] [--lane L]`: publish
+ * one upstream message to the ingest queue (or, with `--lane urgent|normal|bulk`, to that lane's
+ * queue), the way an upstream system would, and print its MessageId.
  *
  * The body is sent byte-for-byte. `--source`, `--type` and `--id` become the `source`, `type` and
  * `id` message attributes that plain JSON messages need (CloudEvents, EventBridge and SNS shapes
@@ -11,7 +12,7 @@
  */
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   type CliIo,
   CliUsageError,
@@ -26,12 +27,13 @@ import {
   parseEnvelope,
   SERVICE_ATTRIBUTE_PREFIX,
 } from '#lib/envelope/parse.ts';
+import { DEFAULT_LANE, LANES, type Lane } from '#lib/lanes.ts';
 import { MAX_MESSAGE_ATTRIBUTES } from '#lib/retry/failure-record.ts';
 
 export interface SendCommandDeps {
   io: CliIo;
-  /** The SQS client and the ingest queue URL (looked up on first use). */
-  target: () => Promise<{ sqs: SQSClient; queueUrl: string }>;
+  /** The SQS client and the URL of the lane's queue (normal: the ingest queue; looked up on first use). */
+  target: (lane: Lane) => Promise<{ sqs: SQSClient; queueUrl: string }>;
 }
 
 interface SendOptions {
@@ -42,6 +44,7 @@ interface SendOptions {
   sample?: boolean;
   check: boolean;
   json?: boolean;
+  lane: Lane;
 }
 
 export function registerSendCommand(program: Command, deps: SendCommandDeps): Command {
@@ -58,13 +61,18 @@ export function registerSendCommand(program: Command, deps: SendCommandDeps): Co
     .option('--attr <key=value>', 'another String message attribute (repeatable)', collectAttr)
     .option('--sample', 'the file is a sample message {body, messageAttributes} (events/messages/*.json)')
     .option('--no-check', 'send even if the ingest handler could not normalise the message')
+    .addOption(
+      new Option('--lane <lane>', "the priority lane's queue to publish to (normal: the ingest queue)")
+        .choices(LANES)
+        .default(DEFAULT_LANE),
+    )
     .option('--json', 'print {MessageId} as JSON')
     .action(async (file: string, options: SendOptions) => {
       const message = await readMessage(deps.io, file, options.sample === true);
       const body = message.body;
       const attributes = messageAttributes(options, message.attributes);
       if (options.check) checkNormalisable(body, attributes, file);
-      const { sqs, queueUrl } = await deps.target();
+      const { sqs, queueUrl } = await deps.target(options.lane);
       const { MessageId } = await sqs.send(
         new SendMessageCommand({
           QueueUrl: queueUrl,

@@ -19,6 +19,8 @@ export interface StoredMessage {
   /** Epoch ms; the message is visible from then on. */
   visibleAt: number;
   receiptHandle?: string;
+  /** As SQS's DeadLetterQueueSourceArn: the queue a redrive policy moved the message from. */
+  sourceQueueArn?: string;
 }
 
 export class InMemorySqsError extends Error {
@@ -34,8 +36,11 @@ export class InMemorySqsError extends Error {
 export interface InMemorySqsPort extends SqsPort {
   /** Every message of a queue, visible or not, in send order. */
   messages(queueUrl: string): StoredMessage[];
-  /** Adds a message as if an upstream (or SQS's own redrive policy) had sent it. */
-  put(queueUrl: string, message: OutgoingMessage): StoredMessage;
+  /**
+   * Adds a message as if an upstream had sent it, or SQS's own redrive policy had moved it from
+   * `sourceQueueArn`.
+   */
+  put(queueUrl: string, message: OutgoingMessage, sourceQueueArn?: string): StoredMessage;
   /** Visible messages now. */
   approximateCount(queueUrl: string): Promise<number>;
 }
@@ -61,7 +66,7 @@ export function createInMemorySqsPort(clock: () => number = clockNow): InMemoryS
     }
     return found;
   };
-  const put = (url: string, message: OutgoingMessage): StoredMessage => {
+  const put = (url: string, message: OutgoingMessage, sourceQueueArn?: string): StoredMessage => {
     if (Object.keys(message.MessageAttributes).length > MAX_MESSAGE_ATTRIBUTES) {
       throw new InMemorySqsError('InvalidParameterValue', 'more than 10 message attributes');
     }
@@ -73,6 +78,7 @@ export function createInMemorySqsPort(clock: () => number = clockNow): InMemoryS
       sentAt: clock(),
       receiveCount: 0,
       visibleAt: clock(),
+      ...(sourceQueueArn ? { sourceQueueArn } : {}),
     };
     queue(url).push(stored);
     return stored;
@@ -97,6 +103,7 @@ export function createInMemorySqsPort(clock: () => number = clockNow): InMemoryS
           attributes: structuredClone(m.attributes),
           receiveCount: m.receiveCount,
           sentAt: m.sentAt,
+          ...(m.sourceQueueArn ? { sourceQueueArn: m.sourceQueueArn } : {}),
         };
       });
     },

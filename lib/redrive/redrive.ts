@@ -1,5 +1,7 @@
 /**
- * The DLQ redrive: brings parked messages back to the ingest queue.
+ * The DLQ redrive: brings parked messages back to the ingest queue of their lane (the failure
+ * record's `lane`; a record written before lanes existed has none and goes back to the normal lane,
+ * the ingest queue).
  *
  * Scheduled mode (EventBridge, every few minutes) replays OVER_QUOTA messages whose `nextAttemptAt`
  * has come, defers the others to their due time, and gives up (EXHAUSTED) after the configured number
@@ -17,6 +19,7 @@
  *   re-read them, and `dlq list` sees them as soon as the run is over.
  */
 import { now as clockNow } from '#lib/clock.ts';
+import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
 import { cutMessage } from '#lib/retry/classify.ts';
 import {
@@ -46,7 +49,13 @@ export interface RedriveLimits {
 export interface RedriveDeps {
   sqs: SqsPort;
   dlqUrl: string;
+  /** The normal lane's queue. */
   ingestQueueUrl: string;
+  /**
+   * The other lanes' queues (normal: `ingestQueueUrl` unless given here). A message of a lane without
+   * a URL is not replayed: it is reported in `problems` and stays in the DLQ.
+   */
+  laneQueueUrls?: Partial<Record<Lane, string>>;
   /** Required in scheduled mode. */
   limits?: RedriveLimits;
   /**
@@ -85,6 +94,8 @@ export interface RedriveAction {
   source?: string;
   ruleId?: string;
   eventId?: string;
+  /** The lane the message failed in: a replay goes to this lane's queue. */
+  lane?: Lane;
   /** Why (due, not due until ..., attempts, permanent, ...). Never task contents. */
   reason: string;
 }
@@ -188,7 +199,16 @@ function describe(messageId: string, failure: FailureRecord, decision: Decision)
   if (failure.source !== undefined) action.source = failure.source;
   if (failure.ruleId !== undefined) action.ruleId = failure.ruleId;
   if (failure.eventId !== undefined) action.eventId = failure.eventId;
+  action.lane = failure.lane ?? DEFAULT_LANE;
   return action;
+}
+
+/** The queue a replay of `failure` goes to: its lane's (no lane: the normal lane, the ingest queue). */
+function replayQueueUrl(deps: RedriveDeps, failure: FailureRecord): string {
+  const lane = failure.lane ?? DEFAULT_LANE;
+  const url = deps.laneQueueUrls?.[lane] ?? (lane === DEFAULT_LANE ? deps.ingestQueueUrl : undefined);
+  if (url === undefined) throw new RedriveError(`no queue URL for lane ${lane}`);
+  return url;
 }
 
 function errorText(error: unknown): string {
@@ -210,7 +230,7 @@ function holdSecondsFor(options: RedriveOptions): number {
  * Output: a summary: counts, problems, and one action per message that matched.
  * Primary course (scheduled): receive DLQ messages in batches; for each readable OVER_QUOTA record:
  * give up if it reached the attempt or age limit (send the EXHAUSTED record to the DLQ, then delete
- * the old message), replay it when due (send to the ingest queue with `redriveCount + 1`, then delete
+ * the old message), replay it when due (send to its lane's queue with `redriveCount + 1`, then delete
  * it from the DLQ), or hide it until it is due. Ops replay: replay every matching message.
  * Alternatives: unreadable record → `problems`, left in place; `dryRun` → nothing sent, deleted or
  * deferred (held messages are made visible again); a failed send leaves the message where it was; a
@@ -218,10 +238,11 @@ function holdSecondsFor(options: RedriveOptions): number {
  * Receive failures end the run with `RedriveError` (held messages are released first).
  */
 /**
- * The record given to a message that reached the DLQ without one (the ingest queue's redrive policy
- * moved it), so that an ops replay carries the same metadata as any other replay.
+ * The record given to a message that reached the DLQ without one (a lane queue's redrive policy moved
+ * it), so that an ops replay carries the same metadata as any other replay. Its lane is the lane of
+ * the queue SQS moved it from (`DeadLetterQueueSourceArn`), when SQS reports one.
  */
-export function unrecordedFailure(messageId: string, nowMs: number): FailureRecord {
+export function unrecordedFailure(messageId: string, nowMs: number, sourceQueueArn?: string): FailureRecord {
   const at = new Date(nowMs).toISOString();
   return {
     v: 1,
@@ -234,6 +255,7 @@ export function unrecordedFailure(messageId: string, nowMs: number): FailureReco
     firstFailureAt: at,
     lastFailureAt: at,
     originalMessageId: messageId,
+    ...(sourceQueueArn ? { lane: laneOfQueue(sourceQueueArn) } : {}),
   };
 }
 
@@ -294,6 +316,18 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
         return 'hold';
       }
     }
+    let replayUrl: string | undefined;
+    if (decision.kind === 'replay') {
+      try {
+        replayUrl = replayQueueUrl(deps, failure);
+      } catch (error) {
+        summary.problems.push({
+          messageId: message.messageId,
+          problem: `replay failed, message left in the DLQ: ${errorText(error)}`,
+        });
+        return 'hold';
+      }
+    }
     if (dryRun) {
       if (decision.kind === 'replay') summary.replayed += 1;
       else summary.exhausted += 1;
@@ -303,7 +337,7 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
       if (decision.kind === 'replay') {
         const outgoing = toReplayMessage(read, { redriveCount: failure.redriveCount + 1 });
         await options.pace?.();
-        await deps.sqs.send(deps.ingestQueueUrl, outgoing);
+        await deps.sqs.send(replayUrl as string, outgoing);
       } else {
         const record: FailureRecord = {
           ...failure,
@@ -352,7 +386,7 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
       // Moved here by the queue's redrive policy (no record at all) and named by ops: replay it. Left
       // unnamed it is only reported, as before. The SQS message id survives that move, so it becomes
       // the event id a raw message without an `id` attribute is known by, as on any first DLQ trip.
-      const failure = unrecordedFailure(message.messageId, nowMs);
+      const failure = unrecordedFailure(message.messageId, nowMs, message.sourceQueueArn);
       const decision: Decision = { kind: 'replay', reason: 'ops replay (no failure record)' };
       summary.actions.push(describe(message.messageId, failure, decision));
       outcome = await act(

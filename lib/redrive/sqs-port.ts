@@ -22,6 +22,8 @@ export interface ReceivedMessage {
   receiveCount?: number;
   /** SentTimestamp (epoch ms), when the queue reported it. */
   sentAt?: number;
+  /** DeadLetterQueueSourceArn: the queue SQS's redrive policy moved the message from, if it did. */
+  sourceQueueArn?: string;
 }
 
 export interface ReceiveOptions {
@@ -66,7 +68,11 @@ export function createSqsPort(client: SQSClient): SqsPort {
           VisibilityTimeout: options.visibilityTimeoutSeconds,
           WaitTimeSeconds: options.waitTimeSeconds ?? 0,
           MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+          MessageSystemAttributeNames: [
+            'ApproximateReceiveCount',
+            'SentTimestamp',
+            'DeadLetterQueueSourceArn',
+          ],
         }),
       );
       return (out.Messages ?? []).map((m) => {
@@ -80,6 +86,8 @@ export function createSqsPort(client: SQSClient): SqsPort {
         const sentAt = toInt(m.Attributes?.SentTimestamp);
         if (receiveCount !== undefined) received.receiveCount = receiveCount;
         if (sentAt !== undefined) received.sentAt = sentAt;
+        const sourceQueueArn = m.Attributes?.DeadLetterQueueSourceArn;
+        if (sourceQueueArn) received.sourceQueueArn = sourceQueueArn;
         return received;
       });
     },

@@ -26,7 +26,7 @@ export type LambdaMessageAttributes = SQSMessageAttributes;
 /** What went wrong, as the ingest handler knows it when it parks a message. */
 export type FailureInput = Pick<
   FailureRecord,
-  'class' | 'code' | 'message' | 'source' | 'ruleId' | 'eventId' | 'clientToken'
+  'class' | 'code' | 'message' | 'source' | 'ruleId' | 'eventId' | 'clientToken' | 'lane'
 >;
 
 export interface BuildDlqMessageInput {
@@ -163,8 +163,9 @@ export function composeMessage(
  * Primary course: the body is kept byte-for-byte and the original attributes are kept (minus an old
  * `cti.failure`); the record counts `attempts` up from `previous`, keeps `firstFailureAt`,
  * `originalMessageId` and `redriveCount`, and stamps `eventId` (the envelope's id, else the one stamped
- * before, else the first SQS message id) so the event's identity survives the round trip. With 10
- * original attributes there is no slot left, and the message is wrapped.
+ * before, else the first SQS message id) so the event's identity survives the round trip, and the
+ * lane the message was in (`failure.lane`, else the previous record's) so a replay goes back to it.
+ * With 10 original attributes there is no slot left, and the message is wrapped.
  */
 export function buildDlqMessage(input: BuildDlqMessageInput): OutgoingMessage {
   const { previous, failure } = input;
@@ -188,6 +189,8 @@ export function buildDlqMessage(input: BuildDlqMessageInput): OutgoingMessage {
   if (ruleId !== undefined) record.ruleId = ruleId;
   record.eventId = failure.eventId ?? previous?.eventId ?? originalMessageId;
   if (clientToken !== undefined) record.clientToken = clientToken;
+  const lane = failure.lane ?? previous?.lane;
+  if (lane !== undefined) record.lane = lane;
   if (input.nextAttemptAt) record.nextAttemptAt = input.nextAttemptAt.toISOString();
   return composeMessage(input.body, mapAttributes(input.attributes, fromLambdaAttribute), record);
 }

@@ -5,6 +5,7 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { LANES } from '#lib/lanes.ts';
 import { type FailureRecord, WRAPPED_MARKER, type WrappedMessage } from './failure-record.ts';
 
 // zod/mini (bundled into the Lambda functions) loads no locale: English messages as in classic zod.
@@ -22,6 +23,7 @@ export const failureRecordSchema = z.object({
   ruleId: z.optional(z.string()),
   eventId: z.optional(z.string()),
   clientToken: z.optional(z.string()),
+  lane: z.optional(z.enum(LANES)),
   attempts: count,
   redriveCount: count,
   firstFailureAt: isoDate,

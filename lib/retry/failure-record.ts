@@ -8,6 +8,7 @@
  * attribute is the failure record, with `wrapped: true`. The ingest handler unwraps it. Nothing is
  * dropped.
  */
+import type { Lane } from '#lib/lanes.ts';
 
 export const FAILURE_ATTRIBUTE = 'cti.failure';
 /** SQS: at most 10 message attributes per message. */
@@ -28,6 +29,11 @@ export interface FailureRecord {
   /** The logical event id; for raw JSON without an id attribute, the first SQS message id (stamped on the first DLQ trip). */
   eventId?: string;
   clientToken?: string;
+  /**
+   * The lane whose queue the message was in when it failed; replays go back to that queue. Records
+   * written before lanes existed have none: the normal lane (the ingest queue).
+   */
+  lane?: Lane;
   /** How many times this message has been parked in the DLQ (over-quota redrives count up). */
   attempts: number;
   /** How many times the redrive has sent it back. */

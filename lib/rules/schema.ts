@@ -12,6 +12,7 @@
 
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { LANES } from '#lib/lanes.ts';
 
 // zod/mini loads no locale (every message would be "Invalid input"); English as in classic zod.
 z.config(en());
@@ -113,6 +114,11 @@ export const ruleOptionsSchema = z.strictObject({
   truncate: z._default(z.boolean(), false),
   /** On the 12-task PreviousContactId chain limit (402): retry as RelatedContactId, or park in the DLQ. */
   onChainLimit: z._default(z.enum(['related', 'park']), 'park'),
+  /**
+   * The priority lane of the rule's events (`urgent`, `normal`, `bulk`): an event that arrives on
+   * another lane's queue is moved to this lane's queue first. Absent: the lane it arrived on.
+   */
+  lane: z.optional(z.enum(LANES)),
 });
 
 const baseRule = {

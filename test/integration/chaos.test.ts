@@ -1,10 +1,13 @@
 /**
  * The chaos scenario, small and seeded (test/support/chaos.ts; `npm run chaos` runs it at volume):
  * Connect 500s, 429s, 402s, lost responses and calls held beyond the client timeout; crashes between
- * the Connect call and the SQS delete; SQS duplicate deliveries; DynamoDB errors. Then it drains and
- * proves nothing was lost, nothing duplicated and nothing invalid reached Connect.
+ * the Connect call and the SQS delete; SQS duplicate deliveries; DynamoDB errors. The messages go to
+ * all three lane queues, and two of the rules move their events to a lane of their own. Then it
+ * drains and proves nothing was lost, nothing duplicated (in every lane), every task was started in
+ * its lane and nothing invalid reached Connect.
  */
 import { describe, expect, it } from 'vitest';
+import { LANES } from '#lib/lanes.ts';
 import {
   buildEvent,
   type ChaosEvent,
@@ -37,6 +40,7 @@ describe('chaos: ingest under faults everywhere', () => {
     expect(report.observed.recordOutcomes['retry TRANSIENT TimeoutError'] ?? 0).toBeGreaterThan(0);
     expect(report.observed.recordOutcomes['retry TRANSIENT InternalServerError'] ?? 0).toBeGreaterThan(0);
     expect(report.observed.recordOutcomes.duplicate ?? 0).toBeGreaterThan(0);
+    expect(report.observed.recordOutcomes.forwarded ?? 0).toBeGreaterThan(0);
     // ...and every promise held.
     expect(report.violations).toEqual([]);
     expect(report.tasks.created).toBe(report.events.valid);
@@ -48,6 +52,10 @@ describe('chaos: ingest under faults everywhere', () => {
     expect(report.accounting.lost).toBe(0);
     expect(connect.InvalidParameterException ?? 0).toBe(0);
     expect(connect.InvalidRequestException ?? 0).toBe(0);
+    for (const lane of LANES) {
+      expect(report.byLane[lane].valid, lane).toBeGreaterThan(0);
+      expect(report.byLane[lane], lane).toMatchObject({ duplicates: 0, lost: 0, misplaced: 0 });
+    }
   }, 90_000);
 });
 
@@ -103,6 +111,28 @@ describe('chaos: the comparison', () => {
     expect(report.violations).toContain(
       `lost: event ${invalid.id} (malformed-json) is neither a task nor in the DLQ`,
     );
+  });
+
+  it("reports a task started outside its event's lane, and counts per lane", () => {
+    // Prepare: an alarm (its rule's lane is urgent) sent to the bulk lane, created from the bulk queue.
+    const alarm = buildEvent('eventbridge', 3, 'bulk');
+
+    // Act
+    const report = run({
+      events: [alarm, invalid],
+      sends: [alarm, invalid],
+      tasks: tasks(task(alarm, 't3')),
+      dlq: [{ eventId: invalid.id, failureClass: 'PERMANENT', code: 'MalformedJson' }],
+      startedIn: new Map([['t3', new Set(['bulk' as const])]]),
+    });
+
+    // Assess
+    expect(alarm.expectedLane).toBe('urgent');
+    expect(report.violations).toEqual([
+      `task of ${alarm.id} (eventbridge, sent to bulk) started in lane bulk, expected urgent`,
+    ]);
+    expect(report.byLane.bulk).toMatchObject({ events: 1, valid: 1, tasks: 1, misplaced: 1 });
+    expect(report.byLane.normal).toMatchObject({ events: 1, valid: 0, lost: 0 });
   });
 
   it('reports DLQ entries without a reason, with the wrong code, and invalid calls that reached Connect', () => {

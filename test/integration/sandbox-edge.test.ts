@@ -45,18 +45,23 @@ describe('the sandbox edge endpoint', () => {
     expect(urls.map((u) => u.split('/').pop()).sort()).toEqual([
       'connect-task-ingest-local-dlq',
       'connect-task-ingest-local-ingest',
+      'connect-task-ingest-local-ingest-bulk',
+      'connect-task-ingest-local-ingest-urgent',
     ]);
-    const attrs = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: sandbox.resources.queues.IngestQueue?.url,
-        AttributeNames: ['All'],
-      }),
-    );
-    expect(attrs.Attributes?.VisibilityTimeout).toBe('360');
-    expect(JSON.parse(attrs.Attributes?.RedrivePolicy ?? '{}')).toEqual({
-      deadLetterTargetArn: sandbox.resources.queues.DeadLetterQueue?.arn,
-      maxReceiveCount: 8,
-    });
+    // Every lane queue: urgent, normal (the ingest queue), bulk.
+    for (const queue of ['IngestUrgentQueue', 'IngestQueue', 'IngestBulkQueue']) {
+      const attrs = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: sandbox.resources.queues[queue]?.url,
+          AttributeNames: ['All'],
+        }),
+      );
+      expect(attrs.Attributes?.VisibilityTimeout, queue).toBe('360');
+      expect(JSON.parse(attrs.Attributes?.RedrivePolicy ?? '{}'), queue).toEqual({
+        deadLetterTargetArn: sandbox.resources.queues.DeadLetterQueue?.arn,
+        maxReceiveCount: 8,
+      });
+    }
     sqs.destroy();
   });
 

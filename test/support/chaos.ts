@@ -11,7 +11,9 @@
  * What it does, on an embedded sandbox with the real pipeline (poller → ingest handler built by the
  * same factory as functions/ingest.ts → DynamoDB/SQS/Connect over loopback):
  *  1. stores one rule per upstream shape (CloudEvents, EventBridge, SNS, raw JSON with a template);
- *  2. sends a seeded mix of valid events (some sent twice by "upstream"), and invalid ones (malformed
+ *     the EventBridge rule puts its events in the urgent lane, the raw JSON one in the bulk lane;
+ *  2. sends, each to one of the three lane queues (urgent, normal, bulk; seeded, from a generator of
+ *     its own so the mix itself does not depend on it), a seeded mix of valid events (some sent twice by "upstream"), and invalid ones (malformed
  *     JSON, no source, no rule, a Name over the limit, an INACTIVE template, a mapping that yields an
  *     object, an invalid EMAIL reference), each tagged with a `chaosEvent` message attribute that
  *     every rule maps into the task's Attributes and that the DLQ keeps;
@@ -26,7 +28,9 @@
  *     final drain is clean), until the ingest queue is empty and the DLQ holds no OVER_QUOTA message;
  *  5. compares: tasks vs distinct valid events (by ClientToken, by Name, by event), DLQ entries vs the
  *     invalid events (each with class + code, the code expected for its kind), every sent event
- *     accounted for, and no InvalidParameter/InvalidRequest/ResourceNotFound ever counted by Connect.
+ *     accounted for, and no InvalidParameter/InvalidRequest/ResourceNotFound ever counted by Connect;
+ *     per lane (the lane each event was sent to): lost and duplicated, and every task started in its
+ *     rule's lane, or in the lane it was sent to when its rule names none.
  *
  * Determinism: the message mix and every fault draw come from one seeded generator; the interleaving
  * of concurrent invocations (and so which draw hits which call) still varies between runs.
@@ -45,10 +49,12 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createConnectClient } from '#lib/aws/clients.ts';
 import { advanceClock } from '#lib/clock.ts';
-import { ingestConfigFromEnv } from '#lib/config.ts';
+import { ingestConfigFromEnv, laneQueueUrlsFromEnv } from '#lib/config.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
 import { createIngestHandler } from '#lib/ingest/handler.ts';
+import { laneOfRecord } from '#lib/ingest/lane.ts';
 import type { IngestLog } from '#lib/ingest/ports.ts';
+import { LANES, type Lane } from '#lib/lanes.ts';
 import { redriveConfigFromEnv } from '#lib/redrive/config.ts';
 import { type RedriveSummary, runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
@@ -135,6 +141,18 @@ export type EventKind =
   | 'mapping-object'
   | 'invalid-email';
 
+export interface LaneReport {
+  /** Events sent to this lane's queue (upstream duplicates not counted twice). */
+  events: number;
+  valid: number;
+  tasks: number;
+  /** Tasks beyond the first per event of this lane. */
+  duplicates: number;
+  lost: number;
+  /** Valid events of this lane whose task was started in a lane other than the expected one. */
+  misplaced: number;
+}
+
 export interface ChaosReport {
   seed: number;
   messagesSent: number;
@@ -159,6 +177,8 @@ export interface ChaosReport {
     withoutReason: number;
   };
   accounting: { lost: number; validNotCreated: number; unknown: number };
+  /** The same accounting per lane an event was sent to. */
+  byLane: Record<Lane, LaneReport>;
   /** Fault and outcome counters observed during the run. */
   observed: {
     connect: Record<string, number>;
@@ -236,6 +256,7 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
       description: 'data.state.reason',
       attributes: { alarmName: 'data.alarmName', [CHAOS_EVENT_ATTRIBUTE]: tag },
     },
+    options: { lane: 'urgent' },
   },
   {
     source: SNS_TOPIC,
@@ -264,6 +285,7 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
         'Customer email': { type: 'EMAIL', value: 'data.customerEmail' },
       },
     },
+    options: { lane: 'bulk' },
   },
   {
     source: 'chaos.returns',
@@ -286,6 +308,12 @@ export const EXPECTED_CODES: Readonly<Partial<Record<EventKind, string>>> = Obje
 });
 
 const VALID_KINDS: readonly EventKind[] = ['cloudevents', 'eventbridge', 'sns', 'raw'];
+
+/** The lane a valid kind's rule puts its events in (the others keep the lane they were sent to). */
+export const RULE_LANES: Readonly<Partial<Record<EventKind, Lane>>> = Object.freeze({
+  eventbridge: 'urgent',
+  raw: 'bulk',
+});
 const INVALID_KINDS = Object.keys(EXPECTED_CODES) as EventKind[];
 
 export interface ChaosEvent {
@@ -297,14 +325,25 @@ export interface ChaosEvent {
   expectedName?: string;
   body: string;
   attributes: Record<string, string>;
+  /** The lane queue upstream sends it to. */
+  lane: Lane;
+  /** The lane its task must be started in: its rule's, else the lane it was sent to. */
+  expectedLane: Lane;
 }
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;
 }
 
-/** Builds one event of `kind`, numbered `n`. Names are unique per event, so tasks map back to events. */
-export function buildEvent(kind: EventKind, n: number): ChaosEvent {
+/**
+ * Builds one event of `kind`, numbered `n`, sent to `lane`. Names are unique per event, so tasks map
+ * back to events.
+ */
+export function buildEvent(kind: EventKind, n: number, lane: Lane = 'normal'): ChaosEvent {
+  return { ...buildEventBody(kind, n), lane, expectedLane: RULE_LANES[kind] ?? lane };
+}
+
+function buildEventBody(kind: EventKind, n: number): Omit<ChaosEvent, 'lane' | 'expectedLane'> {
   const id = `ev-${String(n).padStart(6, '0')}`;
   const tagged = (extra: Record<string, string> = {}) => ({ [CHAOS_EVENT_ATTRIBUTE]: id, ...extra });
   const crm = (subject: string, customerId: unknown, email: string) =>
@@ -415,21 +454,27 @@ export function buildEvent(kind: EventKind, n: number): ChaosEvent {
   }
 }
 
-/** The seeded mix: events, and the messages upstream sends (duplicates included, shuffled). */
+/**
+ * The seeded mix: events, and the messages upstream sends (duplicates included, shuffled). Each event
+ * goes to a lane drawn from `laneRandom` (default: all to the normal lane), a generator apart from
+ * `random` so that the events and their order do not depend on it.
+ */
 export function buildMix(options: {
   messages: number;
   random: () => number;
+  laneRandom?: () => number;
   invalidShare: number;
   upstreamDuplicateShare: number;
 }): { events: ChaosEvent[]; sends: ChaosEvent[] } {
-  const { random } = options;
+  const { random, laneRandom } = options;
   const events: ChaosEvent[] = [];
   const sends: ChaosEvent[] = [];
   let n = 0;
   while (sends.length < options.messages) {
     n += 1;
     const invalid = random() < options.invalidShare;
-    const event = buildEvent(pick(random, invalid ? INVALID_KINDS : VALID_KINDS), n);
+    const kind = pick(random, invalid ? INVALID_KINDS : VALID_KINDS);
+    const event = buildEvent(kind, n, laneRandom ? pick(laneRandom, LANES) : 'normal');
     events.push(event);
     sends.push(event);
     if (event.valid && sends.length < options.messages && random() < options.upstreamDuplicateShare) {
@@ -610,6 +655,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { events, sends } = buildMix({
     messages: options.messages,
     random,
+    laneRandom: seededRandom(options.seed ^ 0x1a9e5),
     invalidShare: options.invalidShare ?? 0.2,
     upstreamDuplicateShare: options.upstreamDuplicateShare ?? 0.05,
   });
@@ -626,10 +672,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const sqs = new SQSClient(clientConfig);
   // No SDK retries: the injected DynamoDB errors reach the idempotency, ledger and rules code.
   const dynamodb = new DynamoDBClient({ ...clientConfig, maxAttempts: 1 });
-  const ingestQueueUrl = sandbox.environment.INGEST_QUEUE_URL as string;
+  const laneQueueUrls = laneQueueUrlsFromEnv();
+  const ingestQueueUrl = laneQueueUrls.normal;
   const dlqUrl = sandbox.environment.DLQ_URL as string;
 
   const recordOutcomes: Record<string, number> = {};
+  /** ClientToken → the lanes whose deliveries created it or found it created. */
+  const startedIn = new Map<string, Set<Lane>>();
   let killedInvocations = 0;
   let invocations = 0;
   let pipeline: Pipeline | undefined;
@@ -646,13 +695,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const rule of CHAOS_RULES) await store.put(rule);
 
     // Read once, before startPipeline re-applies serverless.yml's environment (START_TASK_RATE 2).
-    const ingestConfig = { ...ingestConfigFromEnv(), ingestQueueUrl };
+    const ingestConfig = { ...ingestConfigFromEnv(), ingestQueueUrl, laneQueueUrls };
     const makeIngest = (): IngestHandler =>
       createIngestHandler({
         config: ingestConfig,
         clients: { connect, sqs, dynamodb },
         log: silentLog,
-        onOutcome: (_record, outcome) => {
+        onOutcome: (record, outcome) => {
+          if (outcome.status === 'created' || outcome.status === 'duplicate') {
+            const lanes = startedIn.get(outcome.clientToken) ?? new Set<Lane>();
+            lanes.add(laneOfRecord(record));
+            startedIn.set(outcome.clientToken, lanes);
+          }
           if (outcome.status === 'retry') {
             const { error } = outcome;
             increment(
@@ -699,8 +753,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }, 5_000);
       watch.unref();
     }
-    log(`sending ${sends.length} messages (${events.length} events, seed ${options.seed})`);
-    await sendAll(sqs, ingestQueueUrl, sends);
+    log(
+      `sending ${sends.length} messages (${events.length} events, seed ${options.seed}) to ${LANES.length} lanes`,
+    );
+    await Promise.all(
+      LANES.map((lane) =>
+        sendAll(
+          sqs,
+          laneQueueUrls[lane],
+          sends.filter((e) => e.lane === lane),
+        ),
+      ),
+    );
     await pipeline.idle({ includeInvisible: false, timeoutMs: 120_000 });
     log(`first pass done after ${Math.round(performance.now() - started)} ms`);
 
@@ -712,6 +776,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           sqs: createSqsPort(sqs),
           dlqUrl,
           ingestQueueUrl,
+          laneQueueUrls: redriveConfig.laneQueueUrls,
           limits: redriveConfig.limits,
           overQuotaBackoff: redriveConfig.overQuotaBackoff,
         },
@@ -749,11 +814,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const summary = await redrive();
       await pipeline.idle({ includeInvisible: false, timeoutMs: 120_000 });
       const overQuota = (await readQueue(sqs, dlqUrl)).filter((e) => e.failureClass === 'OVER_QUOTA').length;
-      const ingest = await queueDepth(sqs, ingestQueueUrl);
+      const ingest = { visible: 0, hidden: 0 };
+      for (const lane of LANES) {
+        const depth = await queueDepth(sqs, laneQueueUrls[lane]);
+        ingest.visible += depth.visible;
+        ingest.hidden += depth.hidden;
+      }
       // Deferred by the redrive (hidden until due): not done yet, even though a read cannot see them.
       const dlqHidden = (await queueDepth(sqs, dlqUrl)).hidden;
       log(
-        `round ${round}: replayed ${summary.replayed}, deferred ${summary.deferred}, OVER_QUOTA left ${overQuota + dlqHidden}, ingest queue ${ingest.visible + ingest.hidden}`,
+        `round ${round}: replayed ${summary.replayed}, deferred ${summary.deferred}, OVER_QUOTA left ${overQuota + dlqHidden}, lane queues ${ingest.visible + ingest.hidden}`,
       );
       if (overQuota + dlqHidden + ingest.visible + ingest.hidden === 0 && faultsOffFromRound !== 0) {
         drained = true;
@@ -772,6 +842,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       dlq,
       connectCounts,
       drained,
+      startedIn,
     });
     report.observed.killedInvocations = killedInvocations;
     report.observed.invocations = invocations;
@@ -805,6 +876,8 @@ interface CompareInput {
   dlq: readonly DlqRead[];
   connectCounts: Record<string, number>;
   drained: boolean;
+  /** ClientToken → the lanes its task was started (or found started) in; absent: not checked. */
+  startedIn?: ReadonlyMap<string, ReadonlySet<Lane>>;
 }
 
 /**
@@ -911,6 +984,34 @@ export function compare(input: CompareInput): ChaosReport {
   }
   if (!input.drained) violations.push('the queues did not drain within maxRounds');
 
+  // Per lane: the same accounting over the events sent to it, and where their tasks were started.
+  const byLane = Object.fromEntries(
+    LANES.map((lane) => [lane, { events: 0, valid: 0, tasks: 0, duplicates: 0, lost: 0, misplaced: 0 }]),
+  ) as Record<Lane, LaneReport>;
+  for (const e of events) {
+    const lane = byLane[e.lane];
+    const count = byEvent.get(e.id) ?? 0;
+    lane.events += 1;
+    if (e.valid) lane.valid += 1;
+    lane.tasks += count;
+    lane.duplicates += Math.max(0, count - 1);
+    if (count === 0 && !dlqByEvent.has(e.id)) lane.lost += 1;
+  }
+  if (input.startedIn) {
+    for (const t of tasks) {
+      const event = byId.get(t.Attributes[CHAOS_EVENT_ATTRIBUTE] ?? '');
+      if (!event?.valid) continue;
+      const lanes = [...(input.startedIn.get(t.ClientToken ?? '') ?? [])];
+      const wrong = lanes.filter((lane) => lane !== event.expectedLane);
+      if (lanes.length === 0 || wrong.length > 0) {
+        byLane[event.lane].misplaced += 1;
+        violations.push(
+          `task of ${event.id} (${event.kind}, sent to ${event.lane}) started in lane ${lanes.join('+') || 'none seen'}, expected ${event.expectedLane}`,
+        );
+      }
+    }
+  }
+
   const createdEvents = [...byEvent.keys()].filter((k) => byId.get(k)?.valid).length;
   if (tasks.length !== valid.length) {
     violations.push(`${tasks.length} tasks for ${valid.length} distinct valid events`);
@@ -941,6 +1042,7 @@ export function compare(input: CompareInput): ChaosReport {
       withoutReason,
     },
     accounting: { lost, validNotCreated, unknown },
+    byLane,
     observed: {
       connect: { ...input.connectCounts },
       killedInvocations: 0,
@@ -973,6 +1075,11 @@ export function formatChaosReport(r: ChaosReport): string {
     `  DLQ entries:            ${r.dlq.entries} (${r.dlq.distinctEvents} events, ${r.dlq.extraCopies} extra copies, ${r.dlq.withoutReason} without reason)`,
     kv(r.dlq.byReason),
     `  lost:                   ${r.accounting.lost}; valid not created: ${r.accounting.validNotCreated}; unknown: ${r.accounting.unknown}`,
+    '  per lane sent to (events, valid, tasks, duplicated, lost, started in the wrong lane):',
+    ...LANES.map((lane) => {
+      const l = r.byLane[lane];
+      return `    ${lane.padEnd(7)} ${l.events} events, ${l.valid} valid, ${l.tasks} tasks, ${l.duplicates} duplicated, ${l.lost} lost, ${l.misplaced} misplaced`;
+    }),
     `  invocations:            ${r.observed.invocations} (${r.observed.killedInvocations} killed before their deletes)`,
     `  redrive:                ${r.observed.redriveRuns} runs, ${r.observed.redriveReplayed} replayed`,
     '  Connect StartTaskContact outcomes:',

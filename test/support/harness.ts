@@ -22,9 +22,10 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ingestConfigFromEnv } from '#lib/config.ts';
+import { ingestConfigFromEnv, laneQueueUrlsFromEnv } from '#lib/config.ts';
 import { createIngestHandler, type IngestRuntime } from '#lib/ingest/handler.ts';
 import type { IngestLog } from '#lib/ingest/ports.ts';
+import type { Lane, LaneQueueUrls } from '#lib/lanes.ts';
 import { type ReadDlqMessage, readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#sandbox/index.ts';
@@ -61,12 +62,15 @@ export interface Harness {
   pipeline?: Pipeline;
   endpoint: string;
   ingestQueueUrl: string;
+  /** One queue per priority lane; `normal` is `ingestQueueUrl`. */
+  laneQueueUrls: LaneQueueUrls;
   dlqUrl: string;
   clients: { sqs: SQSClient; dynamodb: DynamoDBClient; connect: ConnectClient };
   putRules(rules: unknown[]): Promise<void>;
   /** Reads a rule file from events/rules. */
   sampleRule(name: string): Record<string, unknown>;
-  send(body: string, attributes?: Record<string, string>): Promise<string>;
+  /** Sends to the ingest queue (the normal lane), or to `lane`'s queue. */
+  send(body: string, attributes?: Record<string, string>, lane?: Lane): Promise<string>;
   sendBatch(messages: Array<{ body: string; attributes?: Record<string, string> }>): Promise<void>;
   idle(options?: Parameters<Pipeline['idle']>[0]): Promise<void>;
   tasks(): ReturnType<Sandbox['connect']['contacts']>;
@@ -91,9 +95,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const sqs = new SQSClient(clientConfig);
   const ingestQueueUrl = sandbox.environment.INGEST_QUEUE_URL as string;
   const dlqUrl = sandbox.environment.DLQ_URL as string;
+  const laneQueueUrls = laneQueueUrlsFromEnv();
 
   const runtime: IngestRuntime = {
-    config: { ...ingestConfigFromEnv(), ingestQueueUrl },
+    config: { ...ingestConfigFromEnv(), ingestQueueUrl, laneQueueUrls },
     clients: { connect, sqs, dynamodb: sandbox.clients.dynamodb, ...options.ingestClients },
     log: silentLog,
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
@@ -133,6 +138,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(pipeline ? { pipeline } : {}),
     endpoint: sandbox.endpoint,
     ingestQueueUrl,
+    laneQueueUrls,
     dlqUrl,
     clients: { sqs, dynamodb: sandbox.clients.dynamodb, connect },
     async putRules(list) {
@@ -141,11 +147,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sampleRule(name) {
       return JSON.parse(readFileSync(resolve(root, 'events/rules', name), 'utf8')) as Record<string, unknown>;
     },
-    async send(body, attributes) {
+    async send(body, attributes, lane = 'normal') {
       const attrs = toAttributes(attributes);
       const out = await sqs.send(
         new SendMessageCommand({
-          QueueUrl: ingestQueueUrl,
+          QueueUrl: laneQueueUrls[lane],
           MessageBody: body,
           ...(Object.keys(attrs).length ? { MessageAttributes: attrs } : {}),
         }),

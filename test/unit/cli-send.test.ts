@@ -89,6 +89,34 @@ describe('task-ingest send (in process)', () => {
     expect(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.QueueUrl).toBe('https://sqs/q');
   });
 
+  it("publishes to a lane's queue with --lane, found by name or by its variable", async () => {
+    // Prepare
+    const path = file('lane.json', '{"a":1}');
+
+    // Act
+    const urgent = await cli(['send', path, '--source', 's', '--lane', 'urgent']);
+    const bulk = await cli(['send', path, '--source', 's', '--lane', 'bulk'], {
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+      INGEST_BULK_QUEUE_URL: 'https://sqs/bulk',
+    });
+    const normal = await cli(['send', path, '--source', 's', '--lane', 'normal']);
+    const refused = await cli(['send', path, '--source', 's', '--lane', 'express']);
+
+    // Assess
+    expect([urgent.code, bulk.code, normal.code]).toEqual([0, 0, 0]);
+    expect(sqs.commandCalls(GetQueueUrlCommand).map((c) => c.args[0].input.QueueName)).toEqual([
+      'connect-task-ingest-local-ingest-urgent',
+      'connect-task-ingest-local-ingest',
+    ]);
+    expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.QueueUrl)).toEqual([
+      QUEUE_URL,
+      'https://sqs/bulk',
+      QUEUE_URL,
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain("argument 'express' is invalid. Allowed choices are urgent, normal, bulk.");
+  });
+
   it('refuses a plain JSON message without a source, which could only end in the DLQ', async () => {
     // Prepare
     const path = file('no-source.json', '{"a":1}');

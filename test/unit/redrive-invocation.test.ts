@@ -108,6 +108,8 @@ describe('functions/redrive', () => {
   const env = {
     DLQ_URL: DLQ,
     INGEST_QUEUE_URL: INGEST,
+    INGEST_URGENT_QUEUE_URL: `${INGEST}-urgent`,
+    INGEST_BULK_QUEUE_URL: `${INGEST}-bulk`,
     REDRIVE_MAX_ATTEMPTS: '20',
     REDRIVE_MAX_AGE_SECONDS: '1036800',
     OVER_QUOTA_BACKOFF_BASE_SECONDS: '60',
@@ -138,6 +140,13 @@ describe('functions/redrive', () => {
     vi.stubEnv('DLQ_URL', undefined);
 
     await expect(import('#functions/redrive.ts')).rejects.toThrow(/DLQ_URL must be set/);
+  });
+
+  it('fails the cold start when a lane queue URL is missing', async () => {
+    for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
+    vi.stubEnv('INGEST_URGENT_QUEUE_URL', undefined);
+
+    await expect(import('#functions/redrive.ts')).rejects.toThrow(/INGEST_URGENT_QUEUE_URL must be set/);
   });
 
   it('runs the scheduled redrive against the configured DLQ', async () => {
