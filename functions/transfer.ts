@@ -3,7 +3,7 @@
  * `{action: 'sweep'}` every minute), or schedules — and, when due, performs — one transfer that an
  * EventBridge event asks for. Wiring only; the logic is in lib/transfers/.
  */
-import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -11,8 +11,9 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { awsClients } from '#lib/aws/clients.ts';
+import { budgetConfigFromEnv, createQuotaBudget } from '#lib/budget/config.ts';
+import { powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
 import { now } from '#lib/clock.ts';
-import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import { logger, metrics, tracer } from '#lib/observability/powertools.ts';
 import { ConnectTransferGateway } from '#lib/transfers/gateway.ts';
 import { handleTransferInvocation, type TransferInvocationResult } from '#lib/transfers/invoke.ts';
@@ -24,12 +25,8 @@ const transfersTable = getStringFromEnv({
   errorMessage: 'TRANSFERS_TABLE must be set',
 });
 const ledgerTable = getStringFromEnv({ key: 'LEDGER_TABLE', errorMessage: 'LEDGER_TABLE must be set' });
-/** TransferContact requests/s (the account quota is about 2/s). */
-const transferRate = getNumberFromEnv({
-  key: 'TRANSFER_RATE',
-  errorMessage: 'TRANSFER_RATE must be set to a number',
-});
-if (!(transferRate > 0)) throw new TypeError(`TRANSFER_RATE must be > 0, got ${transferRate}`);
+/** The TransferContact budget: TRANSFER_RATE requests/s at most, shared with every other instance. */
+const budgetConfig = budgetConfigFromEnv('TRANSFER_RATE', []);
 
 /**
  * Longer than the function timeout (60 s in serverless.yml): a live invocation never loses a lease,
@@ -41,7 +38,14 @@ const { connect, dynamodb } = awsClients();
 const store = new DynamoTransferStore({ client: dynamodb, tableName: transfersTable });
 const ledger = new DynamoLedgerStore({ client: dynamodb, tableName: ledgerTable });
 const gateway = new ConnectTransferGateway(connect);
-const limiter = createRateLimiter({ ratePerSecond: transferRate });
+const limiter = createQuotaBudget(budgetConfig, {
+  dynamodb,
+  operation: 'TransferContact',
+  onFallback: (error) =>
+    logger.warn('quota budget store unavailable; pacing at the local fallback rate', {
+      code: error instanceof Error ? error.name : 'Error',
+    }),
+});
 
 const lambdaHandler = async (event: unknown, context: Context): Promise<TransferInvocationResult> => {
   const result = await handleTransferInvocation(
@@ -64,6 +68,8 @@ const lambdaHandler = async (event: unknown, context: Context): Promise<Transfer
     metrics.addMetric('TransfersClaimed', MetricUnit.Count, result.summary.claimed);
   else metrics.addMetric('TransferRequestsAccepted', MetricUnit.Count, 1);
   logger.info('transfer invocation finished', { ...result });
+  publishBudget(limiter, 'TransferContact', powertoolsBudgetMetrics);
+  await limiter.flush();
   return result;
 };
 

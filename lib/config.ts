@@ -6,7 +6,9 @@
  * the environment itself (tests and the sandbox build them directly).
  */
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { type BudgetConfig, budgetConfigFromEnv } from './budget/config.ts';
 import { type TaskLimits, taskLimitsFromEnv } from './connect/constraints.ts';
+import type { LaneQueueUrls } from './lanes.ts';
 
 export class ConfigError extends TypeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -36,6 +38,13 @@ function receiveCount(key: string, defaultValue: number): number {
   return value;
 }
 
+/** The ingest event sources' maximumConcurrency per lane: their sum bounds the instances. */
+const INGEST_INSTANCE_KEYS = [
+  'INGEST_URGENT_MAX_CONCURRENCY',
+  'INGEST_MAX_CONCURRENCY',
+  'INGEST_BULK_MAX_CONCURRENCY',
+] as const;
+
 export interface BackoffConfig {
   baseSeconds: number;
   capSeconds: number;
@@ -49,8 +58,10 @@ export interface IngestConfig {
   dlqUrl: string;
   /** Account-wide StartTaskContact quota (requests/s) shared by all instances. */
   startTaskRate: number;
-  /** The event source's maximumConcurrency: each instance shapes to startTaskRate / this. */
+  /** The normal lane's event source maximumConcurrency. */
   maxConcurrency: number;
+  /** The StartTaskContact budget shared by all instances (ceiling = startTaskRate). */
+  budget: BudgetConfig;
   /** Records of one batch processed at once. */
   recordConcurrency: number;
   transientBackoff: BackoffConfig;
@@ -79,6 +90,7 @@ export function ingestConfigFromEnv(): IngestConfig {
     dlqUrl: getStringFromEnv({ key: 'DLQ_URL', errorMessage: 'DLQ_URL must be set' }),
     startTaskRate: positive('START_TASK_RATE', 2),
     maxConcurrency: positive('INGEST_MAX_CONCURRENCY', 2),
+    budget: budgetConfigFromEnv('START_TASK_RATE', INGEST_INSTANCE_KEYS),
     recordConcurrency: positive('RECORD_CONCURRENCY', 4),
     transientBackoff: {
       baseSeconds: positive('TRANSIENT_BACKOFF_BASE_SECONDS', 2),
@@ -93,5 +105,22 @@ export function ingestConfigFromEnv(): IngestConfig {
     rulesCacheSeconds: positive('RULES_CACHE_SECONDS', 30),
     templatesCacheSeconds: positive('TEMPLATES_CACHE_SECONDS', 300),
     limits: taskLimitsFromEnv(),
+  };
+}
+
+/**
+ * The lane queues (serverless.yml): INGEST_URGENT_QUEUE_URL, INGEST_QUEUE_URL (the normal lane) and
+ * INGEST_BULK_QUEUE_URL, all required. Ingest forwards to them and the redrive replays to them.
+ */
+export function laneQueueUrlsFromEnv(): LaneQueueUrls {
+  const url = (key: string) => {
+    const value = getStringFromEnv({ key, errorMessage: `${key} must be set` });
+    if (value.trim() === '') throw new ConfigError(`${key} must not be empty`);
+    return value;
+  };
+  return {
+    urgent: url('INGEST_URGENT_QUEUE_URL'),
+    normal: url('INGEST_QUEUE_URL'),
+    bulk: url('INGEST_BULK_QUEUE_URL'),
   };
 }

@@ -14,10 +14,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Budget } from '#lib/budget/budget.ts';
+import { createQuotaBudget } from '#lib/budget/config.ts';
+import { type BudgetMetrics, powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
 import { now as clockNow } from '#lib/clock.ts';
 import type { IngestConfig } from '#lib/config.ts';
-import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import { createTemplateProvider } from '#lib/connect/templates.ts';
+import { LANES, type Lane, type LaneQueueUrls } from '#lib/lanes.ts';
 import { powertoolsLog, powertoolsMetrics } from '#lib/observability/ports.ts';
 import { logger, metrics, tracer } from '#lib/observability/powertools.ts';
 import { createRuleProvider } from '#lib/rules/provider.ts';
@@ -31,32 +34,48 @@ import { type IngestDeps, processRecord, type RecordOutcome } from './process-re
 import { createTaskStarter } from './start-task.ts';
 
 export interface IngestRuntime {
-  config: IngestConfig & { ingestQueueUrl: string };
+  /**
+   * `ingestQueueUrl` is the normal lane's queue; `laneQueueUrls` (functions/ingest.ts reads them all)
+   * lets a rule's lane move events between the lane queues. Without it every record stays in the lane
+   * it arrived in.
+   */
+  config: IngestConfig & { ingestQueueUrl: string; laneQueueUrls?: Partial<LaneQueueUrls> };
   clients: { connect: ConnectClient; sqs: SQSClient; dynamodb: DynamoDBClient };
   now?: () => number;
   log?: IngestLog;
   metrics?: IngestMetrics;
+  /** Where the budget's figures go after each invocation (default: Powertools metrics). */
+  budgetMetrics?: BudgetMetrics;
   /** Sees every record's outcome (the sandbox's live summary). */
   onOutcome?: (record: SQSRecord, outcome: RecordOutcome | { status: 'retry'; error: unknown }) => void;
 }
 
 export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
   registerLambdaContext(context: Context): void;
+  budget: Budget;
 } {
   const { config, clients } = runtime;
   const now = runtime.now ?? clockNow;
   const log = runtime.log ?? powertoolsLog;
-  // Random phase: instances that start together must not call in lock-step (see rate-limiter.ts).
-  const limiter = createRateLimiter({
-    ratePerSecond: config.startTaskRate / config.maxConcurrency,
-    randomStart: true,
+  // One StartTaskContact budget for every instance of the function (lib/budget/budget.ts).
+  const limiter = createQuotaBudget(config.budget, {
+    dynamodb: clients.dynamodb,
+    operation: 'StartTaskContact',
+    onFallback: (error) =>
+      log.warn('quota budget store unavailable; pacing at the local fallback rate', {
+        code: error instanceof Error ? error.name : 'Error',
+      }),
   });
+  const ledger = new DynamoLedgerStore({ client: clients.dynamodb, tableName: config.ledgerTable });
   const starter = createTaskStarter({
     connect: clients.connect,
     dynamodb: clients.dynamodb,
     idempotencyTable: config.idempotencyTable,
     expirySeconds: config.idempotencyExpirySeconds,
     limiter,
+    chainTasks: (instanceId, previousContactId) => ledger.chainTasks(instanceId, previousContactId),
+    chainLimit: config.limits.previousContactChainMax,
+    log,
   });
   const rules = createRuleProvider({
     store: new DynamoRuleStore({ client: clients.dynamodb, tableName: config.rulesTable }),
@@ -72,18 +91,21 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
     connect: clients.connect,
     maxAgeMs: config.templatesCacheSeconds * 1000,
   });
-  const ledger = new DynamoLedgerStore({ client: clients.dynamodb, tableName: config.ledgerTable });
   const transfers = new DynamoTransferStore({ client: clients.dynamodb, tableName: config.transfersTable });
   return {
     rules,
     templates,
     startTask: starter.startTask,
     registerLambdaContext: starter.registerLambdaContext,
+    budget: limiter,
     queue: {
-      async changeVisibility(receiptHandle, seconds) {
+      async changeVisibility(receiptHandle, seconds, lane: Lane = 'normal') {
         await clients.sqs.send(
           new ChangeMessageVisibilityCommand({
-            QueueUrl: config.ingestQueueUrl,
+            // The record's own queue: a receipt handle is only valid on the queue that gave it out.
+            QueueUrl:
+              (lane === 'normal' ? config.ingestQueueUrl : config.laneQueueUrls?.[lane]) ??
+              config.ingestQueueUrl,
             ReceiptHandle: receiptHandle,
             VisibilityTimeout: seconds,
           }),
@@ -91,6 +113,15 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
       },
       async sendToDlq(message) {
         await clients.sqs.send(new SendMessageCommand({ QueueUrl: config.dlqUrl, ...message }));
+      },
+      // The lanes a rule can move events to: every lane with a queue (normal: the ingest queue).
+      lanes: config.laneQueueUrls
+        ? LANES.filter((lane) => lane === 'normal' || config.laneQueueUrls?.[lane])
+        : [],
+      async forward(lane, message) {
+        const queueUrl = lane === 'normal' ? config.ingestQueueUrl : config.laneQueueUrls?.[lane];
+        if (!queueUrl) throw new TypeError(`no queue URL configured for lane ${lane}`);
+        await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
       },
     },
     afterCreate: createAfterCreate({ ledger, transfers, now }),
@@ -128,11 +159,16 @@ export function createIngestHandler(runtime: IngestRuntime) {
     (runtime.metrics ?? powertoolsMetrics).count('RecordsReceived', {}, event.Records.length);
     // A processor per invocation: it holds the batch's results, which must never mix with another's.
     const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(event, recordHandler, processor, {
-      context,
-      // One failed record is reported as one item failure, even when it is the whole batch.
-      throwOnFullBatchFailure: false,
-    });
+    try {
+      return await processPartialResponse(event, recordHandler, processor, {
+        context,
+        // One failed record is reported as one item failure, even when it is the whole batch.
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      publishBudget(deps.budget, 'StartTaskContact', runtime.budgetMetrics ?? powertoolsBudgetMetrics);
+      await deps.budget.flush();
+    }
   };
 
   return middy(lambdaHandler)

@@ -5,6 +5,7 @@
 import type { StartTaskContactCommandInput } from '@aws-sdk/client-connect';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
+import type { Lane } from '#lib/lanes.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
 import type { LedgerEntry } from '#lib/transfers/ledger.ts';
 
@@ -28,17 +29,27 @@ export interface StartTaskCall {
   clientToken: string;
   request: StartTaskContactCommandInput & { ClientToken: string };
   onChainLimit: 'related' | 'park';
+  /** The lane the task is started in (the record's queue's lane): the quota budget serves lanes in priority order. */
+  lane: Lane;
 }
 
 /** StartTaskContact, exactly once per ClientToken (idempotency record + Connect's own token). */
 export type TaskStarter = (call: StartTaskCall) => Promise<StartTaskResult>;
 
 export interface QueueActions {
-  changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
+  /** On the queue of `lane` (the record's own queue; default: the normal lane, the ingest queue). */
+  changeVisibility(receiptHandle: string, seconds: number, lane?: Lane): Promise<void>;
   sendToDlq(message: {
     MessageBody: string;
     MessageAttributes: Record<string, MessageAttributeValue>;
   }): Promise<void>;
+  /** Sends a message to the queue of `lane` (a rule moved the event there). */
+  forward?(
+    lane: Lane,
+    message: { MessageBody: string; MessageAttributes: Record<string, MessageAttributeValue> },
+  ): Promise<void>;
+  /** The lanes `forward` can reach; absent or empty: none (every record stays in its arrival lane). */
+  lanes?: readonly Lane[];
 }
 
 /** The ledger's own entry type: what ingest records for each task it created. */
@@ -70,6 +81,7 @@ export type IngestMetricName =
   | 'OverQuota'
   | 'Permanent'
   | 'Dropped'
+  | 'Forwarded'
   | 'TransfersRequested'
   | 'Truncated'
   | 'LinkedAsRelated';
@@ -94,6 +106,10 @@ export interface IngestLogFields {
   visibilitySeconds?: number;
   nextAttemptAt?: string;
   truncated?: string[];
+  /** The lane the record is processed in (or arrived in, when forwarded). */
+  lane?: string;
+  /** The lane a record was forwarded to. */
+  toLane?: string;
 }
 
 export interface IngestLog {

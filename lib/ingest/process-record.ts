@@ -13,6 +13,8 @@
  *  4. derive the ClientToken from (instanceId, source, idempotency key) and start the task exactly
  *     once (idempotency record + Connect's token);
  *  5. record the ledger entry and the transfer plan (idempotent writes).
+ * Lanes: the record's lane is its queue's lane; when a create rule names another lane, the message is
+ * forwarded to that lane's queue unchanged instead of steps 3-5 (`lane.ts`), and the record is done.
  * Failures: PERMANENT and OVER_QUOTA go to the DLQ with a failure record (the record is then done);
  * TRANSIENT pushes the message's visibility out by a full-jitter backoff and reports the record
  * failed, except on the last receive the queue allows (`maxReceiveCount`): then it goes to the DLQ as
@@ -26,6 +28,7 @@ import { validateTaskRequest } from '#lib/connect/validate-task.ts';
 import { EnvelopeError, parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
+import type { Lane } from '#lib/lanes.ts';
 import { MappingError, mapToTaskRequest } from '#lib/mapping/map.ts';
 import { type BackoffConfig, overQuotaNextAttempt, transientVisibilitySeconds } from '#lib/retry/backoff.ts';
 import { classifyError, cutMessage } from '#lib/retry/classify.ts';
@@ -33,6 +36,7 @@ import { buildDlqMessage, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
 import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
 import { type CompiledRule, RuleEvaluationError, selectRule } from '#lib/rules/compile.ts';
 import { IngestRefusalError, RecordNotDoneError } from './errors.ts';
+import { decideLane, forwardedEventId, laneOfRecord } from './lane.ts';
 import type {
   AfterCreate,
   IngestLog,
@@ -70,6 +74,7 @@ export type RecordOutcome =
   | { status: 'duplicate'; contactId: string; clientToken: string; ruleId: string }
   | { status: 'dropped'; ruleId: string }
   | { status: 'transfer-requested'; contactId: string; planId: string; ruleId: string }
+  | { status: 'forwarded'; from: Lane; lane: Lane; ruleId: string }
   | { status: 'parked'; failureClass: FailureClass; code: string; reason: string };
 
 interface Context {
@@ -97,11 +102,12 @@ async function ingest(
   receiveCount: number,
   deps: IngestDeps,
 ): Promise<RecordOutcome> {
+  const stampedEventId = unwrapped.failure?.eventId ?? forwardedEventId(record);
   const envelope = parseEnvelope({
     body: unwrapped.body,
     messageId: record.messageId,
     attributes: unwrapped.attributes,
-    ...(unwrapped.failure?.eventId ? { stampedEventId: unwrapped.failure.eventId } : {}),
+    ...(stampedEventId ? { stampedEventId } : {}),
   });
   ctx.envelope = envelope;
 
@@ -145,6 +151,36 @@ async function ingest(
     };
   }
 
+  const lane = decideLane({
+    record,
+    envelope,
+    ruleLane: rule.options.lane,
+    reachable: (target) => deps.queue.forward !== undefined && (deps.queue.lanes ?? []).includes(target),
+  });
+  if (lane.kind === 'forward') {
+    // A failed send is TRANSIENT (retried in place); the record is done only once the copy is queued.
+    await deps.queue.forward?.(lane.to, lane.message);
+    deps.metrics.count('Forwarded');
+    deps.log.info("event forwarded to its rule's lane", {
+      source: envelope.source,
+      eventId: envelope.id,
+      ruleId: rule.ruleId,
+      lane: lane.from,
+      toLane: lane.to,
+    });
+    return { status: 'forwarded', from: lane.from, lane: lane.to, ruleId: rule.ruleId };
+  }
+  if (lane.reason !== undefined) {
+    deps.log.warn("processed in the lane it arrived in, not in its rule's lane", {
+      source: envelope.source,
+      eventId: envelope.id,
+      ruleId: rule.ruleId,
+      lane: lane.lane,
+      ...(rule.options.lane ? { toLane: rule.options.lane } : {}),
+      reason: lane.reason,
+    });
+  }
+
   const now = deps.now();
   const mapped = await mapToTaskRequest(compiled, envelope, { now });
   const template = mapped.request.TaskTemplateId
@@ -169,6 +205,7 @@ async function ingest(
     clientToken,
     request: { ...validated.request, ClientToken: clientToken },
     onChainLimit: rule.options.onChainLimit,
+    lane: lane.lane,
   });
   if (result.linkedAsRelated) deps.metrics.count('LinkedAsRelated');
 
@@ -182,6 +219,10 @@ async function ingest(
       idempotencyKey: mapped.idempotencyKey,
       ruleId: rule.ruleId,
       createdAt: now,
+      // Counted in its PreviousContactId chain (ledger), unless it was linked as related instead.
+      ...(validated.request.PreviousContactId === undefined || result.linkedAsRelated
+        ? {}
+        : { previousContactId: validated.request.PreviousContactId }),
     },
     rule: compiled,
     ...(mapped.transferAt === undefined ? {} : { transferAt: mapped.transferAt }),
@@ -230,6 +271,7 @@ async function routeFailure(
     failureClass: classified.class,
     code: classified.code,
     receiveCount,
+    lane: laneOfRecord(record),
   };
 
   // The last receive SQS allows: park with a record now rather than let the redrive policy move it bare.
@@ -242,7 +284,7 @@ async function routeFailure(
     deps.metrics.count('Transient', { code: classified.code });
     const seconds = transientVisibilitySeconds(receiveCount, deps.transientBackoff);
     try {
-      await deps.queue.changeVisibility(record.receiptHandle, seconds);
+      await deps.queue.changeVisibility(record.receiptHandle, seconds, laneOfRecord(record));
     } catch (visibilityError) {
       // The message still comes back after the queue's visibility timeout: slower, never lost.
       deps.log.warn('could not push visibility out; the queue default applies', fields);
@@ -272,6 +314,7 @@ async function routeFailure(
       class: parkedClass,
       code: classified.code,
       message: reason,
+      lane: laneOfRecord(record),
       ...(ctx.envelope ? { source: ctx.envelope.source, eventId: ctx.envelope.id } : {}),
       ...(ctx.rule ? { ruleId: ctx.rule.rule.ruleId } : {}),
       ...(ctx.clientToken ? { clientToken: ctx.clientToken } : {}),

@@ -8,8 +8,9 @@
  * lost response (task created, caller saw an error) leaves no record, and the retry's identical
  * ClientToken makes Connect return the same ContactId.
  *
- * Calls are shaped by a token bucket to this instance's share of the account quota: every attempt,
- * the SDK's own retries included, and a throttled attempt slows the bucket down (see rate-limiter.ts).
+ * Calls spend the StartTaskContact budget shared by every instance (lib/budget/budget.ts): every
+ * attempt, the SDK's own retries included, waits for a slot of its lane, and a throttled attempt
+ * shrinks the budget.
  *
  * A record left IN PROGRESS (another execution is calling Connect right now, or died, or could not
  * delete or complete its record because DynamoDB failed) blocks Powertools until its in-progress expiry,
@@ -19,6 +20,15 @@
  * made directly with the same token: no wait, no second task (reported as a duplicate: the lock's
  * holder claimed the event first). The record completes the next time the event passes through once
  * the lock has expired.
+ *
+ * StartTaskContact answers 402 ServiceQuotaExceededException both for the instance's active-task quota
+ * (it clears as tasks end: OVER_QUOTA, the redrive replays it) and for a PreviousContactId chain that
+ * already holds 12 linked tasks (it never clears). On a 402 for a request with a PreviousContactId the
+ * starter asks the ledger how many tasks it counts in that chain (`chainTasks`): when the count has
+ * reached the limit, the rule's `onChainLimit` decides: `park` fails PERMANENT with code `ChainLimit`
+ * (`ChainLimitError`), `related` retries once with RelatedContactId instead (that retry happens on any
+ * such 402, without asking the ledger, as before). An unknown chain, or a lookup that fails, leaves the
+ * 402 as it is: OVER_QUOTA.
  */
 
 import {
@@ -36,15 +46,53 @@ import {
 } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import type { RateLimiter } from '#lib/connect/rate-limiter.ts';
-import type { StartTaskCall, StartTaskResult, TaskStarter } from './ports.ts';
+import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
+import type { Lane } from '#lib/lanes.ts';
+import type { PermanentFailure } from '#lib/retry/classify.ts';
+import type { IngestLog, StartTaskCall, StartTaskResult, TaskStarter } from './ports.ts';
+
+/** How many tasks the ledger counts in the chain of `previousContactId`; undefined when it knows none. */
+export type ChainTasksLookup = (instanceId: string, previousContactId: string) => Promise<number | undefined>;
 
 export interface TaskStarterOptions {
   connect: ConnectClient;
   dynamodb: DynamoDBClient;
   idempotencyTable: string;
   expirySeconds: number;
-  limiter: RateLimiter;
+  /** The StartTaskContact budget (lib/budget/): every attempt waits for a slot of its lane. */
+  limiter: { acquire(lane?: Lane): Promise<void>; throttled?(): void };
+  /** The ledger's chain count. Without it, every 402 is taken for the active-task quota. */
+  chainTasks?: ChainTasksLookup;
+  /** Tasks a PreviousContactId chain can hold (`previousContactChainMax`, default 12). */
+  chainLimit?: number;
+  /** Where a failed chain lookup is reported (identifiers only). */
+  log?: Pick<IngestLog, 'warn'>;
+}
+
+/** Code of the PERMANENT failure of a task asked for on a full PreviousContactId chain. */
+export const CHAIN_LIMIT_CODE = 'ChainLimit';
+
+/**
+ * StartTaskContact answered 402 for a PreviousContactId chain the ledger counts as full, and the rule
+ * says `onChainLimit: park`. No backoff cures it: PERMANENT (`classifyError` reads `permanent`/`code`).
+ */
+export class ChainLimitError extends Error implements PermanentFailure {
+  readonly permanent = true as const;
+  readonly code = CHAIN_LIMIT_CODE;
+  constructor(
+    readonly previousContactId: string,
+    readonly counted: number,
+    readonly limit: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `PreviousContactId ${previousContactId} already has ${counted} tasks in its chain (counted in the ledger); ` +
+        `a chain holds at most ${limit} linked tasks (StartTaskContact 402). ` +
+        `Set the rule's options.onChainLimit to "related" to link such events by RelatedContactId, or start a new chain`,
+      options,
+    );
+    this.name = 'ChainLimitError';
+  }
 }
 
 interface StoredResult {
@@ -65,11 +113,15 @@ export class ConnectResponseError extends Error {
  * call instead of landing unshaped on a bucket that has just said no, and a ThrottlingException tells
  * the limiter to back off.
  */
-function shapedStartTask(input: StartTaskContactCommandInput, limiter: RateLimiter): StartTaskContactCommand {
+function shapedStartTask(
+  input: StartTaskContactCommandInput,
+  limiter: TaskStarterOptions['limiter'],
+  lane: Lane,
+): StartTaskContactCommand {
   const command = new StartTaskContactCommand(input);
   command.middlewareStack.add(
     (next) => async (args) => {
-      await limiter.acquire();
+      await limiter.acquire(lane);
       try {
         return await next(args);
       } catch (error) {
@@ -80,6 +132,25 @@ function shapedStartTask(input: StartTaskContactCommandInput, limiter: RateLimit
     { step: 'finalizeRequest', priority: 'low', name: 'shapeStartTaskContactAttempt' },
   );
   return command;
+}
+
+function isQuotaExceeded(error: unknown): boolean {
+  return (
+    error instanceof ServiceQuotaExceededException ||
+    (error as { name?: unknown } | null)?.name === 'ServiceQuotaExceededException'
+  );
+}
+
+/** The names along an error's cause chain (never its message: no task contents in logs). */
+function errorNames(error: unknown): string {
+  const names: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 3 && typeof current === 'object' && current !== null; depth += 1) {
+    const name = (current as { name?: unknown }).name;
+    names.push(typeof name === 'string' && name !== '' ? name : 'Error');
+    current = (current as { cause?: unknown }).cause;
+  }
+  return names.length ? names.join(' <- ') : typeof error;
 }
 
 export function createTaskStarter(options: TaskStarterOptions): {
@@ -97,26 +168,55 @@ export function createTaskStarter(options: TaskStarterOptions): {
     awsSdkV3Client: options.dynamodb,
   });
 
-  const call = async (input: StartTaskContactCommandInput): Promise<string> => {
-    const out = await options.connect.send(shapedStartTask(input, options.limiter));
+  const call = async (input: StartTaskContactCommandInput, lane: Lane): Promise<string> => {
+    const out = await options.connect.send(shapedStartTask(input, options.limiter, lane));
     if (!out.ContactId) throw new ConnectResponseError('StartTaskContact returned no ContactId');
     return out.ContactId;
   };
 
-  const start = async ({ request, onChainLimit }: StartTaskCall): Promise<StoredResult> => {
+  const chainLimit = options.chainLimit ?? DEFAULT_TASK_LIMITS.previousContactChainMax;
+
+  /** The ledger's count of the chain; undefined when unknown or unreadable (the 402 stays OVER_QUOTA). */
+  const countedInChain = async (
+    instanceId: string | undefined,
+    previousContactId: string,
+    clientToken: string,
+  ): Promise<number | undefined> => {
+    if (!options.chainTasks || !instanceId) return undefined;
     try {
-      return { contactId: await call(request), linkedAsRelated: false };
+      return await options.chainTasks(instanceId, previousContactId);
+    } catch (lookupError) {
+      options.log?.warn('could not read the PreviousContactId chain count; the 402 stays OVER_QUOTA', {
+        clientToken,
+        code: 'ChainLookupFailed',
+        reason: errorNames(lookupError),
+      });
+      return undefined;
+    }
+  };
+
+  const start = async ({
+    clientToken,
+    request,
+    onChainLimit,
+    lane,
+  }: StartTaskCall): Promise<StoredResult> => {
+    try {
+      return { contactId: await call(request, lane), linkedAsRelated: false };
     } catch (error) {
+      const previousContactId = request.PreviousContactId;
+      if (!isQuotaExceeded(error) || previousContactId === undefined) throw error;
       // 402 with a PreviousContactId may be the 12-task chain limit: link by RelatedContactId
       // instead when the rule says so. If that 402s too, it is the active-task quota: park.
-      if (
-        error instanceof ServiceQuotaExceededException &&
-        onChainLimit === 'related' &&
-        request.PreviousContactId !== undefined
-      ) {
+      if (onChainLimit === 'related') {
         const { PreviousContactId, ...rest } = request;
         const related = { ...rest, RelatedContactId: rest.RelatedContactId ?? PreviousContactId };
-        return { contactId: await call(related), linkedAsRelated: true };
+        return { contactId: await call(related, lane), linkedAsRelated: true };
+      }
+      // `park`: a chain the ledger counts as full never takes this task; anything else is the quota.
+      const counted = await countedInChain(request.InstanceId, previousContactId, clientToken);
+      if (counted !== undefined && counted >= chainLimit) {
+        throw new ChainLimitError(previousContactId, counted, chainLimit, { cause: error });
       }
       throw error;
     }

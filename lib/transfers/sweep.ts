@@ -254,6 +254,8 @@ async function perform(deps: SweepDeps, policy: SweepPolicy, item: TransferItem)
     });
   } catch (error) {
     const failure = classifyTransferError(error);
+    // The account's TransferContact bucket said no: the shared budget shrinks (lib/budget/).
+    if (failure.code === 'ThrottlingException') deps.limiter.throttled?.();
     if (failure.action === 'retry') return retryOrFail(failure);
     if (failure.action === 'conflict') {
       // The token was already used with other parameters: a transfer may have happened; keep the slot.

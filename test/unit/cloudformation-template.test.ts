@@ -29,8 +29,14 @@ const FUNCTIONS = {
   transfer: 'TransferLambdaFunction',
   redrive: 'RedriveLambdaFunction',
 } as const;
-const TABLES = ['RulesTable', 'IdempotencyTable', 'LedgerTable', 'TransfersTable'] as const;
-const QUEUES = ['IngestQueue', 'DeadLetterQueue'] as const;
+const TABLES = ['RulesTable', 'IdempotencyTable', 'LedgerTable', 'TransfersTable', 'BudgetTable'] as const;
+/** One queue per priority lane: urgent, normal (the ingest queue), bulk. */
+const LANE_QUEUES = {
+  urgent: 'IngestUrgentQueue',
+  normal: 'IngestQueue',
+  bulk: 'IngestBulkQueue',
+} as const;
+const QUEUES = [...Object.values(LANE_QUEUES), 'DeadLetterQueue'] as const;
 /** X-Ray's write actions support no resource-level permissions: the one documented `*` resource. */
 const XRAY_WRITE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
@@ -266,17 +272,31 @@ describe('IAM: least privilege per function', () => {
         'dynamodb:DeleteItem {IdempotencyTable.Arn}',
         'dynamodb:GetItem {LedgerTable.Arn}',
         'dynamodb:PutItem {LedgerTable.Arn}',
+        'dynamodb:UpdateItem {LedgerTable.Arn}',
         'dynamodb:PutItem {TransfersTable.Arn}',
-        'sqs:ReceiveMessage {IngestQueue.Arn}',
-        'sqs:DeleteMessage {IngestQueue.Arn}',
-        'sqs:ChangeMessageVisibility {IngestQueue.Arn}',
-        'sqs:GetQueueAttributes {IngestQueue.Arn}',
+        // The StartTaskContact budget: one conditional write per call, a read on a lost race.
+        'dynamodb:GetItem {BudgetTable.Arn}',
+        'dynamodb:UpdateItem {BudgetTable.Arn}',
+        ...Object.values(LANE_QUEUES).flatMap((queue) => [
+          `sqs:ReceiveMessage {${queue}.Arn}`,
+          `sqs:DeleteMessage {${queue}.Arn}`,
+          `sqs:ChangeMessageVisibility {${queue}.Arn}`,
+          `sqs:GetQueueAttributes {${queue}.Arn}`,
+          // A rule's lane forwards an event to that lane's queue.
+          `sqs:SendMessage {${queue}.Arn}`,
+        ]),
         'sqs:SendMessage {DeadLetterQueue.Arn}',
       ].sort(),
     );
     expect(
-      grants('transfer').every((g) => /^[a-z]+:[A-Za-z]+ \{(TransfersTable|LedgerTable)\.Arn\}/.test(g)),
+      grants('transfer').every((g) =>
+        /^[a-z]+:[A-Za-z]+ \{(TransfersTable|LedgerTable|BudgetTable)\.Arn\}/.test(g),
+      ),
     ).toBe(true);
+    expect(grants('transfer').filter((g) => g.includes('BudgetTable'))).toEqual([
+      'dynamodb:GetItem {BudgetTable.Arn}',
+      'dynamodb:UpdateItem {BudgetTable.Arn}',
+    ]);
     expect(grants('transfer')).toContain('dynamodb:Query {TransfersTable.Arn}/index/byStatusDue');
     expect(grants('transfer').filter((g) => g.includes('LedgerTable'))).toEqual([
       'dynamodb:GetItem {LedgerTable.Arn}',
@@ -288,7 +308,8 @@ describe('IAM: least privilege per function', () => {
         'sqs:ChangeMessageVisibility {DeadLetterQueue.Arn}',
         'sqs:SendMessage {DeadLetterQueue.Arn}',
         'sqs:GetQueueAttributes {DeadLetterQueue.Arn}',
-        'sqs:SendMessage {IngestQueue.Arn}',
+        // A replay goes back to the queue of the lane it failed in.
+        ...Object.values(LANE_QUEUES).map((queue) => `sqs:SendMessage {${queue}.Arn}`),
       ].sort(),
     );
   });
@@ -304,17 +325,40 @@ describe('queues', () => {
     }
   });
 
-  it('keeps the ingest visibility timeout at least 6 x the ingest function timeout', () => {
-    const visibility = Number(property(resource(template, 'IngestQueue'), ['VisibilityTimeout']));
-    const timeout = Number(property(fn('ingest'), ['Timeout']));
-    expect(timeout).toBeGreaterThan(0);
-    expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
-  });
+  it.each(Object.entries(LANE_QUEUES))(
+    'keeps the %s lane queue visibility timeout at least 6 x the ingest function timeout',
+    (_lane, queue) => {
+      const visibility = Number(property(resource(template, queue), ['VisibilityTimeout']));
+      const timeout = Number(property(fn('ingest'), ['Timeout']));
+      expect(timeout).toBeGreaterThan(0);
+      expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+    },
+  );
 
-  it('parks a message in the DLQ only after at least 5 receives', () => {
-    const redrive = property(resource(template, 'IngestQueue'), ['RedrivePolicy']) as Record<string, unknown>;
-    expect(renderValue(redrive.deadLetterTargetArn)).toBe('{DeadLetterQueue.Arn}');
-    expect(Number(redrive.maxReceiveCount)).toBeGreaterThanOrEqual(5);
+  it.each(Object.entries(LANE_QUEUES))(
+    'parks a message of the %s lane in the DLQ only after at least 5 receives',
+    (_lane, queue) => {
+      const redrive = property(resource(template, queue), ['RedrivePolicy']) as Record<string, unknown>;
+      expect(renderValue(redrive.deadLetterTargetArn)).toBe('{DeadLetterQueue.Arn}');
+      expect(Number(redrive.maxReceiveCount)).toBeGreaterThanOrEqual(5);
+      expect(String(redrive.maxReceiveCount)).toBe(String(envOf('ingest').INGEST_MAX_RECEIVE_COUNT));
+    },
+  );
+
+  it('gives the urgent and bulk lane queues the settings of the ingest queue (the normal lane)', () => {
+    // Prepare
+    const settings = (queue: string) => {
+      const { QueueName: _name, ...rest } = resource(template, queue).Properties ?? {};
+      return rest;
+    };
+    const ingestName = String(property(resource(template, 'IngestQueue'), ['QueueName']));
+
+    // Assess
+    expect(settings(LANE_QUEUES.urgent)).toEqual(settings(LANE_QUEUES.normal));
+    expect(settings(LANE_QUEUES.bulk)).toEqual(settings(LANE_QUEUES.normal));
+    expect(property(resource(template, LANE_QUEUES.urgent), ['QueueName'])).toBe(`${ingestName}-urgent`);
+    expect(property(resource(template, LANE_QUEUES.bulk), ['QueueName'])).toBe(`${ingestName}-bulk`);
+    expect(ingestName).toMatch(/-ingest$/);
   });
 
   it('keeps DLQ messages for 14 days', () => {
@@ -323,9 +367,11 @@ describe('queues', () => {
     );
   });
 
-  it('lets only the ingest queue use the DLQ as its dead-letter queue', () => {
+  it('lets only the lane queues use the DLQ as their dead-letter queue', () => {
     // Prepare
-    const ingestName = String(property(resource(template, 'IngestQueue'), ['QueueName']));
+    const names = Object.values(LANE_QUEUES).map((queue) =>
+      String(property(resource(template, queue), ['QueueName'])),
+    );
     const policy = property(resource(template, 'DeadLetterQueue'), ['RedriveAllowPolicy']) as {
       redrivePermission?: string;
       sourceQueueArns?: unknown[];
@@ -333,26 +379,49 @@ describe('queues', () => {
 
     // Assess
     expect(policy.redrivePermission).toBe('byQueue');
-    expect((policy.sourceQueueArns ?? []).map(renderValue)).toEqual([
-      `arn:{AWS::Partition}:sqs:{AWS::Region}:{AWS::AccountId}:${ingestName}`,
-    ]);
+    expect((policy.sourceQueueArns ?? []).map(renderValue).sort()).toEqual(
+      names.map((name) => `arn:{AWS::Partition}:sqs:{AWS::Region}:{AWS::AccountId}:${name}`).sort(),
+    );
   });
 
-  it('consumes the ingest queue with partial batch failures and a bounded maximum concurrency', () => {
+  it('consumes every lane queue with partial batch failures and a bounded maximum concurrency', () => {
     // Prepare
     const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').map(([, r]) => r);
-    const ingestMapping = mappings.find(
-      (m) => renderValue(property(m, ['EventSourceArn'])) === '{IngestQueue.Arn}',
-    );
+    const mappingOf = (queue: string) =>
+      mappings.find((m) => renderValue(property(m, ['EventSourceArn'])) === `{${queue}.Arn}`);
+    const normal = mappingOf(LANE_QUEUES.normal) as CfnResource;
 
     // Assess
-    expect(ingestMapping).toBeDefined();
-    const mapping = ingestMapping as CfnResource;
-    expect(renderValue(property(mapping, ['FunctionName']))).toBe(`{${FUNCTIONS.ingest}.Arn}`);
-    expect(property(mapping, ['FunctionResponseTypes'])).toContain('ReportBatchItemFailures');
-    const maximumConcurrency = Number(property(mapping, ['ScalingConfig', 'MaximumConcurrency']));
-    expect(maximumConcurrency).toBeGreaterThanOrEqual(2);
-    expect(String(maximumConcurrency)).toBe(String(envOf('ingest').INGEST_MAX_CONCURRENCY));
+    expect(mappings).toHaveLength(Object.keys(LANE_QUEUES).length);
+    for (const queue of Object.values(LANE_QUEUES)) {
+      const mapping = mappingOf(queue);
+      expect(mapping, queue).toBeDefined();
+      expect(renderValue(property(mapping as CfnResource, ['FunctionName']))).toBe(
+        `{${FUNCTIONS.ingest}.Arn}`,
+      );
+      expect(property(mapping as CfnResource, ['FunctionResponseTypes'])).toContain(
+        'ReportBatchItemFailures',
+      );
+      expect(property(mapping as CfnResource, ['BatchSize'])).toBe(property(normal, ['BatchSize']));
+      expect(property(mapping as CfnResource, ['MaximumBatchingWindowInSeconds'])).toBe(
+        property(normal, ['MaximumBatchingWindowInSeconds']),
+      );
+      // Lambda's minimum for an SQS event source's MaximumConcurrency.
+      expect(
+        Number(property(mapping as CfnResource, ['ScalingConfig', 'MaximumConcurrency'])),
+      ).toBeGreaterThanOrEqual(2);
+    }
+    expect(String(property(normal, ['ScalingConfig', 'MaximumConcurrency']))).toBe(
+      String(envOf('ingest').INGEST_MAX_CONCURRENCY),
+    );
+  });
+
+  it('gives the functions every lane queue URL (the normal lane is INGEST_QUEUE_URL)', () => {
+    for (const name of ['ingest', 'redrive'] as const) {
+      expect(envOf(name).INGEST_URGENT_QUEUE_URL).toEqual({ Ref: LANE_QUEUES.urgent });
+      expect(envOf(name).INGEST_QUEUE_URL).toEqual({ Ref: LANE_QUEUES.normal });
+      expect(envOf(name).INGEST_BULK_QUEUE_URL).toEqual({ Ref: LANE_QUEUES.bulk });
+    }
   });
 });
 
@@ -385,6 +454,7 @@ describe('tables', () => {
     ['IdempotencyTable', 'expiration'],
     ['LedgerTable', 'expiresAt'],
     ['TransfersTable', 'expiresAt'],
+    ['BudgetTable', 'expiresAt'],
   ])('expires %s items through TTL on %s', (tableId, attribute) => {
     expect(property(resource(template, tableId), ['TimeToLiveSpecification'])).toEqual({
       AttributeName: attribute,
@@ -454,6 +524,29 @@ describe('alarms and outputs', () => {
     const threshold = Number(property(alarm as CfnResource, ['Threshold']));
     expect(threshold).toBeGreaterThan(0);
     expect(threshold).toBeLessThan(FOURTEEN_DAYS_SECONDS / 2);
+  });
+
+  it.each(Object.values(LANE_QUEUES))('alarms on the age of the oldest message of %s', (queue) => {
+    const alarm = findAlarm('AWS/SQS', 'ApproximateAgeOfOldestMessage', [
+      'QueueName',
+      `{${queue}.QueueName}`,
+    ]);
+    expect(alarm).toBeDefined();
+    expect(Number(property(alarm as CfnResource, ['Threshold']))).toBeGreaterThan(0);
+  });
+
+  it('alarms on an urgent backlog sooner than on a normal one', () => {
+    const threshold = (queue: string) =>
+      Number(
+        property(
+          findAlarm('AWS/SQS', 'ApproximateAgeOfOldestMessage', [
+            'QueueName',
+            `{${queue}.QueueName}`,
+          ]) as CfnResource,
+          ['Threshold'],
+        ),
+      );
+    expect(threshold(LANE_QUEUES.urgent)).toBeLessThan(threshold(LANE_QUEUES.normal));
   });
 
   it.each(['Errors', 'Throttles'])('alarms on ingest function %s', (metric) => {
@@ -527,6 +620,10 @@ describe('alarms and outputs', () => {
     const expected: Record<string, string> = {
       IngestQueueUrl: '{IngestQueue}',
       IngestQueueArn: '{IngestQueue.Arn}',
+      IngestUrgentQueueUrl: '{IngestUrgentQueue}',
+      IngestUrgentQueueArn: '{IngestUrgentQueue.Arn}',
+      IngestBulkQueueUrl: '{IngestBulkQueue}',
+      IngestBulkQueueArn: '{IngestBulkQueue.Arn}',
       DeadLetterQueueUrl: '{DeadLetterQueue}',
       DeadLetterQueueArn: '{DeadLetterQueue.Arn}',
       RulesTableName: '{RulesTable}',

@@ -22,9 +22,12 @@ describe('loadServerlessConfig against the repository serverless.yml', () => {
       .map(([id]) => id);
     expect(emulated.sort()).toEqual(
       [
+        'BudgetTable',
         'DeadLetterQueue',
         'IdempotencyTable',
         'IngestQueue',
+        'IngestUrgentQueue',
+        'IngestBulkQueue',
         'LedgerTable',
         'RulesTable',
         'TransfersTable',
@@ -36,11 +39,22 @@ describe('loadServerlessConfig against the repository serverless.yml', () => {
       maxReceiveCount: 8,
     });
     expect(ingestQueue.Properties.QueueName).toBe('connect-task-ingest-dev-ingest');
+    for (const [id, name] of [
+      ['IngestUrgentQueue', 'connect-task-ingest-dev-ingest-urgent'],
+      ['IngestBulkQueue', 'connect-task-ingest-dev-ingest-bulk'],
+    ] as const) {
+      const lane = config.resources.Resources[id] as { Properties: Record<string, unknown> };
+      expect(lane.Properties.QueueName).toBe(name);
+      expect(lane.Properties.RedrivePolicy).toEqual(ingestQueue.Properties.RedrivePolicy);
+      expect(lane.Properties.VisibilityTimeout).toBe(ingestQueue.Properties.VisibilityTimeout);
+    }
     expect(config.resources.Outputs.IngestQueueUrl).toEqual({ Value: { Ref: 'IngestQueue' } });
+    expect(config.provider.environment.INGEST_URGENT_QUEUE_URL).toEqual({ Ref: 'IngestUrgentQueue' });
+    expect(config.provider.environment.INGEST_BULK_QUEUE_URL).toEqual({ Ref: 'IngestBulkQueue' });
     expect(config.provider.environment.RULES_TABLE).toEqual({ Ref: 'RulesTable' });
   });
 
-  it('resolves params and self references to typed values on the ingest sqs event', () => {
+  it('resolves params and self references to typed values on the ingest sqs events, one per lane queue', () => {
     // Act
     const config = loadServerlessConfig({ env: {} });
 
@@ -51,14 +65,16 @@ describe('loadServerlessConfig against the repository serverless.yml', () => {
     expect(ingest?.timeout).toBe(60);
     expect(ingest?.memorySize).toBe(512);
     expect(ingest?.environment.CONNECT_INSTANCE_ID).toBe('11111111-2222-3333-4444-555555555555');
-    expect(ingest?.events[0]?.sqs).toEqual({
-      arn: { 'Fn::GetAtt': ['IngestQueue', 'Arn'] },
-      batchSize: 10,
-      maximumBatchingWindow: 1,
-      maximumConcurrency: 2,
-      functionResponseType: 'ReportBatchItemFailures',
-      enabled: true,
-    });
+    expect(ingest?.events.map((e) => e.sqs)).toEqual(
+      ['IngestUrgentQueue', 'IngestQueue', 'IngestBulkQueue'].map((queue) => ({
+        arn: { 'Fn::GetAtt': [queue, 'Arn'] },
+        batchSize: 10,
+        maximumBatchingWindow: 1,
+        maximumConcurrency: 2,
+        functionResponseType: 'ReportBatchItemFailures',
+        enabled: true,
+      })),
+    );
   });
 
   it('names schedules after the requested stage and keeps their input', () => {
@@ -78,10 +94,13 @@ describe('loadServerlessConfig against the repository serverless.yml', () => {
 
   it('lets --param style overrides win over params in the file', () => {
     // Act
-    const config = loadServerlessConfig({ params: { ingestMaxConcurrency: '5' }, env: {} });
+    const config = loadServerlessConfig({
+      params: { ingestMaxConcurrency: '5', ingestUrgentMaxConcurrency: '3', ingestBulkMaxConcurrency: '4' },
+      env: {},
+    });
 
-    // Assess
-    expect(config.functions.ingest?.events[0]?.sqs?.maximumConcurrency).toBe(5);
+    // Assess: urgent, normal (the ingest queue), bulk.
+    expect(config.functions.ingest?.events.map((e) => e.sqs?.maximumConcurrency)).toEqual([3, 5, 4]);
     expect(config.params.ingestMaxConcurrency).toBe('5');
     expect(config.params.startTaskRate).toBe(2);
   });

@@ -78,6 +78,7 @@ const CALL: StartTaskCall = {
     ClientToken: 'cti1-token-1',
   },
   onChainLimit: 'park',
+  lane: 'normal',
 };
 
 describe('createTaskStarter call shaping', () => {

@@ -264,6 +264,7 @@ describe('functions/transfer handler', () => {
     vi.stubEnv('TRANSFERS_TABLE', 'transfers');
     vi.stubEnv('LEDGER_TABLE', 'ledger');
     vi.stubEnv('TRANSFER_RATE', '2');
+    vi.stubEnv('BUDGET_TABLE', 'budget');
     dynamoMock.on(QueryCommand).resolves({ Items: [] });
     const { handler } = await import('#functions/transfer.ts');
     // Act

@@ -1,0 +1,323 @@
+/**
+ * One budget per Connect quota the service spends, shared by every instance of a function.
+ *
+ * Mechanism (measured against per-instance shaping in `npm run bench -- quota`):
+ * - Slots, not shares. Each call claims the next free slot of the account-wide schedule with one
+ *   conditional UpdateItem on the budget item (lib/budget/store.ts): slots are one interval apart
+ *   whatever the number of instances, so instances never collide on Connect's bucket and need no
+ *   phases. An instance holds at most one booked slot at a time (its waiters claim in turn).
+ * - Adaptive. The interval is 1 / (ceiling × the CUBIC fraction, lib/budget/cubic.ts). A
+ *   ThrottlingException, the only sign of callers the service cannot see, records a decrease in the
+ *   item (at most one per cool-down, however many instances saw it); the rate climbs back along the
+ *   curve and reaches the ceiling again when the other caller has gone. The configured rate is a
+ *   ceiling, never a target.
+ * - Lanes. Waiters of one instance are served urgent → normal → bulk. Across instances a lane may book
+ *   ahead only while no higher lane holds a booked slot; otherwise it takes only a slot that is free
+ *   now, or its floor share (`laneFloor` of the slots), so no lane starves.
+ * - Never stops ingesting. When the store fails or is slow, the instance paces itself at a
+ *   conservative local rate (its static share of the current budget) for `fallbackMs`, then tries
+ *   the store again.
+ *
+ * Time is real time (epoch ms shared by all instances), not the movable business clock.
+ */
+import { createRateLimiter, type RateLimiter } from '#lib/connect/rate-limiter.ts';
+import { DEFAULT_LANE, LANES, type Lane, lanePriority } from '#lib/lanes.ts';
+import { type CubicParams, cubicFraction, DEFAULT_CUBIC } from './cubic.ts';
+import type { BudgetItem, BudgetStore, StatsDelta } from './store.ts';
+
+export interface BudgetOptions {
+  store: BudgetStore;
+  /** Requests/s the service may use at most (the account quota, or the part of it set aside). */
+  ceiling: number;
+  /** Instances that may run at once (all lanes): the fallback rate is ceiling × fraction ÷ this. */
+  instances: number;
+  /** Share of the slots a lower lane still gets while a higher lane is waiting. Default 0.1. */
+  laneFloor?: number;
+  /**
+   * A claim books at most this many intervals ahead (default 2): a decrease takes effect after the
+   * slots already booked, so the fewer booked, the sooner; the others wait their turn to claim.
+   */
+  horizonSlots?: number;
+  /** At most one decrease per this many ms across all instances. Default 2,000. */
+  cooldownMs?: number;
+  /** Each call goes out up to this fraction of an interval after its slot, at random. Default 0.5. */
+  slotJitter?: number;
+  /** After a decrease, the next slot is at least this far off (ms). Default two intervals at the ceiling. */
+  pauseMs?: number;
+  /** After a store failure, pace locally this long before trying the store again. Default 30,000. */
+  fallbackMs?: number;
+  cubic?: CubicParams;
+  /** Epoch ms; injectable for tests. */
+  clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Told once per fallback episode (no task contents: only the error's name). */
+  onFallback?: (error: unknown) => void;
+  /** Every slot granted: its lane, the slot time and how long the waiter waited (tests, metrics). */
+  onGrant?: (grant: { lane: Lane; slot: number; waitedMs: number; shared: boolean }) => void;
+}
+
+/** What the budget did since the last snapshot (published as metrics per invocation). */
+export interface BudgetSnapshot {
+  /** Requests/s the budget allows now. */
+  rate: number;
+  ceiling: number;
+  calls: number;
+  throttled: number;
+  waitMs: Partial<Record<Lane, number>>;
+  granted: Partial<Record<Lane, number>>;
+  /** True while the instance paces locally because the store failed. */
+  fallback: boolean;
+}
+
+export interface Budget extends RateLimiter {
+  acquire(lane?: Lane): Promise<void>;
+  throttled(): void;
+  /** Writes this instance's pending statistics (call at the end of each invocation). */
+  flush(): Promise<void>;
+  /** Counts since the previous snapshot, and the current rate. */
+  snapshot(): BudgetSnapshot;
+}
+
+interface Waiter {
+  lane: Lane;
+  since: number;
+  resolve: () => void;
+}
+
+/** Where the next attempt to claim stands, from the item as last seen. */
+export type ClaimPlan = { kind: 'claim'; mode: 'idle' | 'ahead' } | { kind: 'wait'; until: number };
+
+/**
+ * Decides the next claim of `lane` from the item as last read.
+ * Output: claim now (idle: the schedule is free; ahead: book the slot at tat), or wait until a time
+ * when one of those can hold (the slot frees, the higher lane's demand ends, the floor comes due, the
+ * horizon allows).
+ */
+export function planClaim(
+  item: BudgetItem,
+  lane: Lane,
+  now: number,
+  p: { intervalMs: number; horizonMs: number; laneFloor: number },
+): ClaimPlan {
+  const tat = item.tat ?? 0;
+  if (tat <= now) return { kind: 'claim', mode: 'idle' };
+  if (tat > now + p.horizonMs) return { kind: 'wait', until: tat - p.horizonMs };
+  const blockers = LANES.filter((h) => lanePriority(h) < lanePriority(lane))
+    .map((h) => item.demandUntil[h] ?? 0)
+    .filter((until) => until > now);
+  if (blockers.length === 0) return { kind: 'claim', mode: 'ahead' };
+  const floorDue = (item.floorAt[lane] ?? Number.NEGATIVE_INFINITY) + p.intervalMs / p.laneFloor;
+  if (floorDue <= now) return { kind: 'claim', mode: 'ahead' };
+  return { kind: 'wait', until: Math.min(tat, Math.max(...blockers), floorDue) };
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createBudget(options: BudgetOptions): Budget {
+  const { store, ceiling } = options;
+  if (!(ceiling > 0) || !Number.isFinite(ceiling)) throw new TypeError(`ceiling must be > 0, got ${ceiling}`);
+  const laneFloor = options.laneFloor ?? 0.1;
+  const horizonSlots = options.horizonSlots ?? 2;
+  const slotJitter = options.slotJitter ?? 0.5;
+  const cooldownMs = options.cooldownMs ?? 2_000;
+  const fallbackMs = options.fallbackMs ?? 30_000;
+  const cubic = options.cubic ?? DEFAULT_CUBIC;
+  // After a decrease nobody calls for two intervals at the ceiling: Connect's bucket refills a token.
+  const pauseMs = options.pauseMs ?? 2_000 / ceiling;
+  const clock = options.clock ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+
+  let item: BudgetItem = { demandUntil: {}, floorAt: {} };
+  let fallbackUntil = 0;
+  /** When this instance last fell back, until the table has been told. */
+  let unreportedFallback: number | undefined;
+  let local: RateLimiter | undefined;
+  const queue: Waiter[] = [];
+  let pumping = false;
+  let pending: StatsDelta & { minute: number } = emptyStats(Math.floor(clock() / 60_000));
+  let sinceSnapshot = emptyStats(0);
+
+  const fraction = (t: number) =>
+    cubicFraction({ wmax: item.wmax ?? 1, throttleAt: item.throttleAt }, t, cubic);
+  const intervalAt = (t: number) => 1000 / (ceiling * fraction(t));
+
+  function enterFallback(error: unknown): void {
+    const t = clock();
+    if (fallbackUntil <= t) {
+      options.onFallback?.(error);
+      unreportedFallback = t;
+    }
+    fallbackUntil = t + fallbackMs;
+    local = createRateLimiter({
+      ratePerSecond: (ceiling * fraction(t)) / Math.max(1, options.instances),
+      randomStart: true,
+      random,
+      clock,
+      sleep,
+    });
+  }
+
+  async function claimShared(lane: Lane): Promise<number> {
+    for (;;) {
+      const t = clock();
+      const intervalMs = intervalAt(t);
+      const horizonMs = horizonSlots * intervalMs;
+      const plan = planClaim(item, lane, t, { intervalMs, horizonMs, laneFloor });
+      if (plan.kind === 'wait') {
+        // A little jitter: instances that learnt the same time do not all retry at once.
+        await sleep(Math.max(1, plan.until - t + random() * Math.min(50, intervalMs / 4)));
+        item = await store.read();
+        continue;
+      }
+      const higher = LANES.filter((h) => lanePriority(h) < lanePriority(lane));
+      const result = await store.claim({
+        lane,
+        now: t,
+        intervalMs,
+        ceiling,
+        mode: plan.mode,
+        latest: t + horizonMs,
+        higher,
+        floorDue: t - intervalMs / laneFloor,
+      });
+      if (result.granted) {
+        item = result.item;
+        if (unreportedFallback !== undefined) {
+          const at = unreportedFallback;
+          unreportedFallback = undefined;
+          // Best effort, for `task-ingest status`.
+          void store.markFallback(at).catch(() => {});
+        }
+        return result.slot;
+      }
+      item = await store.read();
+    }
+  }
+
+  async function obtainSlot(lane: Lane): Promise<{ slot: number; shared: boolean }> {
+    if (fallbackUntil <= clock()) {
+      try {
+        return { slot: await claimShared(lane), shared: true };
+      } catch (error) {
+        enterFallback(error);
+      }
+    }
+    await (local as RateLimiter).acquire();
+    return { slot: clock(), shared: false };
+  }
+
+  async function pump(): Promise<void> {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (queue.length > 0) {
+        const head = queue[0] as Waiter;
+        const { slot, shared } = await obtainSlot(head.lane);
+        // A random part of an interval late: calls that arrive exactly at the bucket's refill rate
+        // leave it at the edge, where another caller's calls fail and ours never do (see max in cubic.ts).
+        const wait = slot - clock() + (shared ? random() * slotJitter * intervalAt(slot) : 0);
+        if (wait > 0) await sleep(wait);
+        // The most urgent waiter now (one may have arrived while this slot was being claimed).
+        const waiter = queue.shift() as Waiter;
+        const waitedMs = clock() - waiter.since;
+        count(pending, waiter.lane, waitedMs);
+        count(sinceSnapshot, waiter.lane, waitedMs);
+        options.onGrant?.({ lane: waiter.lane, slot, waitedMs, shared });
+        waiter.resolve();
+        maybeFlush();
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function enqueue(waiter: Waiter): void {
+    // Stable priority order: after every waiter of the same or a more urgent lane.
+    const p = lanePriority(waiter.lane);
+    let at = queue.length;
+    while (at > 0 && lanePriority((queue[at - 1] as Waiter).lane) > p) at -= 1;
+    queue.splice(at, 0, waiter);
+  }
+
+  let flushing: Promise<void> = Promise.resolve();
+  let lastFlush = clock();
+  function maybeFlush(): void {
+    const t = clock();
+    if (Math.floor(t / 60_000) !== pending.minute || t - lastFlush >= 10_000) void flush();
+  }
+
+  async function flush(): Promise<void> {
+    const delta = pending;
+    lastFlush = clock();
+    pending = emptyStats(Math.floor(lastFlush / 60_000));
+    if (delta.calls === 0 && delta.throttled === 0) return flushing;
+    flushing = flushing
+      .then(() => store.addStats(delta.minute, delta))
+      // Statistics are best effort: a lost minute only makes `task-ingest status` less exact.
+      .catch(() => {});
+    return flushing;
+  }
+
+  async function recordThrottle(): Promise<void> {
+    const t = clock();
+    if (fallbackUntil > t || (item.throttleAt !== undefined && item.throttleAt > t - cooldownMs)) return;
+    try {
+      const next = await store.throttled({
+        now: t,
+        wmax: fraction(t),
+        since: t - cooldownMs,
+        resumeAt: t + pauseMs,
+      });
+      item = next ?? (await store.read());
+    } catch (error) {
+      enterFallback(error);
+    }
+  }
+
+  return {
+    acquire(lane: Lane = DEFAULT_LANE) {
+      return new Promise<void>((resolve) => {
+        enqueue({ lane, since: clock(), resolve });
+        void pump();
+      });
+    },
+    throttled() {
+      pending.throttled += 1;
+      sinceSnapshot.throttled += 1;
+      local?.throttled?.();
+      void recordThrottle();
+    },
+    get waiting() {
+      return queue.length;
+    },
+    flush,
+    snapshot() {
+      const out: BudgetSnapshot = {
+        rate:
+          fallbackUntil > clock()
+            ? (ceiling * fraction(clock())) / Math.max(1, options.instances)
+            : ceiling * fraction(clock()),
+        ceiling,
+        calls: sinceSnapshot.calls,
+        throttled: sinceSnapshot.throttled,
+        waitMs: sinceSnapshot.waitMs,
+        granted: sinceSnapshot.granted,
+        fallback: fallbackUntil > clock(),
+      };
+      sinceSnapshot = emptyStats(0);
+      return out;
+    },
+  };
+}
+
+function emptyStats(minute: number): StatsDelta & { minute: number } {
+  return { minute, calls: 0, throttled: 0, granted: {}, waitMs: {} };
+}
+
+function count(stats: StatsDelta, lane: Lane, waitedMs: number): void {
+  stats.calls += 1;
+  stats.granted[lane] = (stats.granted[lane] ?? 0) + 1;
+  stats.waitMs[lane] = (stats.waitMs[lane] ?? 0) + waitedMs;
+}

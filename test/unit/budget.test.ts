@@ -1,0 +1,229 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createBudget, planClaim } from '#lib/budget/budget.ts';
+import { cubicFraction, cubicThrottled, DEFAULT_CUBIC } from '#lib/budget/cubic.ts';
+import type { Lane } from '#lib/lanes.ts';
+import { createMemoryBudgetStore } from '#test/support/memory-budget-store.ts';
+import {
+  driveBudget,
+  newLog,
+  outsideCaller,
+  rateIn,
+  runFor,
+  runUntil,
+  seeded,
+  tokenBucket,
+} from '#test/support/quota-sim.ts';
+
+const T0 = 1_800_000_000_000;
+
+describe('cubicFraction', () => {
+  it('is the top of the curve, just under the ceiling, until the first throttle', () => {
+    expect(cubicFraction({ wmax: 1, throttleAt: undefined }, T0)).toBe(DEFAULT_CUBIC.max);
+  });
+
+  it('drops to beta × the fraction in use and climbs back to it after the window K', () => {
+    const state = cubicThrottled({ wmax: 1, throttleAt: undefined }, T0);
+    const w = DEFAULT_CUBIC.max;
+    expect(state.wmax).toBe(w);
+    expect(cubicFraction(state, T0)).toBeCloseTo(DEFAULT_CUBIC.beta * w, 9);
+    const k = Math.cbrt((w * (1 - DEFAULT_CUBIC.beta)) / DEFAULT_CUBIC.scale);
+    expect(cubicFraction(state, T0 + (k / 2) * 1000)).toBeLessThan(w);
+    expect(cubicFraction(state, T0 + k * 1000)).toBeCloseTo(w, 9);
+  });
+
+  it('never goes under the floor nor over the ceiling', () => {
+    let state = { wmax: 1, throttleAt: undefined as number | undefined };
+    for (let i = 0; i < 50; i++) state = cubicThrottled(state, T0 + i);
+    expect(cubicFraction(state, T0 + 50)).toBe(DEFAULT_CUBIC.floor);
+    expect(cubicFraction(state, T0 + 3_600_000)).toBe(DEFAULT_CUBIC.max);
+  });
+});
+
+describe('planClaim', () => {
+  const p = { intervalMs: 500, horizonMs: 10_000, laneFloor: 0.1 };
+  const empty = { demandUntil: {}, floorAt: {} };
+
+  it('takes a free schedule at once', () => {
+    expect(planClaim({ ...empty, tat: T0 - 1 }, 'bulk', T0, p)).toEqual({ kind: 'claim', mode: 'idle' });
+  });
+
+  it('books ahead when no higher lane holds a slot', () => {
+    expect(planClaim({ ...empty, tat: T0 + 400 }, 'bulk', T0, p)).toEqual({ kind: 'claim', mode: 'ahead' });
+  });
+
+  it('makes a lower lane wait while an urgent slot is held, until the schedule frees', () => {
+    const item = { ...empty, tat: T0 + 400, demandUntil: { urgent: T0 + 650 }, floorAt: { bulk: T0 - 100 } };
+    expect(planClaim(item, 'bulk', T0, p)).toEqual({ kind: 'wait', until: T0 + 400 });
+  });
+
+  it('grants the floor share to a lower lane that has waited ten intervals', () => {
+    const item = {
+      ...empty,
+      tat: T0 + 400,
+      demandUntil: { urgent: T0 + 650 },
+      floorAt: { bulk: T0 - 5_000 },
+    };
+    expect(planClaim(item, 'bulk', T0, p)).toEqual({ kind: 'claim', mode: 'ahead' });
+  });
+
+  it('never books past the horizon', () => {
+    expect(planClaim({ ...empty, tat: T0 + 12_000 }, 'urgent', T0, p)).toEqual({
+      kind: 'wait',
+      until: T0 + 2_000,
+    });
+  });
+});
+
+describe('createBudget', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('never lets concurrent instances exceed the ceiling together', async () => {
+    // Prepare: four instances, each with four waiting calls at a time, on one shared store.
+    const store = createMemoryBudgetStore();
+    const slots: number[] = [];
+    const budgets = Array.from({ length: 4 }, () =>
+      createBudget({
+        store,
+        ceiling: 2,
+        instances: 4,
+        random: seeded(1),
+        onGrant: (g) => slots.push(g.slot),
+      }),
+    );
+    const bucket = tokenBucket(2, 2);
+    const log = newLog();
+    // Act
+    const done = Promise.all(
+      budgets.map((b) => driveBudget(b, bucket, { workers: 4, until: T0 + 60_000, log })),
+    );
+    await runUntil(done);
+    // Assess: slots one interval apart, no throttle, the whole quota used.
+    const sorted = [...slots].sort((a, b) => a - b);
+    const gaps = sorted.slice(1).map((t, i) => t - (sorted[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(500 - 1e-6);
+    expect(log.throttled).toHaveLength(0);
+    expect(rateIn(log.ok, T0, T0 + 60_000)).toBeGreaterThanOrEqual(1.95);
+  });
+
+  it('shrinks while an outside caller takes half the quota, and recovers within 30 s after it leaves', async () => {
+    // Prepare: the outside caller makes one call per second on average from 0 to 120 s; our calls
+    // reach the bucket up to 2 ms after their slot, as over a network.
+    const store = createMemoryBudgetStore();
+    const budgets = Array.from({ length: 4 }, (_, i) =>
+      createBudget({ store, ceiling: 2, instances: 4, random: seeded(100 + i) }),
+    );
+    const bucket = tokenBucket(2, 2);
+    const ours = newLog();
+    const theirs = newLog();
+    outsideCaller(bucket, { everyMs: 1000, from: T0, until: T0 + 120_000, log: theirs });
+    // Act
+    const done = Promise.all(
+      budgets.map((b, i) =>
+        driveBudget(b, bucket, { workers: 2, until: T0 + 180_000, log: ours, jitterMs: 2, seed: 7 + i }),
+      ),
+    );
+    await runUntil(done);
+    // Assess: it gets most of what the other caller leaves without taking what the other uses, …
+    const during = rateIn(ours.ok, T0 + 30_000, T0 + 120_000);
+    const theirsDuring = rateIn(theirs.ok, T0 + 30_000, T0 + 120_000);
+    expect(during).toBeGreaterThanOrEqual(0.7 * (2 - theirsDuring));
+    expect(during).toBeLessThanOrEqual(1.2);
+    expect(theirsDuring).toBeGreaterThanOrEqual(0.8);
+    // … and takes the whole quota back within 30 s of the other caller leaving.
+    expect(rateIn(ours.ok, T0 + 150_000, T0 + 180_000)).toBeGreaterThanOrEqual(0.95 * 2);
+  });
+
+  it('falls back to the local rate when the store fails, and keeps granting', async () => {
+    // Prepare
+    const store = createMemoryBudgetStore();
+    store.fail(new Error('ProvisionedThroughputExceededException'));
+    const fallbacks: unknown[] = [];
+    const grants: Array<{ slot: number; shared: boolean }> = [];
+    const budget = createBudget({
+      store,
+      ceiling: 2,
+      instances: 4,
+      fallbackMs: 30_000,
+      random: () => 0,
+      onFallback: (e) => fallbacks.push(e),
+      onGrant: (g) => grants.push(g),
+    });
+    const log = newLog();
+    // Act: 40 s; the store works again after 20 s.
+    const done = driveBudget(budget, tokenBucket(2, 2), { workers: 4, until: T0 + 40_000, log });
+    await runFor(20_000);
+    store.fail(undefined);
+    await runUntil(done);
+    // Assess: one fallback episode at ceiling ÷ instances, then shared slots again after fallbackMs.
+    expect(fallbacks).toHaveLength(1);
+    expect(store.fallbackAt).toBe(T0);
+    const local = grants.filter((g) => !g.shared && g.slot < T0 + 30_000);
+    expect(local.length).toBeGreaterThanOrEqual(14);
+    expect(local.length).toBeLessThanOrEqual(16);
+    const shared = grants.filter((g) => g.shared);
+    expect(shared.length).toBeGreaterThan(0);
+    expect(Math.min(...shared.map((g) => g.slot))).toBeGreaterThanOrEqual(T0 + 30_000);
+  });
+
+  it('serves an instance’s waiting lanes in priority order', async () => {
+    // Prepare: ten bulk waiters, then three urgent ones.
+    const store = createMemoryBudgetStore();
+    const order: Lane[] = [];
+    const budget = createBudget({ store, ceiling: 2, instances: 1, onGrant: (g) => order.push(g.lane) });
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < 10; i++) all.push(budget.acquire('bulk'));
+    for (let i = 0; i < 3; i++) all.push(budget.acquire('urgent'));
+    // Act
+    await runFor(8_000);
+    await Promise.all(all);
+    // Assess: the slot claimed for the first bulk waiter goes to the most urgent waiter by then.
+    expect(order).toEqual([...Array(3).fill('urgent'), ...Array(10).fill('bulk')]);
+  });
+
+  it('lets an urgent lane through a bulk backlog of other instances, and keeps bulk moving', async () => {
+    // Prepare: two instances drain bulk; a third gets an urgent event every 3 s.
+    const store = createMemoryBudgetStore();
+    const bucket = tokenBucket(2, 2);
+    const bulkLog = newLog();
+    const bulk = [0, 1].map((i) => createBudget({ store, ceiling: 2, instances: 3, random: seeded(10 + i) }));
+    const urgent = createBudget({ store, ceiling: 2, instances: 3, random: seeded(12) });
+    const waits: number[] = [];
+    const bulkDone = Promise.all(
+      bulk.map((b) => driveBudget(b, bucket, { workers: 4, until: T0 + 60_000, lane: 'bulk', log: bulkLog })),
+    );
+    const urgentDone = (async () => {
+      for (let i = 0; i < 15; i++) {
+        const sent = Date.now();
+        void urgent.acquire('urgent').then(() => {
+          waits.push(Date.now() - sent);
+          bucket.take();
+        });
+        await new Promise((r) => setTimeout(r, 3_000));
+      }
+    })();
+    // Act
+    await runUntil(Promise.all([bulkDone, urgentDone]));
+    // Assess
+    expect(waits).toHaveLength(15);
+    // At most the two slots booked ahead, a pause and its own jitter: well under the 5 s target.
+    expect(Math.max(...waits)).toBeLessThanOrEqual(2_000);
+    expect(rateIn(bulkLog.ok, T0, T0 + 60_000)).toBeGreaterThanOrEqual(1.4);
+  });
+
+  it('writes its statistics per minute', async () => {
+    const store = createMemoryBudgetStore();
+    const budget = createBudget({ store, ceiling: 2, instances: 1 });
+    const acquired = Promise.all([budget.acquire('urgent'), budget.acquire('bulk')]);
+    await runFor(2_000);
+    await acquired;
+    budget.throttled();
+    await budget.flush();
+    const minute = store.stats.get(Math.floor(T0 / 60_000));
+    expect(minute).toMatchObject({ calls: 2, throttled: 1, granted: { urgent: 1, bulk: 1 } });
+  });
+});
