@@ -4,9 +4,10 @@
  * `rules validate`, never builds one), and the names of the stage's tables and queues.
  *
  * Resource names follow serverless.yml: `connect-task-ingest-<stage>-rules`, `-transfers`,
- * `-ledger`, queues `-ingest` and `-dlq` (URLs looked up with GetQueueUrl). Each can be overridden
+ * `-ledger`, `-budget`, queues `-ingest` and `-dlq` (URLs looked up with GetQueueUrl), and one
+ * queue per lane (`-ingest-urgent`, `-ingest` for normal, `-ingest-bulk`). Each can be overridden
  * by the same variables the functions read: RULES_TABLE, TRANSFERS_TABLE, LEDGER_TABLE,
- * INGEST_QUEUE_URL, DLQ_URL.
+ * BUDGET_TABLE, INGEST_QUEUE_URL, INGEST_URGENT_QUEUE_URL, INGEST_BULK_QUEUE_URL, DLQ_URL.
  *
  * Stage: `--stage`, else TASK_INGEST_STAGE, else `local` when the endpoint is on loopback (the
  * sandbox deploys serverless.yml with stage `local`). Against AWS there is no default: guessing a
@@ -20,6 +21,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { InvalidArgumentError } from 'commander';
 import YAML from 'yaml';
 import { taskLimitsFromEnv } from '#lib/connect/constraints.ts';
+import type { Lane } from '#lib/lanes.ts';
 import { DynamoRuleStore, type RuleStore } from '#lib/rules/store.ts';
 
 export const SERVICE_NAME = 'connect-task-ingest';
@@ -102,7 +104,10 @@ export interface CliContext {
   rulesTable(): string;
   transfersTable(): string;
   ledgerTable(): string;
+  budgetTable(): string;
   ingestQueueUrl(): Promise<string>;
+  /** The queue of a priority lane (normal is the ingest queue). */
+  laneQueueUrl(lane: Lane): Promise<string>;
   dlqUrl(): Promise<string>;
   ruleStore(): RuleStore;
   /** Closes the clients that were built. */
@@ -146,6 +151,13 @@ export function resolveSettings(options: GlobalOptions, env: Env): ResolvedSetti
 export function resourceName(stage: string, suffix: string): string {
   return `${SERVICE_NAME}-${stage}-${suffix}`;
 }
+
+/** Each lane's queue: the variable that overrides its URL and its name suffix (serverless.yml). */
+export const LANE_QUEUES: Readonly<Record<Lane, { variable: string; suffix: string }>> = {
+  urgent: { variable: 'INGEST_URGENT_QUEUE_URL', suffix: 'ingest-urgent' },
+  normal: { variable: 'INGEST_QUEUE_URL', suffix: 'ingest' },
+  bulk: { variable: 'INGEST_BULK_QUEUE_URL', suffix: 'ingest-bulk' },
+};
 
 function clientConfig(settings: ResolvedSettings) {
   return {
@@ -245,7 +257,9 @@ export function createCliContext(input: {
     rulesTable: () => name('RULES_TABLE', 'rules'),
     transfersTable: () => name('TRANSFERS_TABLE', 'transfers'),
     ledgerTable: () => name('LEDGER_TABLE', 'ledger'),
+    budgetTable: () => name('BUDGET_TABLE', 'budget'),
     ingestQueueUrl: () => queueUrl('INGEST_QUEUE_URL', 'ingest'),
+    laneQueueUrl: (lane) => queueUrl(LANE_QUEUES[lane].variable, LANE_QUEUES[lane].suffix),
     dlqUrl: () => queueUrl('DLQ_URL', 'dlq'),
     ruleStore() {
       store ??= new DynamoRuleStore({

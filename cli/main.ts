@@ -16,6 +16,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDlqCommands } from '#cli/commands/dlq.ts';
 import { registerRuleCommands } from '#cli/commands/rules.ts';
 import { registerSendCommand } from '#cli/commands/send.ts';
+import { registerStatusCommand } from '#cli/commands/status.ts';
 import { registerTransferCommands } from '#cli/commands/transfers.ts';
 import {
   type CliContext,
@@ -28,6 +29,7 @@ import {
   type Env,
   type GlobalOptions,
 } from '#cli/context.ts';
+import { LANES, type Lane } from '#lib/lanes.ts';
 
 export interface CliDeps {
   io?: CliIo;
@@ -62,7 +64,9 @@ function createProgram(deps: CliDeps = {}): BuiltProgram {
   const io = deps.io ?? processIo;
   const env = deps.env ?? process.env;
   const program = new Command('task-ingest')
-    .description('Operate connect-task-ingest: rules, test messages, the DLQ and scheduled transfers')
+    .description(
+      'Operate connect-task-ingest: rules, test messages, the DLQ, scheduled transfers and the status',
+    )
     .option(
       '--endpoint <url>',
       'AWS endpoint, e.g. http://127.0.0.1:4566 for the sandbox (default: $AWS_ENDPOINT_URL)',
@@ -90,22 +94,45 @@ function createProgram(deps: CliDeps = {}): BuiltProgram {
   registerRuleCommands(program, { io, env, ruleStore: () => ctx().ruleStore() });
   registerSendCommand(program, {
     io,
-    target: async () => ({ sqs: ctx().sqs, queueUrl: await ctx().ingestQueueUrl() }),
+    target: async (lane) => ({ sqs: ctx().sqs, queueUrl: await ctx().laneQueueUrl(lane) }),
   });
 
   // The dlq commands take their queue URLs synchronously; GetQueueUrl is resolved before the action.
-  const queues: { dlqUrl?: string; ingestQueueUrl?: string } = {};
+  const queues: { dlqUrl?: string; ingestQueueUrl?: string; laneQueueUrls?: Partial<Record<Lane, string>> } =
+    {};
   const dlq = registerDlqCommands(program, () => ({
     sqs: ctx().sqs,
     dlqUrl: resolved(queues.dlqUrl, 'DLQ'),
     ingestQueueUrl: resolved(queues.ingestQueueUrl, 'ingest queue'),
+    laneQueueUrls: queues.laneQueueUrls ?? {},
   }));
   registerTransferCommands(program, () => ({ dynamo: ctx().dynamo, transfersTable: ctx().transfersTable() }));
+  registerStatusCommand(program, () => {
+    const context = ctx();
+    return {
+      sqs: context.sqs,
+      dynamo: context.dynamo,
+      budgetTable: context.budgetTable(),
+      laneQueueUrl: (lane) => context.laneQueueUrl(lane),
+      dlqUrl: () => context.dlqUrl(),
+      ...(context.settings.stage === undefined ? {} : { stage: context.settings.stage }),
+    };
+  });
 
   program.hook('preAction', async (_program, actionCommand) => {
     if (isWithin(actionCommand, dlq)) {
       queues.dlqUrl = await ctx().dlqUrl();
       queues.ingestQueueUrl = await ctx().ingestQueueUrl();
+      // Replays go to their lane's queue. A stage deployed before lanes has no other lane queues
+      // (and its records no lane): a lane queue that cannot be found is reported per message.
+      queues.laneQueueUrls = { normal: queues.ingestQueueUrl };
+      const lanes = actionCommand.name() === 'replay' ? LANES.filter((l) => l !== 'normal') : [];
+      for (const lane of lanes) {
+        const url = await ctx()
+          .laneQueueUrl(lane)
+          .catch(() => undefined);
+        if (url !== undefined) queues.laneQueueUrls[lane] = url;
+      }
     }
   });
 
