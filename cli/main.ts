@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerDlqCommands } from '#cli/commands/dlq.ts';
 import { registerRuleCommands } from '#cli/commands/rules.ts';
+import { declaredSchedules, registerScheduleCommands } from '#cli/commands/schedules.ts';
 import { registerSendCommand } from '#cli/commands/send.ts';
 import { registerStatusCommand } from '#cli/commands/status.ts';
 import { registerTransferCommands } from '#cli/commands/transfers.ts';
@@ -28,8 +29,13 @@ import {
   describeError,
   type Env,
   type GlobalOptions,
+  isLoopback,
+  resolveSettings,
 } from '#cli/context.ts';
+import { now as clockNow } from '#lib/clock.ts';
 import { LANES, type Lane } from '#lib/lanes.ts';
+import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
+import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
 
 export interface CliDeps {
   io?: CliIo;
@@ -107,6 +113,35 @@ function createProgram(deps: CliDeps = {}): BuiltProgram {
     laneQueueUrls: queues.laneQueueUrls ?? {},
   }));
   registerTransferCommands(program, () => ({ dynamo: ctx().dynamo, transfersTable: ctx().transfersTable() }));
+  registerScheduleCommands(program, {
+    schedules: () => {
+      const stage = resolveSettings(program.opts<GlobalOptions>(), env).stage ?? 'dev';
+      try {
+        return declaredSchedules(loadServerlessConfig({ stage }).custom);
+      } catch (error) {
+        throw new CliError(`serverless.yml: ${describeError(error)}`, 1, [], { cause: error });
+      }
+    },
+    now: async () => {
+      // Against the sandbox, "now" is its movable clock.
+      const { endpoint } = resolveSettings(program.opts<GlobalOptions>(), env);
+      if (!isLoopback(endpoint)) return clockNow();
+      try {
+        const response = await fetch(new URL('/_sandbox/clock', endpoint), {
+          signal: AbortSignal.timeout(2000),
+        });
+        const body = (await response.json()) as { now?: string };
+        const ms = Date.parse(body.now ?? '');
+        return Number.isFinite(ms) ? ms : clockNow();
+      } catch {
+        return clockNow();
+      }
+    },
+    lookup: () => ({
+      ruleStore: ctx().ruleStore(),
+      ledger: new DynamoLedgerStore({ client: ctx().dynamo, tableName: ctx().ledgerTable() }),
+    }),
+  });
   registerStatusCommand(program, () => {
     const context = ctx();
     return {

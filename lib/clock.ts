@@ -16,6 +16,18 @@ export function advanceClock(ms: number): void {
   if (!Number.isFinite(ms) || ms < 0)
     throw new TypeError(`advanceClock: ms must be a finite, non-negative number`);
   offsetMs += ms;
+  for (const listener of [...listeners]) listener(now());
+}
+
+const listeners = new Set<(nowMs: number) => void>();
+
+/**
+ * Calls `listener` with the new time after every `advanceClock` (the sandbox's scheduler fires the
+ * occurrences the move passed). Returns the function that removes it.
+ */
+export function onClockAdvance(listener: (nowMs: number) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 export function clockOffsetMs(): number {

@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { advanceClock, now } from '#lib/clock.ts';
+import { formatInTimeZone } from '#lib/schedules/expression.ts';
 import { formatSummary, loadManifest, seedDemo, sendDemoMessages, summarize } from './demo.ts';
 import { sandboxPortFromEnv, startSandbox } from './index.ts';
 import { startPipeline } from './pipeline.ts';
@@ -84,7 +85,9 @@ process.on('SIGTERM', () => void shutdown(0));
  * What --once shows after the drain, on the sandbox's movable clock (hours pass in an instant):
  * 1. the sample escalation plan comes due and the transfer sweep performs it;
  * 2. with the instance at its active-task quota, one more event is parked in the DLQ as OVER_QUOTA;
- * 3. the tasks auto-complete, the scheduled redrive replays the parked event, and it becomes a task.
+ * 3. the tasks auto-complete, the scheduled redrive replays the parked event, and it becomes a task;
+ * 4. the task schedules start (paused until now, so nothing earlier is invented) and the clock moves to
+ *    the next occurrence of any of them: one task per occurrence appears.
  */
 async function onceScenario(): Promise<void> {
   if (!pipeline) return;
@@ -124,6 +127,23 @@ async function onceScenario(): Promise<void> {
     advanceClock(3600_000 + 60_000);
     step('sandbox clock +61 min: the tasks auto-complete, freeing the quota; running the DLQ redrive');
     await run('redrive');
+    await pipeline.idle();
+  }
+
+  pipeline.taskSchedules.resume();
+  const next = pipeline.taskSchedules
+    .list()
+    .filter((s) => s.nextAt !== null)
+    .sort((a, b) => Date.parse(a.nextAt as string) - Date.parse(b.nextAt as string))[0];
+  if (next?.nextAt) {
+    const at = Date.parse(next.nextAt);
+    const ms = Math.max(0, at - now());
+    advanceClock(ms);
+    const minutes = Math.round(ms / 60_000);
+    const moved = minutes < 120 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+    step(
+      `sandbox clock +${moved}: task schedule ${next.name} (${next.expression}, ${next.timezone}) is due at ${formatInTimeZone(at, next.timezone)}`,
+    );
     await pipeline.idle();
   }
   console.log('');

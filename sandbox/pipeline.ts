@@ -8,12 +8,14 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { parseTaskSchedules } from '#lib/schedules/declaration.ts';
 import type { EmulatorRequest } from './http-types.ts';
 import type { Sandbox } from './index.ts';
 import { createLambdaContext } from './lambda-context.ts';
 import { type IdleOptions, startEventSourcePoller } from './poller.ts';
 import { startScheduler } from './scheduler.ts';
 import { parseRate } from './serverless-config.ts';
+import { startTaskScheduler, type TaskScheduler } from './task-scheduler.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers of different event types are invoked generically
 type AnyHandler = (event: any, context: Context) => Promise<unknown>;
@@ -28,6 +30,11 @@ export interface PipelineOptions {
   killAfterRate?: number;
   /** Run the schedules on their rates (default true); false: only on demand. */
   schedules?: boolean;
+  /**
+   * Fire the task schedules of `custom.taskSchedules` on the movable clock (default: as `schedules`);
+   * false: paused until `taskSchedules.resume()`.
+   */
+  taskSchedules?: boolean;
   onInvocation?: (functionName: string, info: { records: number; failures: number; error?: unknown }) => void;
 }
 
@@ -40,6 +47,8 @@ export interface Pipeline {
   idle(options?: IdleOptions): Promise<void>;
   runSchedule(name: string): Promise<unknown>;
   schedules(): string[];
+  /** The task schedules' scheduler (sends to the ingest queue). */
+  taskSchedules: TaskScheduler;
   stop(): Promise<void>;
 }
 
@@ -122,6 +131,13 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
     }
   }
 
+  const taskSchedules = startTaskScheduler({
+    schedules: parseTaskSchedules(sandbox.config.custom.taskSchedules),
+    sqs: sandbox.clients.sqs,
+    queueUrl: sandbox.environment.INGEST_QUEUE_URL as string,
+    start: options.taskSchedules ?? options.schedules !== false,
+  });
+
   const scheduler = startScheduler({
     jobs:
       options.schedules === false ? jobs.map((job) => ({ ...job, rateMs: Number.POSITIVE_INFINITY })) : jobs,
@@ -133,7 +149,7 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
       return {
         status: 200,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ schedules: scheduler.list() }),
+        body: JSON.stringify({ schedules: scheduler.list(), taskSchedules: taskSchedules.list() }),
       };
     }
     const run = /^\/_sandbox\/schedules\/([^/]+)\/run$/.exec(path);
@@ -153,6 +169,8 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
 
   return {
     async idle(idleOptions = {}) {
+      // Messages a task schedule is sending are on their way to a queue: wait for them first.
+      await taskSchedules.flush();
       const deadline =
         idleOptions.timeoutMs === undefined ? undefined : performance.now() + idleOptions.timeoutMs;
       const round = () =>
@@ -181,7 +199,9 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
     },
     runSchedule: (name) => scheduler.runNow(name),
     schedules: () => jobs.map((job) => job.name),
+    taskSchedules,
     async stop() {
+      await taskSchedules.stop();
       await scheduler.stop();
       await Promise.all(pollers.map((p) => p.stop()));
     },

@@ -6,13 +6,17 @@
  *   (`{ Ref }`, `{ 'Fn::GetAtt': [...] }`, ...). The intrinsics are NOT evaluated here: the
  *   sandbox's resource deployer does that, so functions, events and resources keep them as objects.
  * - Serverless variables are resolved: `${self:...}`, `${sls:stage}`, `${opt:stage}`, `${param:...}`,
- *   `${env:...}`, fallbacks (`${x, 'default'}`) and nested variables. Any other source
- *   (`${ssm:...}`, `${file(...)}`, `${cf:...}`, ...) is refused with an error naming the variable.
+ *   `${env:...}`, `${file(./x.cjs):address}` / `${file(./x.json):address}` (a JS module's function
+ *   is called as the framework calls it, `fn({ options, resolveVariable, resolveConfigurationProperty })`,
+ *   and must answer synchronously here), fallbacks (`${x, 'default'}`) and nested variables. Any
+ *   other source (`${ssm:...}`, `${cf:...}`, ...) is refused with an error naming the variable.
+ * - `resources` may be a list whose entries are merged, as the framework does.
  *   CloudFormation `Fn::Sub` placeholders (`${AWS::Region}`, `${MyQueue.Arn}`, `${!Literal}`) are left
  *   untouched, as the framework does.
  */
-import { readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CollectionTag, Pair, parse, Scalar, type ScalarTag, YAMLMap, type YAMLSeq } from 'yaml';
 
@@ -277,7 +281,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 /** `source:` or `source(args):` at the start of a variable, but not `AWS::` (a CloudFormation pseudo parameter). */
 const SOURCE_PREFIX = /^([A-Za-z][\w-]*)(\([^)]*\))?:(?!:)/;
-const SUPPORTED_SOURCES = new Set(['self', 'sls', 'opt', 'param', 'env']);
+const SUPPORTED_SOURCES = new Set(['self', 'sls', 'opt', 'param', 'env', 'file']);
+const requireModule = createRequire(import.meta.url);
 
 /** Finds the `}` closing the `${` at `start`, honouring nesting and quoted fallback strings. */
 function findClose(text: string, start: number): number {
@@ -331,6 +336,8 @@ interface ResolverContext {
   env: Record<string, string | undefined>;
   optStage: string | undefined;
   paramOverrides: Record<string, string>;
+  /** `${file(...)}` paths are relative to it. */
+  serviceDir: string;
 }
 
 /**
@@ -468,7 +475,7 @@ class VariableResolver {
       );
     }
     const source = match[1] ?? '';
-    if (!SUPPORTED_SOURCES.has(source) || match[2] !== undefined) {
+    if (!SUPPORTED_SOURCES.has(source) || (match[2] !== undefined) !== (source === 'file')) {
       throw new VariableResolutionError(
         raw,
         pathText(path),
@@ -476,7 +483,59 @@ class VariableResolver {
       );
     }
     const rest = address.slice(match[0].length).trim();
+    if (source === 'file') return this.file(raw, (match[2] ?? '()').slice(1, -1).trim(), rest, path);
     return this.lookup(raw, source, rest, path);
+  }
+
+  /**
+   * `${file(./path):address}` as the framework reads it: `.json` parsed, `.js` / `.cjs` required;
+   * a function met on the way is called with `{ options, resolveVariable, resolveConfigurationProperty }`
+   * and its value used. A missing file is no value (a fallback may apply).
+   */
+  private file(raw: string, relative: string, address: string, path: PathSegment[]): unknown {
+    if (relative === '') throw new VariableResolutionError(raw, pathText(path), 'file() needs a path');
+    const file = resolvePath(this.ctx.serviceDir, relative);
+    const ext = extname(file);
+    if (!['.json', '.js', '.cjs'].includes(ext)) {
+      throw new VariableResolutionError(
+        raw,
+        pathText(path),
+        `the sandbox reads .json, .js and .cjs files, not "${ext}"`,
+      );
+    }
+    if (!existsSync(file)) return undefined;
+    const call = (fn: (arg: unknown) => unknown): unknown => {
+      const result = fn({
+        options: { stage: this.stage() },
+        resolveVariable: (variable: string) => this.resolveString(`\${${variable}}`, path),
+        resolveConfigurationProperty: (segments: PathSegment[]) => this.resolveAt(segments),
+      });
+      if (
+        result !== null &&
+        typeof result === 'object' &&
+        typeof (result as { then?: unknown }).then === 'function'
+      ) {
+        throw new VariableResolutionError(
+          raw,
+          pathText(path),
+          `${relative} answered with a promise; the sandbox needs a value`,
+        );
+      }
+      return result;
+    };
+    try {
+      let value: unknown = ext === '.json' ? JSON.parse(readFileSync(file, 'utf8')) : requireModule(file);
+      if (typeof value === 'function') value = call(value as (arg: unknown) => unknown);
+      for (const key of address === '' ? [] : address.split('.')) {
+        if (!isRecord(value)) return undefined;
+        value = value[key];
+        if (typeof value === 'function') value = call(value as (arg: unknown) => unknown);
+      }
+      return value === null ? undefined : this.resolveDeep(value, path);
+    } catch (error) {
+      if (error instanceof VariableResolutionError) throw error;
+      throw new VariableResolutionError(raw, pathText(path), (error as Error).message, { cause: error });
+    }
   }
 
   private lookup(raw: string, source: string, address: string, path: PathSegment[]): unknown {
@@ -629,6 +688,23 @@ function normaliseFunction(name: string, value: unknown, provider: ProviderConfi
   return out;
 }
 
+/** `resources` as a mapping, or a list of mappings merged section by section (a logical id once only). */
+function mergeResources(value: unknown): Record<string, unknown> {
+  if (!Array.isArray(value)) return toRecord(value, 'resources');
+  const merged: Record<string, Record<string, unknown>> = {};
+  value.forEach((entry, i) => {
+    for (const [section, content] of Object.entries(toRecord(entry, `resources[${i}]`))) {
+      merged[section] ??= {};
+      const into = merged[section];
+      for (const [id, item] of Object.entries(toRecord(content, `resources[${i}].${section}`))) {
+        if (id in into) throw new ServerlessConfigError(`resources[${i}].${section}.${id} is declared twice`);
+        into[id] = item;
+      }
+    }
+  });
+  return merged;
+}
+
 const DEFAULT_PATH = fileURLToPath(new URL('../serverless.yml', import.meta.url));
 
 /**
@@ -667,6 +743,7 @@ export function parseServerlessConfig(
     env: opts.env ?? process.env,
     optStage: opts.stage,
     paramOverrides: opts.params ?? {},
+    serviceDir: resolvePath(file, '..'),
   });
   const resolved = resolver.resolveDeep(root, []) as Record<string, unknown>;
   const stage = resolver.stage();
@@ -692,7 +769,7 @@ export function parseServerlessConfig(
     functions[name] = normaliseFunction(name, fn, provider);
   }
 
-  const resources = toRecord(resolved.resources, 'resources');
+  const resources = mergeResources(resolved.resources);
   return {
     service: serviceName,
     stage,

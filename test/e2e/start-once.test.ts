@@ -34,7 +34,12 @@ describe('npm start -- --once', () => {
     );
     // The scenario: the plan transfers; an event over the active-task quota is parked, then redriven.
     expect(scenario).toMatch(/OVER_QUOTA ServiceQuotaExceededException/);
-    expect(scenario).toContain('tasks created: 5');
+    // Then the task schedules start and the clock moves to the next occurrence: one task for it.
+    expect(scenario).toMatch(
+      /▸ sandbox clock \+[^:]+: task schedule (weekday-escalations|monthly-disputes) \(cron\([^)]*\), Europe\/Berlin\) is due at /,
+    );
+    expect(scenario).toContain('tasks created: 6');
+    expect(scenario).toMatch(/Check the overnight escalations|Review the open disputes/);
     expect(scenario).toContain('Case 1002: Invoice shows the wrong address');
     expect(scenario).toMatch(/Case 1001: Customer cannot reset password {2}\(transferred 1×\)/);
     expect(scenario).toContain('escalate-after-2h: DONE');

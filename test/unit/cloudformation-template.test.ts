@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseTaskSchedules } from '#lib/schedules/declaration.ts';
+import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
 import {
   actionsOf,
   asArray,
@@ -656,5 +658,74 @@ describe('alarms and outputs', () => {
 
   it('runs one transfer function instance at a time, so its rate shaping holds account-wide', () => {
     expect(property(resource(template, FUNCTIONS.transfer), ['ReservedConcurrentExecutions'])).toBe(1);
+  });
+});
+
+describe('task schedules (EventBridge Scheduler, custom.taskSchedules)', () => {
+  const schedules = () => resourcesOfType(template, 'AWS::Scheduler::Schedule');
+
+  it('deploys every declared schedule in the stage schedule group', () => {
+    // Prepare
+    const declared = parseTaskSchedules(loadServerlessConfig({ stage: 'dev' }).custom.taskSchedules);
+    const groups = resourcesOfType(template, 'AWS::Scheduler::ScheduleGroup');
+
+    // Assess
+    expect(declared.length).toBeGreaterThan(0);
+    expect(
+      schedules()
+        .map(([, s]) => property(s, ['Name']))
+        .sort(),
+    ).toEqual(declared.map((s) => s.name).sort());
+    expect(groups.map(([id]) => id)).toEqual(['TaskScheduleGroup']);
+    expect(property(groups[0]?.[1] as CfnResource, ['Name'])).toBe('connect-task-ingest-dev-tasks');
+    for (const [id, schedule] of schedules()) {
+      expect(renderValue(property(schedule, ['GroupName'])), id).toBe('{TaskScheduleGroup}');
+      expect(property(schedule, ['ScheduleExpressionTimezone']), id).toMatch(/^[A-Za-z_]+(\/[A-Za-z_+-]+)*$/);
+    }
+  });
+
+  it('targets only the ingest queue (the normal lane), with the occurrence time in the message', () => {
+    for (const [id, schedule] of schedules()) {
+      const target = property(schedule, ['Target']) as { Arn: unknown; RoleArn: unknown; Input: string };
+      expect(renderValue(target.Arn), id).toBe('{IngestQueue.Arn}');
+      expect(renderValue(target.RoleArn), id).toBe('{TaskSchedulerRole.Arn}');
+      const input = JSON.parse(target.Input) as Record<string, unknown>;
+      expect(input.specversion, id).toBe('1.0');
+      expect(input.time, id).toBe('<aws.scheduler.scheduled-time>');
+      expect(input.id, id).toBe(`${String(property(schedule, ['Name']))}@<aws.scheduler.scheduled-time>`);
+    }
+  });
+
+  it('runs the schedules with a role only EventBridge Scheduler of this account can assume', () => {
+    const role = resource(template, 'TaskSchedulerRole');
+    const trust = property(role, ['AssumeRolePolicyDocument', 'Statement']) as Array<Record<string, unknown>>;
+    expect(trust).toHaveLength(1);
+    expect(trust[0]?.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+    expect(asArray(trust[0]?.Action as string | string[])).toEqual(['sts:AssumeRole']);
+    expect(trust[0]?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
+  });
+
+  it('lets the Scheduler role do nothing but sqs:SendMessage to the SSE-SQS ingest queue (no KMS grant needed)', () => {
+    // Act
+    const grants = statementsOfRole('TaskSchedulerRole').flatMap(({ statement }) =>
+      resourcesOf(statement).flatMap((arn) =>
+        actionsOf(statement).map((a) => `${statement.Effect} ${a} ${arn}`),
+      ),
+    );
+
+    // Assess
+    expect(grants).toEqual(['Allow sqs:SendMessage {IngestQueue.Arn}']);
+    expect(property(resource(template, 'IngestQueue'), ['SqsManagedSseEnabled'])).toBe(true);
+    expect(property(resource(template, 'IngestQueue'), ['KmsMasterKeyId'])).toBeUndefined();
+  });
+
+  it('keeps the sample schedules (source com.example.calendar) disabled on a real stage', () => {
+    const samples = schedules().filter(([, s]) =>
+      String((property(s, ['Target']) as { Input: string }).Input).includes(
+        '"source":"com.example.calendar"',
+      ),
+    );
+    expect(samples.length).toBeGreaterThan(0);
+    for (const [id, schedule] of samples) expect(property(schedule, ['State']), id).toBe('DISABLED');
   });
 });

@@ -243,10 +243,10 @@ custom:
       /unsupported variable source "ssm"/,
     ],
     [
-      'a file() source',
+      'a file() source of a kind the sandbox does not read',
       'custom:\n  v: ${file(./x.yml):a}\n',
       '${file(./x.yml):a}',
-      /unsupported variable source "file/,
+      /reads \.json, \.js and \.cjs files, not "\.yml"/,
     ],
     ['a missing env value without fallback', 'custom:\n  v: ${env:NOPE}\n', '${env:NOPE}', /no value found/],
     ['a missing self path', 'custom:\n  v: ${self:custom.nope}\n', '${self:custom.nope}', /no value found/],

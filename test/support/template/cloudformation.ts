@@ -20,6 +20,7 @@ const INPUTS = [
   'package-lock.json',
   'tsconfig.json',
   'scripts/package.ts',
+  'scripts/task-schedules.cjs',
   'functions',
   'lib',
 ];
