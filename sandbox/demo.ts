@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
+import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { DynamoTransferStore, type TransferItem } from '#lib/transfers/store.ts';
 import type { Sandbox } from './index.ts';
 
@@ -27,6 +28,12 @@ export interface DemoMessage {
   /** An inline body, sent byte-for-byte. */
   body?: string;
   attributes?: Record<string, string>;
+  /**
+   * Sent only once what was sent before it has been processed (`sendDemoMessages`' `idle`): the demo's
+   * update and close of a case come after its create, in that order. (Upstream order is not needed —
+   * an early update waits for its create — but a close that overtakes an update makes the update stale.)
+   */
+  afterIdle?: boolean;
   /** What the demo expects of it, shown in the summary. */
   note?: string;
 }
@@ -41,7 +48,15 @@ export interface DemoManifest {
 
 export interface DemoSummary {
   messagesSent: number;
-  tasks: Array<{ contactId: string; name: string; source?: string; transfers: number }>;
+  tasks: Array<{
+    contactId: string;
+    name: string;
+    source?: string;
+    transfers: number;
+    /** From the ledger: an update rule changed it / a complete rule completed it. */
+    updated?: boolean;
+    completed?: boolean;
+  }>;
   transfers: Array<Pick<TransferItem, 'contactId' | 'planId' | 'status' | 'dueAt' | 'reason'>>;
   dlq: Array<{
     messageId: string;
@@ -106,9 +121,12 @@ export async function sendDemoMessages(
   sandbox: Sandbox,
   manifest: DemoManifest,
   messages: DemoMessage[] = manifest.messages,
+  /** Awaited before each `afterIdle` message (the pipeline's idle); without it they are sent at once. */
+  idle?: () => Promise<void>,
 ): Promise<number> {
   const queueUrl = sandbox.environment.INGEST_QUEUE_URL as string;
   for (const message of messages) {
+    if (message.afterIdle) await idle?.();
     let body = message.body ?? '';
     const attributes: Record<string, MessageAttributeValue> = {};
     if (message.sample) {
@@ -134,9 +152,21 @@ export async function sendDemoMessages(
 
 /** Tasks from the Connect emulator; DLQ entries read without consuming them (visibility reset to 0). */
 export async function summarize(sandbox: Sandbox, messagesSent: number): Promise<DemoSummary> {
-  const tasks = sandbox.connect
-    .contacts({ channel: 'TASK' })
-    .map((c) => ({ contactId: c.ContactId, name: c.Name ?? '', transfers: c.Transfers ?? 0 }));
+  const ledger = new DynamoLedgerStore({
+    client: sandbox.clients.dynamodb,
+    tableName: sandbox.environment.LEDGER_TABLE as string,
+  });
+  const tasks: DemoSummary['tasks'] = [];
+  for (const c of sandbox.connect.contacts({ channel: 'TASK' })) {
+    const lifecycle = c.ClientToken ? (await ledger.lifecycle(c.ClientToken))?.lifecycle : undefined;
+    tasks.push({
+      contactId: c.ContactId,
+      name: c.Name ?? '',
+      transfers: c.Transfers ?? 0,
+      ...(lifecycle?.lastEventId ? { updated: true } : {}),
+      ...(lifecycle?.completedAt !== undefined ? { completed: true } : {}),
+    });
+  }
   const transferStore = new DynamoTransferStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.TRANSFERS_TABLE as string,
@@ -201,7 +231,10 @@ export function formatSummary(summary: DemoSummary): string {
   lines.push(`messages in: ${summary.messagesSent}`);
   lines.push(`tasks created: ${summary.tasks.length}`);
   for (const t of summary.tasks) {
-    lines.push(`  ✓ ${t.contactId}  ${t.name}${t.transfers ? `  (transferred ${t.transfers}×)` : ''}`);
+    const lifecycle = [t.updated ? 'updated' : '', t.completed ? 'completed' : ''].filter(Boolean).join(', ');
+    lines.push(
+      `  ✓ ${t.contactId}  ${t.name}${t.transfers ? `  (transferred ${t.transfers}×)` : ''}${lifecycle ? `  (${lifecycle})` : ''}`,
+    );
   }
   lines.push(`scheduled transfers: ${summary.transfers.length}`);
   for (const t of summary.transfers) {

@@ -156,7 +156,8 @@ try {
     if (!values['no-demo']) {
       const manifest = loadManifest();
       await seedDemo(sandbox, manifest);
-      sent = await sendDemoMessages(sandbox, manifest);
+      const running = pipeline;
+      sent = await sendDemoMessages(sandbox, manifest, manifest.messages, () => running.idle());
       console.log(`sent ${sent} sample messages to the ingest queue`);
     }
     await pipeline.idle();

@@ -59,6 +59,12 @@ export interface TaskLimits {
   referencesMaxTotalBytes: number;
   /** Types allowed at task creation: URL | NUMBER | STRING | DATE | EMAIL; ATTACHMENT is not (002, 003). */
   referenceTypesAtCreation: readonly ReferenceType[];
+  /**
+   * Types UpdateContact takes in References (its API reference: URL | ATTACHMENT | NUMBER | STRING |
+   * DATE | EMAIL; the SDK model lists further, system-made types such as CONTACT_ANALYSIS and the
+   * EMAIL_MESSAGE ones, which a rule never writes).
+   */
+  referenceTypesAtUpdate: readonly ReferenceType[];
   /** "The scheduled time cannot be in the past. It must be within up to 6 days in future." (000, 003) */
   scheduledTimeMaxAheadSeconds: number;
   /** "There can be a maximum of 12 linked task contacts in a chain" (002, 003) → 402 beyond. */
@@ -83,6 +89,7 @@ export const DEFAULT_TASK_LIMITS: Readonly<TaskLimits> = Object.freeze<TaskLimit
   referenceKeyMaxLength: 4096,
   referencesMaxTotalBytes: 4096,
   referenceTypesAtCreation: ['URL', 'NUMBER', 'STRING', 'DATE', 'EMAIL'],
+  referenceTypesAtUpdate: ['URL', 'ATTACHMENT', 'NUMBER', 'STRING', 'DATE', 'EMAIL'],
   scheduledTimeMaxAheadSeconds: 6 * 24 * 60 * 60,
   previousContactChainMax: 12,
   transfersPerContactMax: 11,

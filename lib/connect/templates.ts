@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-connect';
 import { now as clockNow } from '#lib/clock.ts';
 import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
+import { createReplayRefresher } from '#lib/rules/provider.ts';
 
 export type { TaskTemplateView } from '#lib/connect/validate-task.ts';
 
@@ -46,8 +47,11 @@ export interface TemplateProviderOptions {
 }
 
 export interface TemplateProvider {
-  /** The template's view used by validation; throws `TemplateNotFoundError` when it does not exist. */
-  get(instanceId: string, templateId: string): Promise<TaskTemplateView>;
+  /**
+   * The template's view used by validation; throws `TemplateNotFoundError` when it does not exist.
+   * With `hint.replayId` (an ops replay), the first call for that (template, replay id) fetches afresh.
+   */
+  get(instanceId: string, templateId: string, hint?: { replayId?: string }): Promise<TaskTemplateView>;
   /** Forgets every cached template. */
   invalidate(): void;
 }
@@ -87,6 +91,7 @@ export function createTemplateProvider(options: TemplateProviderOptions): Templa
   const { connect, maxAgeMs } = options;
   const now = options.now ?? clockNow;
   const entries = new Map<string, Entry>();
+  const replays = createReplayRefresher();
 
   function fetch(cacheKey: string, instanceId: string, templateId: string): Promise<TaskTemplateView> {
     const entry: Entry = { fetchedAt: now() };
@@ -117,8 +122,14 @@ export function createTemplateProvider(options: TemplateProviderOptions): Templa
   }
 
   return {
-    get(instanceId: string, templateId: string): Promise<TaskTemplateView> {
+    get(instanceId: string, templateId: string, hint?: { replayId?: string }): Promise<TaskTemplateView> {
       const cacheKey = JSON.stringify([instanceId, templateId]);
+      if (hint?.replayId !== undefined) {
+        const fresh = replays.first(JSON.stringify([cacheKey, hint.replayId]), () =>
+          fetch(cacheKey, instanceId, templateId),
+        );
+        if (fresh !== undefined) return fresh;
+      }
       const entry = entries.get(cacheKey);
       if (entry !== undefined) {
         if (entry.pending !== undefined) return entry.pending;

@@ -330,14 +330,20 @@ function checkReferenceValue(issues: ValidationIssue[], field: string, type: str
   }
 }
 
-function checkReferences(issues: ValidationIssue[], refs: unknown, limits: TaskLimits): void {
+function checkReferences(
+  issues: ValidationIssue[],
+  refs: unknown,
+  limits: TaskLimits,
+  at: 'creation' | 'update' = 'creation',
+): void {
   if (refs === undefined) return;
   if (typeof refs !== 'object' || refs === null || Array.isArray(refs)) {
     issues.push({ field: 'References', message: 'References: must be a map of {Type, Value}' });
     return;
   }
   const map = refs as Record<string, unknown>;
-  const allowed: readonly string[] = limits.referenceTypesAtCreation;
+  const allowed: readonly string[] =
+    at === 'creation' ? limits.referenceTypesAtCreation : limits.referenceTypesAtUpdate;
   let wellShaped = true;
   for (const key of Object.keys(map)) {
     const field = `References.${echoKey(key)}`;
@@ -361,9 +367,9 @@ function checkReferences(issues: ValidationIssue[], refs: unknown, limits: TaskL
     if (typeof type !== 'string' || !allowed.includes(type)) {
       issues.push({
         field,
-        limit: 'referenceTypesAtCreation',
+        limit: at === 'creation' ? 'referenceTypesAtCreation' : 'referenceTypesAtUpdate',
         message:
-          type === 'ATTACHMENT'
+          type === 'ATTACHMENT' && at === 'creation'
             ? `${field}: ATTACHMENT is not a supported reference type during task creation`
             : `${field}: type must be one of ${allowed.join(', ')}`,
       });
@@ -501,5 +507,59 @@ export function validateTaskRequest(
   checkReferences(issues, req.References, limits);
   checkScheduledTime(issues, req.ScheduledTime, opts);
 
+  return issues.length === 0 ? { ok: true, request: req, truncated } : { ok: false, issues };
+}
+
+/** What an `update` rule sends to UpdateContact (besides InstanceId and ContactId). */
+export interface ContactUpdateFields {
+  Name?: string;
+  Description?: string;
+  References?: Record<string, Reference>;
+}
+
+export type ContactUpdateValidation =
+  | { ok: true; request: ContactUpdateFields; truncated: string[] }
+  | { ok: false; issues: ValidationIssue[] };
+
+/**
+ * Validates (and with `truncate`, repairs) the fields of one UpdateContact request with the same
+ * limits as creation: Name 512 and Description 4,096 characters, References (the types UpdateContact
+ * takes: ATTACHMENT too, `referenceTypesAtUpdate`), each value's shape and the 4,096-byte budget.
+ * UpdateContact needs at least one field. The input is never mutated.
+ */
+export function validateContactUpdate(
+  request: ContactUpdateFields,
+  opts: { limits: TaskLimits; truncate?: boolean },
+): ContactUpdateValidation {
+  const { limits } = opts;
+  const issues: ValidationIssue[] = [];
+  const truncated: string[] = [];
+  const req: ContactUpdateFields = { ...request };
+  if (opts.truncate) {
+    if (typeof req.Name === 'string' && req.Name.length > limits.nameMaxLength) {
+      req.Name = truncateText(req.Name, limits.nameMaxLength);
+      truncated.push('Name');
+    }
+    if (typeof req.Description === 'string' && req.Description.length > limits.descriptionMaxLength) {
+      req.Description = truncateText(req.Description, limits.descriptionMaxLength);
+      truncated.push('Description');
+    }
+  }
+  if (req.Name === undefined && req.Description === undefined && req.References === undefined) {
+    issues.push({
+      field: 'Name',
+      message: 'UpdateContact: at least one of Name, Description or References must have a value',
+    });
+  }
+  if (req.Name !== undefined) {
+    checkLength(issues, 'Name', req.Name, { max: limits.nameMaxLength, maxLimit: 'nameMaxLength' });
+  }
+  if (req.Description !== undefined) {
+    checkLength(issues, 'Description', req.Description, {
+      max: limits.descriptionMaxLength,
+      maxLimit: 'descriptionMaxLength',
+    });
+  }
+  checkReferences(issues, req.References, limits, 'update');
   return issues.length === 0 ? { ok: true, request: req, truncated } : { ok: false, issues };
 }

@@ -29,6 +29,7 @@ import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { DynamoTransferStore } from '#lib/transfers/store.ts';
 import { createAfterCreate, createTransferRequester } from './after-create.ts';
 import { createLimit } from './concurrency.ts';
+import { connectContactActions, createLifecycleApplier } from './lifecycle.ts';
 import type { IngestLog, IngestMetrics } from './ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from './process-record.ts';
 import { createTaskStarter } from './start-task.ts';
@@ -126,6 +127,13 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
     },
     afterCreate: createAfterCreate({ ledger, transfers, now }),
     requestTransfer: createTransferRequester({ ledger, transfers, now }),
+    lifecycle: createLifecycleApplier({
+      ledger,
+      contacts: connectContactActions(clients.connect),
+      limits: config.limits,
+      now,
+      ...(config.maxReceiveCount === undefined ? {} : { maxReceiveCount: config.maxReceiveCount }),
+    }),
     metrics: runtime.metrics ?? powertoolsMetrics,
     log,
     limits: config.limits,

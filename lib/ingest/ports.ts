@@ -9,12 +9,17 @@ import type { Lane } from '#lib/lanes.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
 import type { LedgerEntry } from '#lib/transfers/ledger.ts';
 
+/** Set on a message an ops replay sent back: the first message of each replay refreshes the cache. */
+export interface CacheHint {
+  replayId?: string;
+}
+
 export interface RuleSource {
-  rulesFor(source: string): Promise<readonly CompiledRule[]>;
+  rulesFor(source: string, hint?: CacheHint): Promise<readonly CompiledRule[]>;
 }
 
 export interface TemplateSource {
-  get(instanceId: string, templateId: string): Promise<TaskTemplateView>;
+  get(instanceId: string, templateId: string, hint?: CacheHint): Promise<TaskTemplateView>;
 }
 
 export interface StartTaskResult {
@@ -83,6 +88,9 @@ export type IngestMetricName =
   | 'Dropped'
   | 'Forwarded'
   | 'TransfersRequested'
+  | 'TasksUpdated'
+  | 'TasksCompleted'
+  | 'StaleEvents'
   | 'Truncated'
   | 'LinkedAsRelated';
 

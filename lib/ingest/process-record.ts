@@ -37,6 +37,7 @@ import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
 import { type CompiledRule, RuleEvaluationError, selectRule } from '#lib/rules/compile.ts';
 import { IngestRefusalError, RecordNotDoneError } from './errors.ts';
 import { decideLane, forwardedEventId, laneOfRecord } from './lane.ts';
+import type { LifecycleApplier } from './lifecycle.ts';
 import type {
   AfterCreate,
   IngestLog,
@@ -55,6 +56,8 @@ export interface IngestDeps {
   queue: QueueActions;
   afterCreate: AfterCreate;
   requestTransfer: TransferRequester;
+  /** The `update` and `complete` actions (lib/ingest/lifecycle.ts). */
+  lifecycle: LifecycleApplier;
   metrics: IngestMetrics;
   log: IngestLog;
   limits: TaskLimits;
@@ -75,6 +78,15 @@ export type RecordOutcome =
   | { status: 'dropped'; ruleId: string }
   | { status: 'transfer-requested'; contactId: string; planId: string; ruleId: string }
   | { status: 'forwarded'; from: Lane; lane: Lane; ruleId: string }
+  | { status: 'updated' | 'completed'; contactId: string; clientToken: string; ruleId: string }
+  | {
+      status: 'stale';
+      contactId: string;
+      clientToken: string;
+      ruleId: string;
+      /** duplicate: applied before; older: a newer update was applied; completed: the task is completed. */
+      reason: 'duplicate' | 'older' | 'completed';
+    }
   | { status: 'parked'; failureClass: FailureClass; code: string; reason: string };
 
 interface Context {
@@ -111,7 +123,10 @@ async function ingest(
   });
   ctx.envelope = envelope;
 
-  const rules = await deps.rules.rulesFor(envelope.source);
+  // An ops replay (`dlq replay`) carries a replay id: the first message of a replay refreshes its
+  // source's rules (and, below, its task template), so a rule fixed just before the replay is seen.
+  const replayId = unwrapped.failure?.replayId;
+  const rules = await deps.rules.rulesFor(envelope.source, replayId === undefined ? undefined : { replayId });
   const compiled = await selectRule(rules, envelope);
   if (!compiled) {
     throw new IngestRefusalError(
@@ -151,6 +166,55 @@ async function ingest(
     };
   }
 
+  if (rule.action === 'update' || rule.action === 'complete') {
+    const out = await deps.lifecycle({
+      rule: compiled,
+      rules,
+      envelope,
+      receiveCount,
+      deliveryId: record.messageId,
+    });
+    ctx.clientToken = out.clientToken;
+    const fields = {
+      source: envelope.source,
+      eventId: envelope.id,
+      ruleId: rule.ruleId,
+      clientToken: out.clientToken,
+      contactId: out.contactId,
+    };
+    if (out.status === 'stale') {
+      deps.metrics.count('StaleEvents', { source: envelope.source });
+      deps.log.info(`${rule.action} changed nothing (${out.reason})`, { ...fields, reason: out.reason });
+      return {
+        status: 'stale',
+        contactId: out.contactId,
+        clientToken: out.clientToken,
+        ruleId: rule.ruleId,
+        reason: out.reason,
+      };
+    }
+    if (out.status === 'updated') {
+      if (out.truncated.length > 0) deps.metrics.count('Truncated');
+      deps.metrics.count('TasksUpdated');
+      deps.log.info('task updated', {
+        ...fields,
+        ...(out.truncated.length ? { truncated: out.truncated } : {}),
+      });
+    } else {
+      deps.metrics.count('TasksCompleted');
+      deps.log.info(
+        out.alreadyEnded ? 'task had already ended; complete recorded' : 'task completed',
+        fields,
+      );
+    }
+    return {
+      status: out.status,
+      contactId: out.contactId,
+      clientToken: out.clientToken,
+      ruleId: rule.ruleId,
+    };
+  }
+
   const lane = decideLane({
     record,
     envelope,
@@ -184,7 +248,11 @@ async function ingest(
   const now = deps.now();
   const mapped = await mapToTaskRequest(compiled, envelope, { now });
   const template = mapped.request.TaskTemplateId
-    ? await deps.templates.get(rule.instanceId, mapped.request.TaskTemplateId)
+    ? await deps.templates.get(
+        rule.instanceId,
+        mapped.request.TaskTemplateId,
+        replayId === undefined ? undefined : { replayId },
+      )
     : undefined;
   const clientToken = taskClientToken(rule.instanceId, envelope.source, mapped.idempotencyKey);
   ctx.clientToken = clientToken;

@@ -18,6 +18,7 @@
  * - Messages left alone are made visible again when the run ends (see `scan.ts`): the run does not
  *   re-read them, and `dlq list` sees them as soon as the run is over.
  */
+import { randomUUID } from 'node:crypto';
 import { now as clockNow } from '#lib/clock.ts';
 import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
@@ -140,9 +141,14 @@ function exhaustionReason(failure: FailureRecord, limits: RedriveLimits, nowMs: 
   if (failure.redriveCount >= limits.maxAttempts) {
     return `${failure.redriveCount} redrives (limit ${limits.maxAttempts})`;
   }
-  const ageSeconds = Math.floor((nowMs - Date.parse(failure.firstFailureAt)) / 1000);
-  if (ageSeconds >= limits.maxAgeSeconds)
-    return `first failure ${ageSeconds} s ago (limit ${limits.maxAgeSeconds} s)`;
+  // An ops replay of an EXHAUSTED message restarted the budget (`budgetFrom`): the age counts from then.
+  const from = failure.budgetFrom ?? failure.firstFailureAt;
+  const ageSeconds = Math.floor((nowMs - Date.parse(from)) / 1000);
+  if (ageSeconds >= limits.maxAgeSeconds) {
+    return failure.budgetFrom === undefined
+      ? `first failure ${ageSeconds} s ago (limit ${limits.maxAgeSeconds} s)`
+      : `budget restarted ${ageSeconds} s ago (limit ${limits.maxAgeSeconds} s)`;
+  }
   return undefined;
 }
 
@@ -286,6 +292,8 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
     stoppedBy: 'empty',
   };
   const changes = () => summary.replayed + summary.exhausted;
+  // One id per ops replay run: ingest refreshes a source's rules/templates once per id (FailureRecord).
+  const replayId = options.mode === 'ops-replay' ? randomUUID() : undefined;
   /**
    * The EXHAUSTED rewrites this run sent to the DLQ: the same pass receives them again, and they are
    * its own output, not messages to count, skip or act on (they are released at the end like any other).
@@ -335,7 +343,15 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
     }
     try {
       if (decision.kind === 'replay') {
-        const outgoing = toReplayMessage(read, { redriveCount: failure.redriveCount + 1 });
+        // An ops replay of an EXHAUSTED message gets a fresh redrive budget: its attempts and age
+        // would otherwise make the scheduled redrive give up at once if it meets the quota again.
+        const outgoing = toReplayMessage(read, {
+          redriveCount: failure.redriveCount + 1,
+          ...(replayId === undefined ? {} : { replayId }),
+          ...(replayId !== undefined && failure.class === 'EXHAUSTED'
+            ? { freshBudgetAt: new Date(clock()).toISOString() }
+            : {}),
+        });
         await options.pace?.();
         await deps.sqs.send(replayUrl as string, outgoing);
       } else {

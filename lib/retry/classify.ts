@@ -8,7 +8,9 @@
  * Connect's StartTaskContact errors (seed 001, "Errors"): InternalServiceException 500,
  * InvalidParameterException 400, InvalidRequestException 400, ResourceNotFoundException 404,
  * ServiceQuotaExceededException 402, ThrottlingException 429. TransferContact adds
- * IdempotencyException 409 and AccessDeniedException 403 (seeds/README.md).
+ * IdempotencyException 409 and AccessDeniedException 403 (seeds/README.md). UpdateContact adds
+ * ConflictException 409 and InvalidActiveRegionException 400; StopContact ContactNotFoundException 410
+ * (the lifecycle treats that one as "already ended" before it gets here).
  */
 import type { FailureClass } from './failure-record.ts';
 
@@ -53,6 +55,10 @@ const BY_NAME: Readonly<Record<string, ErrorClass>> = {
   ResourceNotFoundException: 'PERMANENT',
   AccessDeniedException: 'PERMANENT',
   IdempotencyException: 'PERMANENT',
+  // UpdateContact (409) and StopContact (410; the lifecycle takes it for "already ended" first).
+  ConflictException: 'PERMANENT',
+  ContactNotFoundException: 'PERMANENT',
+  InvalidActiveRegionException: 'PERMANENT',
 };
 
 /** Node/undici socket-level error codes: the request may never have reached the service. */
@@ -78,7 +84,8 @@ const NETWORK_MESSAGES = [/socket hang up/i, /ECONNRESET/, /ECONNREFUSED/];
 function classByStatus(status: number): ErrorClass | undefined {
   if (status === 402) return 'OVER_QUOTA';
   if (status === 408 || status === 429 || status >= 500) return 'TRANSIENT';
-  if (status === 400 || status === 403 || status === 404 || status === 409) return 'PERMANENT';
+  if (status === 400 || status === 403 || status === 404 || status === 409 || status === 410)
+    return 'PERMANENT';
   return undefined;
 }
 
@@ -160,6 +167,10 @@ export function classifyError(error: unknown): Classification {
     const e = asObject(current);
     if (!e) break;
     if (isPermanentFailure(e)) return { class: 'PERMANENT', code: e.code, message };
+    // Our own retryable conditions (`{permanent: false, code}`, e.g. TaskNotFound) keep their code.
+    if (e.permanent === false && typeof e.code === 'string' && e.code !== '') {
+      return { class: 'TRANSIENT', code: e.code, message };
+    }
     const found = classifyOne(e);
     if (found) return { ...found, message };
     current = e.cause;

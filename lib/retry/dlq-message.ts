@@ -191,6 +191,7 @@ export function buildDlqMessage(input: BuildDlqMessageInput): OutgoingMessage {
   if (clientToken !== undefined) record.clientToken = clientToken;
   const lane = failure.lane ?? previous?.lane;
   if (lane !== undefined) record.lane = lane;
+  if (previous?.budgetFrom !== undefined) record.budgetFrom = previous.budgetFrom;
   if (input.nextAttemptAt) record.nextAttemptAt = input.nextAttemptAt.toISOString();
   return composeMessage(input.body, mapAttributes(input.attributes, fromLambdaAttribute), record);
 }
@@ -307,10 +308,27 @@ export function rewriteDlqMessage(read: ReadDlqMessage, record: FailureRecord): 
  * envelope keeps its identity and the ClientToken is the same), wrapped again if needed.
  * Throws `DlqRecordError` when the message has no readable record.
  */
-export function toReplayMessage(read: ReadDlqMessage, opts: { redriveCount: number }): OutgoingMessage {
+export function toReplayMessage(
+  read: ReadDlqMessage,
+  opts: {
+    redriveCount: number;
+    /** An ops replay's id (see `FailureRecord.replayId`); absent: none is carried. */
+    replayId?: string;
+    /** An ops replay of an EXHAUSTED message: attempts from 0, this replay the first redrive, age from this ISO time. */
+    freshBudgetAt?: string;
+  },
+): OutgoingMessage {
   if (!read.failure) throw new DlqRecordError(`cannot replay: ${read.problem ?? 'no failure record'}`);
   if (!Number.isInteger(opts.redriveCount) || opts.redriveCount < 0) {
     throw new TypeError(`redriveCount must be a non-negative integer, got ${opts.redriveCount}`);
   }
-  return rewriteDlqMessage(read, { ...read.failure, redriveCount: opts.redriveCount });
+  const { replayId: _previousReplay, ...failure } = read.failure;
+  const record: FailureRecord = { ...failure, redriveCount: opts.redriveCount };
+  if (opts.replayId !== undefined) record.replayId = opts.replayId;
+  if (opts.freshBudgetAt !== undefined) {
+    record.attempts = 0;
+    record.redriveCount = 1;
+    record.budgetFrom = opts.freshBudgetAt;
+  }
+  return rewriteDlqMessage(read, record);
 }

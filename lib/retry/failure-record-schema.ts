@@ -30,6 +30,8 @@ export const failureRecordSchema = z.object({
   lastFailureAt: isoDate,
   nextAttemptAt: z.optional(isoDate),
   originalMessageId: z.string().check(z.minLength(1)),
+  budgetFrom: z.optional(isoDate),
+  replayId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
   wrapped: z.optional(z.boolean()),
 }) satisfies z.ZodMiniType<FailureRecord>;
 

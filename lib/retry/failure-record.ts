@@ -45,6 +45,17 @@ export interface FailureRecord {
   nextAttemptAt?: string;
   /** The SQS message id of the first delivery that failed. */
   originalMessageId: string;
+  /**
+   * ISO-8601: where the redrive's age limit counts from instead of `firstFailureAt` (an ops replay of an
+   * EXHAUSTED message gives it a fresh budget: attempts from 0, that replay its first redrive, age from then).
+   */
+  budgetFrom?: string;
+  /**
+   * Set by an ops replay (`dlq replay`) on the messages it sends back, one id per run: ingest refreshes
+   * the source's rules and task templates the first time it sees an id, so a fix made just before the
+   * replay is seen despite the caches. Not kept when the message is parked again.
+   */
+  replayId?: string;
   /** True when the body is a `WrappedMessage`. */
   wrapped?: boolean;
 }

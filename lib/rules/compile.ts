@@ -19,10 +19,13 @@ import { DEFAULT_TASK_LIMITS, type TaskLimits } from '#lib/connect/constraints.t
 import type { Envelope } from '#lib/envelope/types.ts';
 import {
   type CreateRule,
+  completeRuleSchema,
   createRuleSchema,
   dropRuleSchema,
   type Rule,
   transferRuleSchema,
+  type UpdateRule,
+  updateRuleSchema,
 } from '#lib/rules/schema.ts';
 
 /** Guards applied to every evaluation. Generous for real mappings, fatal for runaway expressions. */
@@ -90,7 +93,8 @@ export interface BoundExpression {
 
 export interface CompiledReference {
   readonly key: string;
-  readonly type: 'URL' | 'NUMBER' | 'STRING' | 'DATE' | 'EMAIL';
+  /** ATTACHMENT only in an update mapping. */
+  readonly type: 'URL' | 'NUMBER' | 'STRING' | 'DATE' | 'EMAIL' | 'ATTACHMENT';
   readonly value: BoundExpression;
 }
 
@@ -120,6 +124,14 @@ export interface CompiledRule {
   readonly transferAt?: BoundExpression;
   /** action `transfer` only. */
   readonly transferRequest?: { readonly targetKey: BoundExpression; readonly at?: BoundExpression };
+  /** actions `update` and `complete`: the create event's key; absent: the create rule's idempotency key. */
+  readonly correlationKey?: BoundExpression;
+  /** action `update` only. */
+  readonly update?: {
+    readonly name?: BoundExpression;
+    readonly description?: BoundExpression;
+    readonly references: readonly CompiledReference[];
+  };
 }
 
 export type RuleValidation = { ok: true; rule: Rule } | { ok: false; errors: string[] };
@@ -140,6 +152,17 @@ export function ruleExpressions(rule: Rule): [path: string, text: string][] {
   const out: [string, string][] = [];
   if (rule.match !== undefined) out.push(['match', rule.match]);
   if (rule.action === 'drop') return out;
+  if (rule.action === 'update' || rule.action === 'complete') {
+    if (rule.correlationKey !== undefined) out.push(['correlationKey', rule.correlationKey]);
+    if (rule.action === 'complete') return out;
+    const u = rule.mapping;
+    if (u.name !== undefined) out.push(['mapping.name', u.name]);
+    if (u.description !== undefined) out.push(['mapping.description', u.description]);
+    for (const [key, ref] of Object.entries(u.references ?? {})) {
+      out.push([`mapping.references.${key}.value`, ref.value]);
+    }
+    return out;
+  }
   if (rule.idempotencyKey !== undefined) out.push(['idempotencyKey', rule.idempotencyKey]);
   if (rule.action === 'transfer') {
     out.push(['transferRequest.targetKey', rule.transferRequest.targetKey]);
@@ -177,6 +200,8 @@ function pickSchema(input: unknown) {
   if (action === undefined || action === 'create') return createRuleSchema;
   if (action === 'transfer') return transferRuleSchema;
   if (action === 'drop') return dropRuleSchema;
+  if (action === 'update') return updateRuleSchema;
+  if (action === 'complete') return completeRuleSchema;
   return undefined;
 }
 
@@ -193,7 +218,10 @@ function pickSchema(input: unknown) {
 export function validateRule(input: unknown, limits: TaskLimits = DEFAULT_TASK_LIMITS): RuleValidation {
   const schema = pickSchema(input);
   if (schema === undefined) {
-    return { ok: false, errors: ['action: must be one of "create", "transfer", "drop"'] };
+    return {
+      ok: false,
+      errors: ['action: must be one of "create", "transfer", "drop", "update", "complete"'],
+    };
   }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
@@ -214,13 +242,14 @@ export function validateRule(input: unknown, limits: TaskLimits = DEFAULT_TASK_L
       errors.push(describeSyntaxError(path, error));
     }
   }
-  if (rule.action === 'create') errors.push(...keyErrors(rule, limits));
+  if (rule.action === 'create' || rule.action === 'update') errors.push(...keyErrors(rule, limits));
   return errors.length === 0 ? { ok: true, rule } : { ok: false, errors };
 }
 
-function keyErrors(rule: CreateRule, limits: TaskLimits): string[] {
+function keyErrors(rule: CreateRule | UpdateRule, limits: TaskLimits): string[] {
   const errors: string[] = [];
-  for (const key of Object.keys(rule.mapping.attributes ?? {})) {
+  const attributes = rule.action === 'create' ? rule.mapping.attributes : undefined;
+  for (const key of Object.keys(attributes ?? {})) {
     const path = `mapping.attributes.${key}`;
     if (!limits.attributeKeyPattern.test(key)) {
       errors.push(`${path}: attribute keys can include only alphanumeric, dash, and underscore characters`);
@@ -468,6 +497,26 @@ export function compileRule(rule: Rule): CompiledRule {
     match = async (env: Envelope) => jsonataTruthy(await predicate.evaluate(env));
   }
   if (rule.action === 'drop') return { rule, match };
+  if (rule.action === 'update' || rule.action === 'complete') {
+    const correlationKey =
+      rule.correlationKey === undefined ? undefined : at('correlationKey', rule.correlationKey);
+    if (rule.action === 'complete') return { rule, match, correlationKey };
+    const u = rule.mapping;
+    return {
+      rule,
+      match,
+      correlationKey,
+      update: {
+        name: u.name === undefined ? undefined : at('mapping.name', u.name),
+        description: u.description === undefined ? undefined : at('mapping.description', u.description),
+        references: Object.entries(u.references ?? {}).map(([key, ref]) => ({
+          key,
+          type: ref.type,
+          value: at(`mapping.references.${key}.value`, ref.value),
+        })),
+      },
+    };
+  }
   const idempotencyKey =
     rule.idempotencyKey === undefined ? undefined : at('idempotencyKey', rule.idempotencyKey);
   if (rule.action === 'transfer') {

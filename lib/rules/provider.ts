@@ -14,7 +14,11 @@
  * - a stored rule that no longer validates (or compiles) is skipped and reported through
  *   `onInvalidRule`, never failing the batch; a failed fetch is not cached and rejects every caller
  *   that shared it (the ingest handler treats that as transient);
- * - `invalidate()` drops the cache; a fetch already in flight then does not repopulate it.
+ * - `invalidate()` drops the cache; a fetch already in flight then does not repopulate it;
+ * - a call with a replay id (`hint.replayId`, carried by messages an ops `dlq replay` sent back) fetches
+ *   the source afresh the first time this instance sees that (source, replay id): the rule fixed before
+ *   the replay is used by its first message, while the rest of the replay and every other message keep
+ *   the cache (a bounded set of recent replay ids is kept; a failed fetch does not count as seen).
  */
 import { now as clockNow } from '#lib/clock.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
@@ -41,9 +45,39 @@ export interface RuleProviderOptions {
   limits?: TaskLimits;
 }
 
+/** Recent (source, replay id) pairs remembered per instance: far more than replays run at once. */
+export const REPLAY_IDS_REMEMBERED = 512;
+
+/**
+ * Remembers the first fetch made for each key (a source or template with a replay id), at most
+ * REPLAY_IDS_REMEMBERED keys, the oldest forgotten first. `first(key, fetch)` runs `fetch` only for a
+ * key it has not seen (or whose fetch failed) and answers undefined otherwise.
+ */
+export function createReplayRefresher() {
+  const seen = new Map<string, Promise<unknown>>();
+  return {
+    first<T>(key: string, fetch: () => Promise<T>): Promise<T> | undefined {
+      if (seen.has(key)) return undefined;
+      const pending = fetch();
+      seen.set(key, pending);
+      if (seen.size > REPLAY_IDS_REMEMBERED) {
+        const oldest = seen.keys().next().value;
+        if (oldest !== undefined) seen.delete(oldest);
+      }
+      pending.catch(() => {
+        if (seen.get(key) === pending) seen.delete(key);
+      });
+      return pending;
+    },
+  };
+}
+
 export interface RuleProvider {
-  /** The source's usable rules, compiled (all of them, enabled or not: `selectRule` filters and orders). */
-  rulesFor(source: string): Promise<CompiledRule[]>;
+  /**
+   * The source's usable rules, compiled (all of them, enabled or not: `selectRule` filters and orders).
+   * With `hint.replayId`, the first call for that (source, replay id) fetches afresh.
+   */
+  rulesFor(source: string, hint?: { replayId?: string }): Promise<CompiledRule[]>;
   /** Forgets every cached source (or one), so the next call fetches. */
   invalidate(source?: string): void;
 }
@@ -85,6 +119,7 @@ export function createRuleProvider(options: RuleProviderOptions): RuleProvider {
   const now = options.now ?? clockNow;
   const report = options.onInvalidRule ?? warnInvalidRule;
   const entries = new Map<string, Entry>();
+  const replays = createReplayRefresher();
 
   function refresh(source: string): Promise<CompiledRule[]> {
     const entry: Entry = { fetchedAt: now() };
@@ -111,7 +146,11 @@ export function createRuleProvider(options: RuleProviderOptions): RuleProvider {
   }
 
   return {
-    rulesFor(source: string): Promise<CompiledRule[]> {
+    rulesFor(source: string, hint?: { replayId?: string }): Promise<CompiledRule[]> {
+      if (hint?.replayId !== undefined) {
+        const fresh = replays.first(JSON.stringify([source, hint.replayId]), () => refresh(source));
+        if (fresh !== undefined) return fresh;
+      }
       const entry = entries.get(source);
       if (entry !== undefined) {
         if (entry.pending !== undefined) return entry.pending;

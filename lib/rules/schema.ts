@@ -23,6 +23,8 @@ const nonEmpty = (max: number) => z.string().check(z.minLength(1), z.maxLength(m
 const expr = z.string().check(z.minLength(1, 'expression must not be empty'));
 
 export const REFERENCE_TYPE_AT_CREATION = z.enum(['URL', 'NUMBER', 'STRING', 'DATE', 'EMAIL']);
+/** The reference types UpdateContact takes (its API reference): ATTACHMENT too. */
+export const REFERENCE_TYPE_AT_UPDATE = z.enum(['URL', 'ATTACHMENT', 'NUMBER', 'STRING', 'DATE', 'EMAIL']);
 
 const targetSchema = z
   .strictObject({
@@ -160,13 +162,76 @@ export const dropRuleSchema = z.strictObject({
   action: z.literal('drop'),
 });
 
-export const ruleSchema = z.union([createRuleSchema, transferRuleSchema, dropRuleSchema]);
+/** What an `update` rule changes on the task: UpdateContact's Name, Description and References. */
+export const updateMappingSchema = z
+  .strictObject({
+    /** JSONata → string. */
+    name: z.optional(expr),
+    description: z.optional(expr),
+    /** Reference key → type and JSONata for the value (added or replaced by key; DATE as at creation). */
+    references: z.optional(
+      z.record(z.string(), z.strictObject({ type: REFERENCE_TYPE_AT_UPDATE, value: expr })),
+    ),
+  })
+  .check(
+    z.refine(
+      (m) =>
+        m.name !== undefined ||
+        m.description !== undefined ||
+        (m.references !== undefined && Object.keys(m.references).length > 0),
+      { message: 'an update mapping needs at least one of name, description, references (UpdateContact)' },
+    ),
+  );
+
+/**
+ * The task an `update` or `complete` event is about: the `create` event of the same source whose
+ * idempotency key `correlationKey` gives (the ledger entry `taskClientToken(instanceId, source, key)`).
+ * Absent: the `idempotencyKey` expression of the source's create rule for the same instance (the first
+ * by priority then ruleId, enabled ones first), evaluated over the update/complete event.
+ */
+const lifecycleRule = {
+  ...baseRule,
+  instanceId: nonEmpty(100),
+  /** JSONata → the create event's idempotency key. */
+  correlationKey: z.optional(expr),
+};
+
+/** Updates the task of an earlier event (UpdateContact), newest event time wins. */
+export const updateRuleSchema = z.strictObject({
+  ...lifecycleRule,
+  action: z.literal('update'),
+  mapping: updateMappingSchema,
+  options: z._default(
+    z.strictObject({
+      /** Truncate Name/Description to the limit instead of refusing the message. */
+      truncate: z._default(z.boolean(), false),
+    }),
+    { truncate: false },
+  ),
+});
+
+/** Completes (StopContact) the task of an earlier event; final: later updates change nothing. */
+export const completeRuleSchema = z.strictObject({
+  ...lifecycleRule,
+  action: z.literal('complete'),
+});
+
+export const ruleSchema = z.union([
+  createRuleSchema,
+  transferRuleSchema,
+  dropRuleSchema,
+  updateRuleSchema,
+  completeRuleSchema,
+]);
 
 export type Rule = z.output<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;
 export type CreateRule = z.output<typeof createRuleSchema>;
 export type TransferRule = z.output<typeof transferRuleSchema>;
 export type DropRule = z.output<typeof dropRuleSchema>;
+export type UpdateRule = z.output<typeof updateRuleSchema>;
+export type CompleteRule = z.output<typeof completeRuleSchema>;
+export type LifecycleRule = UpdateRule | CompleteRule;
 export type TransferPlan = z.output<typeof transferPlanSchema>;
 export type TransferRequest = z.output<typeof transferRequestSchema>;
 export type RuleMapping = z.output<typeof mappingSchema>;

@@ -77,6 +77,47 @@ export interface ChainLedger {
   chainTasks(instanceId: string, previousContactId: string): Promise<number | undefined>;
 }
 
+/**
+ * The lifecycle of a task, kept on its ledger entry by `update` and `complete` events
+ * (lib/ingest/lifecycle.ts): the last applied update's event time and id, the completion, and a short
+ * lease held by the event being applied now. Every change is a conditional write on `rev`, so two
+ * events of one task never apply at once and an older one never overwrites a newer one.
+ */
+export interface TaskLifecycle {
+  /** Epoch ms of the newest applied update event (its envelope `time`). */
+  lastEventAt?: number;
+  lastEventId?: string;
+  /** Epoch ms (service clock) when the complete was applied; final. */
+  completedAt?: number;
+  completedEventId?: string;
+  /**
+   * The event being applied (or whose holder died): its id, its time (updates), the lease's end and
+   * the holder (the SQS message id of the delivery that took it: its own retry may take it back).
+   */
+  lease?: { eventId: string; eventAt?: number; until: number; holder?: string };
+  /** Version of the lifecycle fields; 0 before the first lifecycle event. */
+  rev: number;
+}
+
+export interface LifecycleLedger {
+  /** The task's ledger entry and lifecycle; undefined when no create has recorded the task (yet). */
+  lifecycle(clientToken: string): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle } | undefined>;
+  /** Takes the lease for `eventId` if the lifecycle is still at `rev`; false when someone changed it. */
+  claimLifecycle(
+    clientToken: string,
+    rev: number,
+    lease: { eventId: string; eventAt?: number; until: number; holder: string },
+  ): Promise<boolean>;
+  /** Records the applied event and drops its lease; false when the lease is no longer this event's. */
+  commitLifecycle(
+    clientToken: string,
+    eventId: string,
+    applied: { kind: 'update'; eventAt: number } | { kind: 'complete'; completedAt: number },
+  ): Promise<boolean>;
+  /** Drops this event's lease without recording anything (the call failed). */
+  releaseLifecycle(clientToken: string, eventId: string): Promise<void>;
+}
+
 export class LedgerStoreError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -146,7 +187,41 @@ export interface DynamoLedgerStoreOptions {
  * The DynamoDB adapter of `LedgerStore` (one conditional put, one consistent get) and of `ChainLedger`
  * (an UpdateItem ADD on the chain's counter item, a consistent get of it).
  */
-export class DynamoLedgerStore implements LedgerStore, ChainLedger {
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+function lifecycleOf(record: Record<string, unknown>): TaskLifecycle {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const out: TaskLifecycle = { rev: num(record.lcRev) ?? 0 };
+  const lastEventAt = num(record.lastEventAt);
+  if (lastEventAt !== undefined) out.lastEventAt = lastEventAt;
+  const lastEventId = str(record.lastEventId);
+  if (lastEventId !== undefined) out.lastEventId = lastEventId;
+  const completedAt = num(record.completedAt);
+  if (completedAt !== undefined) out.completedAt = completedAt;
+  const completedEventId = str(record.completedEventId);
+  if (completedEventId !== undefined) out.completedEventId = completedEventId;
+  const leaseEventId = str(record.leaseEventId);
+  const leaseUntil = num(record.leaseUntil);
+  if (leaseEventId !== undefined && leaseUntil !== undefined) {
+    const leaseEventAt = num(record.leaseEventAt);
+    const holder = str(record.leaseHolder);
+    out.lease = {
+      eventId: leaseEventId,
+      until: leaseUntil,
+      ...(leaseEventAt === undefined ? {} : { eventAt: leaseEventAt }),
+      ...(holder === undefined ? {} : { holder }),
+    };
+  }
+  return out;
+}
+
+export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLedger {
   readonly #client: DynamoDBClient;
   readonly #table: string;
   readonly #retentionMs: number;
@@ -206,6 +281,103 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger {
     } catch (error) {
       if (error instanceof LedgerStoreError) throw error;
       throw new LedgerStoreError('could not read the ledger entry', { cause: error });
+    }
+  }
+
+  async lifecycle(
+    clientToken: string,
+  ): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle } | undefined> {
+    let item: Record<string, unknown> | undefined;
+    try {
+      const out = await this.#client.send(
+        new GetItemCommand({ TableName: this.#table, Key: marshall({ clientToken }), ConsistentRead: true }),
+      );
+      item = out.Item ? unmarshall(out.Item) : undefined;
+    } catch (error) {
+      throw new LedgerStoreError('could not read the ledger entry', { cause: error });
+    }
+    if (item === undefined) return undefined;
+    return { entry: toEntry(item), lifecycle: lifecycleOf(item) };
+  }
+
+  async claimLifecycle(
+    clientToken: string,
+    rev: number,
+    lease: { eventId: string; eventAt?: number; until: number; holder: string },
+  ): Promise<boolean> {
+    const values: Record<string, unknown> = {
+      ':e': lease.eventId,
+      ':h': lease.holder,
+      ':u': lease.until,
+      ':next': rev + 1,
+      ...(rev === 0 ? {} : { ':rev': rev }),
+      ...(lease.eventAt === undefined ? {} : { ':t': lease.eventAt }),
+    };
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: marshall({ clientToken }),
+          ConditionExpression: `attribute_exists(clientToken) AND ${rev === 0 ? 'attribute_not_exists(lcRev)' : 'lcRev = :rev'}`,
+          UpdateExpression:
+            lease.eventAt === undefined
+              ? 'SET leaseEventId = :e, leaseHolder = :h, leaseUntil = :u, lcRev = :next REMOVE leaseEventAt'
+              : 'SET leaseEventId = :e, leaseHolder = :h, leaseUntil = :u, leaseEventAt = :t, lcRev = :next',
+          ExpressionAttributeValues: marshall(values),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw new LedgerStoreError('could not claim the task for a lifecycle event', { cause: error });
+    }
+  }
+
+  async commitLifecycle(
+    clientToken: string,
+    eventId: string,
+    applied: { kind: 'update'; eventAt: number } | { kind: 'complete'; completedAt: number },
+  ): Promise<boolean> {
+    const set =
+      applied.kind === 'update'
+        ? 'lastEventAt = :t, lastEventId = :e'
+        : 'completedAt = :t, completedEventId = :e';
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: marshall({ clientToken }),
+          ConditionExpression: 'leaseEventId = :e',
+          UpdateExpression: `SET ${set}, lcRev = lcRev + :one REMOVE leaseEventId, leaseEventAt, leaseUntil, leaseHolder`,
+          ExpressionAttributeValues: marshall({
+            ':e': eventId,
+            ':t': applied.kind === 'update' ? applied.eventAt : applied.completedAt,
+            ':one': 1,
+          }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw new LedgerStoreError('could not record the lifecycle event', { cause: error });
+    }
+  }
+
+  async releaseLifecycle(clientToken: string, eventId: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: marshall({ clientToken }),
+          ConditionExpression: 'leaseEventId = :e',
+          UpdateExpression:
+            'SET lcRev = lcRev + :one REMOVE leaseEventId, leaseEventAt, leaseUntil, leaseHolder',
+          ExpressionAttributeValues: marshall({ ':e': eventId, ':one': 1 }),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return;
+      throw new LedgerStoreError('could not release the lifecycle lease', { cause: error });
     }
   }
 

@@ -12,7 +12,10 @@
  *   first contact with no PreviousContactId), the root included when it is a task, ended or not.
  * - TransferContact beyond 11 transfers is InvalidRequestException (400), not 402: no backoff can cure
  *   it, so callers must classify it as permanent.
- * - StopContact on a contact that already ended is ContactNotFoundException (410), as the model says.
+ * - StopContact on a contact that already ended, or that does not exist in the instance, is
+ *   ContactNotFoundException (410): "The contact with the specified ID is not active or does not exist".
+ * - UpdateContact takes the reference types of its API reference (ATTACHMENT too: `referenceTypesAtUpdate`),
+ *   on ongoing and completed contacts alike.
  */
 import { randomUUID } from 'node:crypto';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
@@ -597,7 +600,10 @@ export function createConnectService(options: ConnectServiceOptions) {
     const instanceId = requiredString(body, 'InstanceId');
     instanceOf(instanceId);
     const contactId = requiredString(body, 'ContactId', contactIdRule);
-    const contact = contactIn(instanceId, contactId);
+    const contact = contacts.get(contactId);
+    if (!contact || contact.instanceId !== instanceId) {
+      throw new ConnectApiError('ContactNotFoundException', `contact ${contactId} does not exist`);
+    }
     if (contact.state !== 'ACTIVE') {
       throw new ConnectApiError('ContactNotFoundException', `contact ${contactId} is not active`);
     }
@@ -651,7 +657,7 @@ export function createConnectService(options: ConnectServiceOptions) {
     const references =
       body.References === undefined || body.References === null
         ? undefined
-        : readReferences(body.References, limits, limits.referenceTypesAtCreation);
+        : readReferences(body.References, limits, limits.referenceTypesAtUpdate);
     if (name === undefined && description === undefined && references === undefined) {
       throw invalidParameter('UpdateContact needs at least one of Name, Description or References');
     }

@@ -9,7 +9,25 @@
  * bytes of every key and value; the References budget every key, Value and Type.
  */
 import { REFERENCE_TYPES, type ReferenceType, type TaskLimits } from '#lib/connect/constraints.ts';
-import { attributesBytes, referencesBytes } from '#lib/connect/validate-task.ts';
+
+// The emulator counts the budgets itself (no lib/connect validation code): the service's own checks
+// and the emulated API must be able to disagree, or the tests would prove nothing.
+const utf8 = (value: string) => Buffer.byteLength(value, 'utf8');
+
+/** UTF-8 bytes of every attribute key and value (the 32,768-byte budget). */
+function attributesBytes(attrs: Record<string, string>): number {
+  let total = 0;
+  for (const [key, value] of Object.entries(attrs)) total += utf8(key) + utf8(value);
+  return total;
+}
+
+/** UTF-8 bytes of every reference key, Value and Type (the 4,096-byte budget). */
+function referencesBytes(refs: Record<string, { Type: string; Value: string }>): number {
+  let total = 0;
+  for (const [key, ref] of Object.entries(refs)) total += utf8(key) + utf8(ref.Value) + utf8(ref.Type);
+  return total;
+}
+
 import { ConnectApiError, invalidParameter } from './errors.ts';
 
 export type JsonObject = Record<string, unknown>;

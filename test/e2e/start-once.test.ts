@@ -22,7 +22,11 @@ describe('npm start -- --once', () => {
     const drained = out.slice(0, at);
     const scenario = out.slice(at);
     // The drain: one task per distinct valid event (the repeated CloudEvent is suppressed), DLQ reasons.
-    expect(drained).toContain('tasks created: 4');
+    expect(drained).toContain('tasks created: 5');
+    // A CRM case opened, edited and closed: one task, updated, then completed.
+    expect(drained).toMatch(
+      /Case 1003: Parcel arrived damaged \(photos received\) {2}\(updated, completed\)/,
+    );
     expect(drained).toContain('Case 1001: Customer cannot reset password');
     expect(drained).toContain('Delayed order 5001');
     expect(drained).toContain('escalate-after-2h: PENDING');
@@ -38,7 +42,7 @@ describe('npm start -- --once', () => {
     expect(scenario).toMatch(
       /▸ sandbox clock \+[^:]+: task schedule (weekday-escalations|monthly-disputes) \(cron\([^)]*\), Europe\/Berlin\) is due at /,
     );
-    expect(scenario).toContain('tasks created: 6');
+    expect(scenario).toContain('tasks created: 7');
     expect(scenario).toMatch(/Check the overnight escalations|Review the open disputes/);
     expect(scenario).toContain('Case 1002: Invoice shows the wrong address');
     expect(scenario).toMatch(/Case 1001: Customer cannot reset password {2}\(transferred 1×\)/);

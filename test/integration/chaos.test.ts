@@ -23,7 +23,7 @@ describe('chaos: ingest under faults everywhere', () => {
   it('creates exactly one task per valid event and parks every invalid one with a reason', async () => {
     // Prepare + Act
     const report = await runChaos({
-      messages: 300,
+      messages: 260,
       seed: SEED,
       faultyRounds: 2,
       faults: { activeTaskQuota: 100 },
@@ -50,6 +50,12 @@ describe('chaos: ingest under faults everywhere', () => {
     expect(report.dlq.distinctEvents).toBe(report.events.invalid);
     expect(report.dlq.withoutReason).toBe(0);
     expect(report.accounting.lost).toBe(0);
+    // Updates and completes of the CRM cases: none lost, none applied out of order.
+    expect(report.lifecycle.updates).toBeGreaterThan(0);
+    expect(report.lifecycle.completes).toBeGreaterThan(0);
+    expect(report.lifecycle).toMatchObject({ lost: 0, reordered: 0 });
+    expect(report.observed.recordOutcomes.updated ?? 0).toBeGreaterThan(0);
+    expect(report.observed.recordOutcomes.completed ?? 0).toBeGreaterThan(0);
     expect(connect.InvalidParameterException ?? 0).toBe(0);
     expect(connect.InvalidRequestException ?? 0).toBe(0);
     for (const lane of LANES) {

@@ -538,4 +538,34 @@ describe('contact operations', () => {
     expect(error.name).toBe('ContactNotFoundException');
     expect(error.$metadata?.httpStatusCode).toBe(410);
   });
+  it('refuses StopContact on a contact that does not exist with ContactNotFoundException (410)', async () => {
+    // Act
+    const error = await failure(
+      client.send(new StopContactCommand({ InstanceId: INSTANCE_ID, ContactId: UNKNOWN_ID })),
+    );
+
+    // Assess
+    expect(error.name).toBe('ContactNotFoundException');
+    expect(error.$metadata?.httpStatusCode).toBe(410);
+  });
+
+  it('takes an ATTACHMENT reference in UpdateContact (its API reference allows it), also after the contact ended', async () => {
+    // Prepare
+    const { ContactId } = await start();
+    await client.send(new StopContactCommand({ InstanceId: INSTANCE_ID, ContactId }));
+
+    // Act
+    await client.send(
+      new UpdateContactCommand({
+        InstanceId: INSTANCE_ID,
+        ContactId,
+        References: { file: { Type: 'ATTACHMENT', Value: 'https://example.com/a.pdf' } },
+      }),
+    );
+
+    // Assess
+    expect(emulator.contacts()[0]?.References).toEqual({
+      file: { Type: 'ATTACHMENT', Value: 'https://example.com/a.pdf' },
+    });
+  });
 });

@@ -117,6 +117,12 @@ export interface ChaosOptions {
   invalidShare?: number;
   /** Share of valid events that upstream sends twice as separate messages (default 0.05). */
   upstreamDuplicateShare?: number;
+  /**
+   * Share of CRM cases (valid CloudEvents) that upstream later updates (2 or 3 `updated` events, newest
+   * last in time, sent in any order) and, as many again by half, closes (one `closed` event); default
+   * 0.3. These messages come on top of `messages`.
+   */
+  lifecycleShare?: number;
   faults?: Partial<ChaosFaults>;
   /** Drain rounds that still have faults on (default 3); later rounds are clean. */
   faultyRounds?: number;
@@ -139,7 +145,10 @@ export type EventKind =
   | 'name-too-long'
   | 'inactive-template'
   | 'mapping-object'
-  | 'invalid-email';
+  | 'invalid-email'
+  /** A CRM case's update (`update` rule) or close (`complete` rule) of an earlier valid CloudEvent. */
+  | 'update'
+  | 'complete';
 
 export interface LaneReport {
   /** Events sent to this lane's queue (upstream duplicates not counted twice). */
@@ -177,6 +186,15 @@ export interface ChaosReport {
     withoutReason: number;
   };
   accounting: { lost: number; validNotCreated: number; unknown: number };
+  /** Updates and completes of the CRM cases: each must be applied or found stale, the newest update last. */
+  lifecycle: {
+    updates: number;
+    completes: number;
+    /** Lifecycle messages with no applied/stale outcome, or parked in the DLQ. */
+    lost: number;
+    /** Tasks whose final Description/status is not their newest update's. */
+    reordered: number;
+  };
   /** The same accounting per lane an event was sent to. */
   byLane: Record<Lane, LaneReport>;
   /** Fault and outcome counters observed during the run. */
@@ -187,6 +205,8 @@ export interface ChaosReport {
     recordOutcomes: Record<string, number>;
     redriveReplayed: number;
     redriveRuns: number;
+    /** Updates/completes parked TaskNotFound (their create was held up longer) that ops replayed. */
+    taskNotFoundReplayed: number;
   };
   rounds: number;
   clockAdvancedSeconds: number;
@@ -244,6 +264,27 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
     },
     idempotencyKey: "'case-' & data.caseId",
     options: { truncate: false, onChainLimit: 'park' },
+  },
+  {
+    // The correlation key defaults to case-opened's idempotency key ('case-' & data.caseId).
+    source: 'chaos.crm',
+    ruleId: 'case-updated',
+    priority: 20,
+    match: "type = 'chaos.case.updated'",
+    action: 'update',
+    instanceId: INSTANCE_ID,
+    mapping: {
+      description: "'Update ' & data.seq",
+      references: { status: { type: 'STRING', value: "'s' & data.seq" } },
+    },
+  },
+  {
+    source: 'chaos.crm',
+    ruleId: 'case-closed',
+    priority: 30,
+    match: "type = 'chaos.case.closed'",
+    action: 'complete',
+    instanceId: INSTANCE_ID,
   },
   {
     source: 'chaos.monitoring',
@@ -329,6 +370,10 @@ export interface ChaosEvent {
   lane: Lane;
   /** The lane its task must be started in: its rule's, else the lane it was sent to. */
   expectedLane: Lane;
+  /** `update`/`complete`: the tracking id of the case's create event. */
+  caseOf?: string;
+  /** `update`: its number (1 is the oldest). */
+  seq?: number;
 }
 
 function pick<T>(random: () => number, items: readonly T[]): T {
@@ -451,7 +496,39 @@ function buildEventBody(kind: EventKind, n: number): Omit<ChaosEvent, 'lane' | '
         body: crm(`Email ${n}`, `cust-${n}`, `not an email ${n}`),
         attributes: tagged(),
       };
+    case 'update':
+    case 'complete':
+      throw new TypeError(`${kind} messages are built by buildLifecycleEvent`);
   }
+}
+
+/**
+ * An update (`seq` 1, 2, … one minute apart after the case opened) or the close of the CRM case of the
+ * valid CloudEvent `create`, to its lane.
+ */
+export function buildLifecycleEvent(create: ChaosEvent, kind: 'update' | 'complete', seq = 0): ChaosEvent {
+  const n = Number(create.id.slice(3));
+  const id = `${create.id}/${kind === 'update' ? `u${seq}` : 'c'}`;
+  return {
+    id,
+    kind,
+    valid: true,
+    caseOf: create.id,
+    ...(kind === 'update' ? { seq } : {}),
+    body: JSON.stringify({
+      specversion: '1.0',
+      source: 'chaos.crm',
+      id: kind === 'update' ? `case-${n}-update-${seq}` : `case-${n}-closed`,
+      type: kind === 'update' ? 'chaos.case.updated' : 'chaos.case.closed',
+      time: new Date(
+        Date.parse('2024-05-01T09:30:00Z') + (kind === 'update' ? seq : 60) * 60_000,
+      ).toISOString(),
+      data: { caseId: `C${n}`, seq },
+    }),
+    attributes: { [CHAOS_EVENT_ATTRIBUTE]: id },
+    lane: create.lane,
+    expectedLane: create.lane,
+  };
 }
 
 /**
@@ -465,6 +542,9 @@ export function buildMix(options: {
   laneRandom?: () => number;
   invalidShare: number;
   upstreamDuplicateShare: number;
+  /** Share of CRM cases that get updates (and half as many again a close); drawn from `lifecycleRandom`. */
+  lifecycleShare?: number;
+  lifecycleRandom?: () => number;
 }): { events: ChaosEvent[]; sends: ChaosEvent[] } {
   const { random, laneRandom } = options;
   const events: ChaosEvent[] = [];
@@ -480,6 +560,22 @@ export function buildMix(options: {
     if (event.valid && sends.length < options.messages && random() < options.upstreamDuplicateShare) {
       sends.push(event);
     }
+  }
+  // Updates and closes of CRM cases, from a generator of their own: the rest of the mix stays the same.
+  const share = options.lifecycleShare ?? 0;
+  const lifecycleRandom = options.lifecycleRandom ?? random;
+  for (const create of events.filter((e) => e.kind === 'cloudevents')) {
+    if (share <= 0) break;
+    const draw = lifecycleRandom();
+    const more: ChaosEvent[] = [];
+    if (draw < share) {
+      const count = lifecycleRandom() < 0.5 ? 2 : 3;
+      for (let seq = 1; seq <= count; seq += 1) more.push(buildLifecycleEvent(create, 'update', seq));
+    } else if (draw < share * 1.5) {
+      more.push(buildLifecycleEvent(create, 'complete'));
+    }
+    events.push(...more);
+    sends.push(...more);
   }
   for (let i = sends.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));
@@ -658,6 +754,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     laneRandom: seededRandom(options.seed ^ 0x1a9e5),
     invalidShare: options.invalidShare ?? 0.2,
     upstreamDuplicateShare: options.upstreamDuplicateShare ?? 0.05,
+    lifecycleShare: options.lifecycleShare ?? 0.3,
+    lifecycleRandom: seededRandom(options.seed ^ 0x11fec),
   });
 
   const sandbox: Sandbox = await startSandbox({ port: 0, random });
@@ -679,6 +777,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const recordOutcomes: Record<string, number> = {};
   /** ClientToken → the lanes whose deliveries created it or found it created. */
   const startedIn = new Map<string, Set<Lane>>();
+  /** Tracking id of an update/complete → the outcomes its deliveries had (updated, completed, stale). */
+  const lifecycleOutcomes = new Map<string, Set<string>>();
   let killedInvocations = 0;
   let invocations = 0;
   let pipeline: Pipeline | undefined;
@@ -686,6 +786,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let watch: NodeJS.Timeout | undefined;
   let redriveReplayed = 0;
   let redriveRuns = 0;
+  let taskNotFoundReplayed = 0;
 
   try {
     const store = new DynamoRuleStore({
@@ -702,6 +803,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         clients: { connect, sqs, dynamodb },
         log: silentLog,
         onOutcome: (record, outcome) => {
+          if (outcome.status === 'updated' || outcome.status === 'completed' || outcome.status === 'stale') {
+            const id = record.messageAttributes?.[CHAOS_EVENT_ATTRIBUTE]?.stringValue ?? '';
+            const seen = lifecycleOutcomes.get(id) ?? new Set<string>();
+            seen.add(outcome.status);
+            lifecycleOutcomes.set(id, seen);
+          }
           if (outcome.status === 'created' || outcome.status === 'duplicate') {
             const lanes = startedIn.get(outcome.clientToken) ?? new Set<Lane>();
             lanes.add(laneOfRecord(record));
@@ -812,6 +919,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       clockAdvancedSeconds += roundSeconds;
       await pipeline.idle({ includeInvisible: false, timeoutMs: 120_000 });
       const summary = await redrive();
+      if (faultsOffFromRound !== 0) {
+        // What ops do with a TaskNotFound (an update whose create waited in the DLQ longer than the
+        // update's receives): `dlq replay --code TaskNotFound` once the create exists.
+        const replayed = await runRedrive(
+          {
+            sqs: createSqsPort(sqs),
+            dlqUrl,
+            ingestQueueUrl,
+            laneQueueUrls: redriveConfig.laneQueueUrls,
+          },
+          { mode: 'ops-replay', filter: { code: 'TaskNotFound' }, maxScan: 100_000 },
+        );
+        taskNotFoundReplayed += replayed.replayed;
+      }
       await pipeline.idle({ includeInvisible: false, timeoutMs: 120_000 });
       const overQuota = (await readQueue(sqs, dlqUrl)).filter((e) => e.failureClass === 'OVER_QUOTA').length;
       const ingest = { visible: 0, hidden: 0 };
@@ -843,12 +964,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       connectCounts,
       drained,
       startedIn,
+      lifecycleOutcomes,
     });
     report.observed.killedInvocations = killedInvocations;
     report.observed.invocations = invocations;
     report.observed.recordOutcomes = recordOutcomes;
     report.observed.redriveReplayed = redriveReplayed;
     report.observed.redriveRuns = redriveRuns;
+    report.observed.taskNotFoundReplayed = taskNotFoundReplayed;
     report.rounds = round;
     report.clockAdvancedSeconds = clockAdvancedSeconds;
     report.faultsOffFromRound = faultsOffFromRound;
@@ -878,6 +1001,8 @@ interface CompareInput {
   drained: boolean;
   /** ClientToken → the lanes its task was started (or found started) in; absent: not checked. */
   startedIn?: ReadonlyMap<string, ReadonlySet<Lane>>;
+  /** Tracking id of an update/complete → its deliveries' outcomes; absent: every one counts as lost. */
+  lifecycleOutcomes?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /**
@@ -885,12 +1010,15 @@ interface CompareInput {
  * checks must be able to fail.
  */
 export function compare(input: CompareInput): ChaosReport {
-  const { events, tasks, dlq } = input;
+  const { tasks, dlq } = input;
   const violations: string[] = [];
-  const byId = new Map(events.map((e) => [e.id, e]));
+  const byId = new Map(input.events.map((e) => [e.id, e]));
+  // Updates and completes are checked apart (below): they make no task of their own.
+  const lifecycle = input.events.filter((e) => e.caseOf !== undefined);
+  const events = input.events.filter((e) => e.caseOf === undefined);
   const valid = events.filter((e) => e.valid);
   const eventsByKind: Partial<Record<EventKind, number>> = {};
-  for (const e of events) eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
+  for (const e of input.events) eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
 
   // Tasks: one per ClientToken, per Name, per event.
   const group = (key: (t: (typeof tasks)[number]) => string | undefined) => {
@@ -950,7 +1078,9 @@ export function compare(input: CompareInput): ChaosReport {
       continue;
     }
     for (const entry of entries) {
-      if (event.valid) {
+      if (event.caseOf !== undefined) {
+        violations.push(`${event.kind} ${eventId} is in the DLQ: ${entry.failureClass} ${entry.code}`);
+      } else if (event.valid) {
         violations.push(
           `valid event ${eventId} (${event.kind}) is in the DLQ: ${entry.failureClass} ${entry.code}`,
         );
@@ -962,6 +1092,33 @@ export function compare(input: CompareInput): ChaosReport {
     }
   }
   const extraCopies = [...dlqByEvent.values()].reduce((s, list) => s + list.length - 1, 0);
+
+  // Lifecycle: every update/complete applied or found stale (never lost, never parked), and each
+  // updated task's final state is its newest update's, whatever order they arrived in.
+  let lifecycleLost = 0;
+  let reordered = 0;
+  const newestUpdate = new Map<string, number>();
+  for (const e of lifecycle) {
+    const outcomes = input.lifecycleOutcomes?.get(e.id);
+    if (!outcomes || outcomes.size === 0 || dlqByEvent.has(e.id)) {
+      lifecycleLost += 1;
+      violations.push(`lost: ${e.kind} ${e.id} was neither applied nor found stale`);
+    }
+    if (e.kind === 'update' && e.caseOf !== undefined && e.seq !== undefined) {
+      newestUpdate.set(e.caseOf, Math.max(newestUpdate.get(e.caseOf) ?? 0, e.seq));
+    }
+  }
+  for (const [caseOf, seq] of newestUpdate) {
+    const task = tasks.find((t) => t.Attributes[CHAOS_EVENT_ATTRIBUTE] === caseOf);
+    const status = (task as { References?: Record<string, { Value?: string }> } | undefined)?.References
+      ?.status?.Value;
+    if (task && (task.Description !== `Update ${seq}` || status !== `s${seq}`)) {
+      reordered += 1;
+      violations.push(
+        `task of ${caseOf} ends with update "${task.Description}" / status ${status}, expected its newest, Update ${seq}`,
+      );
+    }
+  }
 
   // Accounting by event: every sent event is a task or a DLQ entry.
   let lost = 0;
@@ -1024,7 +1181,7 @@ export function compare(input: CompareInput): ChaosReport {
       total: events.length,
       valid: valid.length,
       invalid: events.length - valid.length,
-      upstreamDuplicates: input.sends.length - events.length,
+      upstreamDuplicates: input.sends.length - input.events.length,
     },
     eventsByKind,
     tasks: {
@@ -1042,6 +1199,12 @@ export function compare(input: CompareInput): ChaosReport {
       withoutReason,
     },
     accounting: { lost, validNotCreated, unknown },
+    lifecycle: {
+      updates: lifecycle.filter((e) => e.kind === 'update').length,
+      completes: lifecycle.filter((e) => e.kind === 'complete').length,
+      lost: lifecycleLost,
+      reordered,
+    },
     byLane,
     observed: {
       connect: { ...input.connectCounts },
@@ -1050,6 +1213,7 @@ export function compare(input: CompareInput): ChaosReport {
       recordOutcomes: {},
       redriveReplayed: 0,
       redriveRuns: 0,
+      taskNotFoundReplayed: 0,
     },
     rounds: 0,
     clockAdvancedSeconds: 0,
@@ -1075,13 +1239,14 @@ export function formatChaosReport(r: ChaosReport): string {
     `  DLQ entries:            ${r.dlq.entries} (${r.dlq.distinctEvents} events, ${r.dlq.extraCopies} extra copies, ${r.dlq.withoutReason} without reason)`,
     kv(r.dlq.byReason),
     `  lost:                   ${r.accounting.lost}; valid not created: ${r.accounting.validNotCreated}; unknown: ${r.accounting.unknown}`,
+    `  lifecycle:              ${r.lifecycle.updates} updates, ${r.lifecycle.completes} completes; ${r.lifecycle.lost} lost, ${r.lifecycle.reordered} tasks not at their newest update`,
     '  per lane sent to (events, valid, tasks, duplicated, lost, started in the wrong lane):',
     ...LANES.map((lane) => {
       const l = r.byLane[lane];
       return `    ${lane.padEnd(7)} ${l.events} events, ${l.valid} valid, ${l.tasks} tasks, ${l.duplicates} duplicated, ${l.lost} lost, ${l.misplaced} misplaced`;
     }),
     `  invocations:            ${r.observed.invocations} (${r.observed.killedInvocations} killed before their deletes)`,
-    `  redrive:                ${r.observed.redriveRuns} runs, ${r.observed.redriveReplayed} replayed`,
+    `  redrive:                ${r.observed.redriveRuns} runs, ${r.observed.redriveReplayed} replayed; ops replayed ${r.observed.taskNotFoundReplayed} TaskNotFound`,
     '  Connect StartTaskContact outcomes:',
     kv(r.observed.connect),
     '  record outcomes:',

@@ -451,6 +451,9 @@ function ingestDeps(startTask: IngestDeps['startTask']) {
     afterCreate: async ({ entry: e }) => {
       entries.push(e);
     },
+    lifecycle: async () => {
+      throw new Error('no update/complete rules in this test');
+    },
     requestTransfer: async () => {
       throw new Error('no transfers');
     },

@@ -197,6 +197,24 @@ describe('IAM: least privilege per function', () => {
     );
   });
 
+  it("grants UpdateContact and StopContact (update/complete rules) on the instance's contacts only", () => {
+    // Prepare
+    const instanceArn = `${CONNECT_ARN_PREFIX}${String(envOf('ingest').CONNECT_INSTANCE_ID)}`;
+
+    for (const action of ['connect:UpdateContact', 'connect:StopContact']) {
+      // Act
+      const statements = statementsOfFunction('ingest').filter(({ statement }) =>
+        actionsOf(statement).includes(action),
+      );
+
+      // Assess
+      expect(statements.length, action).toBeGreaterThan(0);
+      expect(statements.flatMap(({ statement }) => resourcesOf(statement))).toEqual([
+        `${instanceArn}/contact/*`,
+      ]);
+    }
+  });
+
   it('lets only ingest start tasks, only transfer transfer contacts, and keeps Connect away from redrive', () => {
     // Act
     const ingest = allowedActions('ingest');
@@ -207,6 +225,8 @@ describe('IAM: least privilege per function', () => {
     expect([...ingest].filter((a) => a.startsWith('connect:')).sort()).toEqual([
       'connect:GetTaskTemplate',
       'connect:StartTaskContact',
+      'connect:StopContact',
+      'connect:UpdateContact',
     ]);
     expect([...transfer].filter((a) => a.startsWith('connect:')).sort()).toEqual([
       'connect:DescribeContact',

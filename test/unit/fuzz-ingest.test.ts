@@ -402,6 +402,9 @@ function deps(
       },
     },
     afterCreate: async () => {},
+    lifecycle: async () => {
+      throw new Error('no update/complete rules in this test');
+    },
     requestTransfer: async () => ({ contactId: 'c-1', planId: 'p-1', scheduled: 'created' }),
     metrics: { count() {} },
     log: { info() {}, warn() {}, error() {} },

@@ -114,6 +114,9 @@ function setup(rules: CompiledRule[], options: { lanes?: Lane[]; forwardFails?: 
       },
     },
     afterCreate: async () => {},
+    lifecycle: async () => {
+      throw new Error('no update/complete rules in this test');
+    },
     requestTransfer: async () => ({ contactId: 'c', planId: 'p', scheduled: 'created' }),
     metrics: { count: (name) => metrics.push(name) },
     log: {

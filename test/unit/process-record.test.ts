@@ -131,6 +131,9 @@ function setup(rules: CompiledRule[] = [], options: { random?: () => number } = 
     afterCreate: async (input) => {
       afterCreates.push(input);
     },
+    lifecycle: async () => {
+      throw new Error('no update/complete rules in this test');
+    },
     requestTransfer: async (input) => {
       transfers.push(input);
       return { contactId: 'contact-earlier', planId: 'plan-1', scheduled: 'created' };

@@ -145,7 +145,7 @@ describe('validateRule', () => {
   it('refuses an unknown action', () => {
     expect(validateRule({ ...baseRule(), action: 'explode' })).toEqual({
       ok: false,
-      errors: ['action: must be one of "create", "transfer", "drop"'],
+      errors: ['action: must be one of "create", "transfer", "drop", "update", "complete"'],
     });
   });
 

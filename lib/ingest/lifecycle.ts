@@ -1,0 +1,345 @@
+/**
+ * The `update` and `complete` rule actions: the lifecycle of a task an earlier event created.
+ *
+ * The task is found in the ledger by `taskClientToken(instanceId, source, key)`, where `key` is the
+ * rule's `correlationKey` over the event, or, when the rule has none, the `idempotencyKey` expression of
+ * the source's create rule for the same instance (the first by priority then ruleId, enabled rules
+ * first; no expression there: the envelope id) evaluated over this event.
+ *
+ * Order and duplicates (a standard queue reorders and redelivers):
+ * - no ledger entry yet (the create is still on its way): TRANSIENT `TaskNotFound`, retried in place
+ *   with the transient visibility backoff; on receive `maxReceiveCount - 1` (7 of 8) it is parked
+ *   PERMANENT `TaskNotFound` with its reason (one receive is kept back so that an invocation dying on
+ *   it does not let SQS move the message bare); `dlq replay` gives it the same wait again;
+ * - an update carries its envelope `time`; the ledger keeps the newest applied update's time and id,
+ *   and an update whose (time, id) is not newer than that (or than the event holding the lease) is
+ *   stale: success, nothing called. The same event again is a duplicate: success, nothing called;
+ * - a complete is final: once applied, updates are stale and completes duplicates;
+ * - the event being applied holds a lease on the entry (a conditional write on the entry's `rev`), so
+ *   two deliveries of one task never call Connect at once: another event, or another message of the
+ *   same event (an upstream duplicate), that finds a live lease waits (TRANSIENT `TaskBusy`); the
+ *   holder's own retry (same SQS message) takes it back, and a lease whose holder died expires after
+ *   `leaseMs`; its event's time still counts as applied (its call may have reached Connect).
+ * - StopContact answering ContactNotFoundException (410: the contact is not active or does not exist:
+ *   it ended, by an agent, by expiry, or by an earlier attempt of this event) is success.
+ * Connect errors are classified like any other (lib/retry/classify.ts); a failed call releases the lease.
+ */
+
+import type { Reference } from '@aws-sdk/client-connect';
+import {
+  type ConnectClient,
+  ContactNotFoundException,
+  StopContactCommand,
+  UpdateContactCommand,
+} from '@aws-sdk/client-connect';
+import type { TaskLimits } from '#lib/connect/constraints.ts';
+import { type ContactUpdateFields, validateContactUpdate } from '#lib/connect/validate-task.ts';
+import type { Envelope } from '#lib/envelope/types.ts';
+import { taskClientToken } from '#lib/idempotency/token.ts';
+import { evaluateIdempotencyKey, MappingError } from '#lib/mapping/map.ts';
+import { parseTimeInput } from '#lib/mapping/time.ts';
+import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
+import type { LifecycleLedger, TaskLifecycle } from '#lib/transfers/ledger.ts';
+import { IngestRefusalError, IngestRetryError } from './errors.ts';
+
+export const TASK_NOT_FOUND_CODE = 'TaskNotFound';
+export const TASK_BUSY_CODE = 'TaskBusy';
+/** Receives an update/complete waits for its create when the queue's maxReceiveCount is unknown. */
+export const DEFAULT_TASK_WAIT_RECEIVES = 8;
+/** How long the event being applied holds the task: longer than the ingest function's timeout (60 s). */
+export const DEFAULT_LIFECYCLE_LEASE_MS = 5 * 60 * 1000;
+
+/** UpdateContact and StopContact, as the lifecycle needs them. */
+export interface ContactActions {
+  updateContact(input: { InstanceId: string; ContactId: string } & ContactUpdateFields): Promise<void>;
+  /** 'ended' when Connect says the contact is not active (ContactNotFoundException). */
+  stopContact(input: { InstanceId: string; ContactId: string }): Promise<'stopped' | 'ended'>;
+}
+
+export type LifecycleResult =
+  | { status: 'updated'; contactId: string; clientToken: string; truncated: string[] }
+  | { status: 'completed'; contactId: string; clientToken: string; alreadyEnded: boolean }
+  | {
+      status: 'stale';
+      contactId: string;
+      clientToken: string;
+      /** duplicate: this event was applied before; older: a newer update was; completed: the task is. */
+      reason: 'duplicate' | 'older' | 'completed';
+    };
+
+export type LifecycleApplier = (input: {
+  rule: CompiledRule;
+  /** The source's rules (the default correlation key is its create rule's idempotency key). */
+  rules: readonly CompiledRule[];
+  envelope: Envelope;
+  receiveCount: number;
+  /** The SQS message id of this delivery: its own retry may take back a lease it holds. */
+  deliveryId: string;
+}) => Promise<LifecycleResult>;
+
+export function connectContactActions(connect: Pick<ConnectClient, 'send'>): ContactActions {
+  return {
+    async updateContact(input) {
+      await connect.send(new UpdateContactCommand(input));
+    },
+    async stopContact(input) {
+      try {
+        await connect.send(new StopContactCommand(input));
+        return 'stopped';
+      } catch (error) {
+        if (
+          error instanceof ContactNotFoundException ||
+          (error as { name?: unknown } | null)?.name === 'ContactNotFoundException'
+        ) {
+          return 'ended';
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+function byPriority(a: CompiledRule, b: CompiledRule): number {
+  if (a.rule.enabled !== b.rule.enabled) return a.rule.enabled ? -1 : 1;
+  if (a.rule.priority !== b.rule.priority) return a.rule.priority - b.rule.priority;
+  return a.rule.ruleId < b.rule.ruleId ? -1 : a.rule.ruleId > b.rule.ruleId ? 1 : 0;
+}
+
+/** The create rule whose idempotency key is the default correlation key of `rule`. */
+export function correlatedCreateRule(
+  rule: CompiledRule,
+  rules: readonly CompiledRule[],
+): CompiledRule | undefined {
+  const r = rule.rule;
+  if (r.action !== 'update' && r.action !== 'complete') return undefined;
+  return rules
+    .filter(
+      (c) => c.rule.action === 'create' && c.rule.source === r.source && c.rule.instanceId === r.instanceId,
+    )
+    .sort(byPriority)[0];
+}
+
+async function correlationKey(
+  compiled: CompiledRule,
+  rules: readonly CompiledRule[],
+  env: Envelope,
+): Promise<string> {
+  const ruleId = compiled.rule.ruleId;
+  const expr = compiled.correlationKey;
+  if (expr !== undefined) {
+    let value: unknown;
+    try {
+      value = await expr.evaluate(env);
+    } catch (error) {
+      if (error instanceof RuleEvaluationError) throw error;
+      throw new MappingError('correlationKey', 'correlationKey: evaluation failed', { cause: error, ruleId });
+    }
+    if ((typeof value !== 'string' && typeof value !== 'number') || value === '') {
+      throw new MappingError('correlationKey', 'correlationKey produced no string value', { ruleId });
+    }
+    return String(value);
+  }
+  const create = correlatedCreateRule(compiled, rules);
+  if (!create) {
+    throw new IngestRefusalError(
+      'NoCorrelationKey',
+      `rule "${ruleId}" has no correlationKey and source "${env.source}" has no create rule for its instance to take the key from`,
+    );
+  }
+  return evaluateIdempotencyKey(create, env);
+}
+
+async function mapUpdate(compiled: CompiledRule, env: Envelope): Promise<ContactUpdateFields> {
+  const ruleId = compiled.rule.ruleId;
+  const u = compiled.update;
+  if (!u) throw new IngestRefusalError('InvalidRule', `rule "${ruleId}" is not an update rule`);
+  const str = async (expr: NonNullable<typeof u.name>): Promise<string | undefined> => {
+    const value = await expr.evaluate(env);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    throw new MappingError(expr.path, `${expr.path} produced a non-string value; Connect wants a string`, {
+      ruleId,
+    });
+  };
+  const out: ContactUpdateFields = {};
+  if (u.name) {
+    const name = await str(u.name);
+    if (name !== undefined) out.Name = name;
+  }
+  if (u.description) {
+    const description = await str(u.description);
+    if (description !== undefined) out.Description = description;
+  }
+  const references: Record<string, Reference> = {};
+  for (const ref of u.references) {
+    let value: string | undefined;
+    if (ref.type === 'DATE') {
+      const raw = await ref.value.evaluate(env);
+      if (raw !== undefined && raw !== null) {
+        const ms = parseTimeInput(raw);
+        if (ms === undefined) {
+          throw new MappingError(ref.value.path, `${ref.value.path}: not an ISO-8601 time or epoch number`, {
+            ruleId,
+          });
+        }
+        value = String(Math.floor(ms / 1000));
+      }
+    } else {
+      value = await str(ref.value);
+    }
+    if (value !== undefined) references[ref.key] = { Type: ref.type, Value: value };
+  }
+  if (Object.keys(references).length > 0) out.References = references;
+  return out;
+}
+
+/** (time, id) order of update events: time first, the event id breaks a tie. */
+function compareEvents(a: { at: number; id: string }, b: { at: number; id: string }): number {
+  if (a.at !== b.at) return a.at < b.at ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The newest update applied, or being applied by another event (a live or dead lease). */
+function newestUpdate(lc: TaskLifecycle, eventId: string): { at: number; id: string } | undefined {
+  const applied =
+    lc.lastEventAt !== undefined && lc.lastEventId !== undefined
+      ? { at: lc.lastEventAt, id: lc.lastEventId }
+      : undefined;
+  const leased =
+    lc.lease !== undefined && lc.lease.eventId !== eventId && lc.lease.eventAt !== undefined
+      ? { at: lc.lease.eventAt, id: lc.lease.eventId }
+      : undefined;
+  if (!applied) return leased;
+  if (!leased) return applied;
+  return compareEvents(applied, leased) >= 0 ? applied : leased;
+}
+
+export function createLifecycleApplier(deps: {
+  ledger: LifecycleLedger;
+  contacts: ContactActions;
+  limits: TaskLimits;
+  now: () => number;
+  /** The ingest queue's maxReceiveCount: one receive before it, a missing task is parked PERMANENT. */
+  maxReceiveCount?: number;
+  leaseMs?: number;
+}): LifecycleApplier {
+  const leaseMs = deps.leaseMs ?? DEFAULT_LIFECYCLE_LEASE_MS;
+  // Parked on the receive before the last one the queue allows: an invocation that dies on it still
+  // leaves a receive to park the message with its reason, instead of SQS moving it to the DLQ bare.
+  const waitReceives = Math.max(1, (deps.maxReceiveCount ?? DEFAULT_TASK_WAIT_RECEIVES) - 1);
+
+  return async ({ rule: compiled, rules, envelope, receiveCount, deliveryId }) => {
+    const rule = compiled.rule;
+    if (rule.action !== 'update' && rule.action !== 'complete') {
+      throw new IngestRefusalError('InvalidRule', `rule "${rule.ruleId}" is not an update or complete rule`);
+    }
+    const key = await correlationKey(compiled, rules, envelope);
+    const clientToken = taskClientToken(rule.instanceId, envelope.source, key);
+    const eventId = envelope.id;
+
+    let update: ContactUpdateFields | undefined;
+    let truncated: string[] = [];
+    let eventAt: number | undefined;
+    if (rule.action === 'update') {
+      eventAt = envelope.time === '' ? undefined : parseTimeInput(envelope.time);
+      if (eventAt === undefined) {
+        throw new IngestRefusalError(
+          'MissingEventTime',
+          `an update needs the event's time to order it (envelope time ${envelope.time === '' ? 'absent' : 'not ISO-8601'})`,
+        );
+      }
+      const validated = validateContactUpdate(await mapUpdate(compiled, envelope), {
+        limits: deps.limits,
+        truncate: rule.options.truncate,
+      });
+      if (!validated.ok) {
+        throw new IngestRefusalError(
+          'ValidationFailed',
+          validated.issues.map((issue) => issue.message).join('; '),
+        );
+      }
+      update = validated.request;
+      truncated = validated.truncated;
+    }
+
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const found = await deps.ledger.lifecycle(clientToken);
+      if (!found) {
+        const reason = `no task recorded for this ${rule.action} (source "${envelope.source}", rule "${rule.ruleId}", ClientToken ${clientToken}): its create has not been ingested`;
+        if (receiveCount >= waitReceives) {
+          throw new IngestRefusalError(
+            TASK_NOT_FOUND_CODE,
+            `${reason} after ${receiveCount} receives; replay it once the create exists`,
+          );
+        }
+        throw new IngestRetryError(TASK_NOT_FOUND_CODE, reason);
+      }
+      const { entry, lifecycle: lc } = found;
+      const contactId = entry.contactId;
+      if (lc.completedAt !== undefined) {
+        return {
+          status: 'stale',
+          contactId,
+          clientToken,
+          reason: rule.action === 'complete' && lc.completedEventId === eventId ? 'duplicate' : 'completed',
+        };
+      }
+      if (eventAt !== undefined) {
+        const mine = { at: eventAt, id: eventId };
+        const newest = newestUpdate(lc, eventId);
+        if (newest !== undefined) {
+          const order = compareEvents(mine, newest);
+          if (order < 0) return { status: 'stale', contactId, clientToken, reason: 'older' };
+          if (order === 0) return { status: 'stale', contactId, clientToken, reason: 'duplicate' };
+        }
+      }
+      const now = deps.now();
+      // A live lease held by another delivery, even of this event (an upstream duplicate being applied
+      // right now), means wait: the holder's outcome decides. This delivery's own lease (its earlier
+      // attempt failed after the call) and an expired one (its holder died) are taken over.
+      const own = lc.lease?.eventId === eventId && lc.lease.holder === deliveryId;
+      if (lc.lease !== undefined && lc.lease.until > now && !own) {
+        throw new IngestRetryError(
+          TASK_BUSY_CODE,
+          `another delivery or event of this task is being applied (ClientToken ${clientToken})`,
+        );
+      }
+      const claimed = await deps.ledger.claimLifecycle(clientToken, lc.rev, {
+        eventId,
+        ...(eventAt === undefined ? {} : { eventAt }),
+        until: now + leaseMs,
+        holder: deliveryId,
+      });
+      if (!claimed) continue;
+
+      let ended = false;
+      try {
+        if (update) {
+          await deps.contacts.updateContact({ InstanceId: rule.instanceId, ContactId: contactId, ...update });
+        } else {
+          ended =
+            (await deps.contacts.stopContact({ InstanceId: rule.instanceId, ContactId: contactId })) ===
+            'ended';
+        }
+      } catch (error) {
+        await deps.ledger.releaseLifecycle(clientToken, eventId).catch(() => undefined);
+        throw error;
+      }
+      await deps.ledger.commitLifecycle(
+        clientToken,
+        eventId,
+        eventAt !== undefined && update
+          ? { kind: 'update', eventAt }
+          : { kind: 'complete', completedAt: deps.now() },
+      );
+      return update
+        ? { status: 'updated', contactId, clientToken, truncated }
+        : { status: 'completed', contactId, clientToken, alreadyEnded: ended };
+    }
+    throw new IngestRetryError(
+      TASK_BUSY_CODE,
+      `the task changed under three attempts (ClientToken ${clientToken})`,
+    );
+  };
+}
