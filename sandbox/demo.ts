@@ -5,17 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import {
-  ConnectClient,
-  CreateTaskTemplateCommand,
-  type CreateTaskTemplateCommandInput,
-} from '@aws-sdk/client-connect';
+import { ConnectClient } from '@aws-sdk/client-connect';
 import {
   ChangeMessageVisibilityCommand,
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
+import { applyTemplates } from '#lib/connect/template-apply.ts';
+import { validateTemplateFile } from '#lib/connect/template-spec.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
@@ -82,7 +80,11 @@ function connectClient(sandbox: Sandbox) {
   });
 }
 
-/** Creates the templates, then stores the rules (with `${template:<Name>}` replaced by the new ids). */
+/**
+ * Applies the template files (`events/templates/`, matched by name: the files are the source of
+ * truth; a template of the world with the same name is updated to match, or left alone when equal),
+ * then stores the rules (with `${template:<Name>}` replaced by the templates' ids).
+ */
 export async function seedDemo(
   sandbox: Sandbox,
   manifest: DemoManifest,
@@ -90,11 +92,16 @@ export async function seedDemo(
   const connect = connectClient(sandbox);
   const templates: Record<string, string> = {};
   try {
-    for (const file of manifest.templates) {
-      const input = JSON.parse(readFileSync(resolve(root, file), 'utf8')) as CreateTaskTemplateCommandInput;
-      const out = await connect.send(new CreateTaskTemplateCommand(input));
-      if (!out.Id || !input.Name) throw new Error(`CreateTaskTemplate for ${file} returned no Id`);
-      templates[input.Name] = out.Id;
+    const specs = manifest.templates.map((file) => {
+      const result = validateTemplateFile(JSON.parse(readFileSync(resolve(root, file), 'utf8')));
+      if (!result.ok) throw new Error(`${file} is not a valid template file: ${result.errors.join('; ')}`);
+      return result.spec;
+    });
+    const instanceId = sandbox.environment.CONNECT_INSTANCE_ID as string;
+    for (const { plan, id } of await applyTemplates(connect, instanceId, specs)) {
+      if (plan.action === 'refused') throw new Error(`template "${plan.name}": ${plan.problems.join('; ')}`);
+      if (id === undefined) throw new Error(`template "${plan.name}" has no id after the apply`);
+      templates[plan.name] = id;
     }
   } finally {
     connect.destroy();

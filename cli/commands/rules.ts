@@ -5,7 +5,8 @@
  *   rules get <source> <ruleId>        print the stored rule
  *   rules list [--source S]            list rules (all sources: a Scan)
  *   rules delete <source> <ruleId>     delete one rule
- *   rules validate <file|->            validate only, no AWS call
+ *   rules validate <file|->            validate only, no AWS call; --template-file F /
+ *                                      --fetch-template: also check it against its task template
  *   rules test <rule-file|--source S> <message-file>
  *                                      print the exact StartTaskContact request the message would
  *                                      produce (ClientToken included), or every problem; never
@@ -13,6 +14,11 @@
  *
  * Rule files are JSON, or YAML when named `.yaml`/`.yml`.
  */
+import {
+  type ConnectClient,
+  GetTaskTemplateCommand,
+  type GetTaskTemplateCommandOutput,
+} from '@aws-sdk/client-connect';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import {
@@ -30,6 +36,8 @@ import {
 } from '#cli/context.ts';
 import { now } from '#lib/clock.ts';
 import { taskLimitsFromEnv } from '#lib/connect/constraints.ts';
+import { checkRuleAgainstTemplate, type RuleTemplateCheck } from '#lib/connect/rule-template-check.ts';
+import { specFromRemote, type TemplateSpec, validateTemplateFile } from '#lib/connect/template-spec.ts';
 import { type TaskTemplateView, toTemplateView } from '#lib/connect/templates.ts';
 import { validateTaskRequest } from '#lib/connect/validate-task.ts';
 import { type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
@@ -46,6 +54,54 @@ export interface RuleCommandDeps {
   env: Env;
   /** The rules table; only called by commands that need it. */
   ruleStore: () => RuleStore;
+  /** Connect, for `rules validate --fetch-template` only. */
+  connect?: () => Pick<ConnectClient, 'send'>;
+}
+
+/**
+ * `rules validate` against a template: the rule must be a create rule targeting a task template;
+ * the template comes from a file (template file or GetTaskTemplate output) or GetTaskTemplate.
+ */
+async function checkTemplate(
+  deps: RuleCommandDeps,
+  rule: Rule,
+  options: { templateFile?: string; fetchTemplate?: boolean },
+): Promise<RuleTemplateCheck> {
+  if (rule.action !== 'create' || rule.target.taskTemplateId === undefined) {
+    throw new CliUserError(
+      `rule ${rule.ruleId} does not create a task from a task template (target.taskTemplateId); there is no template to check against`,
+    );
+  }
+  let spec: TemplateSpec;
+  if (options.templateFile !== undefined) {
+    const document = parseDocument(await readInput(deps.io, options.templateFile), options.templateFile);
+    if (document !== null && typeof document === 'object' && 'Fields' in document) {
+      spec = specFromRemote(document as GetTaskTemplateCommandOutput);
+    } else {
+      const parsed = validateTemplateFile(document);
+      if (!parsed.ok) throw new CliUserError(`${options.templateFile}: template is invalid`, parsed.errors);
+      spec = parsed.spec;
+    }
+  } else {
+    if (deps.connect === undefined) throw new CliUserError('--fetch-template needs a Connect client');
+    try {
+      spec = specFromRemote(
+        await deps.connect().send(
+          new GetTaskTemplateCommand({
+            InstanceId: rule.instanceId,
+            TaskTemplateId: rule.target.taskTemplateId,
+          }),
+        ),
+      );
+    } catch (error) {
+      throw new CliUserError(
+        `cannot read task template ${rule.target.taskTemplateId} of instance ${rule.instanceId}: ${describeError(error)}`,
+        [],
+        { cause: error },
+      );
+    }
+  }
+  return checkRuleAgainstTemplate(rule, spec);
 }
 
 /** The SQS message id `rules test` pretends the message had (raw messages without an `id` use it as their id). */
@@ -158,20 +214,45 @@ export function registerRuleCommands(program: Command, deps: RuleCommandDeps): C
 
   rules
     .command('validate')
-    .description('validate a rule file without storing it (no AWS call)')
+    .description(
+      'validate a rule file without storing it (no AWS call); with --template-file or --fetch-template, also check it against the task template it targets',
+    )
     .argument('<file>', 'rule file, or - for standard input')
-    .option('--json', 'print {ok, rule} or {ok, errors} as JSON')
-    .action(async (file: string, options: { json?: boolean }) => {
-      const input = parseDocument(await readInput(io, file), file);
-      const result = validateRule(input, taskLimitsFromEnv(deps.env.CONNECT_LIMITS));
-      if (options.json) {
-        io.stdout(`${toJson(result)}\n`);
-        if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, []);
-        return;
-      }
-      if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, result.errors);
-      io.stdout(`rule ${result.rule.ruleId} of source ${result.rule.source} is valid\n`);
-    });
+    .option(
+      '--template-file <file>',
+      'the targeted template: a template file (events/templates/) or GetTaskTemplate output (JSON)',
+    )
+    .option('--fetch-template', "read the targeted template with GetTaskTemplate from the rule's instance")
+    .option('--json', 'print {ok, rule} or {ok, errors} as JSON (with warnings when a template is checked)')
+    .action(
+      async (file: string, options: { json?: boolean; templateFile?: string; fetchTemplate?: boolean }) => {
+        const input = parseDocument(await readInput(io, file), file);
+        const result = validateRule(input, taskLimitsFromEnv(deps.env.CONNECT_LIMITS));
+        if (result.ok && (options.templateFile !== undefined || options.fetchTemplate)) {
+          const check = await checkTemplate(deps, result.rule, options);
+          for (const warning of check.warnings) if (!options.json) io.stderr(`warning: ${warning}\n`);
+          if (options.json)
+            io.stdout(`${toJson({ ok: check.errors.length === 0, rule: result.rule, ...check })}\n`);
+          if (check.errors.length > 0)
+            throw new CliUserError(
+              `${file}: rule does not fit its task template`,
+              options.json ? [] : check.errors,
+            );
+          if (!options.json)
+            io.stdout(
+              `rule ${result.rule.ruleId} of source ${result.rule.source} is valid and fits its task template\n`,
+            );
+          return;
+        }
+        if (options.json) {
+          io.stdout(`${toJson(result)}\n`);
+          if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, []);
+          return;
+        }
+        if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, result.errors);
+        io.stdout(`rule ${result.rule.ruleId} of source ${result.rule.source} is valid\n`);
+      },
+    );
 
   rules
     .command('test')
