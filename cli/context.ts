@@ -13,6 +13,10 @@
  * sandbox deploys serverless.yml with stage `local`). Against AWS there is no default: guessing a
  * stage there could point an ops command at the wrong environment, so a command that needs a
  * resource name asks for `--stage` (usage error, exit 2).
+ *
+ * The stage's Connect instances (`connectInstanceIds`, checked by `rules put`): CONNECT_INSTANCE_IDS (else
+ * CONNECT_INSTANCE_ID) as the functions read them; else, for the sandbox's stage on a loopback
+ * endpoint, serverless.yml's value for that stage; else unknown (no check).
  */
 import { readFile } from 'node:fs/promises';
 import { ConnectClient } from '@aws-sdk/client-connect';
@@ -21,8 +25,10 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { InvalidArgumentError } from 'commander';
 import YAML from 'yaml';
 import { taskLimitsFromEnv } from '#lib/connect/constraints.ts';
+import { allowedInstanceIdsFromEnv, InstanceListError, parseInstanceIds } from '#lib/connect/instances.ts';
 import type { Lane } from '#lib/lanes.ts';
 import { DynamoRuleStore, type RuleStore } from '#lib/rules/store.ts';
+import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
 
 export const SERVICE_NAME = 'connect-task-ingest';
 export const DEFAULT_REGION = 'us-east-1';
@@ -110,6 +116,8 @@ export interface CliContext {
   laneQueueUrl(lane: Lane): Promise<string>;
   dlqUrl(): Promise<string>;
   ruleStore(): RuleStore;
+  /** The stage's Connect instances (see the module comment); undefined when unknown. */
+  connectInstanceIds(): readonly string[] | undefined;
   /** Closes the clients that were built. */
   destroy(): void;
 }
@@ -192,6 +200,7 @@ export function createCliContext(input: {
   let sqs: SQSClient | undefined;
   let connect: ConnectClient | undefined;
   let store: RuleStore | undefined;
+  let instanceIds: { value: readonly string[] | undefined } | undefined;
   const queueUrls = new Map<string, Promise<string>>();
 
   function name(variable: string, suffix: string): string {
@@ -262,12 +271,18 @@ export function createCliContext(input: {
     laneQueueUrl: (lane) => queueUrl(LANE_QUEUES[lane].variable, LANE_QUEUES[lane].suffix),
     dlqUrl: () => queueUrl('DLQ_URL', 'dlq'),
     ruleStore() {
+      const allowedInstanceIds = context.connectInstanceIds();
       store ??= new DynamoRuleStore({
         client: context.dynamo,
         tableName: context.rulesTable(),
         limits: taskLimitsFromEnv(env.CONNECT_LIMITS),
+        ...(allowedInstanceIds === undefined ? {} : { allowedInstanceIds }),
       });
       return store;
+    },
+    connectInstanceIds() {
+      instanceIds ??= { value: stageInstanceIds(env, settings) };
+      return instanceIds.value;
     },
     destroy() {
       for (const client of built.splice(0)) client.destroy();
@@ -343,6 +358,20 @@ export function describeError(error: unknown): string {
   if (error instanceof Error)
     return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
   return String(error);
+}
+
+function stageInstanceIds(env: Env, settings: ResolvedSettings): readonly string[] | undefined {
+  try {
+    const fromEnv = allowedInstanceIdsFromEnv(env);
+    if (fromEnv !== undefined) return fromEnv;
+    if (settings.stage !== SANDBOX_STAGE || !isLoopback(settings.endpoint)) return undefined;
+    return parseInstanceIds(
+      loadServerlessConfig({ stage: settings.stage, env: { ...env } }).params.connectInstanceIds,
+    );
+  } catch (error) {
+    if (error instanceof InstanceListError) throw new CliUserError(error.message, [], { cause: error });
+    throw new CliUserError(`serverless.yml: ${describeError(error)}`, [], { cause: error });
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

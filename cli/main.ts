@@ -18,6 +18,8 @@ import { registerRuleCommands } from '#cli/commands/rules.ts';
 import { declaredSchedules, registerScheduleCommands } from '#cli/commands/schedules.ts';
 import { registerSendCommand } from '#cli/commands/send.ts';
 import { registerStatusCommand } from '#cli/commands/status.ts';
+import { registerTaskCommands } from '#cli/commands/tasks.ts';
+import { defaultInstanceId, registerTemplateCommands } from '#cli/commands/templates.ts';
 import { registerTransferCommands } from '#cli/commands/transfers.ts';
 import {
   type CliContext,
@@ -97,7 +99,18 @@ function createProgram(deps: CliDeps = {}): BuiltProgram {
     return context;
   };
 
-  registerRuleCommands(program, { io, env, ruleStore: () => ctx().ruleStore() });
+  registerRuleCommands(program, {
+    io,
+    env,
+    ruleStore: () => ctx().ruleStore(),
+    connect: () => ctx().connect,
+  });
+  registerTemplateCommands(program, {
+    io,
+    connect: () => ctx().connect,
+    defaultInstanceId: () =>
+      defaultInstanceId(env, resolveSettings(program.opts<GlobalOptions>(), env).stage),
+  });
   registerSendCommand(program, {
     io,
     target: async (lane) => ({ sqs: ctx().sqs, queueUrl: await ctx().laneQueueUrl(lane) }),
@@ -113,6 +126,13 @@ function createProgram(deps: CliDeps = {}): BuiltProgram {
     laneQueueUrls: queues.laneQueueUrls ?? {},
   }));
   registerTransferCommands(program, () => ({ dynamo: ctx().dynamo, transfersTable: ctx().transfersTable() }));
+  registerTaskCommands(program, io, () => ({
+    dynamo: ctx().dynamo,
+    connect: ctx().connect,
+    ledgerTable: ctx().ledgerTable(),
+    transfersTable: ctx().transfersTable(),
+    instanceIds: ctx().connectInstanceIds(),
+  }));
   registerScheduleCommands(program, {
     schedules: () => {
       const stage = resolveSettings(program.opts<GlobalOptions>(), env).stage ?? 'dev';

@@ -8,6 +8,7 @@
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { type BudgetConfig, budgetConfigFromEnv } from './budget/config.ts';
 import { type TaskLimits, taskLimitsFromEnv } from './connect/constraints.ts';
+import { allowedInstanceIdsFromEnv } from './connect/instances.ts';
 import type { LaneQueueUrls } from './lanes.ts';
 
 export class ConfigError extends TypeError {
@@ -76,9 +77,12 @@ export interface IngestConfig {
   rulesCacheSeconds: number;
   templatesCacheSeconds: number;
   limits: TaskLimits;
+  /** CONNECT_INSTANCE_IDS (else CONNECT_INSTANCE_ID): the instances rules may name; undefined: any. */
+  allowedInstanceIds?: string[];
 }
 
 export function ingestConfigFromEnv(): IngestConfig {
+  const allowedInstanceIds = allowedInstanceIdsFromEnv(process.env);
   return {
     rulesTable: getStringFromEnv({ key: 'RULES_TABLE', errorMessage: 'RULES_TABLE must be set' }),
     idempotencyTable: getStringFromEnv({
@@ -105,6 +109,7 @@ export function ingestConfigFromEnv(): IngestConfig {
     rulesCacheSeconds: positive('RULES_CACHE_SECONDS', 30),
     templatesCacheSeconds: positive('TEMPLATES_CACHE_SECONDS', 300),
     limits: taskLimitsFromEnv(),
+    ...(allowedInstanceIds === undefined ? {} : { allowedInstanceIds }),
   };
 }
 

@@ -84,3 +84,24 @@ export function chainCounterKey(instanceId: string, previousContactId: string): 
   }
   return `${CHAIN_KEY_PREFIX}${encodeURIComponent(instanceId)}#${encodeURIComponent(previousContactId)}`;
 }
+
+/** Prefix of the ledger's contact index keys (never a `cti1-` token, so never a task's ledger entry). */
+export const CONTACT_KEY_PREFIX = 'contact#';
+
+/**
+ * The ledger key of the index item that finds a task's entry from its ContactId.
+ *
+ * Input: the Connect instance and the task's ContactId. Output: `contact#<instanceId>#<contactId>`, each
+ * part URI-encoded as in `chainCounterKey`.
+ */
+export function contactIndexKey(instanceId: string, contactId: string): string {
+  for (const [label, value] of [
+    ['instanceId', instanceId],
+    ['contactId', contactId],
+  ] as const) {
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new TokenDerivationError(`${label} must be a non-empty string to derive a contact index key`);
+    }
+  }
+  return `${CONTACT_KEY_PREFIX}${encodeURIComponent(instanceId)}#${encodeURIComponent(contactId)}`;
+}

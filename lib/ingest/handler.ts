@@ -137,6 +137,7 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
     metrics: runtime.metrics ?? powertoolsMetrics,
     log,
     limits: config.limits,
+    ...(config.allowedInstanceIds === undefined ? {} : { allowedInstanceIds: config.allowedInstanceIds }),
     transientBackoff: config.transientBackoff,
     overQuotaBackoff: config.overQuotaBackoff,
     maxReceiveCount: config.maxReceiveCount,

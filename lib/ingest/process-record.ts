@@ -24,6 +24,7 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
+import { instanceNotAllowed } from '#lib/connect/instances.ts';
 import { validateTaskRequest } from '#lib/connect/validate-task.ts';
 import { EnvelopeError, parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
@@ -61,6 +62,11 @@ export interface IngestDeps {
   metrics: IngestMetrics;
   log: IngestLog;
   limits: TaskLimits;
+  /**
+   * The stage's Connect instances (CONNECT_INSTANCE_IDS): an event whose rule names another instance
+   * is parked PERMANENT `InstanceNotAllowed` before any Connect call. Undefined: no restriction.
+   */
+  allowedInstanceIds?: readonly string[];
   transientBackoff: BackoffConfig;
   overQuotaBackoff: BackoffConfig;
   /**
@@ -147,6 +153,13 @@ async function ingest(
       ruleId: rule.ruleId,
     });
     return { status: 'dropped', ruleId: rule.ruleId };
+  }
+
+  // A rule stored before the stage's instance list changed (rules put refuses new ones): the role may
+  // not act on that instance, so the event waits in the DLQ with its reason instead of failing at Connect.
+  const notAllowed = instanceNotAllowed(rule.instanceId, deps.allowedInstanceIds);
+  if (notAllowed !== undefined) {
+    throw new IngestRefusalError('InstanceNotAllowed', `rule ${rule.ruleId}: ${notAllowed}`);
   }
 
   if (rule.action === 'transfer') {

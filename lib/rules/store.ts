@@ -28,6 +28,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { now as clockNow } from '#lib/clock.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
+import { instanceNotAllowed } from '#lib/connect/instances.ts';
 import { validateRule } from '#lib/rules/compile.ts';
 import type { Rule } from '#lib/rules/schema.ts';
 
@@ -112,6 +113,11 @@ export interface DynamoRuleStoreOptions {
   now?: () => number;
   /** The Connect limits rules are validated against (attribute keys, reference keys); default: the documented ones. */
   limits?: TaskLimits;
+  /**
+   * The stage's Connect instances (connectInstanceIds): a rule naming another instance is refused with
+   * a `RuleValidationError` before anything is written. Undefined: any instance.
+   */
+  allowedInstanceIds?: readonly string[];
 }
 
 const META_KEYS = new Set(['version', 'updatedAt']);
@@ -122,6 +128,7 @@ export class DynamoRuleStore implements RuleStore {
   readonly #tableName: string;
   readonly #now: () => number;
   readonly #limits: TaskLimits | undefined;
+  readonly #allowedInstanceIds: readonly string[] | undefined;
 
   constructor(options: DynamoRuleStoreOptions) {
     if (options?.client === undefined) throw new TypeError('DynamoRuleStore: client is required');
@@ -132,6 +139,7 @@ export class DynamoRuleStore implements RuleStore {
     this.#tableName = options.tableName;
     this.#now = options.now ?? clockNow;
     this.#limits = options.limits;
+    this.#allowedInstanceIds = options.allowedInstanceIds;
   }
 
   /**
@@ -146,6 +154,10 @@ export class DynamoRuleStore implements RuleStore {
     const result = validateRule(input, this.#limits);
     if (!result.ok) throw new RuleValidationError(result.errors);
     const { rule } = result;
+    if ('instanceId' in rule) {
+      const refused = instanceNotAllowed(rule.instanceId, this.#allowedInstanceIds);
+      if (refused !== undefined) throw new RuleValidationError([`instanceId: ${refused}`]);
+    }
 
     const current = await this.#currentVersion(rule.source, rule.ruleId);
     const currentVersion = current.version ?? 0;

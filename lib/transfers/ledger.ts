@@ -15,6 +15,11 @@
  * root), a counter update lost between the entry and the ADD, or an expired counter are not counted, and
  * an unknown chain's 402 is treated as the active-task quota, as before.
  *
+ * Finding an entry by its task: with every entry the ledger writes a small index item keyed
+ * `contactIndexKey(instanceId, contactId)` (`contact#...`) holding the entry's token (`task-ingest tasks
+ * show <contactId>`). It is an unconditional put of the same value, so a redelivery, a replay or a crash
+ * between the two writes leaves it right; entries written before it existed have none.
+ *
  * Table (serverless.yml, LedgerTable): partition key `clientToken`, TTL `expiresAt` (epoch seconds).
  */
 import {
@@ -25,7 +30,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { chainCounterKey } from '#lib/idempotency/token.ts';
+import { chainCounterKey, contactIndexKey } from '#lib/idempotency/token.ts';
 
 /** How long an entry is kept: 30 days, the idempotency window (IDEMPOTENCY_EXPIRY_SECONDS). */
 export const DEFAULT_LEDGER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
@@ -64,6 +69,12 @@ export interface LedgerStore {
    */
   put(entry: LedgerEntry): Promise<LedgerPutOutcome>;
   get(clientToken: string): Promise<StoredLedgerEntry | undefined>;
+}
+
+/** The ledger's contact index (see the module comment). */
+export interface ContactIndexLedger {
+  /** The token of the entry of the task `contactId` of `instanceId`; undefined when none is indexed. */
+  tokenOfContact(instanceId: string, contactId: string): Promise<string | undefined>;
 }
 
 /** The ledger's PreviousContactId chain counters (see the module comment). */
@@ -221,7 +232,7 @@ function lifecycleOf(record: Record<string, unknown>): TaskLifecycle {
   return out;
 }
 
-export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLedger {
+export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLedger, ContactIndexLedger {
   readonly #client: DynamoDBClient;
   readonly #table: string;
   readonly #retentionMs: number;
@@ -252,6 +263,7 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
       expiresAt: Math.ceil((entry.createdAt + this.#retentionMs) / 1000),
       ...(entry.previousContactId === undefined ? {} : { previousContactId: entry.previousContactId }),
     };
+    let outcome: LedgerPutOutcome;
     try {
       await this.#client.send(
         new PutItemCommand({
@@ -260,16 +272,59 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
           ConditionExpression: 'attribute_not_exists(clientToken)',
         }),
       );
-      return 'created';
+      outcome = 'created';
     } catch (error) {
       if (
         error instanceof ConditionalCheckFailedException ||
         (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException'
       ) {
-        return 'exists';
+        outcome = 'exists';
+      } else {
+        throw new LedgerStoreError('could not write the ledger entry', { cause: error });
       }
-      throw new LedgerStoreError('could not write the ledger entry', { cause: error });
     }
+    // The first entry stands: index its task (on 'exists' too, so a crash before this write heals).
+    const first = outcome === 'created' ? stored : await this.get(entry.clientToken);
+    if (first !== undefined) await this.#index(first);
+    return outcome;
+  }
+
+  async #index(entry: StoredLedgerEntry): Promise<void> {
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: marshall({
+            clientToken: contactIndexKey(entry.instanceId, entry.contactId),
+            entryToken: entry.clientToken,
+            expiresAt: entry.expiresAt,
+          }),
+        }),
+      );
+    } catch (error) {
+      throw new LedgerStoreError('could not index the ledger entry by its contact', { cause: error });
+    }
+  }
+
+  async tokenOfContact(instanceId: string, contactId: string): Promise<string | undefined> {
+    let item: Record<string, unknown> | undefined;
+    try {
+      const out = await this.#client.send(
+        new GetItemCommand({
+          TableName: this.#table,
+          Key: marshall({ clientToken: contactIndexKey(instanceId, contactId) }),
+          ConsistentRead: true,
+        }),
+      );
+      item = out.Item ? unmarshall(out.Item) : undefined;
+    } catch (error) {
+      throw new LedgerStoreError('could not read the contact index of the ledger', { cause: error });
+    }
+    if (item === undefined) return undefined;
+    if (typeof item.entryToken !== 'string' || item.entryToken === '') {
+      throw new LedgerStoreError('contact index field "entryToken" is not a string');
+    }
+    return item.entryToken;
   }
 
   async get(clientToken: string): Promise<StoredLedgerEntry | undefined> {

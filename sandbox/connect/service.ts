@@ -679,6 +679,19 @@ export function createConnectService(options: ConnectServiceOptions) {
     EMAIL: 'Email',
   };
 
+  /**
+   * The ReferenceTypes the API model lists for ListContactReferences; the emulator stores only the ones
+   * tasks carry (SUMMARY_KEY), so the others match nothing.
+   */
+  const LISTABLE_REFERENCE_TYPES = new Set([
+    ...Object.keys(SUMMARY_KEY),
+    'CONTACT_ANALYSIS',
+    'EMAIL_MESSAGE',
+    'EMAIL_MESSAGE_PLAIN_TEXT',
+    'EMAIL_MESSAGE_REDACTED',
+    'EMAIL_MESSAGE_PLAIN_TEXT_REDACTED',
+  ]);
+
   /** ListContactReferences (GET /contact/references/{InstanceId}/{ContactId}?referenceTypes=...). */
   function listContactReferences(instanceId: string, contactId: string, query: URLSearchParams) {
     instanceOf(instanceId);
@@ -689,7 +702,7 @@ export function createConnectService(options: ConnectServiceOptions) {
       .filter((v) => v !== '');
     if (types.length === 0) throw invalidParameter('ReferenceTypes is required');
     for (const type of types) {
-      if (!(type in SUMMARY_KEY))
+      if (!LISTABLE_REFERENCE_TYPES.has(type))
         throw invalidParameter(`ReferenceTypes: unknown type ${JSON.stringify(type)}`);
     }
     const wanted = new Set(types);

@@ -13,6 +13,7 @@ import {
   asArray,
   type CfnResource,
   type CfnTemplate,
+  connectScopeOf,
   functionRoleId,
   loadPackagedTemplate,
   PACKAGING_TIMEOUT_SECONDS,
@@ -174,6 +175,43 @@ describe('IAM: least privilege per function', () => {
     }
     for (const name of Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>) {
       expect(envOf(name).CONNECT_INSTANCE_ID).toBe(instanceId);
+      // connectInstanceIds defaults to the single connectInstanceId (stages that pass only that).
+      expect(envOf(name).CONNECT_INSTANCE_IDS).toBe(instanceId);
+    }
+  });
+
+  it('scopes every Connect statement of every role to exactly the listed instances (two-instance list)', () => {
+    // Prepare: the same serverless.yml through the sandbox's loader, with a two-instance list.
+    const ids = ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'];
+    const config = loadServerlessConfig({ stage: 'dev', params: { connectInstanceIds: ids.join(', ') } });
+    const twoInstances = { Resources: config.resources.Resources } as CfnTemplate;
+    const single = roleStatements(template).filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith('connect:')),
+    );
+
+    // Act
+    const connectStatements = roleStatements(twoInstances).filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith('connect:')),
+    );
+
+    // Assess: the same Connect statements as the packaged template, each on both instances alone,
+    // with the same resource paths for each instance as the single-instance template has.
+    expect(connectStatements.map((s) => `${s.roleId}/${s.statement.Sid}`).sort()).toEqual(
+      single.map((s) => `${s.roleId}/${s.statement.Sid}`).sort(),
+    );
+    for (const { roleId, statement } of connectStatements) {
+      const scope = connectScopeOf(statement);
+      const packaged = single.find((s) => s.roleId === roleId && s.statement.Sid === statement.Sid);
+      const packagedSuffixes = [
+        ...connectScopeOf(packaged?.statement as RoleStatement['statement']).suffixesByInstance.values(),
+      ][0];
+      expect(scope.foreign, `${roleId}/${statement.Sid}`).toEqual([]);
+      expect([...scope.instances].sort(), `${roleId}/${statement.Sid}`).toEqual(ids);
+      for (const id of ids)
+        expect(scope.suffixesByInstance.get(id)?.sort()).toEqual(packagedSuffixes?.sort());
+    }
+    for (const fn of Object.values(config.functions)) {
+      expect(fn.environment.CONNECT_INSTANCE_IDS).toBe(ids.join(','));
     }
   });
 

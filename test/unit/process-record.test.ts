@@ -419,6 +419,28 @@ describe('processRecord parks permanent failures in the DLQ', () => {
     });
   });
 
+  it('parks an event whose rule names an instance outside the stage list as InstanceNotAllowed, calling nothing', async () => {
+    // Prepare
+    const f = setup([bagRule()]);
+    const deps = { ...f.deps, allowedInstanceIds: ['99999999-0000-4000-8000-000000000001'] };
+
+    // Act
+    const outcome = await processRecord(rawRecord(bagBody(), { source: 'bag', id: 'e-1' }), deps);
+    const allowed = await processRecord(rawRecord(bagBody(), { source: 'bag', id: 'e-2' }), {
+      ...f.deps,
+      allowedInstanceIds: ['99999999-0000-4000-8000-000000000001', INSTANCE],
+    });
+
+    // Assess
+    expect(parked(outcome)).toMatchObject({ failureClass: 'PERMANENT', code: 'InstanceNotAllowed' });
+    expect(parked(outcome).reason).toBe(
+      `rule bag-rule: instance ${INSTANCE} is not one of the stage's Connect instances (connectInstanceIds: 99999999-0000-4000-8000-000000000001)`,
+    );
+    expect(failureOf(f.dlq[0])).toMatchObject({ ruleId: 'bag-rule', code: 'InstanceNotAllowed' });
+    expect(f.starts.map((s) => s.clientToken)).toHaveLength(1);
+    expect(allowed.status).toBe('created');
+  });
+
   it('parks a mapping failure as MappingFailed naming the rule field', async () => {
     // Prepare
     const f = setup([bagRule()]);

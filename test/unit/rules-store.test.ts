@@ -57,6 +57,26 @@ describe('DynamoRuleStore', () => {
       expect(dynamo.calls()).toHaveLength(0);
     });
 
+    it("refuses a rule naming an instance outside the stage's list before anything is read or written", async () => {
+      // Prepare
+      const listed = new DynamoRuleStore({
+        client: new DynamoDBClient({}),
+        tableName: TABLE,
+        now: () => NOW,
+        allowedInstanceIds: ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'],
+      });
+
+      // Act
+      const error = await listed.put(ruleInput()).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(RuleValidationError);
+      expect((error as RuleValidationError).errors).toEqual([
+        "instanceId: instance 11111111-2222-3333-4444-555555555555 is not one of the stage's Connect instances (connectInstanceIds: aaaaaaaa-0000-4000-8000-000000000001, bbbbbbbb-0000-4000-8000-000000000002)",
+      ]);
+      expect(dynamo.calls()).toHaveLength(0);
+    });
+
     it('creates a new rule at version 1 only if no item exists yet', async () => {
       // Prepare
       dynamo.on(GetItemCommand).resolves({});

@@ -21,6 +21,7 @@ const INPUTS = [
   'tsconfig.json',
   'scripts/package.ts',
   'scripts/task-schedules.cjs',
+  'scripts/connect-instances.cjs',
   'functions',
   'lib',
 ];
@@ -208,4 +209,33 @@ export function functionRoleId(fn: CfnResource): string | undefined {
   const role = property(fn, ['Role']) as { 'Fn::GetAtt'?: [string, string] } | undefined;
   const att = role?.['Fn::GetAtt'];
   return att && att[1] === 'Arn' ? att[0] : undefined;
+}
+
+const CONNECT_INSTANCE_ARN =
+  /^arn:\{AWS::Partition\}:connect:\{AWS::Region\}:\{AWS::AccountId\}:instance\/([^/]+)(\/.*)?$/;
+
+/**
+ * The Connect instances a statement's resources name (rendered ARNs `...:instance/<id>[/...]`), and
+ * each ARN's path under its instance (`''`, `/contact/*`, ...). An ARN that is no instance ARN is
+ * returned under `foreign`.
+ */
+export function connectScopeOf(statement: PolicyStatement): {
+  instances: Set<string>;
+  suffixesByInstance: Map<string, string[]>;
+  foreign: string[];
+} {
+  const instances = new Set<string>();
+  const suffixesByInstance = new Map<string, string[]>();
+  const foreign: string[] = [];
+  for (const arn of resourcesOf(statement)) {
+    const match = CONNECT_INSTANCE_ARN.exec(arn);
+    if (!match) {
+      foreign.push(arn);
+      continue;
+    }
+    const id = match[1] as string;
+    instances.add(id);
+    suffixesByInstance.set(id, [...(suffixesByInstance.get(id) ?? []), match[2] ?? '']);
+  }
+  return { instances, suffixesByInstance, foreign };
 }
