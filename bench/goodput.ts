@@ -3,27 +3,27 @@
  * StartTaskContact token bucket enforces the quota, once with the service's real configuration and
  * once, with the same backlog, with a naive one.
  *
- * - shaped: START_TASK_RATE = quota and INGEST_MAX_CONCURRENCY = maximumConcurrency = K, passed as
- *   serverless.yml params (each instance shapes to quota/K), the service's Connect client
- *   (createConnectClient: 2 attempts), ChangeMessageVisibility backoff on transient failures.
- * - naive: no call shaping (rate Infinity), the SDK's default retries (3 attempts), and redelivery only
- *   by the queue's visibility timeout, set to 30 s for the run (the ingest's SQS client turns
- *   ChangeMessageVisibility into a no-op, so its queue port's changeVisibility does nothing).
+ * - shaped: the service's configuration: START_TASK_RATE = quota and INGEST_MAX_CONCURRENCY =
+ *   maximumConcurrency = K, passed as serverless.yml params, the default (shared) StartTaskContact
+ *   budget, the service's Connect client (createConnectClient: 2 attempts), ChangeMessageVisibility
+ *   backoff on transient failures (the `shared` configuration of bench/quota.ts).
+ * - naive: no call shaping, the SDK's default retries (3 attempts), and redelivery only by the queue's
+ *   visibility timeout, set to 30 s for the run (the ingest's SQS client turns ChangeMessageVisibility
+ *   into a no-op, so its queue port's changeVisibility does nothing).
+ *
+ * The run loop and the figures are bench/workload.ts's runIngestPipeline and bench/quota.ts's
+ * drainFigures; `npm run bench -- quota` (scenario a) adds K = 8 and the static shaping.
  */
-import { ConnectClient } from '@aws-sdk/client-connect';
-import { SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createConnectClient } from '#lib/aws/clients.ts';
-import { now } from '#lib/clock.ts';
-import { startSandbox } from '#sandbox/index.ts';
-import { startPipeline } from '#sandbox/pipeline.ts';
-import { type Cell, percentile, type Reporter } from './report.ts';
+import { type DrainFigures, drainFigures } from './quota.ts';
+import type { Cell, Reporter } from './report.ts';
 import {
   type BacklogMessage,
   caseMessages,
-  ingestInstances,
-  installCaseRule,
-  sendBacklog,
+  NAIVE_VISIBILITY_TIMEOUT_SECONDS,
+  runIngestPipeline,
 } from './workload.ts';
+
+export { NAIVE_VISIBILITY_TIMEOUT_SECONDS };
 
 export type GoodputConfig = 'shaped' | 'naive';
 
@@ -35,45 +35,7 @@ export interface GoodputScenario {
   config: GoodputConfig;
 }
 
-export interface GoodputResult extends GoodputScenario {
-  messages: number;
-  tasks: number;
-  /** Messages that ended in the DLQ (never the case when everything is created). */
-  dlq: number;
-  /** False when the drain did not finish within its time limit. */
-  drained: boolean;
-  /** (tasks − 1) / (last − first InitiationTimestamp), tasks per second. */
-  goodput: number;
-  /** tasks / (last InitiationTimestamp − pipeline start), tasks per second. */
-  goodputFromStart: number;
-  drainSeconds: number;
-  calls: number;
-  throttled: number;
-  /** StartTaskContact calls per task created. */
-  callsPerTask: number;
-  /** Send (SentTimestamp) to task (InitiationTimestamp), seconds. */
-  latencyP50: number;
-  latencyP99: number;
-  /** Records the handler reported failed (transient), i.e. redeliveries caused. */
-  recordRetries: number;
-}
-
-/** Naive run's visibility timeout (s): the only redelivery delay when the service does not back off. */
-export const NAIVE_VISIBILITY_TIMEOUT_SECONDS = 30;
-
-/** Turns ChangeMessageVisibility into a no-op on this client (the naive run's queue port). */
-function withoutVisibilityBackoff(client: SQSClient): SQSClient {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'ChangeMessageVisibilityCommand') {
-        return { output: { $metadata: {} }, response: undefined } as Awaited<ReturnType<typeof next>>;
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchNoVisibilityBackoff' },
-  );
-  return client;
-}
+export interface GoodputResult extends GoodputScenario, DrainFigures {}
 
 /**
  * Drains one backlog through a fresh sandbox.
@@ -85,91 +47,14 @@ export async function runGoodput(
   backlog: readonly BacklogMessage[],
   timeLimitMs: number,
 ): Promise<GoodputResult> {
-  const { quota, concurrency, config } = scenario;
-  const sandbox = await startSandbox({
-    port: 0,
-    params: { startTaskRate: String(quota), ingestMaxConcurrency: String(concurrency) },
+  const run = await runIngestPipeline({
+    quota: scenario.quota,
+    shaping: scenario.config === 'shaped' ? 'shared' : 'naive',
+    params: { ingestMaxConcurrency: String(scenario.concurrency) },
+    backlog: { normal: backlog },
+    until: { idle: true, timeLimitMs },
   });
-  const sentAt = new Map<string, number>();
-  let recordRetries = 0;
-  const instances = ingestInstances({
-    connect: () => (config === 'shaped' ? createConnectClient() : new ConnectClient({ maxAttempts: 3 })),
-    ...(config === 'naive'
-      ? {
-          config: (c) => ({ ...c, startTaskRate: Number.POSITIVE_INFINITY }),
-          sqs: withoutVisibilityBackoff,
-        }
-      : {}),
-    onOutcome(record, outcome) {
-      if (outcome.status === 'created')
-        sentAt.set(outcome.contactId, Number(record.attributes.SentTimestamp));
-      if (outcome.status === 'retry') recordRetries += 1;
-    },
-  });
-  try {
-    sandbox.connect.configure({ rates: { StartTaskContact: { rate: quota, burst: quota } } });
-    await installCaseRule(sandbox);
-    const queueUrl = sandbox.environment.INGEST_QUEUE_URL as string;
-    if (config === 'naive') {
-      await sandbox.clients.sqs.send(
-        new SetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          Attributes: { VisibilityTimeout: String(NAIVE_VISIBILITY_TIMEOUT_SECONDS) },
-        }),
-      );
-    }
-    Object.assign(process.env, sandbox.functionEnvironment('ingest'));
-    await sendBacklog(sandbox.clients.sqs, queueUrl, backlog);
-
-    const started = now();
-    const pipeline = await startPipeline(sandbox, { schedules: false, handlers: { ingest: instances.make } });
-    let drained = true;
-    try {
-      await pipeline.idle({ timeoutMs: timeLimitMs, intervalMs: 200 });
-    } catch (error) {
-      if (!(error instanceof Error && error.name === 'PollerIdleTimeoutError')) throw error;
-      drained = false;
-    } finally {
-      await pipeline.stop();
-    }
-
-    const contacts = sandbox.connect.contacts({ channel: 'TASK' });
-    const initiated = contacts.map((c) => Date.parse(c.InitiationTimestamp)).sort((a, b) => a - b);
-    const first = initiated[0] ?? Number.NaN;
-    const last = initiated[initiated.length - 1] ?? Number.NaN;
-    const tasks = contacts.length;
-    const drainSeconds = (last - first) / 1000;
-    const latencies = contacts.flatMap((c) => {
-      const sent = sentAt.get(c.ContactId);
-      return sent === undefined ? [] : [(Date.parse(c.InitiationTimestamp) - sent) / 1000];
-    });
-    const counts = sandbox.connect.callCounts().StartTaskContact ?? {};
-    const calls = Object.values(counts).reduce((sum, n) => sum + n, 0);
-    const throttled = counts.ThrottlingException ?? 0;
-    const dlq = sandbox.sqs
-      .stats()
-      .filter((q) => q.name.endsWith('-dlq'))
-      .reduce((sum, q) => sum + q.visible + q.notVisible + q.delayed, 0);
-    return {
-      ...scenario,
-      messages: backlog.length,
-      tasks,
-      dlq,
-      drained,
-      goodput: tasks > 1 && drainSeconds > 0 ? (tasks - 1) / drainSeconds : Number.NaN,
-      goodputFromStart: tasks > 0 ? tasks / ((last - started) / 1000) : Number.NaN,
-      drainSeconds,
-      calls,
-      throttled,
-      callsPerTask: tasks > 0 ? calls / tasks : Number.NaN,
-      latencyP50: percentile(latencies, 50),
-      latencyP99: percentile(latencies, 99),
-      recordRetries,
-    };
-  } finally {
-    instances.destroy();
-    await sandbox.stop();
-  }
+  return { ...scenario, ...drainFigures(run, backlog.length) };
 }
 
 const COLUMNS = [

@@ -8,7 +8,7 @@ export type Cell = string | number | undefined;
 
 export interface Target {
   /** The figure passes when `value <op> limit`. */
-  op: '<=' | '>=';
+  op: '<=' | '>=' | '>';
   limit: number;
 }
 
@@ -46,7 +46,8 @@ export function fmt(value: Cell, digits = 2): string {
 }
 
 export function passes(value: number, target: Target): boolean {
-  return target.op === '<=' ? value <= target.limit : value >= target.limit;
+  if (target.op === '<=') return value <= target.limit;
+  return target.op === '>=' ? value >= target.limit : value > target.limit;
 }
 
 /** Nearest-rank percentile (p in 0..100) of unsorted numbers; NaN for an empty list. */

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <bench...>] [--quick]`: runs the benchmarks and prints their figures.
  *
- *   npm run bench                   # goodput, cpu, cold, memory, then the summary
+ *   npm run bench                   # goodput, quota, cpu, cold, memory, then the summary
  *   npm run bench -- goodput cpu    # only these
  *   npm run bench -- --quick        # smaller sizes: a smoke run
  *
@@ -19,7 +19,7 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const BENCHES = ['goodput', 'cpu', 'cold', 'memory'] as const;
+const BENCHES = ['goodput', 'quota', 'cpu', 'cold', 'memory'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function isBench(name: string): name is BenchName {
@@ -28,7 +28,9 @@ function isBench(name: string): name is BenchName {
 
 async function main(): Promise<void> {
   const program = new Command('bench')
-    .description('Benchmarks of connect-task-ingest: goodput at the quota, pipeline CPU, cold start, memory')
+    .description(
+      'Benchmarks of connect-task-ingest: goodput at the quota, sharing the quota, pipeline CPU, cold start, memory',
+    )
     .argument('[bench...]', `which to run: ${BENCHES.join(', ')} (default: all)`)
     .option('--quick', 'shrink sizes for a smoke run', false)
     .parse(process.argv);
@@ -55,6 +57,9 @@ async function main(): Promise<void> {
     switch (name) {
       case 'goodput':
         await (await import('./goodput.ts')).goodputBench(report, { quick });
+        break;
+      case 'quota':
+        await (await import('./quota.ts')).quotaBench(report, { quick });
         break;
       case 'cpu':
         await (await import('./pipeline-cpu.ts')).pipelineCpuBench(report, { quick });

@@ -64,6 +64,7 @@ import { DynamoRuleStore } from '#lib/rules/store.ts';
 import type { ConnectEmulatorConfigPatch } from '#sandbox/connect/emulator.ts';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { type Pipeline, startPipeline } from '#sandbox/pipeline.ts';
+import { seededRandom } from './random.ts';
 
 // ------------------------------------------------------------------------------------------------
 // Public API
@@ -219,17 +220,7 @@ export interface ChaosReport {
 // ------------------------------------------------------------------------------------------------
 // Seeded randomness
 
-/** mulberry32: a small, fast, seedable generator of numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom };
 
 // ------------------------------------------------------------------------------------------------
 // Rules and events

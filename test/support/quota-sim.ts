@@ -6,6 +6,7 @@
 import { vi } from 'vitest';
 import type { Budget } from '#lib/budget/budget.ts';
 import type { Lane } from '#lib/lanes.ts';
+import { seededRandom as seeded } from './random.ts';
 
 export interface Bucket {
   /** Takes one token at the current (fake) time; false = throttled. */
@@ -63,17 +64,7 @@ export function driveBudget(
   return Promise.all(Array.from({ length: options.workers }, worker)).then(() => {});
 }
 
-/** A small seeded PRNG (mulberry32): the same run every time. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as seeded } from './random.ts';
 
 /**
  * An outside caller: one call every `everyMs` on average (uniform in 0.5–1.5 × everyMs, like an
