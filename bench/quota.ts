@@ -38,6 +38,17 @@ import {
 
 export const SHAPINGS: readonly Shaping[] = ['shared', 'static', 'naive'];
 
+/**
+ * Narrowing a run (for repeated measurements of one part): QUOTA_SCENARIOS=a,b,c,
+ * QUOTA_SHAPINGS=shared,static,naive, QUOTA_RATES=2,20 (scenario a). Unset: everything.
+ */
+function selected<T extends string | number>(variable: string, all: readonly T[]): readonly T[] {
+  const raw = process.env[variable];
+  if (!raw) return all;
+  const wanted = new Set(raw.split(',').map((v) => v.trim()));
+  return all.filter((v) => wanted.has(String(v)));
+}
+
 const share = (part: number, whole: number) => (whole > 0 ? part / whole : 0);
 
 // ---- (a) drain figures (also the goodput bench's) ------------------------------------------------
@@ -125,7 +136,7 @@ interface DrainRow extends DrainFigures {
 const DRAIN_SECONDS = { full: 30, quick: 8 };
 
 async function scenarioA(report: Reporter, quick: boolean): Promise<void> {
-  const quotas = [2, 20];
+  const quotas = selected('QUOTA_RATES', [2, 20]);
   const ks = quick ? [4] : [2, 4, 8];
   const seconds = quick ? DRAIN_SECONDS.quick : DRAIN_SECONDS.full;
   report.line('');
@@ -143,7 +154,7 @@ async function scenarioA(report: Reporter, quick: boolean): Promise<void> {
     for (const concurrency of ks) {
       const count = quota * seconds;
       const backlog = caseMessages(count, `qa-${quota}-${concurrency}`);
-      for (const shaping of SHAPINGS) {
+      for (const shaping of selected('QUOTA_SHAPINGS', SHAPINGS)) {
         const timeLimitMs = shaping === 'naive' ? 2 * seconds * 1000 : Math.max(60_000, 4 * seconds * 1000);
         report.line(`  running ${shaping}: quota ${quota}/s, K ${concurrency}, ${count} messages…`);
         const run = await runIngestPipeline({
@@ -434,7 +445,7 @@ async function scenarioB(report: Reporter, quick: boolean): Promise<void> {
       `"back after" = from ${s(untilMs)} until ingest's 5-s sliding rate ≥ 0.95 × quota; "last 10 s" = ingest's rate over the run's last 10 s.`,
   );
   const rows: Cell[][] = [];
-  for (const shaping of SHAPINGS) {
+  for (const shaping of selected('QUOTA_SHAPINGS', SHAPINGS)) {
     report.line(
       `  running ${shaping}: quota ${quota}/s, K ${concurrency}, other caller until ${s(untilMs)}…`,
     );
@@ -626,7 +637,7 @@ async function scenarioC(report: Reporter, quick: boolean): Promise<void> {
       `"bulk/s during" = bulk tasks/s in [${s(urgentFromMs)}, ${s(urgentUntilMs)}); "bulk/s" = over the whole run.`,
   );
   const rows: Cell[][] = [];
-  for (const shaping of SHAPINGS) {
+  for (const shaping of selected('QUOTA_SHAPINGS', SHAPINGS)) {
     report.line(`  running ${shaping}: quota ${quota}/s, ${bulkCount} bulk, ${urgentCount} urgent…`);
     const urgentSentAt: number[] = [];
     const urgentMessages: BacklogMessage[] = caseMessages(urgentCount, `qc-urgent-${shaping}`);
@@ -730,7 +741,8 @@ export async function quotaBench(report: Reporter, options: { quick: boolean }):
       `naive = pass-through (${NAIVE_RATE}/s), 3 SDK attempts, no ChangeMessageVisibility, visibility timeout ${NAIVE_VISIBILITY_TIMEOUT_SECONDS} s. ` +
       '"budget" = what the instances used.',
   );
-  await scenarioA(report, options.quick);
-  await scenarioB(report, options.quick);
-  await scenarioC(report, options.quick);
+  const scenarios = selected('QUOTA_SCENARIOS', ['a', 'b', 'c']);
+  if (scenarios.includes('a')) await scenarioA(report, options.quick);
+  if (scenarios.includes('b')) await scenarioB(report, options.quick);
+  if (scenarios.includes('c')) await scenarioC(report, options.quick);
 }

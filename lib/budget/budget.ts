@@ -112,6 +112,12 @@ export function planClaim(
   return { kind: 'wait', until: Math.min(tat, Math.max(...blockers), floorDue) };
 }
 
+/**
+ * At high rates two intervals are shorter than a claim's round trip under load (20/s: 100 ms), and
+ * slots went unused while instances raced for them: book at least this far ahead.
+ */
+const MIN_HORIZON_MS = 250;
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createBudget(options: BudgetOptions): Budget {
@@ -163,7 +169,7 @@ export function createBudget(options: BudgetOptions): Budget {
     for (;;) {
       const t = clock();
       const intervalMs = intervalAt(t);
-      const horizonMs = horizonSlots * intervalMs;
+      const horizonMs = Math.max(horizonSlots * intervalMs, MIN_HORIZON_MS);
       const plan = planClaim(item, lane, t, { intervalMs, horizonMs, laneFloor });
       if (plan.kind === 'wait') {
         // A little jitter: instances that learnt the same time do not all retry at once.
