@@ -307,7 +307,9 @@ export async function runIngestPipeline(spec: PipelineRunSpec): Promise<Pipeline
       if (outcome.status === 'retry') recordRetries += 1;
     },
   });
-  const previousMode = process.env.BUDGET_MODE;
+  // The run sets the function's environment (and startPipeline the provider's); the next run must
+  // not inherit a variable its serverless.yml no longer sets.
+  const savedEnv = { ...process.env };
   try {
     sandbox.connect.configure({ rates: { StartTaskContact: { rate: quota, burst: quota } } });
     await installCaseRule(sandbox);
@@ -395,8 +397,8 @@ export async function runIngestPipeline(spec: PipelineRunSpec): Promise<Pipeline
       stopSeconds,
     };
   } finally {
-    if (previousMode === undefined) delete process.env.BUDGET_MODE;
-    else process.env.BUDGET_MODE = previousMode;
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
     instances.destroy();
     await sandbox.stop();
   }
