@@ -148,6 +148,8 @@ export function createBudget(options: BudgetOptions): Budget {
   const fraction = (t: number) =>
     cubicFraction({ wmax: item.wmax ?? 1, throttleAt: item.throttleAt }, t, cubic);
   const intervalAt = (t: number) => 1000 / (ceiling * fraction(t));
+  /** The fallback: this instance's static share of the budget as it stands. */
+  const localRate = (t: number) => (ceiling * fraction(t)) / Math.max(1, options.instances);
 
   function enterFallback(error: unknown): void {
     const t = clock();
@@ -157,7 +159,7 @@ export function createBudget(options: BudgetOptions): Budget {
     }
     fallbackUntil = t + fallbackMs;
     local = createRateLimiter({
-      ratePerSecond: (ceiling * fraction(t)) / Math.max(1, options.instances),
+      ratePerSecond: localRate(t),
       randomStart: true,
       random,
       clock,
@@ -300,17 +302,16 @@ export function createBudget(options: BudgetOptions): Budget {
     },
     flush,
     snapshot() {
+      const t = clock();
+      const fallback = fallbackUntil > t;
       const out: BudgetSnapshot = {
-        rate:
-          fallbackUntil > clock()
-            ? (ceiling * fraction(clock())) / Math.max(1, options.instances)
-            : ceiling * fraction(clock()),
+        rate: fallback ? localRate(t) : ceiling * fraction(t),
         ceiling,
         calls: sinceSnapshot.calls,
         throttled: sinceSnapshot.throttled,
         waitMs: sinceSnapshot.waitMs,
         granted: sinceSnapshot.granted,
-        fallback: fallbackUntil > clock(),
+        fallback,
       };
       sinceSnapshot = emptyStats(0);
       return out;

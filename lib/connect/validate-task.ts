@@ -415,6 +415,26 @@ function checkScheduledTime(issues: ValidationIssue[], value: unknown, opts: Val
 }
 
 /**
+ * Cuts Name and Description to their limits in place (a rule's `options.truncate`), for creation
+ * and update alike. Output: the fields that were cut.
+ */
+function truncateNameAndDescription(
+  req: { Name?: string; Description?: string },
+  limits: TaskLimits,
+): string[] {
+  const cut: string[] = [];
+  if (typeof req.Name === 'string' && req.Name.length > limits.nameMaxLength) {
+    req.Name = truncateText(req.Name, limits.nameMaxLength);
+    cut.push('Name');
+  }
+  if (typeof req.Description === 'string' && req.Description.length > limits.descriptionMaxLength) {
+    req.Description = truncateText(req.Description, limits.descriptionMaxLength);
+    cut.push('Description');
+  }
+  return cut;
+}
+
+/**
  * Validates (and with `truncate`, repairs) one StartTaskContact request.
  *
  * Input: the request, the limits table, `now` (epoch ms), the rule's truncate option and, for
@@ -435,16 +455,7 @@ export function validateTaskRequest(
 
   if (opts.template !== undefined && req.TaskTemplateId) applyTemplate(req, opts.template, issues);
 
-  if (opts.truncate) {
-    if (typeof req.Name === 'string' && req.Name.length > limits.nameMaxLength) {
-      req.Name = truncateText(req.Name, limits.nameMaxLength);
-      truncated.push('Name');
-    }
-    if (typeof req.Description === 'string' && req.Description.length > limits.descriptionMaxLength) {
-      req.Description = truncateText(req.Description, limits.descriptionMaxLength);
-      truncated.push('Description');
-    }
-  }
+  if (opts.truncate) truncated.push(...truncateNameAndDescription(req, limits));
 
   if (req.InstanceId === undefined || req.InstanceId === '') {
     issues.push({ field: 'InstanceId', message: 'InstanceId: required' });
@@ -535,16 +546,7 @@ export function validateContactUpdate(
   const issues: ValidationIssue[] = [];
   const truncated: string[] = [];
   const req: ContactUpdateFields = { ...request };
-  if (opts.truncate) {
-    if (typeof req.Name === 'string' && req.Name.length > limits.nameMaxLength) {
-      req.Name = truncateText(req.Name, limits.nameMaxLength);
-      truncated.push('Name');
-    }
-    if (typeof req.Description === 'string' && req.Description.length > limits.descriptionMaxLength) {
-      req.Description = truncateText(req.Description, limits.descriptionMaxLength);
-      truncated.push('Description');
-    }
-  }
+  if (opts.truncate) truncated.push(...truncateNameAndDescription(req, limits));
   if (req.Name === undefined && req.Description === undefined && req.References === undefined) {
     issues.push({
       field: 'Name',
