@@ -5,11 +5,11 @@
  * - `OVER_QUOTA` — park in the DLQ with `nextAttemptAt`; the redrive replays it when due.
  * - `PERMANENT` — park in the DLQ with the reason; never retried automatically.
  *
- * Connect's StartTaskContact errors (seed 001, "Errors"): InternalServiceException 500,
+ * Connect's StartTaskContact errors (StartTaskContact API reference, "Errors"): InternalServiceException 500,
  * InvalidParameterException 400, InvalidRequestException 400, ResourceNotFoundException 404,
  * ServiceQuotaExceededException 402, ThrottlingException 429. TransferContact adds
- * IdempotencyException 409 and AccessDeniedException 403 (seeds/README.md). UpdateContact adds
- * ConflictException 409 and InvalidActiveRegionException 400; StopContact ContactNotFoundException 410
+ * IdempotencyException 409 and AccessDeniedException 403 (TransferContact API reference). UpdateContact
+ * adds ConflictException 409 and InvalidActiveRegionException 400 (UpdateContact API reference); StopContact ContactNotFoundException 410
  * (the lifecycle treats that one as "already ended" before it gets here).
  */
 import type { FailureClass } from './failure-record.ts';
