@@ -1,12 +1,14 @@
 /**
  * Ingest: SQS lane queues (urgent, normal = the ingest queue, bulk) → per-source rules →
- * StartTaskContact, exactly once. Wiring only; the use case is lib/ingest/process-record.ts.
+ * StartTaskContact, exactly once. Wiring only; the handler is built by lib/ingest/handler.ts.
  */
-import { awsClients } from '#lib/aws/clients.ts';
-import { ingestConfigFromEnv, laneQueueUrlsFromEnv } from '#lib/config.ts';
+import { connectClient } from '#lib/aws/connect.ts';
+import { dynamoDbClient } from '#lib/aws/dynamodb.ts';
+import { sqsClient } from '#lib/aws/sqs.ts';
+import { ingestFunctionConfigFromEnv } from '#lib/config.ts';
 import { createIngestHandler } from '#lib/ingest/handler.ts';
 
-const laneQueueUrls = laneQueueUrlsFromEnv();
-const config = { ...ingestConfigFromEnv(), ingestQueueUrl: laneQueueUrls.normal, laneQueueUrls };
-
-export const handler = createIngestHandler({ config, clients: awsClients() });
+export const handler = createIngestHandler({
+  config: ingestFunctionConfigFromEnv(),
+  clients: { connect: connectClient(), sqs: sqsClient(), dynamodb: dynamoDbClient() },
+});

@@ -1,15 +1,22 @@
 /**
- * Configuration, read from the environment at import time by the function entry files, so a
- * missing or malformed variable fails the cold start instead of the first message.
+ * The one configuration module: a reader per function (`ingestConfigFromEnv`, `transferConfigFromEnv`,
+ * `redriveConfigFromEnv`), the budget's and the observability's. The function entry files call them at
+ * import time, so a missing or malformed variable fails the cold start instead of the first message.
  *
- * Each reader returns a plain object; lib/ code takes these objects as parameters and never reads
- * the environment itself (tests and the sandbox build them directly).
+ * Every reader takes the environment as an argument (default `process.env`); nothing else in lib/
+ * reads the environment. Each returns a plain object that lib/ code takes as a parameter (tests and
+ * the sandbox build them directly). A bad value throws `ConfigError`.
  */
-import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { type BudgetConfig, budgetConfigFromEnv } from './budget/config.ts';
-import { type TaskLimits, taskLimitsFromEnv } from './connect/constraints.ts';
+import type { BudgetConfig } from './budget/config.ts';
+import { parseTaskLimits, type TaskLimits } from './connect/constraints.ts';
 import { allowedInstanceIdsFromEnv } from './connect/instances.ts';
-import type { LaneQueueUrls } from './lanes.ts';
+import type { Lane, LaneQueueUrls } from './lanes.ts';
+import type { RedriveLimits } from './redrive/redrive.ts';
+import type { BackoffConfig } from './retry/backoff.ts';
+
+export type { BackoffConfig } from './retry/backoff.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export class ConfigError extends TypeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -18,25 +25,125 @@ export class ConfigError extends TypeError {
   }
 }
 
-function positive(key: string, defaultValue?: number): number {
-  const value = getNumberFromEnv({
-    key,
-    ...(defaultValue === undefined ? {} : { defaultValue }),
-    errorMessage: `${key} must be set to a number`,
-  });
+/** Every default, in one place. */
+export const CONFIG_DEFAULTS = {
+  POWERTOOLS_SERVICE_NAME: 'connect-task-ingest',
+  POWERTOOLS_METRICS_NAMESPACE: 'ConnectTaskIngest',
+  BUDGET_MODE: 'shared',
+  /** START_TASK_RATE and TRANSFER_RATE: the Connect default quota of both operations, requests/s. */
+  RATE: 2,
+  BUDGET_LANE_FLOOR: 0.1,
+  INGEST_MAX_CONCURRENCY: 2,
+  RECORD_CONCURRENCY: 4,
+  TRANSIENT_BACKOFF_BASE_SECONDS: 2,
+  TRANSIENT_BACKOFF_MAX_SECONDS: 300,
+  OVER_QUOTA_BACKOFF_BASE_SECONDS: 60,
+  OVER_QUOTA_BACKOFF_MAX_SECONDS: 3600,
+  /** The ingest queue's maxReceiveCount in serverless.yml; keep the two equal. */
+  INGEST_MAX_RECEIVE_COUNT: 8,
+  IDEMPOTENCY_EXPIRY_SECONDS: 30 * 24 * 3600,
+  RULES_CACHE_SECONDS: 30,
+  TEMPLATES_CACHE_SECONDS: 300,
+} as const;
+
+/** A variable's trimmed value, or `defaultValue` when it is unset; throws when both are missing. */
+function text(env: Env, key: string, defaultValue?: string): string {
+  const value = env[key];
+  if (value !== undefined) return value.trim();
+  if (defaultValue !== undefined) return defaultValue;
+  throw new ConfigError(`${key} must be set`);
+}
+
+/** A required variable that must not be empty. */
+function required(env: Env, key: string): string {
+  const value = text(env, key);
+  if (value === '') throw new ConfigError(`${key} must not be empty`);
+  return value;
+}
+
+function number(env: Env, key: string, defaultValue?: number): number {
+  const raw = env[key];
+  if (raw === undefined && defaultValue !== undefined) return defaultValue;
+  if (raw === undefined) throw new ConfigError(`${key} must be set to a number`);
+  const value = Number(raw.trim());
+  if (Number.isNaN(value)) throw new ConfigError(`${key} must be a number, got "${raw}"`);
+  return value;
+}
+
+function positive(env: Env, key: string, defaultValue?: number): number {
+  const value = number(env, key, defaultValue);
   if (!(value > 0)) throw new ConfigError(`${key} must be > 0, got ${value}`);
   return value;
 }
 
-/** SQS's RedrivePolicy allows a maxReceiveCount of 1..1,000. */
-const MAX_RECEIVE_COUNT_LIMIT = 1_000;
-
-function receiveCount(key: string, defaultValue: number): number {
-  const value = positive(key, defaultValue);
-  if (!Number.isInteger(value) || value > MAX_RECEIVE_COUNT_LIMIT) {
-    throw new ConfigError(`${key} must be a whole number 1..${MAX_RECEIVE_COUNT_LIMIT}, got ${value}`);
+function positiveInteger(
+  env: Env,
+  key: string,
+  defaultValue?: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const value = positive(env, key, defaultValue);
+  if (!Number.isInteger(value) || value > max) {
+    throw new ConfigError(`${key} must be a whole number 1..${max}, got ${value}`);
   }
   return value;
+}
+
+function backoff(env: Env, baseKey: keyof typeof CONFIG_DEFAULTS, capKey: keyof typeof CONFIG_DEFAULTS) {
+  const config: BackoffConfig = {
+    baseSeconds: positive(env, baseKey, CONFIG_DEFAULTS[baseKey] as number),
+    capSeconds: positive(env, capKey, CONFIG_DEFAULTS[capKey] as number),
+  };
+  if (config.capSeconds < config.baseSeconds) throw new ConfigError(`${capKey} must be ≥ ${baseKey}`);
+  return config;
+}
+
+/** The over-quota backoff: ingest parks with it and the redrive defers with it, so both read it here. */
+export function overQuotaBackoffFromEnv(env: Env = process.env): BackoffConfig {
+  return backoff(env, 'OVER_QUOTA_BACKOFF_BASE_SECONDS', 'OVER_QUOTA_BACKOFF_MAX_SECONDS');
+}
+
+/** The service name and metrics namespace our Logger, Metrics and Tracer are built with. */
+export function observabilityConfigFromEnv(env: Env = process.env) {
+  return {
+    serviceName: text(env, 'POWERTOOLS_SERVICE_NAME', CONFIG_DEFAULTS.POWERTOOLS_SERVICE_NAME),
+    metricsNamespace: text(env, 'POWERTOOLS_METRICS_NAMESPACE', CONFIG_DEFAULTS.POWERTOOLS_METRICS_NAMESPACE),
+  };
+}
+
+/**
+ * Reads the budget of one quota.
+ * Input: the variable holding its ceiling and the variables whose sum is the number of instances.
+ */
+export function budgetConfigFromEnv(
+  ceilingKey: string,
+  instanceKeys: readonly string[],
+  env: Env = process.env,
+): BudgetConfig {
+  const mode = text(env, 'BUDGET_MODE', CONFIG_DEFAULTS.BUDGET_MODE);
+  if (mode !== 'shared' && mode !== 'local')
+    throw new ConfigError(`BUDGET_MODE must be "shared" or "local", got "${mode}"`);
+  const ceiling = positive(env, ceilingKey, CONFIG_DEFAULTS.RATE);
+  const instances = instanceKeys.reduce((sum, key) => sum + number(env, key, 0), 0);
+  const laneFloor = number(env, 'BUDGET_LANE_FLOOR', CONFIG_DEFAULTS.BUDGET_LANE_FLOOR);
+  if (!(laneFloor > 0 && laneFloor < 1))
+    throw new ConfigError(`BUDGET_LANE_FLOOR must be between 0 and 1, got ${laneFloor}`);
+  const table = env.BUDGET_TABLE?.trim() || undefined;
+  if (mode === 'shared' && table === undefined)
+    throw new ConfigError('BUDGET_TABLE must be set (or BUDGET_MODE=local)');
+  return { mode, table, ceiling, instances: Math.max(1, instances), laneFloor };
+}
+
+/**
+ * The lane queues (serverless.yml): INGEST_URGENT_QUEUE_URL, INGEST_QUEUE_URL (the normal lane) and
+ * INGEST_BULK_QUEUE_URL, all required. Ingest forwards to them and the redrive replays to them.
+ */
+export function laneQueueUrlsFromEnv(env: Env = process.env): LaneQueueUrls {
+  return {
+    urgent: required(env, 'INGEST_URGENT_QUEUE_URL'),
+    normal: required(env, 'INGEST_QUEUE_URL'),
+    bulk: required(env, 'INGEST_BULK_QUEUE_URL'),
+  };
 }
 
 /** The ingest event sources' maximumConcurrency per lane: their sum bounds the instances. */
@@ -46,12 +153,10 @@ const INGEST_INSTANCE_KEYS = [
   'INGEST_BULK_MAX_CONCURRENCY',
 ] as const;
 
-export interface BackoffConfig {
-  baseSeconds: number;
-  capSeconds: number;
-}
+/** SQS's RedrivePolicy allows a maxReceiveCount of 1..1,000. */
+const MAX_RECEIVE_COUNT_LIMIT = 1_000;
 
-export interface IngestConfig {
+export type IngestConfig = {
   rulesTable: string;
   idempotencyTable: string;
   ledgerTable: string;
@@ -68,64 +173,92 @@ export interface IngestConfig {
   transientBackoff: BackoffConfig;
   overQuotaBackoff: BackoffConfig;
   /**
-   * The ingest queue's RedrivePolicy maxReceiveCount (INGEST_MAX_RECEIVE_COUNT, default 8, the value in
-   * serverless.yml; keep the two equal). On this receive a transient failure is parked in the DLQ as
-   * EXHAUSTED with a failure record, before SQS would move the message there without one.
+   * The ingest queue's RedrivePolicy maxReceiveCount (INGEST_MAX_RECEIVE_COUNT). On this receive a
+   * transient failure is parked in the DLQ as EXHAUSTED with a failure record, before SQS would move
+   * the message there without one.
    */
   maxReceiveCount: number;
   idempotencyExpirySeconds: number;
+  /** RULES_CACHE_SECONDS: how long a source's compiled rules are reused. */
   rulesCacheSeconds: number;
   templatesCacheSeconds: number;
+  /** CONNECT_LIMITS: overrides of the documented StartTaskContact limits. */
   limits: TaskLimits;
   /** CONNECT_INSTANCE_IDS (else CONNECT_INSTANCE_ID): the instances rules may name; undefined: any. */
   allowedInstanceIds?: string[];
-}
+};
 
-export function ingestConfigFromEnv(): IngestConfig {
-  const allowedInstanceIds = allowedInstanceIdsFromEnv(process.env);
+export function ingestConfigFromEnv(env: Env = process.env): IngestConfig {
+  const d = CONFIG_DEFAULTS;
+  const allowedInstanceIds = allowedInstanceIdsFromEnv(env);
   return {
-    rulesTable: getStringFromEnv({ key: 'RULES_TABLE', errorMessage: 'RULES_TABLE must be set' }),
-    idempotencyTable: getStringFromEnv({
-      key: 'IDEMPOTENCY_TABLE',
-      errorMessage: 'IDEMPOTENCY_TABLE must be set',
-    }),
-    ledgerTable: getStringFromEnv({ key: 'LEDGER_TABLE', errorMessage: 'LEDGER_TABLE must be set' }),
-    transfersTable: getStringFromEnv({ key: 'TRANSFERS_TABLE', errorMessage: 'TRANSFERS_TABLE must be set' }),
-    dlqUrl: getStringFromEnv({ key: 'DLQ_URL', errorMessage: 'DLQ_URL must be set' }),
-    startTaskRate: positive('START_TASK_RATE', 2),
-    maxConcurrency: positive('INGEST_MAX_CONCURRENCY', 2),
-    budget: budgetConfigFromEnv('START_TASK_RATE', INGEST_INSTANCE_KEYS),
-    recordConcurrency: positive('RECORD_CONCURRENCY', 4),
-    transientBackoff: {
-      baseSeconds: positive('TRANSIENT_BACKOFF_BASE_SECONDS', 2),
-      capSeconds: positive('TRANSIENT_BACKOFF_MAX_SECONDS', 300),
-    },
-    overQuotaBackoff: {
-      baseSeconds: positive('OVER_QUOTA_BACKOFF_BASE_SECONDS', 60),
-      capSeconds: positive('OVER_QUOTA_BACKOFF_MAX_SECONDS', 3600),
-    },
-    maxReceiveCount: receiveCount('INGEST_MAX_RECEIVE_COUNT', 8),
-    idempotencyExpirySeconds: positive('IDEMPOTENCY_EXPIRY_SECONDS', 30 * 24 * 3600),
-    rulesCacheSeconds: positive('RULES_CACHE_SECONDS', 30),
-    templatesCacheSeconds: positive('TEMPLATES_CACHE_SECONDS', 300),
-    limits: taskLimitsFromEnv(),
+    rulesTable: required(env, 'RULES_TABLE'),
+    idempotencyTable: required(env, 'IDEMPOTENCY_TABLE'),
+    ledgerTable: required(env, 'LEDGER_TABLE'),
+    transfersTable: required(env, 'TRANSFERS_TABLE'),
+    dlqUrl: required(env, 'DLQ_URL'),
+    startTaskRate: positive(env, 'START_TASK_RATE', d.RATE),
+    maxConcurrency: positive(env, 'INGEST_MAX_CONCURRENCY', d.INGEST_MAX_CONCURRENCY),
+    budget: budgetConfigFromEnv('START_TASK_RATE', INGEST_INSTANCE_KEYS, env),
+    recordConcurrency: positive(env, 'RECORD_CONCURRENCY', d.RECORD_CONCURRENCY),
+    transientBackoff: backoff(env, 'TRANSIENT_BACKOFF_BASE_SECONDS', 'TRANSIENT_BACKOFF_MAX_SECONDS'),
+    overQuotaBackoff: overQuotaBackoffFromEnv(env),
+    maxReceiveCount: positiveInteger(
+      env,
+      'INGEST_MAX_RECEIVE_COUNT',
+      d.INGEST_MAX_RECEIVE_COUNT,
+      MAX_RECEIVE_COUNT_LIMIT,
+    ),
+    idempotencyExpirySeconds: positive(env, 'IDEMPOTENCY_EXPIRY_SECONDS', d.IDEMPOTENCY_EXPIRY_SECONDS),
+    rulesCacheSeconds: positive(env, 'RULES_CACHE_SECONDS', d.RULES_CACHE_SECONDS),
+    templatesCacheSeconds: positive(env, 'TEMPLATES_CACHE_SECONDS', d.TEMPLATES_CACHE_SECONDS),
+    limits: parseTaskLimits(env.CONNECT_LIMITS),
     ...(allowedInstanceIds === undefined ? {} : { allowedInstanceIds }),
   };
 }
 
-/**
- * The lane queues (serverless.yml): INGEST_URGENT_QUEUE_URL, INGEST_QUEUE_URL (the normal lane) and
- * INGEST_BULK_QUEUE_URL, all required. Ingest forwards to them and the redrive replays to them.
- */
-export function laneQueueUrlsFromEnv(): LaneQueueUrls {
-  const url = (key: string) => {
-    const value = getStringFromEnv({ key, errorMessage: `${key} must be set` });
-    if (value.trim() === '') throw new ConfigError(`${key} must not be empty`);
-    return value;
-  };
+/** The ingest function's whole configuration: `ingestConfigFromEnv` and the lane queues. */
+export function ingestFunctionConfigFromEnv(env: Env = process.env) {
+  const laneQueueUrls = laneQueueUrlsFromEnv(env);
+  return { ...ingestConfigFromEnv(env), ingestQueueUrl: laneQueueUrls.normal, laneQueueUrls };
+}
+
+export type TransferConfig = {
+  transfersTable: string;
+  ledgerTable: string;
+  /** The TransferContact budget: TRANSFER_RATE requests/s at most, shared with every other instance. */
+  budget: BudgetConfig;
+};
+
+export function transferConfigFromEnv(env: Env = process.env): TransferConfig {
   return {
-    urgent: url('INGEST_URGENT_QUEUE_URL'),
-    normal: url('INGEST_QUEUE_URL'),
-    bulk: url('INGEST_BULK_QUEUE_URL'),
+    transfersTable: required(env, 'TRANSFERS_TABLE'),
+    ledgerTable: required(env, 'LEDGER_TABLE'),
+    budget: budgetConfigFromEnv('TRANSFER_RATE', [], env),
+  };
+}
+
+export type RedriveConfig = {
+  dlqUrl: string;
+  /** The normal lane's queue. */
+  ingestQueueUrl: string;
+  /** Every lane's queue (normal: the ingest queue): a replay goes back to the lane it failed in. */
+  laneQueueUrls: Record<Lane, string>;
+  /** REDRIVE_MAX_ATTEMPTS and REDRIVE_MAX_AGE_SECONDS, both required. */
+  limits: RedriveLimits;
+  overQuotaBackoff: BackoffConfig;
+};
+
+export function redriveConfigFromEnv(env: Env = process.env): RedriveConfig {
+  const laneQueueUrls = laneQueueUrlsFromEnv(env);
+  return {
+    dlqUrl: required(env, 'DLQ_URL'),
+    ingestQueueUrl: laneQueueUrls.normal,
+    laneQueueUrls,
+    limits: {
+      maxAttempts: positiveInteger(env, 'REDRIVE_MAX_ATTEMPTS'),
+      maxAgeSeconds: positiveInteger(env, 'REDRIVE_MAX_AGE_SECONDS'),
+    },
+    overQuotaBackoff: overQuotaBackoffFromEnv(env),
   };
 }

@@ -1,45 +1,8 @@
 /**
- * AWS SDK v3 clients, built once per function instance (module scope) and traced.
+ * One module per AWS client (connect.ts, sqs.ts, dynamodb.ts), so a function's bundle carries only
+ * the SDKs it calls. `AWS_ENDPOINT_URL` (set by the sandbox) is honoured by the SDK itself.
  *
- * Connect retries are kept short: SQS visibility backoff is the long-term retry, and a long SDK
- * retry loop at a 2 requests/s quota only deepens a throttling storm. Timeouts are explicit so a
- * hung call becomes a TRANSIENT failure well inside the function timeout.
- * `AWS_ENDPOINT_URL` (set by the sandbox) is honoured by the SDK itself.
+ * @deprecated Import from `#lib/aws/connect.ts`; this re-export keeps the bench and test support
+ * compiling until they move.
  */
-import { ConnectClient } from '@aws-sdk/client-connect';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { tracer } from '#lib/observability/powertools.ts';
-
-export interface ConnectClientOptions {
-  /** Total attempts per call including the first (SDK standard retry: 429/5xx only). */
-  maxAttempts?: number;
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
-}
-
-export function createConnectClient(options: ConnectClientOptions = {}): ConnectClient {
-  return new ConnectClient({
-    maxAttempts: options.maxAttempts ?? 2,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: options.connectionTimeoutMs ?? 2_000,
-      requestTimeout: options.requestTimeoutMs ?? 5_000,
-      // Since @smithy/node-http-handler 4.x an exceeded requestTimeout only logs a warning and the call
-      // keeps waiting (up to the function timeout, failing the whole batch). Make it a TimeoutError.
-      throwOnRequestTimeout: true,
-    }),
-  });
-}
-
-let connect: ConnectClient | undefined;
-let sqs: SQSClient | undefined;
-let dynamodb: DynamoDBClient | undefined;
-
-/** The function instance's clients, created on first use and then reused. */
-export function awsClients(): { connect: ConnectClient; sqs: SQSClient; dynamodb: DynamoDBClient } {
-  connect ??= tracer.captureAWSv3Client(createConnectClient());
-  sqs ??= tracer.captureAWSv3Client(new SQSClient({}));
-  dynamodb ??= tracer.captureAWSv3Client(new DynamoDBClient({}));
-  return { connect, sqs, dynamodb };
-}
+export { type ConnectClientOptions, createConnectClient } from './connect.ts';

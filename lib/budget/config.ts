@@ -1,13 +1,11 @@
 /**
- * The budget's configuration, read from the environment by the function entry files (through
- * lib/config.ts), and the factory that turns it into a Budget.
+ * The budget's configuration (read by `budgetConfigFromEnv` in lib/config.ts) and the factory that
+ * turns it into a Budget.
  */
-
-import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConfigError } from '#lib/config.ts';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import type { Lane } from '#lib/lanes.ts';
+import type { Logger } from '#lib/observability/logger.ts';
 import { type Budget, type BudgetSnapshot, createBudget } from './budget.ts';
 import { DynamoBudgetStore } from './store.ts';
 
@@ -28,30 +26,6 @@ export interface BudgetConfig {
   instances: number;
   /** Share of the slots a lower lane keeps while a higher one waits (BUDGET_LANE_FLOOR, 0.1). */
   laneFloor: number;
-}
-
-function readNumber(key: string, defaultValue: number): number {
-  return getNumberFromEnv({ key, defaultValue, errorMessage: `${key} must be a number` });
-}
-
-/**
- * Reads the budget of one quota.
- * Input: the variable holding its ceiling and the variables whose sum is the number of instances.
- */
-export function budgetConfigFromEnv(ceilingKey: string, instanceKeys: readonly string[]): BudgetConfig {
-  const mode = getStringFromEnv({ key: 'BUDGET_MODE', defaultValue: 'shared' });
-  if (mode !== 'shared' && mode !== 'local')
-    throw new ConfigError(`BUDGET_MODE must be "shared" or "local", got "${mode}"`);
-  const ceiling = readNumber(ceilingKey, 2);
-  if (!(ceiling > 0)) throw new ConfigError(`${ceilingKey} must be > 0, got ${ceiling}`);
-  const instances = instanceKeys.reduce((sum, key) => sum + readNumber(key, 0), 0);
-  const laneFloor = readNumber('BUDGET_LANE_FLOOR', 0.1);
-  if (!(laneFloor > 0 && laneFloor < 1))
-    throw new ConfigError(`BUDGET_LANE_FLOOR must be between 0 and 1, got ${laneFloor}`);
-  const table = process.env.BUDGET_TABLE || undefined;
-  if (mode === 'shared' && table === undefined)
-    throw new ConfigError('BUDGET_TABLE must be set (or BUDGET_MODE=local)');
-  return { mode, table, ceiling, instances: Math.max(1, instances), laneFloor };
 }
 
 /** The previous static shaping behind the Budget interface: ceiling ÷ instances, random phase. */
@@ -94,12 +68,14 @@ export interface QuotaBudgetDeps {
   dynamodb: DynamoDBClient;
   /** The Connect operation whose quota this is (the budget item's id). */
   operation: string;
-  onFallback?: (error: unknown) => void;
+  /** Warned when the budget store is unavailable and the budget paces at its local fallback rate. */
+  logger?: Logger;
 }
 
 /** Builds the budget one function instance spends its quota through. */
 export function createQuotaBudget(config: BudgetConfig, deps: QuotaBudgetDeps): Budget {
   if (config.mode === 'local' || config.table === undefined) return createLocalBudget(config);
+  const { logger } = deps;
   return createBudget({
     store: new DynamoBudgetStore({
       client: deps.dynamodb,
@@ -109,6 +85,14 @@ export function createQuotaBudget(config: BudgetConfig, deps: QuotaBudgetDeps): 
     ceiling: config.ceiling,
     instances: config.instances,
     laneFloor: config.laneFloor,
-    ...(deps.onFallback ? { onFallback: deps.onFallback } : {}),
+    ...(logger
+      ? {
+          onFallback: (error: unknown) =>
+            logger.warn('quota budget store unavailable; pacing at the local fallback rate', {
+              operation: deps.operation,
+              code: error instanceof Error ? error.name : 'Error',
+            }),
+        }
+      : {}),
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The documented limits of the Amazon Connect task APIs, in one table.
  *
- * Every number here is quoted from the API documents in `shared/seeds/` (file named beside it).
+ * Every number here is quoted from the Amazon Connect API references (document named beside it).
  * Both the ingest validator (`lib/connect/validate-task.ts`) and the sandbox's Connect emulator
  * read this table, so the emulator can never accept what the validator refuses or the reverse.
  *
@@ -10,11 +10,11 @@
  * e.g. `{"nameMaxLength":1024}`.
  */
 
-/** Reference types in the service model (000, 002). */
+/** Reference types in the Amazon Connect API model. */
 export const REFERENCE_TYPES = ['URL', 'ATTACHMENT', 'NUMBER', 'STRING', 'DATE', 'EMAIL'] as const;
 export type ReferenceType = (typeof REFERENCE_TYPES)[number];
 
-/** Task template field types (004, CreateTaskTemplate `Fields[].Type`). */
+/** Task template field types (Amazon Connect task template API reference, CreateTaskTemplate `Fields[].Type`). */
 export const TEMPLATE_FIELD_TYPES = [
   'NAME',
   'DESCRIPTION',
@@ -32,32 +32,32 @@ export const TEMPLATE_FIELD_TYPES = [
 export type TemplateFieldType = (typeof TEMPLATE_FIELD_TYPES)[number];
 
 export interface TaskLimits {
-  /** InstanceId: 1..100 characters (001). */
+  /** InstanceId: 1..100 characters (StartTaskContact API reference). */
   instanceIdMinLength: number;
   instanceIdMaxLength: number;
-  /** ContactFlowId: at most 500 characters (001). */
+  /** ContactFlowId: at most 500 characters (StartTaskContact API reference). */
   contactFlowIdMaxLength: number;
-  /** Name: required, 0..512 characters (001). Newer models: 1,024 (seeds README). */
+  /** Name: required, 0..512 characters (StartTaskContact API reference). Newer API models: 1,024. */
   nameMaxLength: number;
-  /** Description: 0..4,096 characters (001). */
+  /** Description: 0..4,096 characters (StartTaskContact API reference). */
   descriptionMaxLength: number;
-  /** ClientToken: at most 500 characters (001). */
+  /** ClientToken: at most 500 characters (StartTaskContact API reference). */
   clientTokenMaxLength: number;
-  /** PreviousContactId: 1..256 characters (001). RelatedContactId and returned ContactId: same bounds. */
+  /** PreviousContactId: 1..256 characters (StartTaskContact API reference). RelatedContactId and returned ContactId: same bounds. */
   contactIdMinLength: number;
   contactIdMaxLength: number;
-  /** Attributes: key 1..32,767, value 0..32,767 characters (001). */
+  /** Attributes: key 1..32,767, value 0..32,767 characters (StartTaskContact API reference). */
   attributeKeyMaxLength: number;
   attributeValueMaxLength: number;
-  /** "up to 32,768 UTF-8 bytes across all key-value pairs per contact" (000, 001, 002). */
+  /** "up to 32,768 UTF-8 bytes across all key-value pairs per contact" (StartTaskContact API reference). */
   attributesMaxTotalBytes: number;
-  /** "Attribute keys can include only alphanumeric, dash, and underscore characters" (000, 001). */
+  /** "Attribute keys can include only alphanumeric, dash, and underscore characters" (StartTaskContact API reference). */
   attributeKeyPattern: RegExp;
-  /** References: key 1..4,096 characters (001). */
+  /** References: key 1..4,096 characters (StartTaskContact API reference). */
   referenceKeyMaxLength: number;
-  /** "up to 4,096 UTF-8 bytes across all references for a contact" (000, 002). */
+  /** "up to 4,096 UTF-8 bytes across all references for a contact" (StartTaskContact API reference). */
   referencesMaxTotalBytes: number;
-  /** Types allowed at task creation: URL | NUMBER | STRING | DATE | EMAIL; ATTACHMENT is not (002, 003). */
+  /** Types allowed at task creation: URL | NUMBER | STRING | DATE | EMAIL; ATTACHMENT is not (StartTaskContact API reference). */
   referenceTypesAtCreation: readonly ReferenceType[];
   /**
    * Types UpdateContact takes in References (its API reference: URL | ATTACHMENT | NUMBER | STRING |
@@ -65,11 +65,11 @@ export interface TaskLimits {
    * EMAIL_MESSAGE ones, which a rule never writes).
    */
   referenceTypesAtUpdate: readonly ReferenceType[];
-  /** "The scheduled time cannot be in the past. It must be within up to 6 days in future." (000, 003) */
+  /** "The scheduled time cannot be in the past. It must be within up to 6 days in future." (StartTaskContact API reference) */
   scheduledTimeMaxAheadSeconds: number;
-  /** "There can be a maximum of 12 linked task contacts in a chain" (002, 003) → 402 beyond. */
+  /** "There can be a maximum of 12 linked task contacts in a chain" (StartTaskContact API reference) → 402 beyond. */
   previousContactChainMax: number;
-  /** "A contact cannot be transferred more than 11 times." (004) */
+  /** "A contact cannot be transferred more than 11 times." (TransferContact API reference) */
   transfersPerContactMax: number;
 }
 
@@ -128,8 +128,11 @@ export function resolveTaskLimits(overrides: Record<string, unknown> = {}): Task
   return limits;
 }
 
-/** Parses the `CONNECT_LIMITS` JSON (empty or absent means the documented defaults). */
-export function taskLimitsFromEnv(raw: string | undefined = process.env.CONNECT_LIMITS): TaskLimits {
+/**
+ * Parses the `CONNECT_LIMITS` JSON (empty or absent means the documented defaults). The caller reads
+ * the variable (lib/config.ts, the CLI's environment).
+ */
+export function parseTaskLimits(raw?: string): TaskLimits {
   if (raw === undefined || raw.trim() === '') return resolveTaskLimits();
   let parsed: unknown;
   try {
@@ -142,6 +145,9 @@ export function taskLimitsFromEnv(raw: string | undefined = process.env.CONNECT_
   }
   return resolveTaskLimits(parsed as Record<string, unknown>);
 }
+
+/** @deprecated Use `parseTaskLimits`, the same parser; the caller passes its CONNECT_LIMITS value. */
+export const taskLimitsFromEnv = parseTaskLimits;
 
 /** UTF-8 byte length, the unit of the Attributes and References budgets. */
 export function utf8Bytes(value: string): number {

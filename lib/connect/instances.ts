@@ -45,10 +45,10 @@ export function parseInstanceIds(value: unknown, what = 'connectInstanceIds'): s
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * The stage's instances from the environment: CONNECT_INSTANCE_IDS, else CONNECT_INSTANCE_ID (a stage
+ * The stage's instances from an environment (the caller's: lib/config.ts, the CLI): CONNECT_INSTANCE_IDS, else CONNECT_INSTANCE_ID (a stage
  * deployed before the list); undefined when neither is set (no restriction is known).
  */
-export function allowedInstanceIdsFromEnv(env: Env = process.env): string[] | undefined {
+export function allowedInstanceIdsFromEnv(env: Env): string[] | undefined {
   const list = env.CONNECT_INSTANCE_IDS;
   if (list !== undefined && list.trim() !== '') return parseInstanceIds(list, 'CONNECT_INSTANCE_IDS');
   const single = env.CONNECT_INSTANCE_ID;

@@ -1,18 +1,14 @@
 /**
- * Builds the ingest Lambda handler: middy chain (Tracer → Logger → Metrics), Powertools
+ * Builds the ingest Lambda handler: the Powertools middleware chain (withPowertools), Powertools
  * BatchProcessor with partial batch failures, bounded record concurrency, and the adapters over
  * DynamoDB, SQS and Connect. `functions/ingest.ts` calls this once at module scope; the sandbox and
  * tests call it with their own configuration and clients.
  */
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { ConnectClient } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Budget } from '#lib/budget/budget.ts';
 import { createQuotaBudget } from '#lib/budget/config.ts';
@@ -21,8 +17,10 @@ import { now as clockNow } from '#lib/clock.ts';
 import type { IngestConfig } from '#lib/config.ts';
 import { createTemplateProvider } from '#lib/connect/templates.ts';
 import { LANES, type Lane, type LaneQueueUrls } from '#lib/lanes.ts';
-import { powertoolsLog, powertoolsMetrics } from '#lib/observability/ports.ts';
-import { logger, metrics, tracer } from '#lib/observability/powertools.ts';
+import type { Logger } from '#lib/observability/logger.ts';
+import { withPowertools } from '#lib/observability/middleware.ts';
+import { powertoolsIngestMetrics } from '#lib/observability/ports.ts';
+import { createMetrics, logger } from '#lib/observability/powertools.ts';
 import { createRuleProvider } from '#lib/rules/provider.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
@@ -30,7 +28,7 @@ import { DynamoTransferStore } from '#lib/transfers/store.ts';
 import { createAfterCreate, createTransferRequester } from './after-create.ts';
 import { createLimit } from './concurrency.ts';
 import { connectContactActions, createLifecycleApplier } from './lifecycle.ts';
-import type { IngestLog, IngestMetrics } from './ports.ts';
+import type { IngestMetrics } from './ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from './process-record.ts';
 import { createTaskStarter } from './start-task.ts';
 
@@ -43,7 +41,9 @@ export interface IngestRuntime {
   config: IngestConfig & { ingestQueueUrl: string; laneQueueUrls?: Partial<LaneQueueUrls> };
   clients: { connect: ConnectClient; sqs: SQSClient; dynamodb: DynamoDBClient };
   now?: () => number;
-  log?: IngestLog;
+  /** Default: the Powertools logger. */
+  log?: Logger;
+  /** Default: the handler's own Powertools metrics. */
   metrics?: IngestMetrics;
   /** Where the budget's figures go after each invocation (default: Powertools metrics). */
   budgetMetrics?: BudgetMetrics;
@@ -51,21 +51,18 @@ export interface IngestRuntime {
   onOutcome?: (record: SQSRecord, outcome: RecordOutcome | { status: 'retry'; error: unknown }) => void;
 }
 
-export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
+export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): IngestDeps & {
   registerLambdaContext(context: Context): void;
   budget: Budget;
 } {
   const { config, clients } = runtime;
   const now = runtime.now ?? clockNow;
-  const log = runtime.log ?? powertoolsLog;
+  const log = runtime.log ?? logger;
   // One StartTaskContact budget for every instance of the function (lib/budget/budget.ts).
   const limiter = createQuotaBudget(config.budget, {
     dynamodb: clients.dynamodb,
     operation: 'StartTaskContact',
-    onFallback: (error) =>
-      log.warn('quota budget store unavailable; pacing at the local fallback rate', {
-        code: error instanceof Error ? error.name : 'Error',
-      }),
+    logger: log,
   });
   const ledger = new DynamoLedgerStore({ client: clients.dynamodb, tableName: config.ledgerTable });
   const starter = createTaskStarter({
@@ -134,7 +131,7 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
       now,
       ...(config.maxReceiveCount === undefined ? {} : { maxReceiveCount: config.maxReceiveCount }),
     }),
-    metrics: runtime.metrics ?? powertoolsMetrics,
+    metrics: runtime.metrics,
     log,
     limits: config.limits,
     ...(config.allowedInstanceIds === undefined ? {} : { allowedInstanceIds: config.allowedInstanceIds }),
@@ -146,7 +143,9 @@ export function createIngestDeps(runtime: IngestRuntime): IngestDeps & {
 }
 
 export function createIngestHandler(runtime: IngestRuntime) {
-  const deps = createIngestDeps(runtime);
+  const metrics = createMetrics();
+  const ingestMetrics = runtime.metrics ?? powertoolsIngestMetrics(metrics);
+  const deps = createIngestDeps({ ...runtime, metrics: ingestMetrics });
   const limit = createLimit(runtime.config.recordConcurrency);
 
   const recordHandler = (record: SQSRecord) =>
@@ -165,7 +164,7 @@ export function createIngestHandler(runtime: IngestRuntime) {
     deps.registerLambdaContext(context);
     // Always one plain metric per invocation: the batch size (per-code failure metrics are single
     // metrics, so an all-failure batch would otherwise publish nothing and Powertools warns).
-    (runtime.metrics ?? powertoolsMetrics).count('RecordsReceived', {}, event.Records.length);
+    ingestMetrics.count('RecordsReceived', {}, event.Records.length);
     // A processor per invocation: it holds the batch's results, which must never mix with another's.
     const processor = new BatchProcessor(EventType.SQS);
     try {
@@ -180,8 +179,5 @@ export function createIngestHandler(runtime: IngestRuntime) {
     }
   };
 
-  return middy(lambdaHandler)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withPowertools(lambdaHandler, metrics);
 }

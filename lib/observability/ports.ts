@@ -1,27 +1,22 @@
 /**
- * Powertools-backed implementations of the small logging/metrics ports the use cases depend on.
- * Metrics with a failure-code dimension are emitted as single metrics so one record's code never
- * leaks onto another record's metric; source is never a dimension (unbounded).
+ * Powertools-backed implementation of the ingest's metrics port. Metrics with a failure-code
+ * dimension are emitted as single metrics so one record's code never leaks onto another record's
+ * metric; source is never a dimension (unbounded). Logging needs no adapter: a Powertools `Logger`
+ * is a `Logger` (lib/observability/logger.ts) as it is.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { IngestLog, IngestMetrics } from '#lib/ingest/ports.ts';
-import { logger, metrics } from './powertools.ts';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { IngestMetrics } from '#lib/ingest/ports.ts';
 
-export const powertoolsMetrics: IngestMetrics = {
-  count(name, dimensions, value = 1) {
-    if (dimensions?.code) {
-      const single = metrics.singleMetric();
-      single.addDimension('code', dimensions.code);
-      single.addMetric(name, MetricUnit.Count, value);
-      return;
-    }
-    metrics.addMetric(name, MetricUnit.Count, value);
-  },
-};
-
-export const powertoolsLog: IngestLog = {
-  info: (message, fields) => logger.info(message, { ...fields }),
-  warn: (message, fields) => logger.warn(message, { ...fields }),
-  error: (message, fields, error) =>
-    logger.error(message, { ...fields, ...(error instanceof Error ? { error } : {}) }),
-};
+export function powertoolsIngestMetrics(metrics: Metrics): IngestMetrics {
+  return {
+    count(name, dimensions, value = 1) {
+      if (dimensions?.code) {
+        const single = metrics.singleMetric();
+        single.addDimension('code', dimensions.code);
+        single.addMetric(name, MetricUnit.Count, value);
+        return;
+      }
+      metrics.addMetric(name, MetricUnit.Count, value);
+    },
+  };
+}

@@ -10,6 +10,7 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import type { Logger } from '#lib/observability/logger.ts';
 import type { DlqFilter } from './filter.ts';
 import { type RedriveDeps, type RedriveOptions, type RedriveSummary, runRedrive } from './redrive.ts';
 
@@ -64,11 +65,13 @@ export function parseRedriveEvent(
   );
 }
 
-export interface RedriveObservability {
-  count(name: 'Replayed' | 'Deferred' | 'Exhausted' | 'RedriveProblems', value: number): void;
-  info(message: string, fields: Record<string, unknown>): void;
-  warn(message: string, fields: Record<string, unknown>): void;
-}
+export type RedriveMetricName = 'Replayed' | 'Deferred' | 'Exhausted' | 'RedriveProblems';
+
+/** Where an invocation's counts and log lines go (a Powertools `Logger` is a `Logger` as it is). */
+export type RedriveObservability = {
+  count(name: RedriveMetricName, value: number): void;
+  logger: Logger;
+};
 
 /**
  * Handles one invocation.
@@ -88,15 +91,16 @@ export async function handleRedriveInvocation(
     ...options,
     ...(runtime.remainingTimeMs ? { remainingTimeMs: runtime.remainingTimeMs } : {}),
   });
-  const { observe } = runtime;
+  const { count, logger } = runtime.observe;
   if (!summary.dryRun) {
-    observe.count('Replayed', summary.replayed);
-    observe.count('Deferred', summary.deferred);
-    observe.count('Exhausted', summary.exhausted);
+    count('Replayed', summary.replayed);
+    count('Deferred', summary.deferred);
+    count('Exhausted', summary.exhausted);
   }
-  observe.count('RedriveProblems', summary.problems.length);
-  for (const problem of summary.problems) observe.warn('DLQ message needs ops', { ...problem });
-  observe.info('redrive finished', {
+  // Always at least this one: every invocation publishes a metric.
+  count('RedriveProblems', summary.problems.length);
+  for (const problem of summary.problems) logger.warn('DLQ message needs ops', { ...problem });
+  logger.info('redrive finished', {
     mode: summary.mode,
     dryRun: summary.dryRun,
     scanned: summary.scanned,

@@ -1,6 +1,7 @@
 /**
  * What the transfer function does with one invocation: the scheduled sweep, or one transfer request.
  */
+import { isNonNegativeInteger, isObject } from '#lib/guards.ts';
 import type { LedgerStore } from './ledger.ts';
 import { acceptTransferRequest } from './request.ts';
 import type { ScheduleOutcome } from './store.ts';
@@ -43,10 +44,6 @@ export interface TransferInvocationDeps extends SweepDeps {
   ledger?: LedgerStore;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Use case: handle one invocation of the transfer function.
  *
@@ -64,7 +61,7 @@ export async function handleTransferInvocation(
   if (!isObject(event)) throw new TransferInvocationError('transfer function input must be a JSON object');
   if (event.action === 'sweep') {
     const max = event.max;
-    if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 0)) {
+    if (max !== undefined && !isNonNegativeInteger(max)) {
       throw new TransferInvocationError('sweep "max" must be a non-negative integer');
     }
     return { kind: 'sweep', summary: await runSweep(deps, max === undefined ? {} : { max }) };

@@ -2,7 +2,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createInMemorySqsPort } from '#lib/redrive/in-memory-sqs-port.ts';
+import { silentLogger } from '#lib/observability/logger.ts';
 import {
   handleRedriveInvocation,
   parseRedriveEvent,
@@ -10,6 +10,7 @@ import {
 } from '#lib/redrive/invocation.ts';
 import type { RedriveDeps } from '#lib/redrive/redrive.ts';
 import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
+import { createInMemorySqsPort } from '#test/support/memory-sqs-port.ts';
 
 const DLQ = 'https://sqs.test/000000000000/dlq';
 const INGEST = 'https://sqs.test/000000000000/ingest';
@@ -22,9 +23,11 @@ function recorder() {
     count: (name, value) => {
       counts[name] = (counts[name] ?? 0) + value;
     },
-    info: () => {},
-    warn: (_message, fields) => {
-      warnings.push(fields);
+    logger: {
+      ...silentLogger,
+      warn: (_message, ...fields) => {
+        warnings.push(...fields);
+      },
     },
   };
   return { counts, warnings, observe };

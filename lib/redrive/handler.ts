@@ -1,0 +1,49 @@
+/**
+ * Builds the redrive Lambda handler: replays due over-quota messages from the DLQ (EventBridge
+ * schedule, `{action: 'redrive'}`), or replays what ops ask for (`{filter, max?, dryRun?}`), each to
+ * the queue of the lane it failed in. `functions/redrive.ts` calls this once at module scope.
+ * Redrive calls SQS only: nothing here imports the Connect client.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { now as clockNow } from '#lib/clock.ts';
+import type { RedriveConfig } from '#lib/config.ts';
+import type { Logger } from '#lib/observability/logger.ts';
+import { withPowertools } from '#lib/observability/middleware.ts';
+import { createMetrics, logger as powertoolsLogger } from '#lib/observability/powertools.ts';
+import { handleRedriveInvocation } from './invocation.ts';
+import type { RedriveSummary } from './redrive.ts';
+import { createSqsPort } from './sqs-port.ts';
+
+export type RedriveRuntime = {
+  config: RedriveConfig;
+  clients: { sqs: SQSClient };
+  now?: () => number;
+  /** Default: the Powertools logger. */
+  logger?: Logger;
+};
+
+export function createRedriveHandler(runtime: RedriveRuntime) {
+  const { config } = runtime;
+  const metrics = createMetrics();
+  const deps = {
+    sqs: createSqsPort(runtime.clients.sqs),
+    dlqUrl: config.dlqUrl,
+    ingestQueueUrl: config.ingestQueueUrl,
+    laneQueueUrls: config.laneQueueUrls,
+    limits: config.limits,
+    overQuotaBackoff: config.overQuotaBackoff,
+    now: runtime.now ?? clockNow,
+  };
+  const observe = {
+    count: (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value),
+    logger: runtime.logger ?? powertoolsLogger,
+  };
+  const lambdaHandler = (event: unknown, context: Context): Promise<RedriveSummary> =>
+    handleRedriveInvocation(deps, event, {
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      observe,
+    });
+  return withPowertools(lambdaHandler, metrics);
+}
