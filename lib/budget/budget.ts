@@ -121,29 +121,97 @@ const MIN_HORIZON_MS = 250;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createBudget(options: BudgetOptions): Budget {
-  const { store, ceiling } = options;
+  const { ceiling } = options;
   if (!(ceiling > 0) || !Number.isFinite(ceiling)) throw new TypeError(`ceiling must be > 0, got ${ceiling}`);
+  const clock = options.clock ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const slotJitter = options.slotJitter ?? 0.5;
+  const stats = createStatsRecorder(options.store, clock);
+  const slots = createSlotSource(options, { clock, sleep, random });
+  const queue: Waiter[] = [];
+  let pumping = false;
+
+  /** Grants queued waiters one slot each, most urgent first. */
+  async function pump(): Promise<void> {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (queue.length > 0) {
+        const head = queue[0] as Waiter;
+        const { slot, shared } = await slots.obtain(head.lane);
+        // A random part of an interval late: calls that arrive exactly at the bucket's refill rate
+        // leave it at the edge, where another caller's calls fail and ours never do (see max in cubic.ts).
+        const wait = slot - clock() + (shared ? random() * slotJitter * slots.intervalAt(slot) : 0);
+        if (wait > 0) await sleep(wait);
+        // The most urgent waiter now (one may have arrived while this slot was being claimed).
+        const waiter = queue.shift() as Waiter;
+        const waitedMs = clock() - waiter.since;
+        stats.granted(waiter.lane, waitedMs);
+        options.onGrant?.({ lane: waiter.lane, slot, waitedMs, shared });
+        waiter.resolve();
+        stats.maybeFlush();
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  return {
+    acquire(lane: Lane = DEFAULT_LANE) {
+      return new Promise<void>((resolve) => {
+        enqueue(queue, { lane, since: clock(), resolve });
+        void pump();
+      });
+    },
+    throttled() {
+      stats.throttled();
+      slots.throttled();
+    },
+    get waiting() {
+      return queue.length;
+    },
+    flush: stats.flush,
+    snapshot() {
+      const { rate, fallback } = slots.current();
+      return { ...stats.takeSnapshot(), rate, ceiling, fallback };
+    },
+  };
+}
+
+/** Inserts a waiter after every waiter of the same or a more urgent lane (stable priority order). */
+function enqueue(queue: Waiter[], waiter: Waiter): void {
+  const p = lanePriority(waiter.lane);
+  let at = queue.length;
+  while (at > 0 && lanePriority((queue[at - 1] as Waiter).lane) > p) at -= 1;
+  queue.splice(at, 0, waiter);
+}
+
+interface Runtime {
+  clock: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+}
+
+/**
+ * Where slots come from: the shared schedule in the store (claims, decreases on throttles), or the
+ * local fallback limiter for `fallbackMs` after the store failed.
+ */
+function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runtime) {
+  const { store, ceiling } = options;
   const laneFloor = options.laneFloor ?? 0.1;
   const horizonSlots = options.horizonSlots ?? 2;
-  const slotJitter = options.slotJitter ?? 0.5;
   const cooldownMs = options.cooldownMs ?? 2_000;
   const fallbackMs = options.fallbackMs ?? 30_000;
   const cubic = options.cubic ?? DEFAULT_CUBIC;
   // After a decrease nobody calls for two intervals at the ceiling: Connect's bucket refills a token.
   const pauseMs = options.pauseMs ?? 2_000 / ceiling;
-  const clock = options.clock ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
-  const random = options.random ?? Math.random;
 
   let item: BudgetItem = { demandUntil: {}, floorAt: {} };
   let fallbackUntil = 0;
   /** When this instance last fell back, until the table has been told. */
   let unreportedFallback: number | undefined;
   let local: RateLimiter | undefined;
-  const queue: Waiter[] = [];
-  let pumping = false;
-  let pending: StatsDelta & { minute: number } = emptyStats(Math.floor(clock() / 60_000));
-  let sinceSnapshot = emptyStats(0);
 
   const fraction = (t: number) =>
     cubicFraction({ wmax: item.wmax ?? 1, throttleAt: item.throttleAt }, t, cubic);
@@ -158,13 +226,16 @@ export function createBudget(options: BudgetOptions): Budget {
       unreportedFallback = t;
     }
     fallbackUntil = t + fallbackMs;
-    local = createRateLimiter({
-      ratePerSecond: localRate(t),
-      randomStart: true,
-      random,
-      clock,
-      sleep,
-    });
+    local = createRateLimiter({ ratePerSecond: localRate(t), randomStart: true, random, clock, sleep });
+  }
+
+  function granted(next: BudgetItem): void {
+    item = next;
+    if (unreportedFallback === undefined) return;
+    const at = unreportedFallback;
+    unreportedFallback = undefined;
+    // Best effort, for `task-ingest status`.
+    void store.markFallback(at).catch(() => {});
   }
 
   async function claimShared(lane: Lane): Promise<number> {
@@ -179,7 +250,6 @@ export function createBudget(options: BudgetOptions): Budget {
         item = await store.read();
         continue;
       }
-      const higher = LANES.filter((h) => lanePriority(h) < lanePriority(lane));
       const result = await store.claim({
         lane,
         now: t,
@@ -187,85 +257,15 @@ export function createBudget(options: BudgetOptions): Budget {
         ceiling,
         mode: plan.mode,
         latest: t + horizonMs,
-        higher,
+        higher: LANES.filter((h) => lanePriority(h) < lanePriority(lane)),
         floorDue: t - intervalMs / laneFloor,
       });
       if (result.granted) {
-        item = result.item;
-        if (unreportedFallback !== undefined) {
-          const at = unreportedFallback;
-          unreportedFallback = undefined;
-          // Best effort, for `task-ingest status`.
-          void store.markFallback(at).catch(() => {});
-        }
+        granted(result.item);
         return result.slot;
       }
       item = await store.read();
     }
-  }
-
-  async function obtainSlot(lane: Lane): Promise<{ slot: number; shared: boolean }> {
-    if (fallbackUntil <= clock()) {
-      try {
-        return { slot: await claimShared(lane), shared: true };
-      } catch (error) {
-        enterFallback(error);
-      }
-    }
-    await (local as RateLimiter).acquire();
-    return { slot: clock(), shared: false };
-  }
-
-  async function pump(): Promise<void> {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (queue.length > 0) {
-        const head = queue[0] as Waiter;
-        const { slot, shared } = await obtainSlot(head.lane);
-        // A random part of an interval late: calls that arrive exactly at the bucket's refill rate
-        // leave it at the edge, where another caller's calls fail and ours never do (see max in cubic.ts).
-        const wait = slot - clock() + (shared ? random() * slotJitter * intervalAt(slot) : 0);
-        if (wait > 0) await sleep(wait);
-        // The most urgent waiter now (one may have arrived while this slot was being claimed).
-        const waiter = queue.shift() as Waiter;
-        const waitedMs = clock() - waiter.since;
-        count(pending, waiter.lane, waitedMs);
-        count(sinceSnapshot, waiter.lane, waitedMs);
-        options.onGrant?.({ lane: waiter.lane, slot, waitedMs, shared });
-        waiter.resolve();
-        maybeFlush();
-      }
-    } finally {
-      pumping = false;
-    }
-  }
-
-  function enqueue(waiter: Waiter): void {
-    // Stable priority order: after every waiter of the same or a more urgent lane.
-    const p = lanePriority(waiter.lane);
-    let at = queue.length;
-    while (at > 0 && lanePriority((queue[at - 1] as Waiter).lane) > p) at -= 1;
-    queue.splice(at, 0, waiter);
-  }
-
-  let flushing: Promise<void> = Promise.resolve();
-  let lastFlush = clock();
-  function maybeFlush(): void {
-    const t = clock();
-    if (Math.floor(t / 60_000) !== pending.minute || t - lastFlush >= 10_000) void flush();
-  }
-
-  async function flush(): Promise<void> {
-    const delta = pending;
-    lastFlush = clock();
-    pending = emptyStats(Math.floor(lastFlush / 60_000));
-    if (delta.calls === 0 && delta.throttled === 0) return flushing;
-    flushing = flushing
-      .then(() => store.addStats(delta.minute, delta))
-      // Statistics are best effort: a lost minute only makes `task-ingest status` less exact.
-      .catch(() => {});
-    return flushing;
   }
 
   async function recordThrottle(): Promise<void> {
@@ -285,36 +285,70 @@ export function createBudget(options: BudgetOptions): Budget {
   }
 
   return {
-    acquire(lane: Lane = DEFAULT_LANE) {
-      return new Promise<void>((resolve) => {
-        enqueue({ lane, since: clock(), resolve });
-        void pump();
-      });
+    intervalAt,
+    async obtain(lane: Lane): Promise<{ slot: number; shared: boolean }> {
+      if (fallbackUntil <= clock()) {
+        try {
+          return { slot: await claimShared(lane), shared: true };
+        } catch (error) {
+          enterFallback(error);
+        }
+      }
+      await (local as RateLimiter).acquire();
+      return { slot: clock(), shared: false };
     },
-    throttled() {
-      pending.throttled += 1;
-      sinceSnapshot.throttled += 1;
+    throttled(): void {
       local?.throttled?.();
       void recordThrottle();
     },
-    get waiting() {
-      return queue.length;
-    },
-    flush,
-    snapshot() {
+    current(): { rate: number; fallback: boolean } {
       const t = clock();
       const fallback = fallbackUntil > t;
-      const out: BudgetSnapshot = {
-        rate: fallback ? localRate(t) : ceiling * fraction(t),
-        ceiling,
-        calls: sinceSnapshot.calls,
-        throttled: sinceSnapshot.throttled,
-        waitMs: sinceSnapshot.waitMs,
-        granted: sinceSnapshot.granted,
-        fallback,
-      };
+      return { rate: fallback ? localRate(t) : ceiling * fraction(t), fallback };
+    },
+  };
+}
+
+/**
+ * Counts of calls, throttles and waits: per minute for the store (flushed at least every 10 s and at
+ * each minute's turn) and since the last snapshot for the invocation's metrics.
+ */
+function createStatsRecorder(store: BudgetStore, clock: () => number) {
+  let pending: StatsDelta & { minute: number } = emptyStats(Math.floor(clock() / 60_000));
+  let sinceSnapshot = emptyStats(0);
+  let flushing: Promise<void> = Promise.resolve();
+  let lastFlush = clock();
+
+  async function flush(): Promise<void> {
+    const delta = pending;
+    lastFlush = clock();
+    pending = emptyStats(Math.floor(lastFlush / 60_000));
+    if (delta.calls === 0 && delta.throttled === 0) return flushing;
+    flushing = flushing
+      .then(() => store.addStats(delta.minute, delta))
+      // Statistics are best effort: a lost minute only makes `task-ingest status` less exact.
+      .catch(() => {});
+    return flushing;
+  }
+
+  return {
+    flush,
+    granted(lane: Lane, waitedMs: number): void {
+      count(pending, lane, waitedMs);
+      count(sinceSnapshot, lane, waitedMs);
+    },
+    throttled(): void {
+      pending.throttled += 1;
+      sinceSnapshot.throttled += 1;
+    },
+    maybeFlush(): void {
+      const t = clock();
+      if (Math.floor(t / 60_000) !== pending.minute || t - lastFlush >= 10_000) void flush();
+    },
+    takeSnapshot(): Pick<BudgetSnapshot, 'calls' | 'throttled' | 'waitMs' | 'granted'> {
+      const { calls, throttled, waitMs, granted } = sinceSnapshot;
       sinceSnapshot = emptyStats(0);
-      return out;
+      return { calls, throttled, waitMs, granted };
     },
   };
 }
