@@ -16,12 +16,14 @@
  * a second task. A message goes back to the queue of the lane it failed in (the record's `lane`;
  * none: the normal lane, the ingest queue). Exit code 1 when some message could not be replayed or deleted.
  */
+
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { CliUsageError, CliUserError, toJson } from '#cli/context.ts';
 import { now } from '#lib/clock.ts';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
+import { isPositiveInteger, isPositiveNumber } from '#lib/guards.ts';
 import type { Lane } from '#lib/lanes.ts';
 import { type DlqEntry, deleteDlqMessages, listDlq, showDlqMessage } from '#lib/redrive/dlq-ops.ts';
 import type { DlqFilter } from '#lib/redrive/filter.ts';
@@ -66,13 +68,13 @@ export function parseDuration(value: string): number {
 
 function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1.');
+  if (!isPositiveInteger(n)) throw new InvalidArgumentError('expected a whole number ≥ 1.');
   return n;
 }
 
 function positiveRate(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected messages per second > 0.');
+  if (!isPositiveNumber(n)) throw new InvalidArgumentError('expected messages per second > 0.');
   return n;
 }
 

@@ -14,6 +14,7 @@
  *
  * Rule files are JSON, or YAML when named `.yaml`/`.yml`.
  */
+
 import {
   type ConnectClient,
   GetTaskTemplateCommand,
@@ -39,12 +40,11 @@ import { taskLimitsFromEnv } from '#lib/connect/constraints.ts';
 import { checkRuleAgainstTemplate, type RuleTemplateCheck } from '#lib/connect/rule-template-check.ts';
 import { specFromRemote, type TemplateSpec, validateTemplateFile } from '#lib/connect/template-spec.ts';
 import { type TaskTemplateView, toTemplateView } from '#lib/connect/templates.ts';
-import { validateTaskRequest } from '#lib/connect/validate-task.ts';
 import { type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
-import { taskClientToken } from '#lib/idempotency/token.ts';
-import { mapToTaskRequest } from '#lib/mapping/map.ts';
-import { type CompiledRule, compileRule, selectRule, validateRule } from '#lib/rules/compile.ts';
+import { isNonNegativeInteger, isObject } from '#lib/guards.ts';
+import { planTask, type TaskPlan } from '#lib/ingest/plan.ts';
+import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import type { Rule } from '#lib/rules/schema.ts';
 import type { RuleRecord, RuleStore } from '#lib/rules/store.ts';
 import { RuleConflictError, RuleValidationError } from '#lib/rules/store.ts';
@@ -294,8 +294,8 @@ interface RuleTestOptions {
  * optionally a task template.
  * Output: the validated StartTaskContact request with its ClientToken on stdout; exit 1 with every
  * problem otherwise. Connect is never called.
- * Primary course: normalise the message (as the ingest handler does) → select the rule → map →
- * derive the ClientToken → validate against the limits (and the template) → print.
+ * Primary course: normalise the message (as the ingest handler does) → ingest's own planning step
+ * (`planTask`, lib/ingest/plan.ts: select → map → ClientToken → validate) → print.
  */
 async function testRule(deps: RuleCommandDeps, files: string[], options: RuleTestOptions): Promise<void> {
   const { io } = deps;
@@ -334,14 +334,48 @@ async function testRule(deps: RuleCommandDeps, files: string[], options: RuleTes
 
   const message = await readMessage(io, messageFile, options.sample === true);
   const envelope = normalise(message, messageFile, options, defaultSource);
-
-  let selected: CompiledRule | undefined;
-  try {
-    selected = await selectRule(candidates, envelope);
-  } catch (error) {
-    throw new CliUserError(`the match expression failed: ${describeError(error)}`, [], { cause: error });
+  // The planning step ingest runs, with no lane to forward to and the template from --template-file.
+  const plan = await planTask(envelope, candidates, {
+    limits,
+    now,
+    async template() {
+      if (options.templateFile !== undefined) {
+        return templateView(parseDocument(await readInput(io, options.templateFile), options.templateFile));
+      }
+      io.stderr('note: template checks skipped (pass --template-file with the GetTaskTemplate output)\n');
+      return undefined;
+    },
+  });
+  if (plan.kind === 'refused') refuse(io, plan, candidates, envelope, options);
+  else if (plan.kind === 'start') printPlan(io, plan, options);
+  else {
+    const { rule } = plan.rule;
+    const what =
+      rule.action === 'drop'
+        ? 'the message would be dropped'
+        : rule.action === 'transfer'
+          ? 'the message would transfer the task of an earlier event (no StartTaskContact)'
+          : `the message would ${rule.action} the task of an earlier event (no StartTaskContact)`;
+    if (options.json) io.stdout(`${toJson({ ok: true, ruleId: rule.ruleId, action: rule.action })}\n`);
+    else io.stdout(`rule ${rule.ruleId} (action ${rule.action}): ${what}\n`);
   }
-  if (selected === undefined) {
+}
+
+/** A refused plan as the CLI reports it: every problem, exit 1. */
+function refuse(
+  io: CliIo,
+  plan: Extract<TaskPlan, { kind: 'refused' }>,
+  candidates: readonly CompiledRule[],
+  envelope: Envelope,
+  options: RuleTestOptions,
+): never {
+  const ruleId = plan.rule?.rule.ruleId;
+  if (plan.step === 'select' && plan.error !== undefined) {
+    throw new CliUserError(`the match expression failed: ${describeError(plan.error)}`, [], {
+      cause: plan.error,
+    });
+  }
+  if (plan.step === 'select') {
     const only = candidates.length === 1 ? candidates[0]?.rule : undefined;
     const detail =
       only !== undefined && only.source !== envelope.source
@@ -351,67 +385,37 @@ async function testRule(deps: RuleCommandDeps, files: string[], options: RuleTes
           : `no enabled rule of source "${envelope.source}" matches it`;
     throw new CliUserError(`no rule matches the message: ${detail}`);
   }
-  const { rule } = selected;
-  if (rule.action !== 'create') {
-    const what =
-      rule.action === 'drop'
-        ? 'the message would be dropped'
-        : 'the message would transfer the task of an earlier event (no StartTaskContact)';
-    if (options.json) io.stdout(`${toJson({ ok: true, ruleId: rule.ruleId, action: rule.action })}\n`);
-    else io.stdout(`rule ${rule.ruleId} (action ${rule.action}): ${what}\n`);
-    return;
-  }
-
-  const at = now();
-  let mapped: Awaited<ReturnType<typeof mapToTaskRequest>>;
-  try {
-    mapped = await mapToTaskRequest(selected, envelope, { now: at });
-  } catch (error) {
-    throw new CliUserError(`rule ${rule.ruleId}: mapping failed: ${describeError(error)}`, [], {
-      cause: error,
+  if (plan.step === 'map') {
+    throw new CliUserError(`rule ${ruleId}: mapping failed: ${describeError(plan.error)}`, [], {
+      cause: plan.error,
     });
   }
-  const request = {
-    ...mapped.request,
-    ClientToken: taskClientToken(rule.instanceId, envelope.source, mapped.idempotencyKey),
-  };
-
-  let template: TaskTemplateView | undefined;
-  if (options.templateFile !== undefined) {
-    template = templateView(parseDocument(await readInput(io, options.templateFile), options.templateFile));
-  } else if (rule.target.taskTemplateId !== undefined) {
-    io.stderr('note: template checks skipped (pass --template-file with the GetTaskTemplate output)\n');
+  if (plan.step === 'validate' && options.json) {
+    io.stdout(`${toJson({ ok: false, ruleId, issues: plan.issues })}\n`);
   }
+  throw new CliUserError(
+    `rule ${ruleId}: the request would be refused`,
+    plan.issues?.map((issue) => `${issue.field}: ${issue.message}`) ?? [plan.message],
+  );
+}
 
-  const result = validateTaskRequest(request, {
-    limits,
-    now: at,
-    truncate: rule.options.truncate,
-    ...(template === undefined ? {} : { template }),
-  });
-  if (!result.ok) {
-    if (options.json) io.stdout(`${toJson({ ok: false, ruleId: rule.ruleId, issues: result.issues })}\n`);
-    throw new CliUserError(
-      `rule ${rule.ruleId}: the request would be refused`,
-      result.issues.map((issue) => `${issue.field}: ${issue.message}`),
-    );
-  }
+/** The request ingest would send: as JSON with its key and truncations (--json), or the request itself. */
+function printPlan(io: CliIo, plan: Extract<TaskPlan, { kind: 'start' }>, options: RuleTestOptions): void {
   if (options.json) {
     io.stdout(
       `${toJson({
         ok: true,
-        ruleId: rule.ruleId,
-        idempotencyKey: mapped.idempotencyKey,
-        request: result.request,
-        truncated: result.truncated,
-        ...(mapped.transferAt === undefined ? {} : { transferAt: new Date(mapped.transferAt).toISOString() }),
+        ruleId: plan.rule.rule.ruleId,
+        idempotencyKey: plan.idempotencyKey,
+        request: plan.request,
+        truncated: plan.truncated,
+        ...(plan.transferAt === undefined ? {} : { transferAt: new Date(plan.transferAt).toISOString() }),
       })}\n`,
     );
     return;
   }
-  if (result.truncated.length > 0)
-    io.stderr(`note: truncated to the limit: ${result.truncated.join(', ')}\n`);
-  io.stdout(`${toJson(result.request)}\n`);
+  if (plan.truncated.length > 0) io.stderr(`note: truncated to the limit: ${plan.truncated.join(', ')}\n`);
+  io.stdout(`${toJson(plan.request)}\n`);
 }
 
 /** The message as the ingest handler sees it; a raw message without a `source` attribute gets the rule's. */
@@ -439,10 +443,10 @@ function normalise(
  * refuses to overwrite a change someone else made in between.
  */
 function withoutBookkeeping(input: unknown): { document: unknown; savedVersion?: number } {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) return { document: input };
+  if (!isObject(input)) return { document: input };
   const { version: saved, updatedAt: _updatedAt, ...document } = input as Record<string, unknown>;
   if (saved === undefined) return { document };
-  if (typeof saved !== 'number' || !Number.isSafeInteger(saved) || saved < 0) {
+  if (!isNonNegativeInteger(saved)) {
     throw new CliUserError(
       'the rule file has a "version" that is not a non-negative integer (as saved by rules get)',
     );
@@ -501,7 +505,7 @@ function warnIfInvalid(io: CliIo, record: RuleRecord, env: Env): void {
 
 function version(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) {
+  if (value.trim() === '' || !isNonNegativeInteger(n)) {
     throw new InvalidArgumentError('expected a non-negative integer.');
   }
   return n;

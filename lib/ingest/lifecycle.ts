@@ -215,7 +215,7 @@ function newestUpdate(lc: TaskLifecycle, eventId: string): { at: number; id: str
   return compareEvents(applied, leased) >= 0 ? applied : leased;
 }
 
-export function createLifecycleApplier(deps: {
+export interface LifecycleDeps {
   ledger: LifecycleLedger;
   contacts: ContactActions;
   limits: TaskLimits;
@@ -223,7 +223,139 @@ export function createLifecycleApplier(deps: {
   /** The ingest queue's maxReceiveCount: one receive before it, a missing task is parked PERMANENT. */
   maxReceiveCount?: number;
   leaseMs?: number;
-}): LifecycleApplier {
+}
+
+type LifecycleInput = Parameters<LifecycleApplier>[0];
+type LifecycleRule = CompiledRule & {
+  rule: Extract<CompiledRule['rule'], { action: 'update' | 'complete' }>;
+};
+
+/** One event's change to its task: which task, and (update) the validated fields and the event time. */
+interface LifecycleChange {
+  compiled: LifecycleRule;
+  clientToken: string;
+  eventId: string;
+  /** update: the validated fields; complete: undefined. */
+  update?: ContactUpdateFields;
+  truncated: string[];
+  eventAt?: number;
+}
+
+function isLifecycleRule(compiled: CompiledRule): compiled is LifecycleRule {
+  return compiled.rule.action === 'update' || compiled.rule.action === 'complete';
+}
+
+/** The event's time, which orders updates; an update without one is refused. */
+function updateTime(envelope: Envelope): number {
+  const eventAt = envelope.time === '' ? undefined : parseTimeInput(envelope.time);
+  if (eventAt === undefined) {
+    throw new IngestRefusalError(
+      'MissingEventTime',
+      `an update needs the event's time to order it (envelope time ${envelope.time === '' ? 'absent' : 'not ISO-8601'})`,
+    );
+  }
+  return eventAt;
+}
+
+/** Step 1: the task's ClientToken and, for an update, its fields validated against the limits. */
+async function lifecycleChange(
+  { rule: compiled, rules, envelope }: LifecycleInput,
+  limits: TaskLimits,
+): Promise<LifecycleChange> {
+  if (!isLifecycleRule(compiled)) {
+    throw new IngestRefusalError(
+      'InvalidRule',
+      `rule "${compiled.rule.ruleId}" is not an update or complete rule`,
+    );
+  }
+  const rule = compiled.rule;
+  const key = await correlationKey(compiled, rules, envelope);
+  const change: LifecycleChange = {
+    compiled,
+    clientToken: taskClientToken(rule.instanceId, envelope.source, key),
+    eventId: envelope.id,
+    truncated: [],
+  };
+  if (rule.action !== 'update') return change;
+  const eventAt = updateTime(envelope);
+  const validated = validateContactUpdate(await mapUpdate(compiled, envelope), {
+    limits,
+    truncate: rule.options.truncate,
+  });
+  if (!validated.ok) {
+    throw new IngestRefusalError(
+      'ValidationFailed',
+      validated.issues.map((issue) => issue.message).join('; '),
+    );
+  }
+  return { ...change, update: validated.request, truncated: validated.truncated, eventAt };
+}
+
+/** No ledger entry: its create is still on its way (TRANSIENT), or it waited long enough (PERMANENT). */
+function taskNotFound(
+  change: LifecycleChange,
+  envelope: Envelope,
+  receiveCount: number,
+  waitReceives: number,
+): Error {
+  const { rule } = change.compiled;
+  const reason = `no task recorded for this ${rule.action} (source "${envelope.source}", rule "${rule.ruleId}", ClientToken ${change.clientToken}): its create has not been ingested`;
+  if (receiveCount >= waitReceives) {
+    return new IngestRefusalError(
+      TASK_NOT_FOUND_CODE,
+      `${reason} after ${receiveCount} receives; replay it once the create exists`,
+    );
+  }
+  return new IngestRetryError(TASK_NOT_FOUND_CODE, reason);
+}
+
+/** Step 2: the event changes nothing (the task is completed, or a newer or the same update was applied). */
+function staleReason(
+  change: LifecycleChange,
+  lc: TaskLifecycle,
+): 'duplicate' | 'older' | 'completed' | undefined {
+  if (lc.completedAt !== undefined) {
+    return change.compiled.rule.action === 'complete' && lc.completedEventId === change.eventId
+      ? 'duplicate'
+      : 'completed';
+  }
+  if (change.eventAt === undefined) return undefined;
+  const newest = newestUpdate(lc, change.eventId);
+  if (newest === undefined) return undefined;
+  const order = compareEvents({ at: change.eventAt, id: change.eventId }, newest);
+  if (order < 0) return 'older';
+  return order === 0 ? 'duplicate' : undefined;
+}
+
+/** Step 4: UpdateContact or StopContact under the lease, then the ledger commit; a failed call releases it. */
+async function applyChange(
+  deps: LifecycleDeps,
+  change: LifecycleChange,
+  contactId: string,
+): Promise<LifecycleResult> {
+  const { clientToken, eventId, update, eventAt } = change;
+  const target = { InstanceId: change.compiled.rule.instanceId, ContactId: contactId };
+  let ended = false;
+  try {
+    if (update) await deps.contacts.updateContact({ ...target, ...update });
+    else ended = (await deps.contacts.stopContact(target)) === 'ended';
+  } catch (error) {
+    await deps.ledger.releaseLifecycle(clientToken, eventId).catch(() => undefined);
+    throw error;
+  }
+  await deps.ledger.commitLifecycle(
+    clientToken,
+    eventId,
+    eventAt !== undefined && update
+      ? { kind: 'update', eventAt }
+      : { kind: 'complete', completedAt: deps.now() },
+  );
+  return update
+    ? { status: 'updated', contactId, clientToken, truncated: change.truncated }
+    : { status: 'completed', contactId, clientToken, alreadyEnded: ended };
+}
+
+export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
   const leaseMs = deps.leaseMs ?? DEFAULT_LIFECYCLE_LEASE_MS;
   // Parked two receives before the last one the queue allows: invocations that die after parking
   // and before the delete (the chaos suite kills one in eight) still leave receives to park the
@@ -231,117 +363,47 @@ export function createLifecycleApplier(deps: {
   // it to the DLQ bare (seen once in the chaos suite).
   const waitReceives = Math.max(1, (deps.maxReceiveCount ?? DEFAULT_TASK_WAIT_RECEIVES) - 2);
 
-  return async ({ rule: compiled, rules, envelope, receiveCount, deliveryId }) => {
-    const rule = compiled.rule;
-    if (rule.action !== 'update' && rule.action !== 'complete') {
-      throw new IngestRefusalError('InvalidRule', `rule "${rule.ruleId}" is not an update or complete rule`);
-    }
-    const key = await correlationKey(compiled, rules, envelope);
-    const clientToken = taskClientToken(rule.instanceId, envelope.source, key);
-    const eventId = envelope.id;
-
-    let update: ContactUpdateFields | undefined;
-    let truncated: string[] = [];
-    let eventAt: number | undefined;
-    if (rule.action === 'update') {
-      eventAt = envelope.time === '' ? undefined : parseTimeInput(envelope.time);
-      if (eventAt === undefined) {
-        throw new IngestRefusalError(
-          'MissingEventTime',
-          `an update needs the event's time to order it (envelope time ${envelope.time === '' ? 'absent' : 'not ISO-8601'})`,
-        );
-      }
-      const validated = validateContactUpdate(await mapUpdate(compiled, envelope), {
-        limits: deps.limits,
-        truncate: rule.options.truncate,
-      });
-      if (!validated.ok) {
-        throw new IngestRefusalError(
-          'ValidationFailed',
-          validated.issues.map((issue) => issue.message).join('; '),
-        );
-      }
-      update = validated.request;
-      truncated = validated.truncated;
-    }
-
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      const found = await deps.ledger.lifecycle(clientToken);
-      if (!found) {
-        const reason = `no task recorded for this ${rule.action} (source "${envelope.source}", rule "${rule.ruleId}", ClientToken ${clientToken}): its create has not been ingested`;
-        if (receiveCount >= waitReceives) {
-          throw new IngestRefusalError(
-            TASK_NOT_FOUND_CODE,
-            `${reason} after ${receiveCount} receives; replay it once the create exists`,
-          );
-        }
-        throw new IngestRetryError(TASK_NOT_FOUND_CODE, reason);
-      }
-      const { entry, lifecycle: lc } = found;
-      const contactId = entry.contactId;
-      if (lc.completedAt !== undefined) {
-        return {
-          status: 'stale',
-          contactId,
-          clientToken,
-          reason: rule.action === 'complete' && lc.completedEventId === eventId ? 'duplicate' : 'completed',
-        };
-      }
-      if (eventAt !== undefined) {
-        const mine = { at: eventAt, id: eventId };
-        const newest = newestUpdate(lc, eventId);
-        if (newest !== undefined) {
-          const order = compareEvents(mine, newest);
-          if (order < 0) return { status: 'stale', contactId, clientToken, reason: 'older' };
-          if (order === 0) return { status: 'stale', contactId, clientToken, reason: 'duplicate' };
-        }
-      }
-      const now = deps.now();
-      // A live lease held by another delivery, even of this event (an upstream duplicate being applied
-      // right now), means wait: the holder's outcome decides. This delivery's own lease (its earlier
-      // attempt failed after the call) and an expired one (its holder died) are taken over.
-      const own = lc.lease?.eventId === eventId && lc.lease.holder === deliveryId;
-      if (lc.lease !== undefined && lc.lease.until > now && !own) {
-        throw new IngestRetryError(
-          TASK_BUSY_CODE,
-          `another delivery or event of this task is being applied (ClientToken ${clientToken})`,
-        );
-      }
-      const claimed = await deps.ledger.claimLifecycle(clientToken, lc.rev, {
-        eventId,
-        ...(eventAt === undefined ? {} : { eventAt }),
-        until: now + leaseMs,
-        holder: deliveryId,
-      });
-      if (!claimed) continue;
-
-      let ended = false;
-      try {
-        if (update) {
-          await deps.contacts.updateContact({ InstanceId: rule.instanceId, ContactId: contactId, ...update });
-        } else {
-          ended =
-            (await deps.contacts.stopContact({ InstanceId: rule.instanceId, ContactId: contactId })) ===
-            'ended';
-        }
-      } catch (error) {
-        await deps.ledger.releaseLifecycle(clientToken, eventId).catch(() => undefined);
-        throw error;
-      }
-      await deps.ledger.commitLifecycle(
-        clientToken,
-        eventId,
-        eventAt !== undefined && update
-          ? { kind: 'update', eventAt }
-          : { kind: 'complete', completedAt: deps.now() },
+  /** Steps 2-4 once: read the entry, decide, take the lease; undefined when the lease was lost. */
+  const attempt = async (
+    input: LifecycleInput,
+    change: LifecycleChange,
+  ): Promise<LifecycleResult | undefined> => {
+    const { clientToken, eventId, eventAt } = change;
+    const found = await deps.ledger.lifecycle(clientToken);
+    if (!found) throw taskNotFound(change, input.envelope, input.receiveCount, waitReceives);
+    const { entry, lifecycle: lc } = found;
+    const contactId = entry.contactId;
+    const stale = staleReason(change, lc);
+    if (stale !== undefined) return { status: 'stale', contactId, clientToken, reason: stale };
+    const now = deps.now();
+    // A live lease held by another delivery, even of this event (an upstream duplicate being applied
+    // right now), means wait: the holder's outcome decides. This delivery's own lease (its earlier
+    // attempt failed after the call) and an expired one (its holder died) are taken over.
+    const own = lc.lease?.eventId === eventId && lc.lease.holder === input.deliveryId;
+    if (lc.lease !== undefined && lc.lease.until > now && !own) {
+      throw new IngestRetryError(
+        TASK_BUSY_CODE,
+        `another delivery or event of this task is being applied (ClientToken ${clientToken})`,
       );
-      return update
-        ? { status: 'updated', contactId, clientToken, truncated }
-        : { status: 'completed', contactId, clientToken, alreadyEnded: ended };
+    }
+    const claimed = await deps.ledger.claimLifecycle(clientToken, lc.rev, {
+      eventId,
+      ...(eventAt === undefined ? {} : { eventAt }),
+      until: now + leaseMs,
+      holder: input.deliveryId,
+    });
+    return claimed ? await applyChange(deps, change, contactId) : undefined;
+  };
+
+  return async (input) => {
+    const change = await lifecycleChange(input, deps.limits);
+    for (let tries = 0; tries < 3; tries += 1) {
+      const result = await attempt(input, change);
+      if (result) return result;
     }
     throw new IngestRetryError(
       TASK_BUSY_CODE,
-      `the task changed under three attempts (ClientToken ${clientToken})`,
+      `the task changed under three attempts (ClientToken ${change.clientToken})`,
     );
   };
 }

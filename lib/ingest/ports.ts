@@ -1,11 +1,12 @@
 /**
  * The small interfaces the ingest use case depends on. Adapters over DynamoDB, SQS and Connect
- * implement them (lib/ingest/adapters.ts); tests pass fakes.
+ * implement them (wired in lib/ingest/handler.ts); tests pass fakes.
  */
 import type { StartTaskContactCommandInput } from '@aws-sdk/client-connect';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
 import type { Lane } from '#lib/lanes.ts';
+import type { Logger } from '#lib/observability/logger.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
 import type { LedgerEntry } from '#lib/transfers/ledger.ts';
 
@@ -99,29 +100,8 @@ export interface IngestMetrics {
   count(name: IngestMetricName, dimensions?: { code?: string; source?: string }, value?: number): void;
 }
 
-/** Structured log fields: identifiers and classes only, never task contents. */
-export interface IngestLogFields {
-  source?: string;
-  eventId?: string;
-  messageId?: string;
-  ruleId?: string;
-  clientToken?: string;
-  contactId?: string;
-  failureClass?: string;
-  code?: string;
-  reason?: string;
-  receiveCount?: number;
-  visibilitySeconds?: number;
-  nextAttemptAt?: string;
-  truncated?: string[];
-  /** The lane the record is processed in (or arrived in, when forwarded). */
-  lane?: string;
-  /** The lane a record was forwarded to. */
-  toLane?: string;
-}
-
-export interface IngestLog {
-  info(message: string, fields: IngestLogFields): void;
-  warn(message: string, fields: IngestLogFields): void;
-  error(message: string, fields: IngestLogFields, error?: unknown): void;
-}
+/**
+ * What ingest logs through: the levels it uses of the one logger port (lib/observability/logger.ts).
+ * Any `Logger` fits, a Powertools `Logger` as it is.
+ */
+export type IngestLogger = Pick<Logger, 'info' | 'warn' | 'error'>;

@@ -7,11 +7,12 @@
  *
  * Primary course:
  *  1. unwrap (a DLQ replay may be wrapped and carries its failure record) and parse the envelope;
- *  2. pick the rule (priority order, `match`, first wins) for the envelope's source;
- *  3. map the envelope to a StartTaskContact request, fetch the task template if one is targeted,
- *     and validate the request against the seed limits before any call;
- *  4. derive the ClientToken from (instanceId, source, idempotency key) and start the task exactly
- *     once (idempotency record + Connect's token);
+ *  2-3. plan (`planTask`, plan.ts, which `rules test` runs too): pick the rule (priority order,
+ *     `match`, first wins), decide the lane, map the envelope to a StartTaskContact request, fetch
+ *     the task template if one is targeted, derive the ClientToken from (instanceId, source,
+ *     idempotency key) and validate the request against the documented limits before any call;
+ *     a rule that is not a create goes to its own step (drop, transfer, update/complete);
+ *  4. start the task exactly once (idempotency record + Connect's token);
  *  5. record the ledger entry and the transfer plan (idempotent writes).
  * Lanes: the record's lane is its queue's lane; when a create rule names another lane, the message is
  * forwarded to that lane's queue unchanged instead of steps 3-5 (`lane.ts`), and the record is done.
@@ -24,24 +25,23 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
-import { instanceNotAllowed } from '#lib/connect/instances.ts';
-import { validateTaskRequest } from '#lib/connect/validate-task.ts';
 import { EnvelopeError, parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
-import { taskClientToken } from '#lib/idempotency/token.ts';
 import type { Lane } from '#lib/lanes.ts';
-import { MappingError, mapToTaskRequest } from '#lib/mapping/map.ts';
+import { MappingError } from '#lib/mapping/map.ts';
+import type { LogFields } from '#lib/observability/logger.ts';
 import { type BackoffConfig, overQuotaNextAttempt, transientVisibilitySeconds } from '#lib/retry/backoff.ts';
 import { classifyError, cutMessage } from '#lib/retry/classify.ts';
 import { buildDlqMessage, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
 import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
-import { type CompiledRule, RuleEvaluationError, selectRule } from '#lib/rules/compile.ts';
+import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
 import { IngestRefusalError, RecordNotDoneError } from './errors.ts';
-import { decideLane, forwardedEventId, laneOfRecord } from './lane.ts';
+import { decideLane, forwardedEventId, type LaneDecision, laneOfRecord } from './lane.ts';
 import type { LifecycleApplier } from './lifecycle.ts';
+import { type CompiledCreateRule, type PlanProgress, planTask, type TaskPlan } from './plan.ts';
 import type {
   AfterCreate,
-  IngestLog,
+  IngestLogger,
   IngestMetrics,
   QueueActions,
   RuleSource,
@@ -60,7 +60,8 @@ export interface IngestDeps {
   /** The `update` and `complete` actions (lib/ingest/lifecycle.ts). */
   lifecycle: LifecycleApplier;
   metrics: IngestMetrics;
-  log: IngestLog;
+  /** The one logger port (a Powertools `Logger` as it is); identifiers only, never task contents. */
+  log: IngestLogger;
   limits: TaskLimits;
   /**
    * The stage's Connect instances (CONNECT_INSTANCE_IDS): an event whose rule names another instance
@@ -95,82 +96,127 @@ export type RecordOutcome =
     }
   | { status: 'parked'; failureClass: FailureClass; code: string; reason: string };
 
-interface Context {
+type Unwrapped = ReturnType<typeof unwrapIngestRecord>;
+
+/** What the record reached before it failed: its failure record names them. */
+interface Context extends PlanProgress {
   envelope?: Envelope;
-  rule?: CompiledRule;
-  clientToken?: string;
+}
+
+/** One record's course: its SQS record, what unwrapping found, its receive count and the deps. */
+interface Run {
+  record: SQSRecord;
+  unwrapped: Unwrapped;
+  receiveCount: number;
+  deps: IngestDeps;
+  ctx: Context;
 }
 
 export async function processRecord(record: SQSRecord, deps: IngestDeps): Promise<RecordOutcome> {
   const ctx: Context = {};
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1') || 1;
-  let unwrapped: ReturnType<typeof unwrapIngestRecord> | undefined;
+  let unwrapped: Unwrapped | undefined;
   try {
     unwrapped = unwrapIngestRecord(record);
-    return await ingest(record, unwrapped, ctx, receiveCount, deps);
+    return await ingest({ record, unwrapped, receiveCount, deps, ctx });
   } catch (error) {
     return await routeFailure(error, record, unwrapped, ctx, receiveCount, deps);
   }
 }
 
-async function ingest(
-  record: SQSRecord,
-  unwrapped: ReturnType<typeof unwrapIngestRecord>,
-  ctx: Context,
-  receiveCount: number,
-  deps: IngestDeps,
-): Promise<RecordOutcome> {
+/** The identifiers every log line of an event carries (never its contents). */
+function eventFields(envelope: Envelope, compiled: CompiledRule) {
+  return { source: envelope.source, eventId: envelope.id, ruleId: compiled.rule.ruleId };
+}
+
+/** An error as a log field (the logger port takes it as `error`). */
+function errorField(error: unknown): { error?: Error } {
+  return error instanceof Error ? { error } : {};
+}
+
+/** Step 1: the envelope of the record (a DLQ trip or a forward stamped its event id). */
+function parseRecord({ record, unwrapped }: Run): Envelope {
   const stampedEventId = unwrapped.failure?.eventId ?? forwardedEventId(record);
-  const envelope = parseEnvelope({
+  return parseEnvelope({
     body: unwrapped.body,
     messageId: record.messageId,
     attributes: unwrapped.attributes,
     ...(stampedEventId ? { stampedEventId } : {}),
   });
+}
+
+async function ingest(run: Run): Promise<RecordOutcome> {
+  const { unwrapped, deps, ctx } = run;
+  const envelope = parseRecord(run);
   ctx.envelope = envelope;
-
   // An ops replay (`dlq replay`) carries a replay id: the first message of a replay refreshes its
-  // source's rules (and, below, its task template), so a rule fixed just before the replay is seen.
+  // source's rules (and its task template), so a rule fixed just before the replay is seen.
   const replayId = unwrapped.failure?.replayId;
-  const rules = await deps.rules.rulesFor(envelope.source, replayId === undefined ? undefined : { replayId });
-  const compiled = await selectRule(rules, envelope);
-  if (!compiled) {
-    throw new IngestRefusalError(
-      'NoMatchingRule',
-      rules.length === 0
-        ? `no rules for source "${envelope.source}"`
-        : `no enabled rule of source "${envelope.source}" matches event type "${envelope.type}"`,
-    );
+  const hint = replayId === undefined ? undefined : { replayId };
+  const rules = await deps.rules.rulesFor(envelope.source, hint);
+  const plan = await planTask(
+    envelope,
+    rules,
+    {
+      template: (instanceId, templateId) => deps.templates.get(instanceId, templateId, hint),
+      limits: deps.limits,
+      now: deps.now,
+      ...(deps.allowedInstanceIds ? { allowedInstanceIds: deps.allowedInstanceIds } : {}),
+      lane: (rule) => laneStep(run, envelope, rule),
+    },
+    ctx,
+  );
+  switch (plan.kind) {
+    case 'refused':
+      // The MappingError / RuleEvaluationError itself, so failure routing gives it its own code.
+      throw plan.error ?? new IngestRefusalError(plan.code, plan.message);
+    case 'action':
+      return await ruleAction(run, envelope, plan.rule, rules);
+    case 'forward':
+      return await forwardStep(run, envelope, plan.rule, plan.lane);
+    case 'start':
+      return await startStep(run, envelope, plan);
   }
-  ctx.rule = compiled;
-  const rule = compiled.rule;
+}
 
+/** The lane decision; a record kept out of its rule's lane is logged with the reason. */
+function laneStep({ record, deps }: Run, envelope: Envelope, compiled: CompiledCreateRule): LaneDecision {
+  const ruleLane = compiled.rule.options.lane;
+  const lane = decideLane({
+    record,
+    envelope,
+    ruleLane,
+    reachable: (target) => deps.queue.forward !== undefined && (deps.queue.lanes ?? []).includes(target),
+  });
+  if (lane.kind === 'here' && lane.reason !== undefined) {
+    deps.log.warn("processed in the lane it arrived in, not in its rule's lane", {
+      ...eventFields(envelope, compiled),
+      lane: lane.lane,
+      ...(ruleLane ? { toLane: ruleLane } : {}),
+      reason: lane.reason,
+    });
+  }
+  return lane;
+}
+
+/** The actions other than create: drop, transfer, update and complete. */
+async function ruleAction(
+  run: Run,
+  envelope: Envelope,
+  compiled: CompiledRule,
+  rules: readonly CompiledRule[],
+): Promise<RecordOutcome> {
+  const { deps } = run;
+  const rule = compiled.rule;
   if (rule.action === 'drop') {
     deps.metrics.count('Dropped', { source: envelope.source });
-    deps.log.info('event dropped by rule', {
-      source: envelope.source,
-      eventId: envelope.id,
-      ruleId: rule.ruleId,
-    });
+    deps.log.info('event dropped by rule', eventFields(envelope, compiled));
     return { status: 'dropped', ruleId: rule.ruleId };
   }
-
-  // A rule stored before the stage's instance list changed (rules put refuses new ones): the role may
-  // not act on that instance, so the event waits in the DLQ with its reason instead of failing at Connect.
-  const notAllowed = instanceNotAllowed(rule.instanceId, deps.allowedInstanceIds);
-  if (notAllowed !== undefined) {
-    throw new IngestRefusalError('InstanceNotAllowed', `rule ${rule.ruleId}: ${notAllowed}`);
-  }
-
   if (rule.action === 'transfer') {
-    const out = await deps.requestTransfer({ rule: compiled, envelope, receiveCount });
+    const out = await deps.requestTransfer({ rule: compiled, envelope, receiveCount: run.receiveCount });
     deps.metrics.count('TransfersRequested');
-    deps.log.info('transfer requested', {
-      source: envelope.source,
-      eventId: envelope.id,
-      ruleId: rule.ruleId,
-      contactId: out.contactId,
-    });
+    deps.log.info('transfer requested', { ...eventFields(envelope, compiled), contactId: out.contactId });
     return {
       status: 'transfer-requested',
       contactId: out.contactId,
@@ -178,118 +224,84 @@ async function ingest(
       ruleId: rule.ruleId,
     };
   }
+  return await lifecycleStep(run, envelope, compiled, rules);
+}
 
-  if (rule.action === 'update' || rule.action === 'complete') {
-    const out = await deps.lifecycle({
-      rule: compiled,
-      rules,
-      envelope,
-      receiveCount,
-      deliveryId: record.messageId,
-    });
-    ctx.clientToken = out.clientToken;
-    const fields = {
-      source: envelope.source,
-      eventId: envelope.id,
-      ruleId: rule.ruleId,
-      clientToken: out.clientToken,
-      contactId: out.contactId,
-    };
-    if (out.status === 'stale') {
-      deps.metrics.count('StaleEvents', { source: envelope.source });
-      deps.log.info(`${rule.action} changed nothing (${out.reason})`, { ...fields, reason: out.reason });
-      return {
-        status: 'stale',
-        contactId: out.contactId,
-        clientToken: out.clientToken,
-        ruleId: rule.ruleId,
-        reason: out.reason,
-      };
-    }
-    if (out.status === 'updated') {
-      if (out.truncated.length > 0) deps.metrics.count('Truncated');
-      deps.metrics.count('TasksUpdated');
-      deps.log.info('task updated', {
-        ...fields,
-        ...(out.truncated.length ? { truncated: out.truncated } : {}),
-      });
-    } else {
-      deps.metrics.count('TasksCompleted');
-      deps.log.info(
-        out.alreadyEnded ? 'task had already ended; complete recorded' : 'task completed',
-        fields,
-      );
-    }
-    return {
-      status: out.status,
-      contactId: out.contactId,
-      clientToken: out.clientToken,
-      ruleId: rule.ruleId,
-    };
-  }
-
-  const lane = decideLane({
-    record,
+/** The update and complete actions (lifecycle.ts). */
+async function lifecycleStep(
+  { record, receiveCount, deps, ctx }: Run,
+  envelope: Envelope,
+  compiled: CompiledRule,
+  rules: readonly CompiledRule[],
+): Promise<RecordOutcome> {
+  const rule = compiled.rule;
+  const out = await deps.lifecycle({
+    rule: compiled,
+    rules,
     envelope,
-    ruleLane: rule.options.lane,
-    reachable: (target) => deps.queue.forward !== undefined && (deps.queue.lanes ?? []).includes(target),
+    receiveCount,
+    deliveryId: record.messageId,
   });
-  if (lane.kind === 'forward') {
-    // A failed send is TRANSIENT (retried in place); the record is done only once the copy is queued.
-    await deps.queue.forward?.(lane.to, lane.message);
-    deps.metrics.count('Forwarded');
-    deps.log.info("event forwarded to its rule's lane", {
-      source: envelope.source,
-      eventId: envelope.id,
-      ruleId: rule.ruleId,
-      lane: lane.from,
-      toLane: lane.to,
+  ctx.clientToken = out.clientToken;
+  const task = { contactId: out.contactId, clientToken: out.clientToken, ruleId: rule.ruleId };
+  const fields = {
+    ...eventFields(envelope, compiled),
+    clientToken: out.clientToken,
+    contactId: out.contactId,
+  };
+  if (out.status === 'stale') {
+    deps.metrics.count('StaleEvents', { source: envelope.source });
+    deps.log.info(`${rule.action} changed nothing (${out.reason})`, { ...fields, reason: out.reason });
+    return { status: 'stale', ...task, reason: out.reason };
+  }
+  if (out.status === 'updated') {
+    if (out.truncated.length > 0) deps.metrics.count('Truncated');
+    deps.metrics.count('TasksUpdated');
+    deps.log.info('task updated', {
+      ...fields,
+      ...(out.truncated.length ? { truncated: out.truncated } : {}),
     });
-    return { status: 'forwarded', from: lane.from, lane: lane.to, ruleId: rule.ruleId };
+  } else {
+    deps.metrics.count('TasksCompleted');
+    deps.log.info(out.alreadyEnded ? 'task had already ended; complete recorded' : 'task completed', fields);
   }
-  if (lane.reason !== undefined) {
-    deps.log.warn("processed in the lane it arrived in, not in its rule's lane", {
-      source: envelope.source,
-      eventId: envelope.id,
-      ruleId: rule.ruleId,
-      lane: lane.lane,
-      ...(rule.options.lane ? { toLane: rule.options.lane } : {}),
-      reason: lane.reason,
-    });
-  }
+  return { status: out.status, ...task };
+}
 
-  const now = deps.now();
-  const mapped = await mapToTaskRequest(compiled, envelope, { now });
-  const template = mapped.request.TaskTemplateId
-    ? await deps.templates.get(
-        rule.instanceId,
-        mapped.request.TaskTemplateId,
-        replayId === undefined ? undefined : { replayId },
-      )
-    : undefined;
-  const clientToken = taskClientToken(rule.instanceId, envelope.source, mapped.idempotencyKey);
-  ctx.clientToken = clientToken;
+/** A create rule of another lane: the message moves to that lane's queue and the record is done. */
+async function forwardStep(
+  { deps }: Run,
+  envelope: Envelope,
+  compiled: CompiledRule,
+  lane: Extract<LaneDecision, { kind: 'forward' }>,
+): Promise<RecordOutcome> {
+  // A failed send is TRANSIENT (retried in place); the record is done only once the copy is queued.
+  await deps.queue.forward?.(lane.to, lane.message);
+  deps.metrics.count('Forwarded');
+  deps.log.info("event forwarded to its rule's lane", {
+    ...eventFields(envelope, compiled),
+    lane: lane.from,
+    toLane: lane.to,
+  });
+  return { status: 'forwarded', from: lane.from, lane: lane.to, ruleId: compiled.rule.ruleId };
+}
 
-  const validated = validateTaskRequest(
-    { ...mapped.request, ClientToken: clientToken },
-    { limits: deps.limits, now, truncate: rule.options.truncate, ...(template ? { template } : {}) },
-  );
-  if (!validated.ok) {
-    throw new IngestRefusalError(
-      'ValidationFailed',
-      validated.issues.map((issue) => issue.message).join('; '),
-    );
-  }
-  if (validated.truncated.length > 0) deps.metrics.count('Truncated');
-
+/** Steps 4-5: start the planned task exactly once, then record it (afterCreate). */
+async function startStep(
+  { record, deps }: Run,
+  envelope: Envelope,
+  plan: Extract<TaskPlan, { kind: 'start' }>,
+): Promise<RecordOutcome> {
+  const { rule: compiled, clientToken, request } = plan;
+  const rule = compiled.rule;
+  if (plan.truncated.length > 0) deps.metrics.count('Truncated');
   const result = await deps.startTask({
     clientToken,
-    request: { ...validated.request, ClientToken: clientToken },
+    request,
     onChainLimit: rule.options.onChainLimit,
-    lane: lane.lane,
+    lane: plan.lane?.lane ?? laneOfRecord(record),
   });
   if (result.linkedAsRelated) deps.metrics.count('LinkedAsRelated');
-
   await deps.afterCreate({
     entry: {
       clientToken,
@@ -297,34 +309,32 @@ async function ingest(
       instanceId: rule.instanceId,
       source: envelope.source,
       eventId: envelope.id,
-      idempotencyKey: mapped.idempotencyKey,
+      idempotencyKey: plan.idempotencyKey,
       ruleId: rule.ruleId,
-      createdAt: now,
+      createdAt: plan.at,
       // Counted in its PreviousContactId chain (ledger), unless it was linked as related instead.
-      ...(validated.request.PreviousContactId === undefined || result.linkedAsRelated
+      ...(request.PreviousContactId === undefined || result.linkedAsRelated
         ? {}
-        : { previousContactId: validated.request.PreviousContactId }),
+        : { previousContactId: request.PreviousContactId }),
     },
     rule: compiled,
-    ...(mapped.transferAt === undefined ? {} : { transferAt: mapped.transferAt }),
+    ...(plan.transferAt === undefined ? {} : { transferAt: plan.transferAt }),
   });
-
   const fields = {
-    source: envelope.source,
-    eventId: envelope.id,
-    ruleId: rule.ruleId,
+    ...eventFields(envelope, compiled),
     clientToken,
     contactId: result.contactId,
-    ...(validated.truncated.length ? { truncated: validated.truncated } : {}),
+    ...(plan.truncated.length ? { truncated: plan.truncated } : {}),
   };
+  const outcome = { contactId: result.contactId, clientToken, ruleId: rule.ruleId };
   if (result.duplicate) {
     deps.metrics.count('DuplicatesSuppressed');
     deps.log.info('task already created for this event; duplicate suppressed', fields);
-    return { status: 'duplicate', contactId: result.contactId, clientToken, ruleId: rule.ruleId };
+    return { status: 'duplicate', ...outcome };
   }
   deps.metrics.count('TasksCreated');
   deps.log.info('task created', fields);
-  return { status: 'created', contactId: result.contactId, clientToken, ruleId: rule.ruleId };
+  return { status: 'created', ...outcome };
 }
 
 function refusalCode(error: unknown): { code: string; message: string } | undefined {
@@ -334,16 +344,24 @@ function refusalCode(error: unknown): { code: string; message: string } | undefi
   return undefined;
 }
 
+/** The failure as the DLQ and the metrics name it: our refusals are PERMANENT with their own code. */
+function classifyFailure(error: unknown): { class: FailureClass; code: string; message: string } {
+  const refusal = refusalCode(error);
+  return refusal ? { class: 'PERMANENT', ...refusal } : classifyError(error);
+}
+
+type Classified = ReturnType<typeof classifyFailure>;
+
+/** Failure routing: TRANSIENT retries in place; the rest (and a TRANSIENT on the last receive) is parked. */
 async function routeFailure(
   error: unknown,
   record: SQSRecord,
-  unwrapped: ReturnType<typeof unwrapIngestRecord> | undefined,
+  unwrapped: Unwrapped | undefined,
   ctx: Context,
   receiveCount: number,
   deps: IngestDeps,
 ): Promise<RecordOutcome> {
-  const refusal = refusalCode(error);
-  const classified = refusal ? { class: 'PERMANENT' as const, ...refusal } : classifyError(error);
+  const classified = classifyFailure(error);
   const fields = {
     messageId: record.messageId,
     ...(ctx.envelope ? { source: ctx.envelope.source, eventId: ctx.envelope.id } : {}),
@@ -354,27 +372,52 @@ async function routeFailure(
     receiveCount,
     lane: laneOfRecord(record),
   };
-
   // The last receive SQS allows: park with a record now rather than let the redrive policy move it bare.
   const exhausted =
     classified.class === 'TRANSIENT' &&
     deps.maxReceiveCount !== undefined &&
     receiveCount >= deps.maxReceiveCount;
-
   if (classified.class === 'TRANSIENT' && !exhausted) {
-    deps.metrics.count('Transient', { code: classified.code });
-    const seconds = transientVisibilitySeconds(receiveCount, deps.transientBackoff);
-    try {
-      await deps.queue.changeVisibility(record.receiptHandle, seconds, laneOfRecord(record));
-    } catch (visibilityError) {
-      // The message still comes back after the queue's visibility timeout: slower, never lost.
-      deps.log.warn('could not push visibility out; the queue default applies', fields);
-      deps.log.error('ChangeMessageVisibility failed', fields, visibilityError);
-    }
-    deps.log.warn('transient failure; retrying in place', { ...fields, visibilitySeconds: seconds });
-    throw new RecordNotDoneError(classified.class, classified.code, { cause: error });
+    return await retryInPlace(error, record, classified, fields, receiveCount, deps);
   }
+  const failure = { record, unwrapped, ctx, receiveCount, deps };
+  return await park(failure, classified, exhausted, fields);
+}
 
+async function retryInPlace(
+  error: unknown,
+  record: SQSRecord,
+  classified: Classified,
+  fields: LogFields,
+  receiveCount: number,
+  deps: IngestDeps,
+): Promise<never> {
+  deps.metrics.count('Transient', { code: classified.code });
+  const seconds = transientVisibilitySeconds(receiveCount, deps.transientBackoff);
+  try {
+    await deps.queue.changeVisibility(record.receiptHandle, seconds, laneOfRecord(record));
+  } catch (visibilityError) {
+    // The message still comes back after the queue's visibility timeout: slower, never lost.
+    deps.log.warn('could not push visibility out; the queue default applies', fields);
+    deps.log.error('ChangeMessageVisibility failed', { ...fields, ...errorField(visibilityError) });
+  }
+  deps.log.warn('transient failure; retrying in place', { ...fields, visibilitySeconds: seconds });
+  throw new RecordNotDoneError(classified.class, classified.code, { cause: error });
+}
+
+/** Parks the message in the DLQ with its failure record; the record is then done. */
+async function park(
+  {
+    record,
+    unwrapped,
+    ctx,
+    receiveCount,
+    deps,
+  }: Omit<Run, 'unwrapped'> & { unwrapped: Unwrapped | undefined },
+  classified: Classified,
+  exhausted: boolean,
+  fields: LogFields,
+): Promise<RecordOutcome> {
   const parkedClass: FailureClass = exhausted ? 'EXHAUSTED' : classified.class;
   const reason = exhausted
     ? cutMessage(
@@ -406,7 +449,10 @@ async function routeFailure(
   try {
     await deps.queue.sendToDlq(message);
   } catch (dlqError) {
-    deps.log.error('could not park the message in the DLQ; SQS keeps it', fields, dlqError);
+    deps.log.error('could not park the message in the DLQ; SQS keeps it', {
+      ...fields,
+      ...errorField(dlqError),
+    });
     throw new RecordNotDoneError(parkedClass, 'DlqSendFailed', { cause: dlqError });
   }
   if (exhausted) {
@@ -425,10 +471,5 @@ async function routeFailure(
     deps.metrics.count('Permanent', { code: classified.code });
     deps.log.warn('permanent failure; parked in the DLQ', { ...fields, reason: classified.message });
   }
-  return {
-    status: 'parked',
-    failureClass: parkedClass,
-    code: classified.code,
-    reason,
-  };
+  return { status: 'parked', failureClass: parkedClass, code: classified.code, reason };
 }

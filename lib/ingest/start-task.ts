@@ -48,8 +48,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { Lane } from '#lib/lanes.ts';
+import type { Logger } from '#lib/observability/logger.ts';
 import type { PermanentFailure } from '#lib/retry/classify.ts';
-import type { IngestLog, StartTaskCall, StartTaskResult, TaskStarter } from './ports.ts';
+import type { StartTaskCall, StartTaskResult, TaskStarter } from './ports.ts';
 
 /** How many tasks the ledger counts in the chain of `previousContactId`; undefined when it knows none. */
 export type ChainTasksLookup = (instanceId: string, previousContactId: string) => Promise<number | undefined>;
@@ -66,7 +67,7 @@ export interface TaskStarterOptions {
   /** Tasks a PreviousContactId chain can hold (`previousContactChainMax`, default 12). */
   chainLimit?: number;
   /** Where a failed chain lookup is reported (identifiers only). */
-  log?: Pick<IngestLog, 'warn'>;
+  log?: Pick<Logger, 'warn'>;
 }
 
 /** Code of the PERMANENT failure of a task asked for on a full PreviousContactId chain. */

@@ -13,8 +13,8 @@ import { type ReadDlqMessage, readDlqMessage } from '#lib/retry/dlq-message.ts';
 import type { FailureRecord } from '#lib/retry/failure-record.ts';
 import { type DlqFilter, isEmptyFilter, matchesFilter } from './filter.ts';
 import { DEFAULT_MAX_SCAN } from './redrive.ts';
-import { type StopReason, scanQueue } from './scan.ts';
-import type { SqsPort } from './sqs-port.ts';
+import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
+import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
 
 /** Hold while listing: long enough for a pass over a few thousand messages, short if the CLI dies. */
 export const LIST_HOLD_SECONDS = 60;
@@ -63,6 +63,29 @@ function entryOf(messageId: string, read: ReadDlqMessage, receiveCount?: number,
   return entry;
 }
 
+/** One listing pass over the DLQ: every message received with the listing hold, read, and visited. */
+async function scanDlq(
+  deps: DlqOpsDeps,
+  maxScan: number | undefined,
+  visit: (
+    message: ReceivedMessage,
+    read: ReadDlqMessage,
+  ) => Promise<{ outcome: VisitOutcome; stop?: boolean }>,
+): Promise<{ scanned: number; stoppedBy: StopReason }> {
+  return await scanQueue(deps.sqs, {
+    queueUrl: deps.dlqUrl,
+    maxScan: maxScan ?? DEFAULT_MAX_SCAN,
+    holdSeconds: LIST_HOLD_SECONDS,
+    visit: (message) =>
+      visit(message, readDlqMessage({ Body: message.body, MessageAttributes: message.attributes })),
+  });
+}
+
+/** The entry of a received message (failure record, sizes, no contents). */
+function entryOfMessage(message: ReceivedMessage, read: ReadDlqMessage): DlqEntry {
+  return entryOf(message.messageId, read, message.receiveCount, message.sentAt);
+}
+
 /**
  * Lists DLQ messages matching `filter` (at most `max` entries, at most `maxScan` received).
  * Output: one entry per message, with the failure record and sizes but no contents.
@@ -73,17 +96,11 @@ export async function listDlq(
 ): Promise<{ entries: DlqEntry[]; scanned: number; stoppedBy: StopReason }> {
   const clock = deps.now ?? clockNow;
   const entries: DlqEntry[] = [];
-  const result = await scanQueue(deps.sqs, {
-    queueUrl: deps.dlqUrl,
-    maxScan: options.maxScan ?? DEFAULT_MAX_SCAN,
-    holdSeconds: LIST_HOLD_SECONDS,
-    async visit(message) {
-      const read = readDlqMessage({ Body: message.body, MessageAttributes: message.attributes });
-      if (matchesFilter(options.filter, message.messageId, read.failure, clock())) {
-        entries.push(entryOf(message.messageId, read, message.receiveCount, message.sentAt));
-      }
-      return { outcome: 'hold', stop: options.max !== undefined && entries.length >= options.max };
-    },
+  const result = await scanDlq(deps, options.maxScan, async (message, read) => {
+    if (matchesFilter(options.filter, message.messageId, read.failure, clock())) {
+      entries.push(entryOfMessage(message, read));
+    }
+    return { outcome: 'hold', stop: options.max !== undefined && entries.length >= options.max };
   });
   return { entries, scanned: result.scanned, stoppedBy: result.stoppedBy };
 }
@@ -99,22 +116,12 @@ export async function showDlqMessage(
   options: { maxScan?: number } = {},
 ): Promise<DlqShown | undefined> {
   let found: DlqShown | undefined;
-  await scanQueue(deps.sqs, {
-    queueUrl: deps.dlqUrl,
-    maxScan: options.maxScan ?? DEFAULT_MAX_SCAN,
-    holdSeconds: LIST_HOLD_SECONDS,
-    async visit(message) {
-      const read = readDlqMessage({ Body: message.body, MessageAttributes: message.attributes });
-      if (message.messageId === messageId || read.failure?.originalMessageId === messageId) {
-        found = {
-          ...entryOf(message.messageId, read, message.receiveCount, message.sentAt),
-          body: read.body,
-          attributes: read.attributes,
-        };
-        return { outcome: 'hold', stop: true };
-      }
+  await scanDlq(deps, options.maxScan, async (message, read) => {
+    if (message.messageId !== messageId && read.failure?.originalMessageId !== messageId) {
       return { outcome: 'hold' };
-    },
+    }
+    found = { ...entryOfMessage(message, read), body: read.body, attributes: read.attributes };
+    return { outcome: 'hold', stop: true };
   });
   return found;
 }
@@ -134,34 +141,25 @@ export async function deleteDlqMessages(
   const clock = deps.now ?? clockNow;
   const deleted: DlqEntry[] = [];
   const problems: { messageId: string; problem: string }[] = [];
-  const result = await scanQueue(deps.sqs, {
-    queueUrl: deps.dlqUrl,
-    maxScan: options.maxScan ?? DEFAULT_MAX_SCAN,
-    holdSeconds: LIST_HOLD_SECONDS,
-    async visit(message) {
-      const read = readDlqMessage({ Body: message.body, MessageAttributes: message.attributes });
-      if (!matchesFilter(options.filter, message.messageId, read.failure, clock()))
+  const result = await scanDlq(deps, options.maxScan, async (message, read) => {
+    if (!matchesFilter(options.filter, message.messageId, read.failure, clock())) return { outcome: 'hold' };
+    const entry = entryOfMessage(message, read);
+    if (!options.dryRun) {
+      try {
+        await deps.sqs.delete(deps.dlqUrl, message.receiptHandle);
+      } catch (error) {
+        problems.push({
+          messageId: message.messageId,
+          problem: `delete failed: ${error instanceof Error ? error.message : 'unknown error'}`,
+        });
         return { outcome: 'hold' };
-      const entry = entryOf(message.messageId, read, message.receiveCount, message.sentAt);
-      if (options.dryRun) {
-        deleted.push(entry);
-      } else {
-        try {
-          await deps.sqs.delete(deps.dlqUrl, message.receiptHandle);
-          deleted.push(entry);
-        } catch (error) {
-          problems.push({
-            messageId: message.messageId,
-            problem: `delete failed: ${error instanceof Error ? error.message : 'unknown error'}`,
-          });
-          return { outcome: 'hold' };
-        }
       }
-      return {
-        outcome: options.dryRun ? 'hold' : 'done',
-        stop: options.max !== undefined && deleted.length >= options.max,
-      };
-    },
+    }
+    deleted.push(entry);
+    return {
+      outcome: options.dryRun ? 'hold' : 'done',
+      stop: options.max !== undefined && deleted.length >= options.max,
+    };
   });
   return { deleted, scanned: result.scanned, problems };
 }

@@ -18,8 +18,10 @@
  * - Messages left alone are made visible again when the run ends (see `scan.ts`): the run does not
  *   re-read them, and `dlq list` sees them as soon as the run is over.
  */
+
 import { randomUUID } from 'node:crypto';
 import { now as clockNow } from '#lib/clock.ts';
+import { isPositiveInteger } from '#lib/guards.ts';
 import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
 import { cutMessage } from '#lib/retry/classify.ts';
@@ -229,21 +231,6 @@ function holdSecondsFor(options: RedriveOptions): number {
 }
 
 /**
- * Runs one redrive pass over the DLQ.
- *
- * Input: the SQS port and queue URLs (plus the give-up limits for scheduled mode); the mode, an
- * optional filter, limits on changes (`max`), receives (`maxScan`) and time, `dryRun`.
- * Output: a summary: counts, problems, and one action per message that matched.
- * Primary course (scheduled): receive DLQ messages in batches; for each readable OVER_QUOTA record:
- * give up if it reached the attempt or age limit (send the EXHAUSTED record to the DLQ, then delete
- * the old message), replay it when due (send to its lane's queue with `redriveCount + 1`, then delete
- * it from the DLQ), or hide it until it is due. Ops replay: replay every matching message.
- * Alternatives: unreadable record → `problems`, left in place; `dryRun` → nothing sent, deleted or
- * deferred (held messages are made visible again); a failed send leaves the message where it was; a
- * failed delete after a successful send leaves a duplicate (reported in `problems`).
- * Receive failures end the run with `RedriveError` (held messages are released first).
- */
-/**
  * The record given to a message that reached the DLQ without one (a lane queue's redrive policy moved
  * it), so that an ops replay carries the same metadata as any other replay. Its lane is the lane of
  * the queue SQS moved it from (`DeadLetterQueueSourceArn`), when SQS reports one.
@@ -265,9 +252,31 @@ export function unrecordedFailure(messageId: string, nowMs: number, sourceQueueA
   };
 }
 
-export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Promise<RedriveSummary> {
-  const clock = deps.now ?? clockNow;
-  const dryRun = options.dryRun ?? false;
+/** One run: its deps and options, the summary it builds, and the EXHAUSTED rewrites it sent. */
+interface RedriveRun {
+  deps: RedriveDeps;
+  options: RedriveOptions;
+  clock: () => number;
+  dryRun: boolean;
+  summary: RedriveSummary;
+  /** One id per ops replay run: ingest refreshes a source's rules/templates once per id (FailureRecord). */
+  replayId: string | undefined;
+  /**
+   * The EXHAUSTED rewrites this run sent to the DLQ: the same pass receives them again, and they are
+   * its own output, not messages to count, skip or act on (they are released at the end like any other).
+   */
+  rewritten: Set<string>;
+}
+
+/** A message the run acts on: as received, as read, its failure record and the decision. */
+interface Target {
+  message: ReceivedMessage;
+  read: ReadDlqMessage;
+  failure: FailureRecord;
+  decision: Decision;
+}
+
+function checkOptions(deps: RedriveDeps, options: RedriveOptions): void {
   const limits = deps.limits;
   if (options.mode === 'scheduled') {
     if (!limits) throw new TypeError('runRedrive: scheduled mode needs limits (maxAttempts, maxAgeSeconds)');
@@ -275,10 +284,13 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
       throw new TypeError('runRedrive: limits.maxAttempts must be ≥ 1 and limits.maxAgeSeconds > 0');
     }
   }
-  if (options.max !== undefined && !(Number.isInteger(options.max) && options.max >= 1)) {
+  if (options.max !== undefined && !isPositiveInteger(options.max)) {
     throw new TypeError(`runRedrive: max must be an integer ≥ 1, got ${options.max}`);
   }
-  const summary: RedriveSummary = {
+}
+
+function emptySummary(options: RedriveOptions, dryRun: boolean): RedriveSummary {
+  return {
     mode: options.mode,
     dryRun,
     scanned: 0,
@@ -291,152 +303,205 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
     actions: [],
     stoppedBy: 'empty',
   };
-  const changes = () => summary.replayed + summary.exhausted;
-  // One id per ops replay run: ingest refreshes a source's rules/templates once per id (FailureRecord).
-  const replayId = options.mode === 'ops-replay' ? randomUUID() : undefined;
-  /**
-   * The EXHAUSTED rewrites this run sent to the DLQ: the same pass receives them again, and they are
-   * its own output, not messages to count, skip or act on (they are released at the end like any other).
-   */
-  const rewritten = new Set<string>();
-  const maxReached = () => options.max !== undefined && changes() >= options.max;
+}
 
-  const act = async (
-    message: ReceivedMessage,
-    read: ReadDlqMessage,
-    failure: FailureRecord,
-    decision: Decision,
-  ): Promise<VisitOutcome> => {
-    if (decision.kind === 'leave') {
-      if (decision.permanent) summary.permanentUntouched += 1;
-      else summary.skipped += 1;
-      return 'hold';
-    }
-    if (decision.kind === 'defer') {
-      summary.deferred += 1;
-      if (dryRun) return 'hold';
-      try {
-        await deps.sqs.changeVisibility(deps.dlqUrl, message.receiptHandle, decision.seconds);
-        return 'done';
-      } catch (error) {
-        summary.deferred -= 1;
-        summary.problems.push({ messageId: message.messageId, problem: `defer failed: ${errorText(error)}` });
-        return 'hold';
-      }
-    }
-    let replayUrl: string | undefined;
-    if (decision.kind === 'replay') {
-      try {
-        replayUrl = replayQueueUrl(deps, failure);
-      } catch (error) {
-        summary.problems.push({
-          messageId: message.messageId,
-          problem: `replay failed, message left in the DLQ: ${errorText(error)}`,
-        });
-        return 'hold';
-      }
-    }
-    if (dryRun) {
-      if (decision.kind === 'replay') summary.replayed += 1;
-      else summary.exhausted += 1;
-      return 'hold';
-    }
-    try {
-      if (decision.kind === 'replay') {
-        // An ops replay of an EXHAUSTED message gets a fresh redrive budget: its attempts and age
-        // would otherwise make the scheduled redrive give up at once if it meets the quota again.
-        const outgoing = toReplayMessage(read, {
-          redriveCount: failure.redriveCount + 1,
-          ...(replayId === undefined ? {} : { replayId }),
-          ...(replayId !== undefined && failure.class === 'EXHAUSTED'
-            ? { freshBudgetAt: new Date(clock()).toISOString() }
-            : {}),
-        });
-        await options.pace?.();
-        await deps.sqs.send(replayUrl as string, outgoing);
-      } else {
-        const record: FailureRecord = {
-          ...failure,
-          class: 'EXHAUSTED',
-          message: cutMessage(`redrive gave up after ${decision.reason}; last failure: ${failure.message}`),
-        };
-        delete record.nextAttemptAt;
-        const sent = await deps.sqs.send(deps.dlqUrl, rewriteDlqMessage(read, record));
-        rewritten.add(sent.messageId);
-      }
-    } catch (error) {
-      summary.problems.push({
-        messageId: message.messageId,
-        problem: `${decision.kind} failed, message left in the DLQ: ${errorText(error)}`,
-      });
-      return 'hold';
-    }
-    if (decision.kind === 'replay') summary.replayed += 1;
-    else summary.exhausted += 1;
-    try {
-      await deps.sqs.delete(deps.dlqUrl, message.receiptHandle);
-    } catch (error) {
-      summary.problems.push({
-        messageId: message.messageId,
-        problem: `sent but not deleted from the DLQ (a duplicate; the ClientToken dedupes it): ${errorText(error)}`,
-      });
-    }
+function problem(run: RedriveRun, message: ReceivedMessage, text: string): 'hold' {
+  run.summary.problems.push({ messageId: message.messageId, problem: text });
+  return 'hold';
+}
+
+/** Left alone: counted, made visible again at the end. */
+async function leave(run: RedriveRun, { decision }: Target): Promise<VisitOutcome> {
+  if (decision.kind === 'leave' && decision.permanent) run.summary.permanentUntouched += 1;
+  else run.summary.skipped += 1;
+  return 'hold';
+}
+
+/** Not due yet: hidden until it is. */
+async function defer(run: RedriveRun, { message, decision }: Target): Promise<VisitOutcome> {
+  if (decision.kind !== 'defer') return 'hold';
+  run.summary.deferred += 1;
+  if (run.dryRun) return 'hold';
+  try {
+    await run.deps.sqs.changeVisibility(run.deps.dlqUrl, message.receiptHandle, decision.seconds);
     return 'done';
-  };
+  } catch (error) {
+    run.summary.deferred -= 1;
+    return problem(run, message, `defer failed: ${errorText(error)}`);
+  }
+}
 
-  const visit = async (message: ReceivedMessage): Promise<{ outcome: VisitOutcome; stop: boolean }> => {
-    if (rewritten.has(message.messageId)) return { outcome: 'hold', stop: false };
-    summary.scanned += 1;
-    const nowMs = clock();
-    const read = readDlqMessage({ Body: message.body, MessageAttributes: message.attributes });
-    let outcome: VisitOutcome = 'hold';
-    if (!matchesFilter(options.filter, message.messageId, read.failure, nowMs)) {
-      // Without a readable record a message matches only an id-only (or no) filter: see filter.ts.
-      summary.skipped += 1;
-    } else if (
-      options.mode === 'ops-replay' &&
-      !read.failure &&
-      !(FAILURE_ATTRIBUTE in (message.attributes ?? {})) &&
-      options.filter?.messageIds?.includes(message.messageId)
-    ) {
-      // Moved here by the queue's redrive policy (no record at all) and named by ops: replay it. Left
-      // unnamed it is only reported, as before. The SQS message id survives that move, so it becomes
-      // the event id a raw message without an `id` attribute is known by, as on any first DLQ trip.
-      const failure = unrecordedFailure(message.messageId, nowMs, message.sourceQueueArn);
-      const decision: Decision = { kind: 'replay', reason: 'ops replay (no failure record)' };
-      summary.actions.push(describe(message.messageId, failure, decision));
-      outcome = await act(
-        message,
-        { body: read.body, attributes: read.attributes, failure },
-        failure,
-        decision,
-      );
-    } else if (read.problem !== undefined || !read.failure) {
-      summary.problems.push({ messageId: message.messageId, problem: read.problem ?? 'no failure record' });
-    } else {
-      const failure = read.failure;
-      const decision: Decision =
-        options.mode === 'scheduled' && limits
-          ? decideScheduled(failure, limits, deps.overQuotaBackoff, nowMs)
-          : { kind: 'replay', reason: `ops replay (${failure.class})` };
-      summary.actions.push(describe(message.messageId, failure, decision));
-      outcome = await act(message, read, failure, decision);
+/** Sends the replay to its lane's queue (a fresh budget for an ops replay of an EXHAUSTED message). */
+async function sendReplay(run: RedriveRun, { read, failure }: Target, url: string): Promise<void> {
+  // An ops replay of an EXHAUSTED message gets a fresh redrive budget: its attempts and age
+  // would otherwise make the scheduled redrive give up at once if it meets the quota again.
+  const { replayId } = run;
+  const outgoing = toReplayMessage(read, {
+    redriveCount: failure.redriveCount + 1,
+    ...(replayId === undefined ? {} : { replayId }),
+    ...(replayId !== undefined && failure.class === 'EXHAUSTED'
+      ? { freshBudgetAt: new Date(run.clock()).toISOString() }
+      : {}),
+  });
+  await run.options.pace?.();
+  await run.deps.sqs.send(url, outgoing);
+}
+
+/** Sends the EXHAUSTED rewrite of the record to the DLQ (the run then skips it). */
+async function sendExhausted(run: RedriveRun, { read, failure, decision }: Target): Promise<void> {
+  const record: FailureRecord = {
+    ...failure,
+    class: 'EXHAUSTED',
+    message: cutMessage(`redrive gave up after ${decision.reason}; last failure: ${failure.message}`),
+  };
+  delete record.nextAttemptAt;
+  const sent = await run.deps.sqs.send(run.deps.dlqUrl, rewriteDlqMessage(read, record));
+  run.rewritten.add(sent.messageId);
+}
+
+/** Replay or give up: send first, then delete; a failed send leaves the message where it was. */
+async function sendThenDelete(run: RedriveRun, target: Target): Promise<VisitOutcome> {
+  const { message, decision } = target;
+  const replay = decision.kind === 'replay';
+  let replayUrl = '';
+  if (replay) {
+    try {
+      replayUrl = replayQueueUrl(run.deps, target.failure);
+    } catch (error) {
+      return problem(run, message, `replay failed, message left in the DLQ: ${errorText(error)}`);
     }
-    options.onProgress?.(summary);
-    return { outcome, stop: maxReached() };
+  }
+  const count = () => {
+    if (replay) run.summary.replayed += 1;
+    else run.summary.exhausted += 1;
   };
+  if (run.dryRun) {
+    count();
+    return 'hold';
+  }
+  try {
+    if (replay) await sendReplay(run, target, replayUrl);
+    else await sendExhausted(run, target);
+  } catch (error) {
+    return problem(run, message, `${decision.kind} failed, message left in the DLQ: ${errorText(error)}`);
+  }
+  count();
+  try {
+    await run.deps.sqs.delete(run.deps.dlqUrl, message.receiptHandle);
+  } catch (error) {
+    problem(
+      run,
+      message,
+      `sent but not deleted from the DLQ (a duplicate; the ClientToken dedupes it): ${errorText(error)}`,
+    );
+  }
+  return 'done';
+}
 
+const ACTIONS: Record<RedriveActionKind, (run: RedriveRun, target: Target) => Promise<VisitOutcome>> = {
+  leave,
+  defer,
+  replay: sendThenDelete,
+  exhaust: sendThenDelete,
+};
+
+/** Records the action in the summary and carries it out. */
+async function act(run: RedriveRun, target: Target): Promise<VisitOutcome> {
+  run.summary.actions.push(describe(target.message.messageId, target.failure, target.decision));
+  return await ACTIONS[target.decision.kind](run, target);
+}
+
+/** What the run does with a message it received: a target to act on, or why it leaves it. */
+function decide(
+  run: RedriveRun,
+  message: ReceivedMessage,
+  nowMs: number,
+): Target | 'skip' | { problem: string } {
+  const { options, deps } = run;
+  const read = readDlqMessage({ Body: message.body, MessageAttributes: message.attributes });
+  // Without a readable record a message matches only an id-only (or no) filter: see filter.ts.
+  if (!matchesFilter(options.filter, message.messageId, read.failure, nowMs)) return 'skip';
+  if (
+    options.mode === 'ops-replay' &&
+    !read.failure &&
+    !(FAILURE_ATTRIBUTE in (message.attributes ?? {})) &&
+    options.filter?.messageIds?.includes(message.messageId)
+  ) {
+    // Moved here by the queue's redrive policy (no record at all) and named by ops: replay it. Left
+    // unnamed it is only reported, as before. The SQS message id survives that move, so it becomes
+    // the event id a raw message without an `id` attribute is known by, as on any first DLQ trip.
+    const failure = unrecordedFailure(message.messageId, nowMs, message.sourceQueueArn);
+    return {
+      message,
+      read: { body: read.body, attributes: read.attributes, failure },
+      failure,
+      decision: { kind: 'replay', reason: 'ops replay (no failure record)' },
+    };
+  }
+  if (read.problem !== undefined || !read.failure) return { problem: read.problem ?? 'no failure record' };
+  const failure = read.failure;
+  const decision: Decision =
+    options.mode === 'scheduled' && deps.limits
+      ? decideScheduled(failure, deps.limits, deps.overQuotaBackoff, nowMs)
+      : { kind: 'replay', reason: `ops replay (${failure.class})` };
+  return { message, read, failure, decision };
+}
+
+async function visit(
+  run: RedriveRun,
+  message: ReceivedMessage,
+): Promise<{ outcome: VisitOutcome; stop: boolean }> {
+  if (run.rewritten.has(message.messageId)) return { outcome: 'hold', stop: false };
+  const { summary, options } = run;
+  summary.scanned += 1;
+  const target = decide(run, message, run.clock());
+  let outcome: VisitOutcome = 'hold';
+  if (target === 'skip') summary.skipped += 1;
+  else if ('problem' in target) problem(run, message, target.problem);
+  else outcome = await act(run, target);
+  options.onProgress?.(summary);
+  const changes = summary.replayed + summary.exhausted;
+  return { outcome, stop: options.max !== undefined && changes >= options.max };
+}
+
+/**
+ * Runs one redrive pass over the DLQ.
+ *
+ * Input: the SQS port and queue URLs (plus the give-up limits for scheduled mode); the mode, an
+ * optional filter, limits on changes (`max`), receives (`maxScan`) and time, `dryRun`.
+ * Output: a summary: counts, problems, and one action per message that matched.
+ * Primary course (scheduled): receive DLQ messages in batches; for each readable OVER_QUOTA record:
+ * give up if it reached the attempt or age limit (send the EXHAUSTED record to the DLQ, then delete
+ * the old message), replay it when due (send to its lane's queue with `redriveCount + 1`, then delete
+ * it from the DLQ), or hide it until it is due. Ops replay: replay every matching message.
+ * Alternatives: unreadable record → `problems`, left in place; `dryRun` → nothing sent, deleted or
+ * deferred (held messages are made visible again); a failed send leaves the message where it was; a
+ * failed delete after a successful send leaves a duplicate (reported in `problems`).
+ * Receive failures end the run with `RedriveError` (held messages are released first).
+ */
+export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Promise<RedriveSummary> {
+  checkOptions(deps, options);
+  const dryRun = options.dryRun ?? false;
+  const run: RedriveRun = {
+    deps,
+    options,
+    clock: deps.now ?? clockNow,
+    dryRun,
+    summary: emptySummary(options, dryRun),
+    replayId: options.mode === 'ops-replay' ? randomUUID() : undefined,
+    rewritten: new Set<string>(),
+  };
   try {
     const result = await scanQueue(deps.sqs, {
       queueUrl: deps.dlqUrl,
       maxScan: options.maxScan ?? DEFAULT_MAX_SCAN,
       holdSeconds: holdSecondsFor(options),
-      visit,
+      visit: (message) => visit(run, message),
       ...(options.remainingTimeMs ? { remainingTimeMs: options.remainingTimeMs } : {}),
     });
-    summary.stoppedBy = result.stoppedBy === 'visitor' ? 'max' : result.stoppedBy;
+    run.summary.stoppedBy = result.stoppedBy === 'visitor' ? 'max' : result.stoppedBy;
   } catch (error) {
     throw new RedriveError(`redrive stopped: ${errorText(error)}`, { cause: error });
   }
-  return summary;
+  return run.summary;
 }

@@ -7,8 +7,10 @@
  * (`SqsAttributeValue`, base64). Everything converts through the JSON form, so binary values survive
  * byte-for-byte whichever way a message travels.
  */
+
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSMessageAttribute, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { isNonNegativeInteger } from '#lib/guards.ts';
 import { cutMessage } from './classify.ts';
 import {
   FAILURE_ATTRIBUTE,
@@ -319,7 +321,7 @@ export function toReplayMessage(
   },
 ): OutgoingMessage {
   if (!read.failure) throw new DlqRecordError(`cannot replay: ${read.problem ?? 'no failure record'}`);
-  if (!Number.isInteger(opts.redriveCount) || opts.redriveCount < 0) {
+  if (!isNonNegativeInteger(opts.redriveCount)) {
     throw new TypeError(`redriveCount must be a non-negative integer, got ${opts.redriveCount}`);
   }
   const { replayId: _previousReplay, ...failure } = read.failure;

@@ -27,9 +27,10 @@ import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { RateLimiter } from '#lib/connect/rate-limiter.ts';
 import { chainCounterKey, TokenDerivationError, taskClientToken } from '#lib/idempotency/token.ts';
 import { createAfterCreate } from '#lib/ingest/after-create.ts';
-import type { IngestLogFields, StartTaskCall } from '#lib/ingest/ports.ts';
+import type { StartTaskCall } from '#lib/ingest/ports.ts';
 import { type IngestDeps, processRecord } from '#lib/ingest/process-record.ts';
 import { ChainLimitError, createTaskStarter } from '#lib/ingest/start-task.ts';
+import type { LogFields } from '#lib/observability/logger.ts';
 import { classifyError } from '#lib/retry/classify.ts';
 import type { OutgoingMessage } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE, type FailureRecord } from '#lib/retry/failure-record.ts';
@@ -278,7 +279,7 @@ function starter(
   dynamoMock.on(UpdateItemCommand).resolves({});
   dynamoMock.on(DeleteItemCommand).resolves({});
   const lookups: Array<[string, string]> = [];
-  const warnings: Array<{ message: string; fields: IngestLogFields }> = [];
+  const warnings: Array<{ message: string; fields: LogFields }> = [];
   const built = createTaskStarter({
     connect: new ConnectClient({ region: 'us-east-1' }),
     dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
@@ -430,7 +431,7 @@ function ingestDeps(startTask: IngestDeps['startTask']) {
   const dlq: OutgoingMessage[] = [];
   const entries: LedgerEntry[] = [];
   const metrics: string[] = [];
-  const logs: IngestLogFields[] = [];
+  const logs: LogFields[] = [];
   const random = () => 0;
   const deps: IngestDeps = {
     rules: { rulesFor: async () => [chainRule()] },

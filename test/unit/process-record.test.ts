@@ -15,13 +15,13 @@ import { taskClientToken } from '#lib/idempotency/token.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
 import type {
   AfterCreate,
-  IngestLogFields,
   IngestMetricName,
   StartTaskCall,
   TaskStarter,
   TransferRequester,
 } from '#lib/ingest/ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from '#lib/ingest/process-record.ts';
+import type { LogFields } from '#lib/observability/logger.ts';
 import {
   fromSdkAttribute,
   type OutgoingMessage,
@@ -78,7 +78,7 @@ function connectError<E>(
 interface LogLine {
   level: 'info' | 'warn' | 'error';
   message: string;
-  fields: IngestLogFields;
+  fields: LogFields;
   error?: unknown;
 }
 
@@ -142,7 +142,7 @@ function setup(rules: CompiledRule[] = [], options: { random?: () => number } = 
     log: {
       info: (message, fields) => logs.push({ level: 'info', message, fields }),
       warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
-      error: (message, fields, error) => logs.push({ level: 'error', message, fields, error }),
+      error: (message, fields) => logs.push({ level: 'error', message, fields, error: fields?.error }),
     },
     limits: DEFAULT_TASK_LIMITS,
     transientBackoff: { baseSeconds: 2, capSeconds: 300, random },
