@@ -1,6 +1,7 @@
 /**
  * The SQS port the redrive and the DLQ tools depend on, and its adapter over the SDK v3 `SQSClient`.
- * Tests use `in-memory-sqs-port.ts`; the integration test runs the adapter against the sandbox.
+ * Unit tests use the in-memory double (test/support/memory-sqs-port.ts); one contract suite runs the
+ * same cases against both (test/integration/sqs-port-contract.test.ts).
  */
 import {
   ChangeMessageVisibilityCommand,

@@ -2,7 +2,7 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { Command } from 'commander';
@@ -13,8 +13,7 @@ import { runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
 import { buildDlqMessage, type FailureInput, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE } from '#lib/retry/failure-record.ts';
-import { serveHandler } from '#sandbox/serve.ts';
-import { createSqsEmulator, type SqsEmulator } from '#sandbox/sqs/emulator.ts';
+import { type LocalSqs, startLocalSqs } from '#test/support/local-sqs.ts';
 
 const MINUTE = 60_000;
 const overQuota: FailureInput = {
@@ -33,25 +32,17 @@ const permanent: FailureInput = {
 };
 
 describe('redrive against the sandbox SQS emulator', () => {
-  let emulator: SqsEmulator;
-  let server: Awaited<ReturnType<typeof serveHandler>>;
+  let local: LocalSqs;
   let sqs: SQSClient;
   let counter = 0;
 
   beforeAll(async () => {
-    emulator = createSqsEmulator();
-    server = await serveHandler(emulator.handle);
-    sqs = new SQSClient({
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    local = await startLocalSqs();
+    sqs = local.sqs;
   });
 
   afterAll(async () => {
-    sqs.destroy();
-    await server.close();
+    await local?.stop();
   });
 
   afterEach(() => {
@@ -61,8 +52,8 @@ describe('redrive against the sandbox SQS emulator', () => {
   /** A fresh DLQ and ingest queue per test. */
   function queues() {
     counter += 1;
-    const dlqUrl = emulator.createQueue(`redrive-dlq-${counter}`).url(server.endpoint);
-    const ingestQueueUrl = emulator.createQueue(`redrive-ingest-${counter}`).url(server.endpoint);
+    const dlqUrl = local.createQueue(`redrive-dlq-${counter}`);
+    const ingestQueueUrl = local.createQueue(`redrive-ingest-${counter}`);
     return { dlqUrl, ingestQueueUrl };
   }
 

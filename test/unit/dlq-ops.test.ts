@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deleteDlqMessages, listDlq, showDlqMessage } from '#lib/redrive/dlq-ops.ts';
-import { createInMemorySqsPort } from '#lib/redrive/in-memory-sqs-port.ts';
 import { buildDlqMessage, type FailureInput } from '#lib/retry/dlq-message.ts';
+import { createInMemorySqsPort } from '#test/support/memory-sqs-port.ts';
 
 const DLQ = 'https://sqs.test/000000000000/dlq';
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');

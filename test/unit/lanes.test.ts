@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
 import { decideLane, EVENT_ID_ATTRIBUTE, laneOfRecord } from '#lib/ingest/lane.ts';
-import type { IngestLogFields, StartTaskCall } from '#lib/ingest/ports.ts';
+import type { StartTaskCall } from '#lib/ingest/ports.ts';
 import { type IngestDeps, processRecord } from '#lib/ingest/process-record.ts';
 import { type Lane, laneOfQueue, laneOfQueueName, laneQueueName, queueNameOf } from '#lib/lanes.ts';
-import { createInMemorySqsPort } from '#lib/redrive/in-memory-sqs-port.ts';
+import type { LogFields } from '#lib/observability/logger.ts';
 import { type RedriveDeps, runRedrive } from '#lib/redrive/redrive.ts';
 import {
   buildDlqMessage,
@@ -24,6 +24,7 @@ import {
 import { FAILURE_ATTRIBUTE, type FailureRecord } from '#lib/retry/failure-record.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import { binaryAttribute, sqsRecord, stringAttribute } from '#test/support/lambda.ts';
+import { createInMemorySqsPort } from '#test/support/memory-sqs-port.ts';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 const INSTANCE = '11111111-2222-3333-4444-555555555555';
@@ -78,7 +79,7 @@ function setup(rules: CompiledRule[], options: { lanes?: Lane[]; forwardFails?: 
   const forwards: Array<{ lane: Lane; message: OutgoingMessage }> = [];
   const visibility: Array<{ seconds: number; lane?: Lane }> = [];
   const dlq: OutgoingMessage[] = [];
-  const logs: Array<{ message: string; fields: IngestLogFields }> = [];
+  const logs: Array<{ message: string; fields: LogFields }> = [];
   const metrics: string[] = [];
   const tokens = new Map<string, string>();
   const deps: IngestDeps = {

@@ -1,9 +1,9 @@
 import type { SQSMessageAttributes } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { createInMemorySqsPort, type InMemorySqsPort } from '#lib/redrive/in-memory-sqs-port.ts';
 import { MAX_DEFER_SECONDS, type RedriveDeps, runRedrive } from '#lib/redrive/redrive.ts';
 import { buildDlqMessage, type FailureInput, readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE, type FailureRecord } from '#lib/retry/failure-record.ts';
+import { createInMemorySqsPort, type InMemorySqsPort } from '#test/support/memory-sqs-port.ts';
 
 const DLQ = 'https://sqs.test/000000000000/dlq';
 const INGEST = 'https://sqs.test/000000000000/ingest';

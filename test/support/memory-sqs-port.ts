@@ -6,9 +6,9 @@
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { now as clockNow } from '#lib/clock.ts';
+import type { ReceivedMessage, ReceiveOptions, SqsPort } from '#lib/redrive/sqs-port.ts';
 import type { OutgoingMessage } from '#lib/retry/dlq-message.ts';
 import { MAX_MESSAGE_ATTRIBUTES } from '#lib/retry/failure-record.ts';
-import type { ReceivedMessage, ReceiveOptions, SqsPort } from './sqs-port.ts';
 
 export interface StoredMessage {
   messageId: string;

@@ -1,0 +1,35 @@
+/**
+ * The sandbox's SQS emulator served on 127.0.0.1, with an SDK client pointed at it: for integration
+ * tests of code that talks to SQS through the SDK.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { serveHandler } from '#sandbox/serve.ts';
+import { createSqsEmulator, type SqsEmulator } from '#sandbox/sqs/emulator.ts';
+
+export interface LocalSqs {
+  emulator: SqsEmulator;
+  sqs: SQSClient;
+  /** Creates a queue and returns its URL. */
+  createQueue(name: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startLocalSqs(): Promise<LocalSqs> {
+  const emulator = createSqsEmulator();
+  const server = await serveHandler(emulator.handle);
+  const sqs = new SQSClient({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  return {
+    emulator,
+    sqs,
+    createQueue: (name) => emulator.createQueue(name).url(server.endpoint),
+    async stop() {
+      sqs.destroy();
+      await server.close();
+    },
+  };
+}
