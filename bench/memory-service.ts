@@ -16,7 +16,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { createConnectClient } from '#lib/aws/clients.ts';
+import { createConnectClient } from '#lib/aws/connect.ts';
 import { startEventSourcePoller } from '#sandbox/poller.ts';
 import { type IngestHandler, ingestInstances } from './workload.ts';
 

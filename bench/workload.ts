@@ -16,7 +16,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createConnectClient } from '#lib/aws/clients.ts';
+import { createConnectClient } from '#lib/aws/connect.ts';
 import type { BudgetConfig, BudgetMode } from '#lib/budget/config.ts';
 import { now } from '#lib/clock.ts';
 import { ingestConfigFromEnv } from '#lib/config.ts';

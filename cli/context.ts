@@ -24,7 +24,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { InvalidArgumentError } from 'commander';
 import YAML from 'yaml';
-import { taskLimitsFromEnv } from '#lib/connect/constraints.ts';
+import { parseTaskLimits } from '#lib/connect/constraints.ts';
 import { allowedInstanceIdsFromEnv, InstanceListError, parseInstanceIds } from '#lib/connect/instances.ts';
 import type { Lane } from '#lib/lanes.ts';
 import { DynamoRuleStore, type RuleStore } from '#lib/rules/store.ts';
@@ -275,7 +275,7 @@ export function createCliContext(input: {
       store ??= new DynamoRuleStore({
         client: context.dynamo,
         tableName: context.rulesTable(),
-        limits: taskLimitsFromEnv(env.CONNECT_LIMITS),
+        limits: parseTaskLimits(env.CONNECT_LIMITS),
         ...(allowedInstanceIds === undefined ? {} : { allowedInstanceIds }),
       });
       return store;

@@ -36,7 +36,7 @@ import {
   toJson,
 } from '#cli/context.ts';
 import { now } from '#lib/clock.ts';
-import { taskLimitsFromEnv } from '#lib/connect/constraints.ts';
+import { parseTaskLimits } from '#lib/connect/constraints.ts';
 import { checkRuleAgainstTemplate, type RuleTemplateCheck } from '#lib/connect/rule-template-check.ts';
 import { specFromRemote, type TemplateSpec, validateTemplateFile } from '#lib/connect/template-spec.ts';
 import { type TaskTemplateView, toTemplateView } from '#lib/connect/templates.ts';
@@ -227,7 +227,7 @@ export function registerRuleCommands(program: Command, deps: RuleCommandDeps): C
     .action(
       async (file: string, options: { json?: boolean; templateFile?: string; fetchTemplate?: boolean }) => {
         const input = parseDocument(await readInput(io, file), file);
-        const result = validateRule(input, taskLimitsFromEnv(deps.env.CONNECT_LIMITS));
+        const result = validateRule(input, parseTaskLimits(deps.env.CONNECT_LIMITS));
         if (result.ok && (options.templateFile !== undefined || options.fetchTemplate)) {
           const check = await checkTemplate(deps, result.rule, options);
           for (const warning of check.warnings) if (!options.json) io.stderr(`warning: ${warning}\n`);
@@ -307,7 +307,7 @@ async function testRule(deps: RuleCommandDeps, files: string[], options: RuleTes
         : 'with --source, rules test takes only <message-file>',
     );
   }
-  const limits = taskLimitsFromEnv(deps.env.CONNECT_LIMITS);
+  const limits = parseTaskLimits(deps.env.CONNECT_LIMITS);
   const ruleFile = options.source === undefined ? files[0] : undefined;
   const messageFile = files[files.length - 1] as string;
 
@@ -455,7 +455,7 @@ function withoutBookkeeping(input: unknown): { document: unknown; savedVersion?:
 }
 
 function validatedRule(input: unknown, file: string, env: Env): Rule {
-  const result = validateRule(input, taskLimitsFromEnv(env.CONNECT_LIMITS));
+  const result = validateRule(input, parseTaskLimits(env.CONNECT_LIMITS));
   if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, result.errors);
   return result.rule;
 }
@@ -481,7 +481,7 @@ interface RuleSummary {
 }
 
 function summarise(record: RuleRecord, env: Env): RuleSummary {
-  const result = validateRule(record.document, taskLimitsFromEnv(env.CONNECT_LIMITS));
+  const result = validateRule(record.document, parseTaskLimits(env.CONNECT_LIMITS));
   const shown = result.ok ? result.rule : record.document;
   return {
     source: record.source,
@@ -497,7 +497,7 @@ function summarise(record: RuleRecord, env: Env): RuleSummary {
 }
 
 function warnIfInvalid(io: CliIo, record: RuleRecord, env: Env): void {
-  const result = validateRule(record.document, taskLimitsFromEnv(env.CONNECT_LIMITS));
+  const result = validateRule(record.document, parseTaskLimits(env.CONNECT_LIMITS));
   if (result.ok) return;
   io.stderr(`warning: this stored rule no longer validates (the ingest handler skips it):\n`);
   for (const error of result.errors) io.stderr(`  - ${error}\n`);

@@ -146,9 +146,6 @@ export function parseTaskLimits(raw?: string): TaskLimits {
   return resolveTaskLimits(parsed as Record<string, unknown>);
 }
 
-/** @deprecated Use `parseTaskLimits`, the same parser; the caller passes its CONNECT_LIMITS value. */
-export const taskLimitsFromEnv = parseTaskLimits;
-
 /** UTF-8 byte length, the unit of the Attributes and References budgets. */
 export function utf8Bytes(value: string): number {
   return Buffer.byteLength(value, 'utf8');
