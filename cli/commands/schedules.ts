@@ -12,6 +12,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { CliUserError, toJson } from '#cli/context.ts';
+import { isPositiveInteger } from '#lib/guards.ts';
 import {
   nextOccurrences,
   parseTaskSchedules,
@@ -33,8 +34,7 @@ export interface ScheduleCommandDeps {
 
 function count(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000)
-    throw new InvalidArgumentError('expected an integer 1-1000.');
+  if (!isPositiveInteger(n) || n > 1000) throw new InvalidArgumentError('expected an integer 1-1000.');
   return n;
 }
 

@@ -7,29 +7,29 @@
  *                      [--request-id ID]    schedule a transfer; the sweep performs it when due
  *   transfers cancel <contactId> <planId>   cancel a plan that has not run
  *
- * `schedule` builds the same item as an EventBridge transfer request (lib/transfers/plan.ts), so
+ * `schedule` goes through the use case that accepts an EventBridge transfer request
+ * (`acceptTransferRequest`, lib/transfers/request.ts): the same validation, plan id and storage, so
  * running it twice with the same arguments schedules one transfer.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliUsageError, CliUserError, toJson } from '#cli/context.ts';
 import { now } from '#lib/clock.ts';
-import { requestFromEvent, TransferPlanError } from '#lib/transfers/plan.ts';
-import {
-  DynamoTransferStore,
-  TRANSFER_STATUSES,
-  type TransferItem,
-  type TransferStore,
-} from '#lib/transfers/store.ts';
+import { isPositiveInteger } from '#lib/guards.ts';
+import { TransferPlanError } from '#lib/transfers/plan.ts';
+import { type AcceptedTransfer, acceptTransferRequest } from '#lib/transfers/request.ts';
+import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
+import { TRANSFER_STATUSES, type TransferItem, type TransferStore } from '#lib/transfers/store/port.ts';
 
 export interface TransferCommandDeps {
   dynamo: DynamoDBClient;
   transfersTable: string;
 }
 
+/** Commander parser of a positive whole number (CLI input is a boundary). */
 function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  if (!isPositiveInteger(n)) throw new InvalidArgumentError('expected a positive integer.');
   return n;
 }
 
@@ -155,9 +155,10 @@ export function registerTransferCommands(program: Command, deps: () => TransferC
         if ((opts.queue === undefined) === (opts.user === undefined)) {
           throw new CliUsageError('give exactly one of --queue or --user (TransferContact never takes both)');
         }
-        let item: TransferItem;
+        let accepted: AcceptedTransfer;
         try {
-          item = requestFromEvent(
+          accepted = await acceptTransferRequest(
+            { store: store(), now },
             {
               instanceId: opts.instance,
               contactId: opts.contact,
@@ -167,13 +168,12 @@ export function registerTransferCommands(program: Command, deps: () => TransferC
               ...(opts.at !== undefined ? { at: opts.at } : {}),
               ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}),
             },
-            now(),
           );
         } catch (error) {
           if (error instanceof TransferPlanError) throw new CliUserError(error.message, [], { cause: error });
           throw error;
         }
-        const scheduled = await store().schedule(item);
+        const { item, scheduled } = accepted;
         write(
           `${toJson({ contactId: item.contactId, planId: item.planId, scheduled, dueAt: iso(item.dueAt) })}\n`,
         );

@@ -15,6 +15,7 @@
  *
  * Time is real time here (not the movable business clock): it paces real network calls.
  */
+import { isPositiveInteger } from '#lib/guards.ts';
 export interface RateLimiter {
   /** Resolves when the caller may make one call. Callers are served in arrival order. */
   acquire(): Promise<void>;
@@ -51,8 +52,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { ratePerSecond } = options;
   if (!(ratePerSecond > 0)) throw new TypeError(`ratePerSecond must be > 0, got ${ratePerSecond}`);
   const burst = options.burst ?? 1;
-  if (!Number.isInteger(burst) || burst < 1)
-    throw new TypeError(`burst must be an integer ≥ 1, got ${burst}`);
+  if (!isPositiveInteger(burst)) throw new TypeError(`burst must be an integer ≥ 1, got ${burst}`);
   const clock = options.clock ?? (() => performance.now());
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;

@@ -22,12 +22,14 @@
  * defaults sorted by field name (their order carries no meaning). Two templates are equal when
  * their normalized forms are.
  */
+
 import type {
   CreateTaskTemplateCommandInput,
   GetTaskTemplateCommandOutput,
   UpdateTaskTemplateCommandInput,
 } from '@aws-sdk/client-connect';
 import { TEMPLATE_FIELD_TYPES, type TemplateFieldType } from '#lib/connect/constraints.ts';
+import { isObject } from '#lib/guards.ts';
 
 export const TEMPLATE_LIMITS = Object.freeze({
   nameMaxLength: 100,
@@ -76,9 +78,6 @@ const FILE_KEYS = [
 const FIELD_KEYS = ['name', 'type', 'description', 'options'];
 const CONSTRAINT_KEYS = ['required', 'readOnly', 'invisible'] as const;
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
-
 function checkString(
   errors: string[],
   where: string,
@@ -121,100 +120,9 @@ export function validateTemplateFile(input: unknown): TemplateFileValidation {
   if (input.status !== undefined && input.status !== 'ACTIVE' && input.status !== 'INACTIVE')
     errors.push('status: must be ACTIVE or INACTIVE');
 
-  const names = new Set<string>();
-  const fields: TemplateFieldSpec[] = [];
-  if (!Array.isArray(input.fields)) {
-    errors.push('fields: required, an array of {name, type, description?, options?}');
-  } else {
-    if (input.fields.length > TEMPLATE_LIMITS.fieldsMax)
-      errors.push(`fields: ${input.fields.length} fields; at most ${TEMPLATE_LIMITS.fieldsMax}`);
-    for (const [i, raw] of input.fields.entries()) {
-      const where = `fields[${i}]`;
-      if (!isObject(raw)) {
-        errors.push(`${where}: must be an object {name, type, description?, options?}`);
-        continue;
-      }
-      for (const key of Object.keys(raw))
-        if (!FIELD_KEYS.includes(key))
-          errors.push(`${where}.${key}: unknown key (known: ${FIELD_KEYS.join(', ')})`);
-      const nameOk = checkString(errors, `${where}.name`, raw.name, {
-        min: 1,
-        max: TEMPLATE_LIMITS.fieldNameMaxLength,
-      });
-      const name = nameOk ? (raw.name as string) : `#${i}`;
-      if (nameOk) {
-        if (names.has(name)) errors.push(`${where}.name: field "${name}" appears twice`);
-        names.add(name);
-      }
-      if (!TEMPLATE_FIELD_TYPES.includes(raw.type as TemplateFieldType))
-        errors.push(`${where}.type: must be one of ${TEMPLATE_FIELD_TYPES.join(', ')}`);
-      if (raw.description !== undefined)
-        checkString(errors, `${where}.description`, raw.description, {
-          min: 1,
-          max: TEMPLATE_LIMITS.fieldDescriptionMaxLength,
-        });
-      if (raw.options !== undefined) {
-        if (raw.type !== 'SINGLE_SELECT')
-          errors.push(`${where}.options: only a SINGLE_SELECT field has options`);
-        if (!Array.isArray(raw.options)) errors.push(`${where}.options: must be an array of strings`);
-        else {
-          if (raw.options.length > TEMPLATE_LIMITS.optionsMax)
-            errors.push(
-              `${where}.options: ${raw.options.length} options; at most ${TEMPLATE_LIMITS.optionsMax}`,
-            );
-          for (const [j, option] of raw.options.entries())
-            checkString(errors, `${where}.options[${j}]`, option, {
-              min: 1,
-              max: TEMPLATE_LIMITS.optionMaxLength,
-            });
-        }
-      } else if (raw.type === 'SINGLE_SELECT')
-        errors.push(`${where}.options: a SINGLE_SELECT field needs options`);
-      fields.push({
-        name,
-        type: raw.type as TemplateFieldType,
-        ...(raw.description === undefined ? {} : { description: raw.description as string }),
-        ...(raw.options === undefined ? {} : { options: raw.options as string[] }),
-      });
-    }
-  }
-
-  const constraints: TemplateSpec['constraints'] = { required: [], readOnly: [], invisible: [] };
-  if (input.constraints !== undefined) {
-    if (!isObject(input.constraints))
-      errors.push('constraints: must be an object {required?, readOnly?, invisible?}');
-    else {
-      for (const key of Object.keys(input.constraints))
-        if (!(CONSTRAINT_KEYS as readonly string[]).includes(key))
-          errors.push(`constraints.${key}: unknown key (known: ${CONSTRAINT_KEYS.join(', ')})`);
-      for (const key of CONSTRAINT_KEYS) {
-        const list = input.constraints[key];
-        if (list === undefined) continue;
-        if (!Array.isArray(list) || list.some((n) => typeof n !== 'string')) {
-          errors.push(`constraints.${key}: must be an array of field names`);
-          continue;
-        }
-        for (const n of list as string[])
-          if (!names.has(n)) errors.push(`constraints.${key}: "${n}" is not a field of the template`);
-        constraints[key] = list as string[];
-      }
-    }
-  }
-
-  const defaults: Record<string, string> = {};
-  if (input.defaults !== undefined) {
-    if (!isObject(input.defaults)) errors.push('defaults: must be an object {fieldName: value}');
-    else {
-      const entries = Object.entries(input.defaults);
-      if (entries.length > TEMPLATE_LIMITS.defaultsMax)
-        errors.push(`defaults: ${entries.length} defaults; at most ${TEMPLATE_LIMITS.defaultsMax}`);
-      for (const [n, value] of entries) {
-        if (typeof value !== 'string') errors.push(`defaults.${n}: must be a string`);
-        else defaults[n] = value;
-        if (!names.has(n)) errors.push(`defaults.${n}: "${n}" is not a field of the template`);
-      }
-    }
-  }
+  const { fields, names } = checkFields(errors, input.fields);
+  const constraints = checkConstraints(errors, input.constraints, names);
+  const defaults = checkDefaults(errors, input.defaults, names);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -229,6 +137,122 @@ export function validateTemplateFile(input: unknown): TemplateFileValidation {
       defaults,
     }),
   };
+}
+
+/** The `fields` list: every problem into `errors`; the fields and their names. */
+function checkFields(errors: string[], input: unknown): { fields: TemplateFieldSpec[]; names: Set<string> } {
+  const names = new Set<string>();
+  const fields: TemplateFieldSpec[] = [];
+  if (!Array.isArray(input)) {
+    errors.push('fields: required, an array of {name, type, description?, options?}');
+    return { fields, names };
+  }
+  if (input.length > TEMPLATE_LIMITS.fieldsMax)
+    errors.push(`fields: ${input.length} fields; at most ${TEMPLATE_LIMITS.fieldsMax}`);
+  for (const [i, raw] of input.entries()) {
+    const field = checkField(errors, raw, i, names);
+    if (field !== undefined) fields.push(field);
+  }
+  return { fields, names };
+}
+
+/** One entry of `fields`: its problems into `errors`, the field (or undefined when not an object). */
+function checkField(
+  errors: string[],
+  raw: unknown,
+  i: number,
+  names: Set<string>,
+): TemplateFieldSpec | undefined {
+  const where = `fields[${i}]`;
+  if (!isObject(raw)) {
+    errors.push(`${where}: must be an object {name, type, description?, options?}`);
+    return undefined;
+  }
+  for (const key of Object.keys(raw))
+    if (!FIELD_KEYS.includes(key))
+      errors.push(`${where}.${key}: unknown key (known: ${FIELD_KEYS.join(', ')})`);
+  const nameOk = checkString(errors, `${where}.name`, raw.name, {
+    min: 1,
+    max: TEMPLATE_LIMITS.fieldNameMaxLength,
+  });
+  const name = nameOk ? (raw.name as string) : `#${i}`;
+  if (nameOk) {
+    if (names.has(name)) errors.push(`${where}.name: field "${name}" appears twice`);
+    names.add(name);
+  }
+  if (!TEMPLATE_FIELD_TYPES.includes(raw.type as TemplateFieldType))
+    errors.push(`${where}.type: must be one of ${TEMPLATE_FIELD_TYPES.join(', ')}`);
+  if (raw.description !== undefined)
+    checkString(errors, `${where}.description`, raw.description, {
+      min: 1,
+      max: TEMPLATE_LIMITS.fieldDescriptionMaxLength,
+    });
+  if (raw.options !== undefined) {
+    if (raw.type !== 'SINGLE_SELECT') errors.push(`${where}.options: only a SINGLE_SELECT field has options`);
+    if (!Array.isArray(raw.options)) errors.push(`${where}.options: must be an array of strings`);
+    else {
+      if (raw.options.length > TEMPLATE_LIMITS.optionsMax)
+        errors.push(`${where}.options: ${raw.options.length} options; at most ${TEMPLATE_LIMITS.optionsMax}`);
+      for (const [j, option] of raw.options.entries())
+        checkString(errors, `${where}.options[${j}]`, option, {
+          min: 1,
+          max: TEMPLATE_LIMITS.optionMaxLength,
+        });
+    }
+  } else if (raw.type === 'SINGLE_SELECT')
+    errors.push(`${where}.options: a SINGLE_SELECT field needs options`);
+  return {
+    name,
+    type: raw.type as TemplateFieldType,
+    ...(raw.description === undefined ? {} : { description: raw.description as string }),
+    ...(raw.options === undefined ? {} : { options: raw.options as string[] }),
+  };
+}
+
+/** The `constraints` object: every problem into `errors`; the lists of field names. */
+function checkConstraints(errors: string[], input: unknown, names: Set<string>): TemplateSpec['constraints'] {
+  const constraints: TemplateSpec['constraints'] = { required: [], readOnly: [], invisible: [] };
+  if (input !== undefined) {
+    if (!isObject(input)) errors.push('constraints: must be an object {required?, readOnly?, invisible?}');
+    else {
+      for (const key of Object.keys(input))
+        if (!(CONSTRAINT_KEYS as readonly string[]).includes(key))
+          errors.push(`constraints.${key}: unknown key (known: ${CONSTRAINT_KEYS.join(', ')})`);
+      for (const key of CONSTRAINT_KEYS) {
+        const list = input[key];
+        if (list === undefined) continue;
+        if (!Array.isArray(list) || list.some((n) => typeof n !== 'string')) {
+          errors.push(`constraints.${key}: must be an array of field names`);
+          continue;
+        }
+        for (const n of list as string[])
+          if (!names.has(n)) errors.push(`constraints.${key}: "${n}" is not a field of the template`);
+        constraints[key] = list as string[];
+      }
+    }
+  }
+
+  return constraints;
+}
+
+/** The `defaults` object: every problem into `errors`; the string defaults. */
+function checkDefaults(errors: string[], input: unknown, names: Set<string>): Record<string, string> {
+  const defaults: Record<string, string> = {};
+  if (input !== undefined) {
+    if (!isObject(input)) errors.push('defaults: must be an object {fieldName: value}');
+    else {
+      const entries = Object.entries(input);
+      if (entries.length > TEMPLATE_LIMITS.defaultsMax)
+        errors.push(`defaults: ${entries.length} defaults; at most ${TEMPLATE_LIMITS.defaultsMax}`);
+      for (const [n, value] of entries) {
+        if (typeof value !== 'string') errors.push(`defaults.${n}: must be a string`);
+        else defaults[n] = value;
+        if (!names.has(n)) errors.push(`defaults.${n}: "${n}" is not a field of the template`);
+      }
+    }
+  }
+
+  return defaults;
 }
 
 const sortedUnique = (list: readonly string[]) => [...new Set(list)].sort();

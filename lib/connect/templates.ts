@@ -2,7 +2,7 @@
  * Task templates, read through a cache.
  *
  * Tasks created with a `TaskTemplateId` are validated against their template before the call
- * (status, required fields, defaults: `lib/connect/validate-task.ts`). GetTaskTemplate (seed 004)
+ * (status, required fields, defaults: `lib/connect/validate-task.ts`). GetTaskTemplate (GetTaskTemplate API reference)
  * is an API call with its own rate quota, so templates are cached per (instance, template) for
  * `maxAgeMs`, and concurrent misses for the same template share one call.
  *
@@ -18,9 +18,8 @@ import {
   GetTaskTemplateCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-connect';
-import { now as clockNow } from '#lib/clock.ts';
+import { createTtlCache } from '#lib/cache/ttl-cache.ts';
 import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
-import { createReplayRefresher } from '#lib/rules/provider.ts';
 
 export type { TaskTemplateView } from '#lib/connect/validate-task.ts';
 
@@ -56,12 +55,6 @@ export interface TemplateProvider {
   invalidate(): void;
 }
 
-interface Entry {
-  fetchedAt: number;
-  view?: TaskTemplateView;
-  pending?: Promise<TaskTemplateView>;
-}
-
 /** Keeps only what validation needs from a GetTaskTemplate response (no tags, no metadata). */
 export function toTemplateView(output: GetTaskTemplateCommandOutput): TaskTemplateView {
   return {
@@ -85,62 +78,29 @@ export function createTemplateProvider(options: TemplateProviderOptions): Templa
   if (options?.connect === undefined || typeof options.connect.send !== 'function') {
     throw new TypeError('createTemplateProvider: connect client is required');
   }
-  if (typeof options.maxAgeMs !== 'number' || !Number.isFinite(options.maxAgeMs) || options.maxAgeMs < 0) {
-    throw new TypeError('createTemplateProvider: maxAgeMs must be a finite, non-negative number');
-  }
-  const { connect, maxAgeMs } = options;
-  const now = options.now ?? clockNow;
-  const entries = new Map<string, Entry>();
-  const replays = createReplayRefresher();
-
-  function fetch(cacheKey: string, instanceId: string, templateId: string): Promise<TaskTemplateView> {
-    const entry: Entry = { fetchedAt: now() };
-    entries.set(cacheKey, entry);
-    const load = async (): Promise<TaskTemplateView> => {
-      let output: GetTaskTemplateCommandOutput;
-      try {
-        output = await connect.send(
+  const { connect } = options;
+  const cache = createTtlCache<TaskTemplateView>({
+    maxAgeMs: options.maxAgeMs,
+    ...(options.now ? { now: options.now } : {}),
+    owner: 'createTemplateProvider',
+  });
+  const load = (instanceId: string, templateId: string) => async (): Promise<TaskTemplateView> => {
+    try {
+      return toTemplateView(
+        await connect.send(
           new GetTaskTemplateCommand({ InstanceId: instanceId, TaskTemplateId: templateId }),
-        );
-      } catch (error) {
-        if (entries.get(cacheKey) === entry) entries.delete(cacheKey);
-        if (isResourceNotFound(error))
-          throw new TemplateNotFoundError(instanceId, templateId, { cause: error });
-        throw error;
-      }
-      const view = toTemplateView(output);
-      // Cache only if nobody invalidated (or replaced) this entry meanwhile.
-      if (entries.get(cacheKey) === entry) {
-        entry.view = view;
-        entry.pending = undefined;
-      }
-      return view;
-    };
-    const pending = load();
-    if (entries.get(cacheKey) === entry && entry.view === undefined) entry.pending = pending;
-    return pending;
-  }
-
+        ),
+      );
+    } catch (error) {
+      if (isResourceNotFound(error))
+        throw new TemplateNotFoundError(instanceId, templateId, { cause: error });
+      throw error;
+    }
+  };
   return {
-    get(instanceId: string, templateId: string, hint?: { replayId?: string }): Promise<TaskTemplateView> {
-      const cacheKey = JSON.stringify([instanceId, templateId]);
-      if (hint?.replayId !== undefined) {
-        const fresh = replays.first(JSON.stringify([cacheKey, hint.replayId]), () =>
-          fetch(cacheKey, instanceId, templateId),
-        );
-        if (fresh !== undefined) return fresh;
-      }
-      const entry = entries.get(cacheKey);
-      if (entry !== undefined) {
-        if (entry.pending !== undefined) return entry.pending;
-        if (entry.view !== undefined && now() - entry.fetchedAt < maxAgeMs)
-          return Promise.resolve(entry.view);
-      }
-      return fetch(cacheKey, instanceId, templateId);
-    },
-    invalidate(): void {
-      entries.clear();
-    },
+    get: (instanceId, templateId, hint) =>
+      cache.get(JSON.stringify([instanceId, templateId]), load(instanceId, templateId), hint),
+    invalidate: () => cache.invalidate(),
   };
 }
 

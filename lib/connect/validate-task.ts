@@ -1,5 +1,5 @@
 /**
- * Validates a StartTaskContact request against the seed constraints before the call.
+ * Validates a StartTaskContact request against the documented constraints (StartTaskContact API reference) before the call.
  *
  * Every limit is read from the limits table (`lib/connect/constraints.ts`); the sandbox's Connect
  * emulator validates with the same table and the same byte counters exported here
@@ -14,8 +14,8 @@
  *   reading (we never send what the service might refuse).
  *
  * Task templates (when `TaskTemplateId` is set and a template view is given): refused when INACTIVE
- * ("Tasks can only be created from ACTIVE templates", seed 004), or when the template has no flow and
- * the request names no other target (seed 002). Defaults fill missing fields, then every RequiredFields
+ * ("Tasks can only be created from ACTIVE templates", Amazon Connect task template API reference), or when the template has no flow and
+ * the request names no other target (StartTaskContact API reference). Defaults fill missing fields, then every RequiredFields
  * entry must have a value. Template field → request field, by the field's `Type` in `Fields`:
  * NAME → Name, DESCRIPTION → Description, SCHEDULED_TIME → ScheduledTime; any other field is a
  * reference keyed by the field name (a value in `Attributes` under that name also satisfies a required
@@ -30,6 +30,7 @@ import type {
   StartTaskContactCommandInput,
 } from '@aws-sdk/client-connect';
 import { type TaskLimits, utf8Bytes } from '#lib/connect/constraints.ts';
+import { isObject } from '#lib/guards.ts';
 import { parseTimeInput } from '#lib/mapping/time.ts';
 
 export interface ValidationIssue {
@@ -260,11 +261,11 @@ function checkLength(
 
 function checkAttributes(issues: ValidationIssue[], attrs: unknown, limits: TaskLimits): void {
   if (attrs === undefined) return;
-  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) {
+  if (!isObject(attrs)) {
     issues.push({ field: 'Attributes', message: 'Attributes: must be a map of strings' });
     return;
   }
-  const map = attrs as Record<string, unknown>;
+  const map = attrs;
   let allStrings = true;
   for (const key of Object.keys(map)) {
     const field = `Attributes.${echoKey(key)}`;
@@ -275,13 +276,7 @@ function checkAttributes(issues: ValidationIssue[], attrs: unknown, limits: Task
         message: `${field}: attribute keys can include only alphanumeric, dash, and underscore characters`,
       });
     }
-    if (key.length > limits.attributeKeyMaxLength) {
-      issues.push({
-        field,
-        limit: 'attributeKeyMaxLength',
-        message: `${field}: key of ${key.length} characters exceeds the limit of ${limits.attributeKeyMaxLength}`,
-      });
-    }
+    checkKeyLength(issues, field, key, limits, 'attributeKeyMaxLength');
     const value = map[key];
     if (typeof value !== 'string') {
       allStrings = false;
@@ -296,11 +291,42 @@ function checkAttributes(issues: ValidationIssue[], attrs: unknown, limits: Task
   }
   if (!allStrings) return;
   const bytes = attributesBytes(map as Record<string, string>);
-  if (bytes > limits.attributesMaxTotalBytes) {
+  checkTotalBytes(issues, 'Attributes', 'key-value pairs', bytes, limits, 'attributesMaxTotalBytes');
+}
+
+/** A map whose entries together exceed their UTF-8 byte limit is one issue naming that limit. */
+function checkTotalBytes(
+  issues: ValidationIssue[],
+  field: 'Attributes' | 'References',
+  entries: string,
+  bytes: number,
+  limits: TaskLimits,
+  limit: 'attributesMaxTotalBytes' | 'referencesMaxTotalBytes',
+): void {
+  const max = limits[limit];
+  if (bytes > max) {
     issues.push({
-      field: 'Attributes',
-      limit: 'attributesMaxTotalBytes',
-      message: `Attributes: ${bytes} UTF-8 bytes across all key-value pairs exceeds the limit of ${limits.attributesMaxTotalBytes}`,
+      field,
+      limit,
+      message: `${field}: ${bytes} UTF-8 bytes across all ${entries} exceeds the limit of ${max}`,
+    });
+  }
+}
+
+/** A map key longer than its limit is one issue naming that limit. */
+function checkKeyLength(
+  issues: ValidationIssue[],
+  field: string,
+  key: string,
+  limits: TaskLimits,
+  limit: 'attributeKeyMaxLength' | 'referenceKeyMaxLength',
+): void {
+  const max = limits[limit];
+  if (key.length > max) {
+    issues.push({
+      field,
+      limit,
+      message: `${field}: key of ${key.length} characters exceeds the limit of ${max}`,
     });
   }
 }
@@ -337,11 +363,11 @@ function checkReferences(
   at: 'creation' | 'update' = 'creation',
 ): void {
   if (refs === undefined) return;
-  if (typeof refs !== 'object' || refs === null || Array.isArray(refs)) {
+  if (!isObject(refs)) {
     issues.push({ field: 'References', message: 'References: must be a map of {Type, Value}' });
     return;
   }
-  const map = refs as Record<string, unknown>;
+  const map = refs;
   const allowed: readonly string[] =
     at === 'creation' ? limits.referenceTypesAtCreation : limits.referenceTypesAtUpdate;
   let wellShaped = true;
@@ -350,13 +376,7 @@ function checkReferences(
     if (key.length === 0) {
       issues.push({ field, message: `${field}: key must have at least 1 character` });
     }
-    if (key.length > limits.referenceKeyMaxLength) {
-      issues.push({
-        field,
-        limit: 'referenceKeyMaxLength',
-        message: `${field}: key of ${key.length} characters exceeds the limit of ${limits.referenceKeyMaxLength}`,
-      });
-    }
+    checkKeyLength(issues, field, key, limits, 'referenceKeyMaxLength');
     const ref = map[key];
     if (typeof ref !== 'object' || ref === null) {
       wellShaped = false;
@@ -383,13 +403,7 @@ function checkReferences(
   }
   if (!wellShaped) return;
   const bytes = referencesBytes(map as Record<string, Reference>);
-  if (bytes > limits.referencesMaxTotalBytes) {
-    issues.push({
-      field: 'References',
-      limit: 'referencesMaxTotalBytes',
-      message: `References: ${bytes} UTF-8 bytes across all references exceeds the limit of ${limits.referencesMaxTotalBytes}`,
-    });
-  }
+  checkTotalBytes(issues, 'References', 'references', bytes, limits, 'referencesMaxTotalBytes');
 }
 
 function checkScheduledTime(issues: ValidationIssue[], value: unknown, opts: ValidateTaskOptions): void {
@@ -497,7 +511,7 @@ export function validateTaskRequest(
       message: `${targets.join(', ')}: include only one of ContactFlowId, QuickConnectId or TaskTemplateId`,
     });
   }
-  // The seeds give 500 characters for ContactFlowId only; the other flow-target ids share that bound.
+  // The StartTaskContact API reference gives 500 characters for ContactFlowId only; the other flow-target ids share that bound.
   for (const target of targets) {
     checkLength(issues, target, req[target], {
       max: limits.contactFlowIdMaxLength,

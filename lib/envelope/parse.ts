@@ -1,5 +1,5 @@
 /**
- * Normalises one SQS record into an `Envelope` (ARCHITECTURE.md, "Envelope").
+ * Normalises one SQS record into an `Envelope` (docs/ARCHITECTURE.md, "Envelope").
  *
  * Shapes, detected from the JSON body in this order:
  * 1. CloudEvents (structured JSON mode): an object with `specversion`. `source`, `id` required,
@@ -19,6 +19,7 @@
  * Error messages name the problem and never include body contents (customer data).
  */
 import type { Envelope } from '#lib/envelope/types.ts';
+import { isObject } from '#lib/guards.ts';
 
 /** The Lambda SQS record's `messageAttributes` shape. */
 export type LambdaMessageAttributes = Record<
@@ -59,10 +60,6 @@ export interface ParseEnvelopeInput {
 type JsonObject = Record<string, unknown>;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function hasOwn(obj: JsonObject, key: string): boolean {
   return Object.hasOwn(obj, key);

@@ -11,7 +11,8 @@
  * encode to `["task","a","bc"]` and `["task","ab","c"]`, so no separator ambiguity is possible, and
  * the kind inside the hash separates task tokens from transfer tokens. The `cti1` prefix versions
  * the scheme: changing the derivation means a new prefix, never silently different tokens.
- * Length: 5 + 4 + 1 + 64 = 74 characters, far under the 500-character ClientToken limit (seed 001).
+ * Length: 5 + 4 + 1 + 64 = 74 characters, far under the 500-character ClientToken limit
+ * (StartTaskContact API reference).
  */
 import { createHash } from 'node:crypto';
 
@@ -26,12 +27,17 @@ export class TokenDerivationError extends TypeError {
   }
 }
 
-function derive(kind: 'task' | 'xfer', parts: readonly [string, string][]): string {
+/** Throws unless every labelled part is a non-empty string (an empty one would make effects collide). */
+function requireParts(what: string, parts: readonly (readonly [string, string])[]): void {
   for (const [label, value] of parts) {
     if (typeof value !== 'string' || value.length === 0) {
-      throw new TokenDerivationError(`${label} must be a non-empty string to derive a ${kind} ClientToken`);
+      throw new TokenDerivationError(`${label} must be a non-empty string to derive a ${what}`);
     }
   }
+}
+
+function derive(kind: 'task' | 'xfer', parts: readonly [string, string][]): string {
+  requireParts(`${kind} ClientToken`, parts);
   const encoded = JSON.stringify([kind, ...parts.map(([, value]) => value)]);
   const digest = createHash('sha256').update(encoded, 'utf8').digest('hex');
   return `${TOKEN_VERSION_PREFIX}${kind}-${digest}`;
@@ -74,15 +80,16 @@ export const CHAIN_KEY_PREFIX = 'chain#';
  * as themselves). At most 6 + 300 + 1 + 768 characters, far under DynamoDB's 2,048-byte key limit.
  */
 export function chainCounterKey(instanceId: string, previousContactId: string): string {
-  for (const [label, value] of [
+  return ledgerKey(CHAIN_KEY_PREFIX, 'chain counter key', [
     ['instanceId', instanceId],
     ['previousContactId', previousContactId],
-  ] as const) {
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new TokenDerivationError(`${label} must be a non-empty string to derive a chain counter key`);
-    }
-  }
-  return `${CHAIN_KEY_PREFIX}${encodeURIComponent(instanceId)}#${encodeURIComponent(previousContactId)}`;
+  ]);
+}
+
+/** `prefix` + the URI-encoded parts joined by `#`; every part must be a non-empty string. */
+function ledgerKey(prefix: string, what: string, parts: readonly [string, string][]): string {
+  requireParts(what, parts);
+  return prefix + parts.map(([, value]) => encodeURIComponent(value)).join('#');
 }
 
 /** Prefix of the ledger's contact index keys (never a `cti1-` token, so never a task's ledger entry). */
@@ -95,13 +102,8 @@ export const CONTACT_KEY_PREFIX = 'contact#';
  * part URI-encoded as in `chainCounterKey`.
  */
 export function contactIndexKey(instanceId: string, contactId: string): string {
-  for (const [label, value] of [
+  return ledgerKey(CONTACT_KEY_PREFIX, 'contact index key', [
     ['instanceId', instanceId],
     ['contactId', contactId],
-  ] as const) {
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new TokenDerivationError(`${label} must be a non-empty string to derive a contact index key`);
-    }
-  }
-  return `${CONTACT_KEY_PREFIX}${encodeURIComponent(instanceId)}#${encodeURIComponent(contactId)}`;
+  ]);
 }

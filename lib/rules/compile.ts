@@ -17,6 +17,7 @@ import jsonata from 'jsonata';
 import { now } from '#lib/clock.ts';
 import { DEFAULT_TASK_LIMITS, type TaskLimits } from '#lib/connect/constraints.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
+import { isObject } from '#lib/guards.ts';
 import {
   type CreateRule,
   completeRuleSchema,
@@ -143,10 +144,6 @@ interface JsonataErrorLike {
   message?: unknown;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Every JSONata expression of a rule as `[path, text]`, in a stable order. */
 export function ruleExpressions(rule: Rule): [path: string, text: string][] {
   const out: [string, string][] = [];
@@ -208,7 +205,7 @@ function pickSchema(input: unknown) {
 /**
  * Validates a rule before it is stored.
  *
- * Input: anything (a rule document from the CLI or a file); optional limits (default: the seed table).
+ * Input: anything (a rule document from the CLI or a file); optional limits (default: the limits table in lib/connect/constraints.ts).
  * Output: `{ok: true, rule}` with defaults applied, or `{ok: false, errors}` where every error names
  * its path (`mapping.attributes.orderId: JSONata syntax error at 12: ...`).
  * Primary course: zod shape → compile each JSONata expression → Connect key rules for attributes

@@ -4,11 +4,11 @@
  * Why not Powertools Parameters' DynamoDB provider: it caches raw values per key, but what is worth
  * caching here is the *compiled* rule list (JSONata compiled once per refresh), it cannot skip one
  * invalid item while keeping the rest, and it does not share one fetch between concurrent misses.
- * The cache below does exactly those three things and reads through the `RuleStore` port, so tests
+ * The TTL cache (lib/cache/ttl-cache.ts) does exactly those three things; this reads through the `RuleStore` port, so tests
  * run it against an in-memory store.
  *
  * Behaviour:
- * - one cache entry per source, fresh for `maxAgeMs` (RULES_CACHE_SECONDS) after its fetch started;
+ * - one cache entry per source, fresh for `maxAgeMs` (the caller's configuration) after its fetch started;
  * - every rule of a refresh is validated and compiled once (`validateRule` + `compileRule`);
  * - concurrent calls for a source that is missing or stale share one fetch;
  * - a stored rule that no longer validates (or compiles) is skipped and reported through
@@ -20,7 +20,7 @@
  *   the replay is used by its first message, while the rest of the replay and every other message keep
  *   the cache (a bounded set of recent replay ids is kept; a failed fetch does not count as seen).
  */
-import { now as clockNow } from '#lib/clock.ts';
+import { createTtlCache } from '#lib/cache/ttl-cache.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import type { RuleRecord, RuleStore } from '#lib/rules/store.ts';
@@ -45,33 +45,6 @@ export interface RuleProviderOptions {
   limits?: TaskLimits;
 }
 
-/** Recent (source, replay id) pairs remembered per instance: far more than replays run at once. */
-export const REPLAY_IDS_REMEMBERED = 512;
-
-/**
- * Remembers the first fetch made for each key (a source or template with a replay id), at most
- * REPLAY_IDS_REMEMBERED keys, the oldest forgotten first. `first(key, fetch)` runs `fetch` only for a
- * key it has not seen (or whose fetch failed) and answers undefined otherwise.
- */
-export function createReplayRefresher() {
-  const seen = new Map<string, Promise<unknown>>();
-  return {
-    first<T>(key: string, fetch: () => Promise<T>): Promise<T> | undefined {
-      if (seen.has(key)) return undefined;
-      const pending = fetch();
-      seen.set(key, pending);
-      if (seen.size > REPLAY_IDS_REMEMBERED) {
-        const oldest = seen.keys().next().value;
-        if (oldest !== undefined) seen.delete(oldest);
-      }
-      pending.catch(() => {
-        if (seen.get(key) === pending) seen.delete(key);
-      });
-      return pending;
-    },
-  };
-}
-
 export interface RuleProvider {
   /**
    * The source's usable rules, compiled (all of them, enabled or not: `selectRule` filters and orders).
@@ -80,25 +53,6 @@ export interface RuleProvider {
   rulesFor(source: string, hint?: { replayId?: string }): Promise<CompiledRule[]>;
   /** Forgets every cached source (or one), so the next call fetches. */
   invalidate(source?: string): void;
-}
-
-interface Entry {
-  fetchedAt: number;
-  rules?: CompiledRule[];
-  pending?: Promise<CompiledRule[]>;
-}
-
-/** Parses RULES_CACHE_SECONDS into milliseconds (absent or empty: `defaultSeconds`). */
-export function rulesCacheMaxAgeMs(
-  raw: string | undefined = process.env.RULES_CACHE_SECONDS,
-  defaultSeconds = 30,
-) {
-  if (raw === undefined || raw.trim() === '') return defaultSeconds * 1000;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new TypeError(`RULES_CACHE_SECONDS must be a non-negative number of seconds, got "${raw}"`);
-  }
-  return seconds * 1000;
 }
 
 /**
@@ -112,58 +66,17 @@ export function createRuleProvider(options: RuleProviderOptions): RuleProvider {
   if (options?.store === undefined || typeof options.store.list !== 'function') {
     throw new TypeError('createRuleProvider: store with a list() method is required');
   }
-  if (typeof options.maxAgeMs !== 'number' || !Number.isFinite(options.maxAgeMs) || options.maxAgeMs < 0) {
-    throw new TypeError('createRuleProvider: maxAgeMs must be a finite, non-negative number');
-  }
-  const { store, maxAgeMs } = options;
-  const now = options.now ?? clockNow;
   const report = options.onInvalidRule ?? warnInvalidRule;
-  const entries = new Map<string, Entry>();
-  const replays = createReplayRefresher();
-
-  function refresh(source: string): Promise<CompiledRule[]> {
-    const entry: Entry = { fetchedAt: now() };
-    entries.set(source, entry);
-    const load = async (): Promise<CompiledRule[]> => {
-      let records: RuleRecord[];
-      try {
-        records = await store.list(source);
-      } catch (error) {
-        if (entries.get(source) === entry) entries.delete(source);
-        throw error;
-      }
-      const rules = compileRecords(records, report, options.limits);
-      // Cache only if nobody invalidated (or replaced) this entry meanwhile.
-      if (entries.get(source) === entry) {
-        entry.rules = rules;
-        entry.pending = undefined;
-      }
-      return rules;
-    };
-    const pending = load();
-    if (entries.get(source) === entry && entry.rules === undefined) entry.pending = pending;
-    return pending;
-  }
-
+  const cache = createTtlCache<CompiledRule[]>({
+    maxAgeMs: options.maxAgeMs,
+    ...(options.now ? { now: options.now } : {}),
+    owner: 'createRuleProvider',
+  });
+  const load = (source: string) => async () =>
+    compileRecords(await options.store.list(source), report, options.limits);
   return {
-    rulesFor(source: string, hint?: { replayId?: string }): Promise<CompiledRule[]> {
-      if (hint?.replayId !== undefined) {
-        const fresh = replays.first(JSON.stringify([source, hint.replayId]), () => refresh(source));
-        if (fresh !== undefined) return fresh;
-      }
-      const entry = entries.get(source);
-      if (entry !== undefined) {
-        if (entry.pending !== undefined) return entry.pending;
-        if (entry.rules !== undefined && now() - entry.fetchedAt < maxAgeMs)
-          return Promise.resolve(entry.rules);
-      }
-      return refresh(source);
-    },
-    invalidate(source?: string): void {
-      // A fetch in flight for a dropped entry still answers its callers but is not cached.
-      if (source === undefined) entries.clear();
-      else entries.delete(source);
-    },
+    rulesFor: (source, hint) => cache.get(source, load(source), hint),
+    invalidate: (source) => cache.invalidate(source),
   };
 }
 

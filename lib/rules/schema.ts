@@ -69,6 +69,21 @@ export const mappingSchema = z.strictObject({
   segmentAttributes: z.optional(z.record(z.string(), expr)),
 });
 
+/** Where a transfer goes: a queue or an agent, through a transfer flow (TransferContact API reference). */
+const transferTarget = {
+  queueId: z.optional(nonEmpty(500)),
+  userId: z.optional(nonEmpty(500)),
+  contactFlowId: nonEmpty(500),
+};
+
+/** TransferContact takes exactly one of QueueId / UserId. */
+function oneDestination(what: string) {
+  return z.refine<{ queueId?: string | undefined; userId?: string | undefined }>(
+    (p) => (p.queueId === undefined) !== (p.userId === undefined),
+    { message: `${what} needs exactly one of queueId or userId, never both (TransferContact)` },
+  );
+}
+
 /**
  * A scheduled transfer after the task is created. Exactly one of `after` (ISO-8601 duration from
  * creation, e.g. `PT2H`) or `at` (JSONata giving a time); exactly one of queueId / userId.
@@ -78,17 +93,13 @@ export const transferPlanSchema = z
     planId: nonEmpty(64).check(z.regex(/^[A-Za-z0-9_.-]+$/, 'planId: letters, digits, _ . - only')),
     after: z.optional(z.iso.duration()),
     at: z.optional(expr),
-    queueId: z.optional(nonEmpty(500)),
-    userId: z.optional(nonEmpty(500)),
-    contactFlowId: nonEmpty(500),
+    ...transferTarget,
   })
   .check(
     z.refine((p) => (p.after === undefined) !== (p.at === undefined), {
       message: 'transfer plan needs exactly one of "after" (ISO-8601 duration) or "at" (expression)',
     }),
-    z.refine((p) => (p.queueId === undefined) !== (p.userId === undefined), {
-      message: 'transfer plan needs exactly one of queueId or userId, never both (TransferContact)',
-    }),
+    oneDestination('transfer plan'),
   );
 
 /**
@@ -101,15 +112,9 @@ export const transferRequestSchema = z
     targetKey: expr,
     /** JSONata → when (ISO-8601 or epoch); absent means now. */
     at: z.optional(expr),
-    queueId: z.optional(nonEmpty(500)),
-    userId: z.optional(nonEmpty(500)),
-    contactFlowId: nonEmpty(500),
+    ...transferTarget,
   })
-  .check(
-    z.refine((p) => (p.queueId === undefined) !== (p.userId === undefined), {
-      message: 'transfer request needs exactly one of queueId or userId, never both (TransferContact)',
-    }),
-  );
+  .check(oneDestination('transfer request'));
 
 export const ruleOptionsSchema = z.strictObject({
   /** Truncate Name/Description to the limit instead of refusing the message. */

@@ -29,6 +29,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { now as clockNow } from '#lib/clock.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
 import { instanceNotAllowed } from '#lib/connect/instances.ts';
+import { isNonNegativeInteger } from '#lib/guards.ts';
 import { validateRule } from '#lib/rules/compile.ts';
 import type { Rule } from '#lib/rules/schema.ts';
 
@@ -312,7 +313,7 @@ export class DynamoRuleStore implements RuleStore {
       if (Item === undefined) return { exists: false };
       const raw = Item.version?.N;
       const version = raw === undefined ? Number.NaN : Number(raw);
-      return Number.isSafeInteger(version) && version >= 0 ? { exists: true, version } : { exists: true };
+      return isNonNegativeInteger(version) ? { exists: true, version } : { exists: true };
     } catch (error) {
       throw new RuleStoreError(`reading rule ${ruleId} of source ${source} failed`, { cause: error });
     }

@@ -12,6 +12,8 @@
  * (schedule name, scheduled time): a duplicate delivery, a Scheduler retry or a DLQ replay of one
  * occurrence is the same event, and two occurrences are two events.
  */
+import { isObject, isPositiveInteger } from '#lib/guards.ts';
+import { occurrenceId } from '#lib/idempotency/ids.ts';
 import {
   formatScheduledTime,
   isValidTimeZone,
@@ -74,10 +76,6 @@ export class TaskScheduleError extends Error {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** An ISO-8601 date-time with an explicit zone (`Z` or `+01:00`), as StartDate / EndDate take. */
 function parseDate(value: unknown, path: string, errors: string[]): number | undefined {
   if (value === undefined || value === null) return undefined;
@@ -94,7 +92,7 @@ function parseDate(value: unknown, path: string, errors: string[]): number | und
 }
 
 function parseOne(input: unknown, path: string, errors: string[]): TaskSchedule | undefined {
-  if (!isRecord(input)) {
+  if (!isObject(input)) {
     errors.push(`${path}: must be a mapping (name, expression, timezone, event, ...)`);
     return undefined;
   }
@@ -120,10 +118,7 @@ function parseOne(input: unknown, path: string, errors: string[]): TaskSchedule 
     );
   }
   const window = input.flexibleWindowMinutes;
-  if (
-    window !== undefined &&
-    (!Number.isInteger(window) || (window as number) < 1 || (window as number) > 1440)
-  ) {
+  if (window !== undefined && (!isPositiveInteger(window) || window > 1440)) {
     errors.push(`${label}.flexibleWindowMinutes: must be an integer 1-1440 (omit it for no window)`);
   }
   const startDate = parseDate(input.startDate, `${label}.startDate`, errors);
@@ -143,7 +138,7 @@ function parseOne(input: unknown, path: string, errors: string[]): TaskSchedule 
     errors.push(`${label}.description: must be a string of at most 512 characters`);
   }
   const event = input.event;
-  if (!isRecord(event)) {
+  if (!isObject(event)) {
     errors.push(`${label}.event: must be a mapping with source, type and optional data`);
   } else {
     for (const key of Object.keys(event)) {
@@ -233,10 +228,8 @@ export function scheduleLogicalId(name: string): string {
   return `TaskSchedule${pascal}`;
 }
 
-/** The envelope id (and default idempotency key) of one occurrence: `<name>@<scheduled time>`. */
-export function occurrenceId(name: string, scheduledTime: string): string {
-  return `${name}@${scheduledTime}`;
-}
+/** Re-exported: the occurrence id derivation lives with the other deterministic ids. */
+export { occurrenceId };
 
 /**
  * The message body template: a CloudEvent whose `id` and `time` hold Scheduler's scheduled-time

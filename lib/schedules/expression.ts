@@ -17,6 +17,7 @@
  * is the second pass through a repeated wall-clock time.
  */
 import { Cron } from 'croner';
+import { isPositiveInteger } from '#lib/guards.ts';
 
 export class ScheduleExpressionError extends Error {
   constructor(message: string) {
@@ -220,7 +221,7 @@ export function parseScheduleExpression(text: unknown): ScheduleExpression {
     const value = Number(rate[1]);
     const unit = RATE_UNITS[rate[2] as string];
     if (!unit) throw new ScheduleExpressionError(`${expr}: the unit must be minute(s), hour(s) or day(s)`);
-    if (!Number.isSafeInteger(value) || value < 1) {
+    if (!isPositiveInteger(value)) {
       throw new ScheduleExpressionError(`${expr}: the value must be a positive integer`);
     }
     const plural = (rate[2] as string).endsWith('s');

@@ -22,15 +22,15 @@
  *
  * Table (serverless.yml, LedgerTable): partition key `clientToken`, TTL `expiresAt` (epoch seconds).
  */
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { chainCounterKey, contactIndexKey } from '#lib/idempotency/token.ts';
+import {
+  type DynamoTable,
+  type DynamoTableOptions,
+  dynamoTable,
+  isConditionFailure,
+} from './dynamo-table.ts';
 
 /** How long an entry is kept: 30 days, the idempotency window (IDEMPOTENCY_EXPIRY_SECONDS). */
 export const DEFAULT_LEDGER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
@@ -188,22 +188,12 @@ function toEntry(record: Record<string, unknown>): StoredLedgerEntry {
   };
 }
 
-export interface DynamoLedgerStoreOptions {
-  client: DynamoDBClient;
-  tableName: string;
-  retentionMs?: number;
-}
+export type DynamoLedgerStoreOptions = DynamoTableOptions;
 
 /**
  * The DynamoDB adapter of `LedgerStore` (one conditional put, one consistent get) and of `ChainLedger`
  * (an UpdateItem ADD on the chain's counter item, a consistent get of it).
  */
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException'
-  );
-}
 
 function lifecycleOf(record: Record<string, unknown>): TaskLifecycle {
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -233,20 +223,11 @@ function lifecycleOf(record: Record<string, unknown>): TaskLifecycle {
 }
 
 export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLedger, ContactIndexLedger {
-  readonly #client: DynamoDBClient;
-  readonly #table: string;
-  readonly #retentionMs: number;
+  /** Client, table name and retention, checked once. */
+  readonly #db: DynamoTable;
 
   constructor(options: DynamoLedgerStoreOptions) {
-    if (!options?.client) throw new TypeError('DynamoLedgerStore: client is required');
-    if (typeof options.tableName !== 'string' || options.tableName === '') {
-      throw new TypeError('DynamoLedgerStore: tableName must be a non-empty string');
-    }
-    const retentionMs = options.retentionMs ?? DEFAULT_LEDGER_RETENTION_MS;
-    if (!(retentionMs > 0)) throw new TypeError('DynamoLedgerStore: retentionMs must be > 0');
-    this.#client = options.client;
-    this.#table = options.tableName;
-    this.#retentionMs = retentionMs;
+    this.#db = dynamoTable('DynamoLedgerStore', options, DEFAULT_LEDGER_RETENTION_MS);
   }
 
   async put(entry: LedgerEntry): Promise<LedgerPutOutcome> {
@@ -260,24 +241,21 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
       idempotencyKey: entry.idempotencyKey,
       ruleId: entry.ruleId,
       createdAt: entry.createdAt,
-      expiresAt: Math.ceil((entry.createdAt + this.#retentionMs) / 1000),
+      expiresAt: Math.ceil((entry.createdAt + this.#db.retentionMs) / 1000),
       ...(entry.previousContactId === undefined ? {} : { previousContactId: entry.previousContactId }),
     };
     let outcome: LedgerPutOutcome;
     try {
-      await this.#client.send(
+      await this.#db.client.send(
         new PutItemCommand({
-          TableName: this.#table,
+          TableName: this.#db.table,
           Item: marshall(stored),
           ConditionExpression: 'attribute_not_exists(clientToken)',
         }),
       );
       outcome = 'created';
     } catch (error) {
-      if (
-        error instanceof ConditionalCheckFailedException ||
-        (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException'
-      ) {
+      if (isConditionFailure(error)) {
         outcome = 'exists';
       } else {
         throw new LedgerStoreError('could not write the ledger entry', { cause: error });
@@ -291,9 +269,9 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
 
   async #index(entry: StoredLedgerEntry): Promise<void> {
     try {
-      await this.#client.send(
+      await this.#db.client.send(
         new PutItemCommand({
-          TableName: this.#table,
+          TableName: this.#db.table,
           Item: marshall({
             clientToken: contactIndexKey(entry.instanceId, entry.contactId),
             entryToken: entry.clientToken,
@@ -307,19 +285,7 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
   }
 
   async tokenOfContact(instanceId: string, contactId: string): Promise<string | undefined> {
-    let item: Record<string, unknown> | undefined;
-    try {
-      const out = await this.#client.send(
-        new GetItemCommand({
-          TableName: this.#table,
-          Key: marshall({ clientToken: contactIndexKey(instanceId, contactId) }),
-          ConsistentRead: true,
-        }),
-      );
-      item = out.Item ? unmarshall(out.Item) : undefined;
-    } catch (error) {
-      throw new LedgerStoreError('could not read the contact index of the ledger', { cause: error });
-    }
+    const item = await this.#read(contactIndexKey(instanceId, contactId), 'the contact index of the ledger');
     if (item === undefined) return undefined;
     if (typeof item.entryToken !== 'string' || item.entryToken === '') {
       throw new LedgerStoreError('contact index field "entryToken" is not a string');
@@ -327,30 +293,36 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
     return item.entryToken;
   }
 
-  async get(clientToken: string): Promise<StoredLedgerEntry | undefined> {
+  /** A strongly consistent read of one item by key; a failed call is a LedgerStoreError naming `what`. */
+  async #read(
+    clientToken: string,
+    what: string,
+    projection?: string,
+  ): Promise<Record<string, unknown> | undefined> {
     try {
-      const out = await this.#client.send(
-        new GetItemCommand({ TableName: this.#table, Key: marshall({ clientToken }), ConsistentRead: true }),
+      const out = await this.#db.client.send(
+        new GetItemCommand({
+          TableName: this.#db.table,
+          Key: marshall({ clientToken }),
+          ConsistentRead: true,
+          ...(projection === undefined ? {} : { ProjectionExpression: projection }),
+        }),
       );
-      return out.Item ? toEntry(unmarshall(out.Item)) : undefined;
+      return out.Item ? unmarshall(out.Item) : undefined;
     } catch (error) {
-      if (error instanceof LedgerStoreError) throw error;
-      throw new LedgerStoreError('could not read the ledger entry', { cause: error });
+      throw new LedgerStoreError(`could not read ${what}`, { cause: error });
     }
+  }
+
+  async get(clientToken: string): Promise<StoredLedgerEntry | undefined> {
+    const item = await this.#read(clientToken, 'the ledger entry');
+    return item ? toEntry(item) : undefined;
   }
 
   async lifecycle(
     clientToken: string,
   ): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle } | undefined> {
-    let item: Record<string, unknown> | undefined;
-    try {
-      const out = await this.#client.send(
-        new GetItemCommand({ TableName: this.#table, Key: marshall({ clientToken }), ConsistentRead: true }),
-      );
-      item = out.Item ? unmarshall(out.Item) : undefined;
-    } catch (error) {
-      throw new LedgerStoreError('could not read the ledger entry', { cause: error });
-    }
+    const item = await this.#read(clientToken, 'the ledger entry');
     if (item === undefined) return undefined;
     return { entry: toEntry(item), lifecycle: lifecycleOf(item) };
   }
@@ -369,9 +341,9 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
       ...(lease.eventAt === undefined ? {} : { ':t': lease.eventAt }),
     };
     try {
-      await this.#client.send(
+      await this.#db.client.send(
         new UpdateItemCommand({
-          TableName: this.#table,
+          TableName: this.#db.table,
           Key: marshall({ clientToken }),
           ConditionExpression: `attribute_exists(clientToken) AND ${rev === 0 ? 'attribute_not_exists(lcRev)' : 'lcRev = :rev'}`,
           UpdateExpression:
@@ -388,51 +360,46 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
     }
   }
 
-  async commitLifecycle(
+  commitLifecycle(
     clientToken: string,
     eventId: string,
     applied: { kind: 'update'; eventAt: number } | { kind: 'complete'; completedAt: number },
   ): Promise<boolean> {
     const set =
       applied.kind === 'update'
-        ? 'lastEventAt = :t, lastEventId = :e'
-        : 'completedAt = :t, completedEventId = :e';
+        ? 'lastEventAt = :t, lastEventId = :e, '
+        : 'completedAt = :t, completedEventId = :e, ';
+    return this.#endLease(clientToken, eventId, 'record the lifecycle event', set, {
+      ':t': applied.kind === 'update' ? applied.eventAt : applied.completedAt,
+    });
+  }
+
+  async releaseLifecycle(clientToken: string, eventId: string): Promise<void> {
+    await this.#endLease(clientToken, eventId, 'release the lifecycle lease', '', {});
+  }
+
+  /** Ends `eventId`'s lease (bumping the revision, with `set` applied); false when it does not hold it. */
+  async #endLease(
+    clientToken: string,
+    eventId: string,
+    what: string,
+    set: string,
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
     try {
-      await this.#client.send(
+      await this.#db.client.send(
         new UpdateItemCommand({
-          TableName: this.#table,
+          TableName: this.#db.table,
           Key: marshall({ clientToken }),
           ConditionExpression: 'leaseEventId = :e',
-          UpdateExpression: `SET ${set}, lcRev = lcRev + :one REMOVE leaseEventId, leaseEventAt, leaseUntil, leaseHolder`,
-          ExpressionAttributeValues: marshall({
-            ':e': eventId,
-            ':t': applied.kind === 'update' ? applied.eventAt : applied.completedAt,
-            ':one': 1,
-          }),
+          UpdateExpression: `SET ${set}lcRev = lcRev + :one REMOVE leaseEventId, leaseEventAt, leaseUntil, leaseHolder`,
+          ExpressionAttributeValues: marshall({ ':e': eventId, ':one': 1, ...values }),
         }),
       );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
-      throw new LedgerStoreError('could not record the lifecycle event', { cause: error });
-    }
-  }
-
-  async releaseLifecycle(clientToken: string, eventId: string): Promise<void> {
-    try {
-      await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: marshall({ clientToken }),
-          ConditionExpression: 'leaseEventId = :e',
-          UpdateExpression:
-            'SET lcRev = lcRev + :one REMOVE leaseEventId, leaseEventAt, leaseUntil, leaseHolder',
-          ExpressionAttributeValues: marshall({ ':e': eventId, ':one': 1 }),
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return;
-      throw new LedgerStoreError('could not release the lifecycle lease', { cause: error });
+      throw new LedgerStoreError(`could not ${what}`, { cause: error });
     }
   }
 
@@ -441,9 +408,9 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
     if (!Number.isFinite(createdAt))
       throw new TypeError('chain counter: createdAt must be epoch milliseconds');
     try {
-      await this.#client.send(
+      await this.#db.client.send(
         new UpdateItemCommand({
-          TableName: this.#table,
+          TableName: this.#db.table,
           Key: marshall({ clientToken: key }),
           // The counter lives as long as the newest entry it counts.
           UpdateExpression:
@@ -452,7 +419,7 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
             ':one': 1,
             ':instanceId': instanceId,
             ':previous': previousContactId,
-            ':expiresAt': Math.ceil((createdAt + this.#retentionMs) / 1000),
+            ':expiresAt': Math.ceil((createdAt + this.#db.retentionMs) / 1000),
           }),
         }),
       );
@@ -463,20 +430,7 @@ export class DynamoLedgerStore implements LedgerStore, ChainLedger, LifecycleLed
 
   async chainTasks(instanceId: string, previousContactId: string): Promise<number | undefined> {
     const key = chainCounterKey(instanceId, previousContactId);
-    let item: Record<string, unknown> | undefined;
-    try {
-      const out = await this.#client.send(
-        new GetItemCommand({
-          TableName: this.#table,
-          Key: marshall({ clientToken: key }),
-          ConsistentRead: true,
-          ProjectionExpression: 'tasks',
-        }),
-      );
-      item = out.Item ? unmarshall(out.Item) : undefined;
-    } catch (error) {
-      throw new LedgerStoreError('could not read the PreviousContactId chain counter', { cause: error });
-    }
+    const item = await this.#read(key, 'the PreviousContactId chain counter', 'tasks');
     if (item?.tasks === undefined) return undefined;
     if (typeof item.tasks !== 'number' || !Number.isFinite(item.tasks)) {
       throw new LedgerStoreError('chain counter field "tasks" is not a number');

@@ -7,12 +7,12 @@
  * gets `evt-` + a hash of what it asks for (instance, contact, destination, flow, time, and an
  * optional producer `requestId`), so a redelivered or re-published event schedules nothing new.
  */
-import { createHash } from 'node:crypto';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
+import { eventPlanId } from '#lib/idempotency/ids.ts';
 import type { TransferPlan } from '#lib/rules/schema.ts';
-import { DEFAULT_TRANSFER_RETENTION_MS, type TransferItem } from './store.ts';
+import { DEFAULT_TRANSFER_RETENTION_MS, type TransferItem } from './store/port.ts';
 
 /**
  * A plan or request that cannot become a transfer. Never retried: the ingest failure classifier
@@ -255,27 +255,8 @@ export function parseTransferDetail(detail: unknown): TransferEventDetail {
   return parsed.data;
 }
 
-/** `evt-` + 32 hex characters of sha256 over what the request asks for. */
-export function eventPlanId(fields: {
-  instanceId: string;
-  contactId: string;
-  queueId?: string | undefined;
-  userId?: string | undefined;
-  contactFlowId: string;
-  at?: number | undefined;
-  requestId?: string | undefined;
-}): string {
-  const encoded = JSON.stringify([
-    fields.instanceId,
-    fields.contactId,
-    fields.queueId ?? null,
-    fields.userId ?? null,
-    fields.contactFlowId,
-    fields.at ?? null,
-    fields.requestId ?? null,
-  ]);
-  return `evt-${createHash('sha256').update(encoded, 'utf8').digest('hex').slice(0, 32)}`;
-}
+/** Re-exported: the plan id derivation lives with the other deterministic ids. */
+export { eventPlanId };
 
 /**
  * Use case: the transfer item for an event-requested transfer.

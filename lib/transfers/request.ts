@@ -4,7 +4,7 @@
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import type { LedgerStore } from './ledger.ts';
 import { parseTransferDetail, requestFromEvent, TransferPlanError } from './plan.ts';
-import type { ScheduleOutcome, TransferItem, TransferStore } from './store.ts';
+import type { ScheduleOutcome, TransferItem, TransferStore } from './store/port.ts';
 
 export interface AcceptTransferDeps {
   store: TransferStore;

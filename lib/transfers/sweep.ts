@@ -1,7 +1,7 @@
 /**
  * The sweep: performs the due scheduled transfers, each exactly once.
  *
- * Exactly once rests on two guards. The claim (a conditional update, see store.ts) makes one sweep
+ * Exactly once rests on two guards. The claim (a conditional update, see store/dynamo-store.ts) makes one sweep
  * the owner of an item; a second sweep that read the same item fails its claim and skips it. The
  * ClientToken `transferClientToken(contactId, planId)` is the second guard: if an owner crashes
  * after the call, the next owner (after the lease) repeats the call with the same token, and
@@ -9,13 +9,15 @@
  *
  * Before any Connect call the per-contact limit is checked (a slot in the contact's counter is
  * reserved: the 12th transfer is refused), and DescribeContact must show an active TASK contact
- * (seed 004: "Transfer is supported for only TASK contacts", "can be called only on active
+ * (TransferContact API reference: "Transfer is supported for only TASK contacts", "can be called only on active
  * contacts"); otherwise the item FAILS with the reason and is never retried.
  */
 
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { RateLimiter } from '#lib/connect/rate-limiter.ts';
+import { isPositiveNumber } from '#lib/guards.ts';
 import { transferClientToken } from '#lib/idempotency/token.ts';
+import type { Logger } from '#lib/observability/logger.ts';
 import { fullJitterSeconds } from '#lib/retry/backoff.ts';
 import {
   type CallFailure,
@@ -23,7 +25,7 @@ import {
   classifyTransferError,
   type TransferGateway,
 } from './gateway.ts';
-import type { TransferItem, TransferStore } from './store.ts';
+import type { TransferItem, TransferStore } from './store/port.ts';
 
 export const TRANSFER_METRICS = {
   done: 'TransfersDone',
@@ -37,15 +39,8 @@ export interface SweepMetrics {
   addMetric(name: string, unit: 'Count', value: number): void;
 }
 
-/** A Powertools `Logger` fits this. Only ids and error codes are logged, never task contents. */
-export interface SweepLogger {
-  info(message: string, attributes: Record<string, unknown>): void;
-  warn(message: string, attributes: Record<string, unknown>): void;
-  error(message: string, error: Error): void;
-}
-
 export interface SweepPolicy {
-  /** Seed 004: "A contact cannot be transferred more than 11 times." */
+  /** TransferContact API reference: "A contact cannot be transferred more than 11 times." */
   maxTransfersPerContact: number;
   /** Full-jitter backoff after a transient failure: random(0, min(max, base · 2^attempts)). */
   backoffBaseMs: number;
@@ -81,7 +76,8 @@ export interface SweepDeps {
   /** Lambda `context.getRemainingTimeInMillis`. */
   remainingTimeMs: () => number;
   metrics?: SweepMetrics;
-  logger?: SweepLogger;
+  /** Only ids, counts and error codes are logged, never task contents. */
+  logger?: Logger;
   /** [0, 1); injectable for tests. */
   random?: () => number;
   policy?: Partial<SweepPolicy>;
@@ -134,7 +130,7 @@ function checkDeps(deps: SweepDeps): void {
   }
   if (typeof deps.owner !== 'string' || deps.owner === '')
     throw new TypeError('sweep: owner must be a non-empty string');
-  if (!(deps.leaseMs > 0)) throw new TypeError('sweep: leaseMs must be > 0');
+  if (!isPositiveNumber(deps.leaseMs)) throw new TypeError('sweep: leaseMs must be > 0');
 }
 
 /**
@@ -311,10 +307,9 @@ export async function runSweep(deps: SweepDeps, opts: SweepOptions = {}): Promis
         outcome = await perform(deps, policy, item);
       } catch (error) {
         summary.errors += 1;
-        deps.logger?.error(
-          'transfer processing failed; the item comes back when its lease expires',
-          new SweepError(`transfer ${item.contactId}/${item.planId} failed`, { cause: error }),
-        );
+        deps.logger?.error('transfer processing failed; the item comes back when its lease expires', {
+          error: new SweepError(`transfer ${item.contactId}/${item.planId} failed`, { cause: error }),
+        });
         continue;
       }
       if (outcome === 'skipped') {

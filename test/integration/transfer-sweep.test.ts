@@ -2,17 +2,7 @@
  * Scheduled transfers end to end on loopback: dynalite (in-process) with the transfers and ledger
  * tables created from serverless.yml, the sandbox's Connect emulator, real SDK v3 clients.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConnectClient, StartTaskContactCommand } from '@aws-sdk/client-connect';
-import {
-  type AttributeDefinition,
-  CreateTableCommand,
-  DynamoDBClient,
-  type GlobalSecondaryIndex,
-  type KeySchemaElement,
-} from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { now } from '#lib/clock.ts';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
@@ -22,7 +12,7 @@ import { ConnectTransferGateway } from '#lib/transfers/gateway.ts';
 import { handleTransferInvocation } from '#lib/transfers/invoke.ts';
 import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { planFromRule } from '#lib/transfers/plan.ts';
-import { DynamoTransferStore } from '#lib/transfers/store.ts';
+import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { runSweep, type SweepDeps } from '#lib/transfers/sweep.ts';
 import {
   type ConnectEmulator,
@@ -31,7 +21,7 @@ import {
   loadWorld,
 } from '#sandbox/connect/emulator.ts';
 import { serveHandler } from '#sandbox/serve.ts';
-import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
+import { startTransferDynalite, type TransferDynalite } from '#test/support/transfer-dynalite.ts';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -42,29 +32,6 @@ const ESCALATIONS = 'a0a0a0a0-0000-4000-8000-000000000002';
 const TRANSFERS_TABLE = 'connect-task-ingest-test-transfers';
 const LEDGER_TABLE = 'connect-task-ingest-test-ledger';
 
-interface TableProperties {
-  AttributeDefinitions: AttributeDefinition[];
-  KeySchema: KeySchemaElement[];
-  GlobalSecondaryIndexes?: GlobalSecondaryIndex[];
-}
-
-/** Creates a table with the keys and indexes serverless.yml declares for `logicalId`. */
-async function createTableFromServerless(client: DynamoDBClient, logicalId: string, tableName: string) {
-  const resource = loadServerlessConfig({ stage: 'test' }).resources.Resources[logicalId] as {
-    Properties: TableProperties;
-  };
-  const p = resource.Properties;
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: p.AttributeDefinitions,
-      KeySchema: p.KeySchema,
-      ...(p.GlobalSecondaryIndexes ? { GlobalSecondaryIndexes: p.GlobalSecondaryIndexes } : {}),
-    }),
-  );
-}
-
 async function json<T>(url: string): Promise<T> {
   const res = await fetch(url);
   expect(res.status).toBe(200);
@@ -72,8 +39,8 @@ async function json<T>(url: string): Promise<T> {
 }
 
 describe('scheduled transfers against dynalite and the Connect emulator', () => {
-  let dynamoServer: Server;
-  let dynamo: DynamoDBClient;
+  let db: TransferDynalite;
+  let dynamo: TransferDynalite['dynamo'];
   let emulator: ConnectEmulator;
   let connectServer: Awaited<ReturnType<typeof serveHandler>>;
   let connect: ConnectClient;
@@ -81,15 +48,9 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
   let transfersTable: string;
 
   beforeAll(async () => {
-    dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', () => resolve()));
-    const { port } = dynamoServer.address() as AddressInfo;
-    dynamo = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: REGION,
-      credentials: CREDENTIALS,
-    });
-    await createTableFromServerless(dynamo, 'LedgerTable', LEDGER_TABLE);
+    db = await startTransferDynalite();
+    dynamo = db.dynamo;
+    await db.createTable('LedgerTable', LEDGER_TABLE);
 
     emulator = createConnectEmulator({ world: loadWorld() });
     connectServer = await serveHandler((req) =>
@@ -106,9 +67,8 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
 
   afterAll(async () => {
     connect?.destroy();
-    dynamo?.destroy();
     await connectServer?.close();
-    await new Promise<void>((resolve) => dynamoServer?.close(() => resolve()));
+    await db?.stop();
   });
 
   beforeEach(async () => {
@@ -116,7 +76,7 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
     // A fresh transfers table per test, so each test sees only its own plans.
     tableSeq += 1;
     transfersTable = `${TRANSFERS_TABLE}-${tableSeq}`;
-    await createTableFromServerless(dynamo, 'TransfersTable', transfersTable);
+    await db.createTable('TransfersTable', transfersTable);
   });
 
   const store = () => new DynamoTransferStore({ client: dynamo, tableName: transfersTable });

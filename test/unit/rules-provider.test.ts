@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { rulesCacheMaxAgeMs } from '#lib/rules/cache-max-age.ts';
 import { compileRule } from '#lib/rules/compile.ts';
-import { createRuleProvider, type InvalidRuleReport, rulesCacheMaxAgeMs } from '#lib/rules/provider.ts';
+import { createRuleProvider, type InvalidRuleReport } from '#lib/rules/provider.ts';
 import type { RuleRecord, RuleStore } from '#lib/rules/store.ts';
 
 vi.mock('#lib/rules/compile.ts', async (importOriginal) => {

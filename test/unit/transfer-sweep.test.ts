@@ -16,9 +16,9 @@ import type {
   TransferCallResult,
   TransferGateway,
 } from '#lib/transfers/gateway.ts';
-import { InMemoryTransferStore } from '#lib/transfers/memory-store.ts';
 import type { TransferItem } from '#lib/transfers/store.ts';
 import { runSweep, type SweepDeps, type SweepMetrics } from '#lib/transfers/sweep.ts';
+import { InMemoryTransferStore } from '#test/support/memory-transfer-store.ts';
 
 const INSTANCE = '11111111-2222-3333-4444-555555555555';
 const QUEUE = 'a0a0a0a0-0000-4000-8000-000000000002';
@@ -450,7 +450,16 @@ describe('runSweep', () => {
     const errors: Error[] = [];
     // Act
     const summary = await runSweep(
-      deps({ logger: { info: () => {}, warn: () => {}, error: (_m, e) => errors.push(e) } }),
+      deps({
+        logger: {
+          debug: () => {},
+          info: () => {},
+          warn: () => {},
+          error: (_m, fields) => {
+            if (fields?.error instanceof Error) errors.push(fields.error);
+          },
+        },
+      }),
     );
     // Assess
     expect(summary).toMatchObject({ errors: 1, done: 1 });
