@@ -9,9 +9,8 @@
  * Anything else gets an AWS-shaped error, never a crash or a hang.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from './http-types.ts';
-import { readRequest, respond } from './serve.ts';
+import { listenOnLoopback, readRequest, respond } from './serve.ts';
 
 export interface EdgeRoutes {
   /** dynalite's request listener (it reads the request itself). */
@@ -127,22 +126,6 @@ export async function startEdge(
     );
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    server,
-    endpoint: `http://127.0.0.1:${bound}`,
-    faults,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { endpoint, close } = await listenOnLoopback(server, port);
+  return { server, endpoint, faults, close };
 }

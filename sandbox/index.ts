@@ -10,10 +10,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
-import { advanceClock, clockOffsetMs, now } from '#lib/clock.ts';
+import { type AdminExtension, createAdminHandler } from './admin.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from './connect/emulator.ts';
-import { awsJsonError, startEdge } from './edge.ts';
-import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from './http-types.ts';
+import { type EdgeRoutes, startEdge } from './edge.ts';
 import { type DeployedResources, deployResources } from './resources.ts';
 import { loadServerlessConfig, type ServerlessConfig } from './serverless-config.ts';
 import { createSqsEmulator, type SqsEmulator } from './sqs/emulator.ts';
@@ -41,8 +40,7 @@ export interface SandboxOptions {
   random?: () => number;
 }
 
-/** Extra admin routes (the pipeline adds /_sandbox/schedules). Return undefined to fall through. */
-export type AdminExtension = (req: EmulatorRequest) => Promise<EmulatorResponse | undefined>;
+export type { AdminExtension } from './admin.ts';
 
 export interface Sandbox {
   endpoint: string;
@@ -62,19 +60,6 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-function ok(body: unknown): EmulatorResponse {
-  return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
-
-function parseJson(req: EmulatorRequest): Record<string, unknown> {
-  const text = req.body.toString('utf8').trim();
-  if (text === '') return {};
-  const value = JSON.parse(text) as unknown;
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new TypeError('expected a JSON object');
-  return value as Record<string, unknown>;
-}
-
 export function sandboxPortFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.SANDBOX_PORT;
   if (raw === undefined || raw === '') return DEFAULT_SANDBOX_PORT;
@@ -85,6 +70,10 @@ export function sandboxPortFromEnv(env: NodeJS.ProcessEnv = process.env): number
   return port;
 }
 
+/**
+ * Starts the emulators behind one edge endpoint and deploys serverless.yml's queues and tables on it.
+ * On a failed deployment everything started is closed again before the error is thrown.
+ */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const stage = options.stage ?? 'local';
   const config = loadServerlessConfig({
@@ -102,92 +91,88 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     world: loadWorld(options.worldPath),
     ...(random ? { random } : {}),
   });
+  const dynamo = await startDynalite(options.dataDir);
+  const extensions: AdminExtension[] = [];
+  // The admin routes run on requests through the edge, so after `edge` below is set.
+  const setDynamoDbErrorRate = (rate: number) => {
+    if (!(rate >= 0 && rate <= 1)) throw new TypeError('dynamodbErrorRate must be within 0..1');
+    edge.faults.dynamodbErrorRate = rate;
+  };
+  const admin = createAdminHandler({
+    stage,
+    endpoint: () => edge.endpoint,
+    sqs,
+    connect,
+    extensions,
+    dynamodbErrorRate: () => edge.faults.dynamodbErrorRate,
+    setDynamoDbErrorRate,
+  });
+  const edge = await startEdge(
+    { dynamodb: dynamo.listener, sqs: sqs.handle, connect, admin },
+    options.port ?? sandboxPortFromEnv(),
+    random,
+  );
+  const clientConfig = { endpoint: edge.endpoint, region: SANDBOX_REGION, credentials: SANDBOX_CREDENTIALS };
+  const clients = { sqs: new SQSClient(clientConfig), dynamodb: new DynamoDBClient(clientConfig) };
+  const stop = async () => {
+    clients.sqs.destroy();
+    clients.dynamodb.destroy();
+    await edge.close();
+    await dynamo.close();
+  };
+  const resources = await deployResources({
+    resources: config.resources.Resources,
+    sqs: clients.sqs,
+    dynamodb: clients.dynamodb,
+    region: SANDBOX_REGION,
+    accountId: SANDBOX_ACCOUNT_ID,
+    stackName: `${config.service}-${stage}`,
+  }).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
+  const environments = sandboxEnvironments(config, resources, edge.endpoint);
+  return {
+    endpoint: edge.endpoint,
+    region: SANDBOX_REGION,
+    stage,
+    config,
+    resources,
+    sqs,
+    connect,
+    environment: environments.provider,
+    functionEnvironment: environments.ofFunction,
+    clients,
+    addAdminRoute(extension) {
+      extensions.push(extension);
+    },
+    setDynamoDbErrorRate,
+    stop,
+  };
+}
 
+/**
+ * dynalite listens on a private loopback port only so that its close() also closes its store;
+ * requests reach it through the edge, which hands them to its listener directly.
+ */
+async function startDynalite(dataDir: string | undefined) {
   const dynamo = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
-    ...(options.dataDir ? { path: options.dataDir } : {}),
+    ...(dataDir ? { path: dataDir } : {}),
   });
-  // dynalite listens on a private loopback port only so that its close() also closes its store;
-  // requests reach it through the edge, which hands them to its listener directly.
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
-  const dynamoListener = dynamo.listeners('request')[0] as Parameters<typeof startEdge>[0]['dynamodb'];
-
-  const extensions: AdminExtension[] = [];
-  let edgeFaults: { dynamodbErrorRate: number } | undefined;
-
-  const admin: EmulatorHandler = async (req) => {
-    try {
-      for (const ext of extensions) {
-        const out = await ext(req);
-        if (out) return out;
-      }
-      const path = req.path.replace(/\/+$/, '');
-      if (path === '/_sandbox/health') return ok({ ok: true, endpoint: edge.endpoint, stage });
-      if (path === '/_sandbox/clock') {
-        if (req.method === 'POST') {
-          const body = parseJson(req);
-          const ms = Number(body.advanceMs ?? 0) + Number(body.advanceSeconds ?? 0) * 1000;
-          if (!Number.isFinite(ms) || ms < 0) {
-            return awsJsonError(400, 'InvalidParameterException', 'advanceMs/advanceSeconds must be ≥ 0');
-          }
-          advanceClock(ms);
-        }
-        return ok({ now: new Date(now()).toISOString(), offsetMs: clockOffsetMs() });
-      }
-      if (path === '/_sandbox/queues') return ok({ queues: sqs.stats() });
-      if (path === '/_sandbox/faults') {
-        if (req.method === 'PUT' || req.method === 'POST') {
-          const body = parseJson(req);
-          if (body.dynamodbErrorRate !== undefined)
-            sandbox.setDynamoDbErrorRate(Number(body.dynamodbErrorRate));
-          if (body.sqsDuplicateDeliveryRate !== undefined) {
-            sqs.setFaults({ duplicateDeliveryRate: Number(body.sqsDuplicateDeliveryRate) });
-          }
-        }
-        return ok({ dynamodbErrorRate: edgeFaults?.dynamodbErrorRate ?? 0 });
-      }
-      if (path === '/_sandbox/reset' && req.method === 'POST') {
-        sqs.reset();
-        sqs.setFaults({ duplicateDeliveryRate: 0 });
-        sandbox.setDynamoDbErrorRate(0);
-        return connect.admin(req);
-      }
-      return connect.admin(req);
-    } catch (error) {
-      return awsJsonError(400, 'InvalidParameterException', `bad admin request: ${(error as Error).message}`);
-    }
+  return {
+    listener: dynamo.listeners('request')[0] as EdgeRoutes['dynamodb'],
+    close: () => new Promise<void>((resolve) => dynamo.close(() => resolve())),
   };
+}
 
-  const edge = await startEdge(
-    { dynamodb: dynamoListener, sqs: sqs.handle, connect, admin },
-    options.port ?? sandboxPortFromEnv(),
-    random,
-  );
-  edgeFaults = edge.faults;
-
-  const clientConfig = { endpoint: edge.endpoint, region: SANDBOX_REGION, credentials: SANDBOX_CREDENTIALS };
-  const clients = { sqs: new SQSClient(clientConfig), dynamodb: new DynamoDBClient(clientConfig) };
-
-  let resources: DeployedResources;
-  try {
-    resources = await deployResources({
-      resources: config.resources.Resources,
-      sqs: clients.sqs,
-      dynamodb: clients.dynamodb,
-      region: SANDBOX_REGION,
-      accountId: SANDBOX_ACCOUNT_ID,
-      stackName: `${config.service}-${stage}`,
-    });
-  } catch (error) {
-    await edge.close();
-    await new Promise<void>((resolve) => dynamo.close(() => resolve()));
-    throw error;
-  }
-
+/** provider.environment resolved against the sandbox, and per function with its own environment on top. */
+function sandboxEnvironments(config: ServerlessConfig, resources: DeployedResources, endpoint: string) {
   const baseEnv: Record<string, string> = {
-    AWS_ENDPOINT_URL: edge.endpoint,
+    AWS_ENDPOINT_URL: endpoint,
     AWS_REGION: SANDBOX_REGION,
     AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
@@ -196,36 +181,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     Object.fromEntries(
       Object.entries(env ?? {}).map(([k, v]) => [k, resources.resolveString(v, `${where}.${k}`)]),
     ) as Record<string, string>;
-  const environment = { ...resolveEnv(config.provider.environment, 'provider.environment'), ...baseEnv };
-
-  const sandbox: Sandbox = {
-    endpoint: edge.endpoint,
-    region: SANDBOX_REGION,
-    stage,
-    config,
-    resources,
-    sqs,
-    connect,
-    environment,
-    functionEnvironment(name) {
+  const provider = { ...resolveEnv(config.provider.environment, 'provider.environment'), ...baseEnv };
+  return {
+    provider,
+    ofFunction(name: string): Record<string, string> {
       const fn = config.functions[name];
       if (!fn) throw new TypeError(`serverless.yml has no function "${name}"`);
-      return { ...environment, ...resolveEnv(fn.environment, `functions.${name}.environment`), ...baseEnv };
-    },
-    clients,
-    addAdminRoute(extension) {
-      extensions.push(extension);
-    },
-    setDynamoDbErrorRate(rate) {
-      if (!(rate >= 0 && rate <= 1)) throw new TypeError('dynamodbErrorRate must be within 0..1');
-      edge.faults.dynamodbErrorRate = rate;
-    },
-    async stop() {
-      clients.sqs.destroy();
-      clients.dynamodb.destroy();
-      await edge.close();
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      return { ...provider, ...resolveEnv(fn.environment, `functions.${name}.environment`), ...baseEnv };
     },
   };
-  return sandbox;
 }

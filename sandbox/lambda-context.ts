@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
+import { SandboxError } from './errors.ts';
 
 export interface LambdaContextOptions {
   functionName: string;
@@ -14,13 +15,14 @@ export interface LambdaContextOptions {
   accountId?: string;
   /** Default a random UUID, as Lambda does per invocation. */
   awsRequestId?: string;
+  /** Monotonic clock in ms the countdown reads; default `performance.now`. */
+  now?: () => number;
 }
 
 /** Thrown by the deprecated callback-style `done`/`succeed`/`fail`: the sandbox runs async handlers only. */
-export class UnsupportedContextMethodError extends Error {
+export class UnsupportedContextMethodError extends SandboxError {
   constructor(method: string) {
     super(`context.${method}() is not supported in the sandbox: return a promise from the handler instead`);
-    this.name = 'UnsupportedContextMethodError';
   }
 }
 
@@ -39,7 +41,8 @@ export function createLambdaContext(opts: LambdaContextOptions): Context {
   }
   const region = opts.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const accountId = opts.accountId ?? '000000000000';
-  const deadline = performance.now() + opts.timeoutMs;
+  const monotonicNow = opts.now ?? (() => performance.now());
+  const deadline = monotonicNow() + opts.timeoutMs;
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
   return {
     callbackWaitsForEmptyEventLoop: true,
@@ -50,15 +53,15 @@ export function createLambdaContext(opts: LambdaContextOptions): Context {
     awsRequestId: opts.awsRequestId ?? randomUUID(),
     logGroupName: `/aws/lambda/${opts.functionName}`,
     logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
-    getRemainingTimeInMillis: () => Math.max(0, Math.round(deadline - performance.now())),
-    done: () => {
-      throw new UnsupportedContextMethodError('done');
-    },
-    fail: () => {
-      throw new UnsupportedContextMethodError('fail');
-    },
-    succeed: () => {
-      throw new UnsupportedContextMethodError('succeed');
-    },
+    getRemainingTimeInMillis: () => Math.max(0, Math.round(deadline - monotonicNow())),
+    done: unsupported('done'),
+    fail: unsupported('fail'),
+    succeed: unsupported('succeed'),
+  };
+}
+
+function unsupported(method: string): () => never {
+  return () => {
+    throw new UnsupportedContextMethodError(method);
   };
 }

@@ -13,8 +13,13 @@ import type { EmulatorRequest } from './http-types.ts';
 import type { Sandbox } from './index.ts';
 import { createLambdaContext } from './lambda-context.ts';
 import { type IdleOptions, startEventSourcePoller } from './poller.ts';
-import { startScheduler } from './scheduler.ts';
-import { parseRate } from './serverless-config.ts';
+import { type Scheduler, startScheduler } from './scheduler.ts';
+import {
+  type FunctionConfig,
+  parseRate,
+  type ScheduleEventConfig,
+  type SqsEventConfig,
+} from './serverless-config.ts';
 import { startTaskScheduler, type TaskScheduler } from './task-scheduler.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers of different event types are invoked generically
@@ -84,50 +89,25 @@ function instancePool(make: () => AnyHandler | Promise<AnyHandler>): AnyHandler 
   };
 }
 
+type EventSourcePoller = ReturnType<typeof startEventSourcePoller>;
+type ScheduledJob = Parameters<typeof startScheduler>[0]['jobs'][number];
+
+/**
+ * Starts an event-source poller per `sqs` event, the schedules of the `schedule` events and the task
+ * schedules, all invoking the functions of serverless.yml, and adds the schedules' admin routes.
+ */
 export async function startPipeline(sandbox: Sandbox, options: PipelineOptions = {}): Promise<Pipeline> {
   // The function modules read their configuration at import time, as on Lambda.
   Object.assign(process.env, sandbox.environment);
 
-  const pollers: Array<ReturnType<typeof startEventSourcePoller>> = [];
-  const jobs: Parameters<typeof startScheduler>[0]['jobs'] = [];
-
+  const pollers: EventSourcePoller[] = [];
+  const jobs: ScheduledJob[] = [];
   for (const [name, fn] of Object.entries(sandbox.config.functions)) {
-    const make = options.handlers?.[name] ?? (() => loadHandler(sandbox, name));
-    const handler = instancePool(make);
+    const handler = instancePool(options.handlers?.[name] ?? (() => loadHandler(sandbox, name)));
     for (const event of fn.events) {
-      if (event.sqs?.enabled) {
-        const arn = sandbox.resources.resolveString(event.sqs.arn, `functions.${name}.events.sqs.arn`);
-        const queue = Object.values(sandbox.resources.queues).find((q) => q.arn === arn);
-        if (!queue) throw new TypeError(`functions.${name}: no sandbox queue has ARN ${arn}`);
-        pollers.push(
-          startEventSourcePoller({
-            sqs: sandbox.clients.sqs,
-            queueUrl: queue.url,
-            queueArn: queue.arn,
-            functionName: name,
-            handler,
-            batchSize: event.sqs.batchSize,
-            maximumBatchingWindowSeconds: event.sqs.maximumBatchingWindow,
-            maximumConcurrency: event.sqs.maximumConcurrency ?? 5,
-            functionTimeoutSeconds: fn.timeout,
-            reportBatchItemFailures: event.sqs.functionResponseType === 'ReportBatchItemFailures',
-            ...(options.killAfterRate ? { faults: { killAfterRate: options.killAfterRate } } : {}),
-            ...(options.onInvocation ? { onInvocation: (info) => options.onInvocation?.(name, info) } : {}),
-          }),
-        );
-      }
-      if (event.schedule?.enabled) {
-        const jobName = event.schedule.name ?? `${name}-schedule`;
-        const rate = event.schedule.rate[0];
-        if (!rate) continue;
-        jobs.push({
-          name: jobName,
-          rateMs: parseRate(rate),
-          input: event.schedule.input ?? {},
-          invoke: (input: unknown) =>
-            handler(input, createLambdaContext({ functionName: name, timeoutMs: fn.timeout * 1000 })),
-        });
-      }
+      if (event.sqs?.enabled) pollers.push(startPoller(sandbox, name, fn, event.sqs, handler, options));
+      const job = event.schedule?.enabled ? scheduledJob(name, fn, event.schedule, handler) : undefined;
+      if (job) jobs.push(job);
     }
   }
 
@@ -137,65 +117,17 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
     queueUrl: sandbox.environment.INGEST_QUEUE_URL as string,
     start: options.taskSchedules ?? options.schedules !== false,
   });
-
   const scheduler = startScheduler({
     jobs:
       options.schedules === false ? jobs.map((job) => ({ ...job, rateMs: Number.POSITIVE_INFINITY })) : jobs,
   });
-
-  sandbox.addAdminRoute(async (req: EmulatorRequest) => {
-    const path = req.path.replace(/\/+$/, '');
-    if (path === '/_sandbox/schedules' && req.method === 'GET') {
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ schedules: scheduler.list(), taskSchedules: taskSchedules.list() }),
-      };
-    }
-    const run = /^\/_sandbox\/schedules\/([^/]+)\/run$/.exec(path);
-    if (run && req.method === 'POST') {
-      const result = await scheduler.runNow(decodeURIComponent(run[1] as string));
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ result: result ?? null }),
-      };
-    }
-    return undefined;
-  });
-
-  /** Records received by every poller so far: unchanged over a round means no handler ran in it. */
-  const received = () => pollers.reduce((sum, p) => sum + p.stats().recordsReceived, 0);
+  sandbox.addAdminRoute(scheduleRoutes(scheduler, taskSchedules));
 
   return {
     async idle(idleOptions = {}) {
       // Messages a task schedule is sending are on their way to a queue: wait for them first.
       await taskSchedules.flush();
-      const deadline =
-        idleOptions.timeoutMs === undefined ? undefined : performance.now() + idleOptions.timeoutMs;
-      const round = () =>
-        Promise.all(
-          pollers.map((p) =>
-            p.idle({
-              ...idleOptions,
-              ...(deadline === undefined ? {} : { timeoutMs: Math.max(0, deadline - performance.now()) }),
-            }),
-          ),
-        );
-      if (pollers.length <= 1) return void (await round());
-      // Each poller's idle looks at its own queue only, and a handler still running on queue A when
-      // B went quiet may send to B. A round in which no poller received anything, and which began
-      // with no poller busy (or followed such a round), ran no handler: every queue it saw empty
-      // stayed empty.
-      let quietBefore = false;
-      for (;;) {
-        const calm = pollers.every((p) => !p.busy());
-        const before = received();
-        await round();
-        const quiet = received() === before;
-        if (quiet && (calm || quietBefore)) return;
-        quietBefore = quiet;
-      }
+      await allIdle(pollers, idleOptions);
     },
     runSchedule: (name) => scheduler.runNow(name),
     schedules: () => jobs.map((job) => job.name),
@@ -206,4 +138,103 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
       await Promise.all(pollers.map((p) => p.stop()));
     },
   };
+}
+
+/** The event-source mapping of one `sqs` event of a function. */
+function startPoller(
+  sandbox: Sandbox,
+  name: string,
+  fn: FunctionConfig,
+  sqs: SqsEventConfig,
+  handler: AnyHandler,
+  options: PipelineOptions,
+): EventSourcePoller {
+  const arn = sandbox.resources.resolveString(sqs.arn, `functions.${name}.events.sqs.arn`);
+  const queue = Object.values(sandbox.resources.queues).find((q) => q.arn === arn);
+  if (!queue) throw new TypeError(`functions.${name}: no sandbox queue has ARN ${arn}`);
+  return startEventSourcePoller({
+    sqs: sandbox.clients.sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    functionName: name,
+    handler,
+    batchSize: sqs.batchSize,
+    maximumBatchingWindowSeconds: sqs.maximumBatchingWindow,
+    maximumConcurrency: sqs.maximumConcurrency ?? 5,
+    functionTimeoutSeconds: fn.timeout,
+    reportBatchItemFailures: sqs.functionResponseType === 'ReportBatchItemFailures',
+    ...(options.killAfterRate ? { faults: { killAfterRate: options.killAfterRate } } : {}),
+    ...(options.onInvocation ? { onInvocation: (info) => options.onInvocation?.(name, info) } : {}),
+  });
+}
+
+/** The scheduler job of one `schedule` event; undefined without a rate. */
+function scheduledJob(
+  name: string,
+  fn: FunctionConfig,
+  schedule: ScheduleEventConfig,
+  handler: AnyHandler,
+): ScheduledJob | undefined {
+  const rate = schedule.rate[0];
+  if (!rate) return undefined;
+  return {
+    name: schedule.name ?? `${name}-schedule`,
+    rateMs: parseRate(rate),
+    input: schedule.input ?? {},
+    invoke: (input: unknown) =>
+      handler(input, createLambdaContext({ functionName: name, timeoutMs: fn.timeout * 1000 })),
+  };
+}
+
+/** GET /_sandbox/schedules lists both schedulers; POST /_sandbox/schedules/<name>/run runs one now. */
+function scheduleRoutes(scheduler: Scheduler, taskSchedules: TaskScheduler) {
+  const ok = (body: unknown) => ({
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return async (req: EmulatorRequest) => {
+    const path = req.path.replace(/\/+$/, '');
+    if (path === '/_sandbox/schedules' && req.method === 'GET') {
+      return ok({ schedules: scheduler.list(), taskSchedules: taskSchedules.list() });
+    }
+    const run = /^\/_sandbox\/schedules\/([^/]+)\/run$/.exec(path);
+    if (run && req.method === 'POST') {
+      const result = await scheduler.runNow(decodeURIComponent(run[1] as string));
+      return ok({ result: result ?? null });
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Resolves when every poller is idle at the same time. Each poller's idle looks at its own queue only,
+ * and a handler still running on queue A when B went quiet may send to B. A round in which no poller
+ * received anything, and which began with no poller busy (or followed such a round), ran no handler:
+ * every queue it saw empty stayed empty.
+ */
+async function allIdle(pollers: readonly EventSourcePoller[], idleOptions: IdleOptions): Promise<void> {
+  const deadline =
+    idleOptions.timeoutMs === undefined ? undefined : performance.now() + idleOptions.timeoutMs;
+  const round = () =>
+    Promise.all(
+      pollers.map((p) =>
+        p.idle({
+          ...idleOptions,
+          ...(deadline === undefined ? {} : { timeoutMs: Math.max(0, deadline - performance.now()) }),
+        }),
+      ),
+    );
+  if (pollers.length <= 1) return void (await round());
+  /** Records received by every poller so far: unchanged over a round means no handler ran in it. */
+  const received = () => pollers.reduce((sum, p) => sum + p.stats().recordsReceived, 0);
+  let quietBefore = false;
+  for (;;) {
+    const calm = pollers.every((p) => !p.busy());
+    const before = received();
+    await round();
+    const quiet = received() === before;
+    if (quiet && (calm || quietBefore)) return;
+    quietBefore = quiet;
+  }
 }

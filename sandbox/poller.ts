@@ -31,6 +31,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSMessageAttribute, SQSRecord } from 'aws-lambda';
+import { SandboxError } from './errors.ts';
 import { createLambdaContext } from './lambda-context.ts';
 
 /**
@@ -78,6 +79,11 @@ export interface EventSourcePollerOptions {
   onInvocation?: (info: InvocationInfo) => void;
   /** Receive and delete failures (the poller retries receives with backoff). */
   onError?: (error: Error) => void;
+  /**
+   * Monotonic clock in ms for batching windows, durations, idle timeouts and the Context's remaining time;
+   * default `performance.now`. The function timeout itself stays a real timer.
+   */
+  monotonicNow?: () => number;
 }
 
 export interface PollerStats {
@@ -117,46 +123,28 @@ export interface EventSourcePoller {
   busy(): boolean;
 }
 
-export class PollerError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PollerError';
-  }
-}
+export class PollerError extends SandboxError {}
 
 export class HandlerTimeoutError extends PollerError {
   constructor(functionName: string, timeoutSeconds: number) {
     super(`${functionName} timed out after ${timeoutSeconds} s`);
-    this.name = 'HandlerTimeoutError';
   }
 }
 
 /** The handler's response fails the whole batch, as on Lambda. */
-export class InvalidBatchResponseError extends PollerError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidBatchResponseError';
-  }
-}
+export class InvalidBatchResponseError extends PollerError {}
 
-export class MalformedSqsMessageError extends PollerError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MalformedSqsMessageError';
-  }
-}
+export class MalformedSqsMessageError extends PollerError {}
 
 export class PollerStoppedError extends PollerError {
   constructor() {
     super('The event-source poller was stopped before the queue became idle');
-    this.name = 'PollerStoppedError';
   }
 }
 
 export class PollerIdleTimeoutError extends PollerError {
   constructor(timeoutMs: number) {
     super(`The queue did not become idle within ${timeoutMs} ms`);
-    this.name = 'PollerIdleTimeoutError';
   }
 }
 
@@ -312,6 +300,18 @@ export function failedMessageIds(
   return failed;
 }
 
+/** One running mapping: its settings, counters and stop signal, shared by the steps below. */
+interface Mapping {
+  opts: EventSourcePollerOptions;
+  region: string;
+  stats: PollerStats;
+  signal: AbortSignal;
+  /** Workers holding received messages (gathering, invoking or deleting). */
+  busyWorkers: number;
+  monotonicNow: () => number;
+  report(error: unknown): void;
+}
+
 /**
  * Starts the event-source mapping.
  *
@@ -323,15 +323,31 @@ export function failedMessageIds(
 export function startEventSourcePoller(opts: EventSourcePollerOptions): EventSourcePoller {
   const { region } = validate(opts);
   if (opts.env) Object.assign(process.env, opts.env);
-
-  const random = opts.random ?? Math.random;
-  const killAfterRate = opts.faults?.killAfterRate ?? 0;
-  const waitTimeSeconds = opts.waitTimeSeconds ?? 20;
-  const windowMs = opts.maximumBatchingWindowSeconds * 1000;
   const stopController = new AbortController();
-  const stopSignal = stopController.signal;
+  const mapping: Mapping = {
+    opts,
+    region,
+    stats: emptyStats(),
+    signal: stopController.signal,
+    busyWorkers: 0,
+    monotonicNow: opts.monotonicNow ?? (() => performance.now()),
+    report: (error) => opts.onError?.(toError(error)),
+  };
+  const workers = Array.from({ length: opts.maximumConcurrency }, () => runWorker(mapping));
+  const stopped = Promise.all(workers).then(noop);
+  return {
+    stop: async () => {
+      stopController.abort();
+      await stopped;
+    },
+    stats: () => ({ ...mapping.stats }),
+    idle: (idleOpts) => waitForIdle(mapping, idleOpts),
+    busy: () => isBusy(mapping),
+  };
+}
 
-  const stats: PollerStats = {
+function emptyStats(): PollerStats {
+  return {
     invocations: 0,
     recordsReceived: 0,
     recordsDeleted: 0,
@@ -345,206 +361,255 @@ export function startEventSourcePoller(opts: EventSourcePollerOptions): EventSou
     inFlight: 0,
     peakConcurrency: 0,
   };
-  /** Workers holding received messages (gathering, invoking or deleting). */
-  let busyWorkers = 0;
+}
 
-  const report = (error: unknown) => opts.onError?.(toError(error));
+function isBusy(m: Mapping): boolean {
+  return m.busyWorkers > 0 || m.stats.inFlight > 0;
+}
 
-  async function receive(max: number, wait: number): Promise<Message[]> {
-    const out = await opts.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: opts.queueUrl,
-        MaxNumberOfMessages: max,
-        WaitTimeSeconds: wait,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-      { abortSignal: stopSignal },
-    );
-    return out.Messages ?? [];
-  }
-
-  /** Gathers up to batchSize messages; the window opens with the first message. Empty when stopped. */
-  async function gather(): Promise<Message[]> {
-    const batch: Message[] = [];
-    let receiveFailures = 0;
-    let windowEnd = Number.POSITIVE_INFINITY;
-    while (!stopSignal.aborted && batch.length < opts.batchSize) {
-      const remaining = windowEnd - performance.now();
-      if (batch.length > 0 && remaining <= 0) break;
-      const wait = batch.length === 0 ? waitTimeSeconds : Math.min(20, Math.floor(remaining / 1000));
-      let messages: Message[];
-      try {
-        messages = await receive(Math.min(MAX_RECEIVE, opts.batchSize - batch.length), wait);
-        receiveFailures = 0;
-      } catch (error) {
-        if (stopSignal.aborted && isAbort(error)) break;
-        stats.receiveErrors++;
-        report(error);
-        receiveFailures++;
-        const backoff = Math.min(
-          RECEIVE_BACKOFF_MAX_MS,
-          RECEIVE_BACKOFF_BASE_MS * 2 ** (receiveFailures - 1),
-        );
-        await pause(batch.length > 0 ? Math.min(backoff, Math.max(0, remaining)) : backoff, stopSignal);
-        continue;
-      }
-      if (messages.length > 0) {
-        if (batch.length === 0) {
-          busyWorkers++;
-          windowEnd = performance.now() + windowMs;
-        }
-        batch.push(...messages);
-        stats.recordsReceived += messages.length;
-      } else if (batch.length > 0 && wait === 0) {
-        // Less than a second of window left: short polls with a pause, so the window is not overshot.
-        await pause(Math.min(SHORT_POLL_PAUSE_MS, Math.max(0, windowEnd - performance.now())), stopSignal);
-      }
-    }
-    return batch;
-  }
-
-  async function deleteRecords(records: readonly SQSRecord[]): Promise<void> {
-    for (let i = 0; i < records.length; i += MAX_DELETE) {
-      const chunk = records.slice(i, i + MAX_DELETE);
-      try {
-        const out = await opts.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: opts.queueUrl,
-            Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
-          }),
-        );
-        const failed = out.Failed?.length ?? 0;
-        stats.recordsDeleted += chunk.length - failed;
-        if (failed > 0) {
-          stats.deleteErrors += failed;
-          report(new PollerError(`DeleteMessageBatch failed for ${failed} of ${chunk.length} messages`));
-        }
-      } catch (error) {
-        stats.deleteErrors += chunk.length;
-        report(new PollerError('DeleteMessageBatch failed', { cause: error }));
-      }
-    }
-  }
-
-  /** Runs the handler bounded by the function timeout; a timed-out handler is awaited separately. */
-  async function invoke(records: SQSRecord[]): Promise<void> {
-    const started = performance.now();
-    const context = createLambdaContext({
-      functionName: opts.functionName,
-      timeoutMs: opts.functionTimeoutSeconds * 1000,
-      region,
-      ...(opts.memoryMB !== undefined ? { memoryMB: opts.memoryMB } : {}),
-    });
-    stats.invocations++;
-    stats.inFlight++;
-    stats.peakConcurrency = Math.max(stats.peakConcurrency, stats.inFlight);
-    const running = Promise.resolve()
-      .then(() => opts.handler({ Records: records }, context))
-      .finally(() => {
-        stats.inFlight--;
-      });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new HandlerTimeoutError(opts.functionName, opts.functionTimeoutSeconds)),
-        opts.functionTimeoutSeconds * 1000,
-      );
-    });
-
-    let failed: Set<string>;
-    let error: unknown;
-    let killed = false;
+/** One concurrency slot: gather a batch, invoke, repeat until stopped. */
+async function runWorker(m: Mapping): Promise<void> {
+  while (!m.signal.aborted) {
+    const messages = await gatherBatch(m);
+    if (messages.length === 0) continue;
     try {
-      const response = await Promise.race([running, timeout]);
-      failed = failedMessageIds(records, response, opts.reportBatchItemFailures);
-    } catch (caught) {
-      error = caught;
-      failed = new Set(records.map((r) => r.messageId));
-      if (caught instanceof HandlerTimeoutError) stats.timeouts++;
-      else if (caught instanceof InvalidBatchResponseError) stats.invalidResponses++;
-      else stats.handlerErrors++;
+      await invokeBatch(
+        m,
+        messages.map((message) => toSqsRecord(message, m.opts.queueArn, m.region)),
+      );
+    } catch (error) {
+      // Malformed messages (a contract problem of the queue) come back after the visibility timeout.
+      m.report(error);
     } finally {
-      clearTimeout(timer);
+      m.busyWorkers--;
     }
+  }
+}
 
-    const successes = records.filter((r) => !failed.has(r.messageId));
-    stats.recordsFailed += failed.size;
-    if (error === undefined && successes.length > 0 && killAfterRate > 0 && random() < killAfterRate) {
-      killed = true;
-      stats.killed++;
-    } else if (successes.length > 0) {
-      await deleteRecords(successes);
-    }
-    opts.onInvocation?.({
-      records: records.length,
-      failures: failed.size,
-      durationMs: performance.now() - started,
-      ...(error !== undefined ? { error } : {}),
-      ...(killed ? { killed } : {}),
+// ------------------------------------------------------------------------------------------ receive
+
+/** A batch being gathered: the window opens with its first message. */
+interface Gathering {
+  batch: Message[];
+  windowEnd: number;
+  receiveFailures: number;
+}
+
+/** Gathers up to batchSize messages within the batching window. Empty when stopped. */
+async function gatherBatch(m: Mapping): Promise<Message[]> {
+  const g: Gathering = { batch: [], windowEnd: Number.POSITIVE_INFINITY, receiveFailures: 0 };
+  while (!m.signal.aborted && g.batch.length < m.opts.batchSize) {
+    const remaining = g.windowEnd - m.monotonicNow();
+    if (g.batch.length > 0 && remaining <= 0) break;
+    const wait =
+      g.batch.length === 0 ? (m.opts.waitTimeSeconds ?? 20) : Math.min(20, Math.floor(remaining / 1000));
+    if ((await receiveInto(m, g, wait, remaining)) === 'stopped') break;
+  }
+  return g.batch;
+}
+
+/** One ReceiveMessage into the batch; a failure backs off, an empty short poll pauses. */
+async function receiveInto(
+  m: Mapping,
+  g: Gathering,
+  wait: number,
+  remaining: number,
+): Promise<'stopped' | 'received'> {
+  let messages: Message[];
+  try {
+    messages = await receiveMessages(m, Math.min(MAX_RECEIVE, m.opts.batchSize - g.batch.length), wait);
+    g.receiveFailures = 0;
+  } catch (error) {
+    if (m.signal.aborted && isAbort(error)) return 'stopped';
+    await backOffAfterReceiveError(m, g, error, remaining);
+    return 'received';
+  }
+  if (messages.length > 0) addToBatch(m, g, messages);
+  else if (g.batch.length > 0 && wait === 0) {
+    // Less than a second of window left: short polls with a pause, so the window is not overshot.
+    await pause(Math.min(SHORT_POLL_PAUSE_MS, Math.max(0, g.windowEnd - m.monotonicNow())), m.signal);
+  }
+  return 'received';
+}
+
+async function receiveMessages(m: Mapping, max: number, wait: number): Promise<Message[]> {
+  const out = await m.opts.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: m.opts.queueUrl,
+      MaxNumberOfMessages: max,
+      WaitTimeSeconds: wait,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
+    { abortSignal: m.signal },
+  );
+  return out.Messages ?? [];
+}
+
+function addToBatch(m: Mapping, g: Gathering, messages: Message[]): void {
+  if (g.batch.length === 0) {
+    m.busyWorkers++;
+    g.windowEnd = m.monotonicNow() + m.opts.maximumBatchingWindowSeconds * 1000;
+  }
+  g.batch.push(...messages);
+  m.stats.recordsReceived += messages.length;
+}
+
+/** Exponential backoff from 100 ms to 5 s; never past the open window of a batch already started. */
+async function backOffAfterReceiveError(
+  m: Mapping,
+  g: Gathering,
+  error: unknown,
+  remaining: number,
+): Promise<void> {
+  m.stats.receiveErrors++;
+  m.report(error);
+  g.receiveFailures++;
+  const backoff = Math.min(RECEIVE_BACKOFF_MAX_MS, RECEIVE_BACKOFF_BASE_MS * 2 ** (g.receiveFailures - 1));
+  await pause(g.batch.length > 0 ? Math.min(backoff, Math.max(0, remaining)) : backoff, m.signal);
+}
+
+// ------------------------------------------------------------------------------------------ invoke
+
+interface HandlerOutcome {
+  /** Settles when the handler does (later than the outcome, for a timed-out handler). */
+  running: Promise<unknown>;
+  failed: Set<string>;
+  error?: unknown;
+}
+
+/** Invokes the handler on a batch, deletes the successes and reports the invocation. */
+async function invokeBatch(m: Mapping, records: SQSRecord[]): Promise<void> {
+  const started = m.monotonicNow();
+  const outcome = await runHandler(m, records);
+  const killed = await settleBatch(m, records, outcome);
+  m.opts.onInvocation?.({
+    records: records.length,
+    failures: outcome.failed.size,
+    durationMs: m.monotonicNow() - started,
+    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    ...(killed ? { killed } : {}),
+  });
+  if (outcome.error instanceof HandlerTimeoutError) {
+    // Keep the concurrency bound: the stray handler still runs in this process. Stopping does not wait.
+    await Promise.race([outcome.running.then(noop, noop), pause(Number.POSITIVE_INFINITY, m.signal)]);
+  }
+}
+
+/** Runs the handler bounded by the function timeout and decides which records failed. */
+async function runHandler(m: Mapping, records: SQSRecord[]): Promise<HandlerOutcome> {
+  const running = startHandler(m, records);
+  try {
+    const response = await withFunctionTimeout(m.opts, running);
+    return { running, failed: failedMessageIds(records, response, m.opts.reportBatchItemFailures) };
+  } catch (error) {
+    if (error instanceof HandlerTimeoutError) m.stats.timeouts++;
+    else if (error instanceof InvalidBatchResponseError) m.stats.invalidResponses++;
+    else m.stats.handlerErrors++;
+    return { running, failed: new Set(records.map((r) => r.messageId)), error };
+  }
+}
+
+/** Calls the handler with the SQSEvent and a fresh Context, counting it in flight until it settles. */
+function startHandler(m: Mapping, records: SQSRecord[]): Promise<unknown> {
+  const { opts, stats } = m;
+  const context = createLambdaContext({
+    functionName: opts.functionName,
+    timeoutMs: opts.functionTimeoutSeconds * 1000,
+    region: m.region,
+    now: m.monotonicNow,
+    ...(opts.memoryMB !== undefined ? { memoryMB: opts.memoryMB } : {}),
+  });
+  stats.invocations++;
+  stats.inFlight++;
+  stats.peakConcurrency = Math.max(stats.peakConcurrency, stats.inFlight);
+  return Promise.resolve()
+    .then(() => opts.handler({ Records: records }, context))
+    .finally(() => {
+      stats.inFlight--;
     });
+}
 
-    if (error instanceof HandlerTimeoutError) {
-      // Keep the concurrency bound: the stray handler still runs in this process. Stopping does not wait.
-      await Promise.race([running.then(noop, noop), pause(Number.POSITIVE_INFINITY, stopSignal)]);
-    }
-  }
-
-  async function worker(): Promise<void> {
-    while (!stopSignal.aborted) {
-      const messages = await gather();
-      if (messages.length === 0) continue;
-      try {
-        const records = messages.map((m) => toSqsRecord(m, opts.queueArn, region));
-        await invoke(records);
-      } catch (error) {
-        // Malformed messages (a contract problem of the queue) come back after the visibility timeout.
-        report(error);
-      } finally {
-        busyWorkers--;
-      }
-    }
-  }
-
-  const workers = Array.from({ length: opts.maximumConcurrency }, () => worker());
-  const stopped = Promise.all(workers).then(noop);
-
-  async function queueIsEmpty(includeInvisible: boolean): Promise<boolean> {
-    const names: QueueAttributeName[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'];
-    if (includeInvisible) names.push('ApproximateNumberOfMessagesNotVisible');
-    const out = await opts.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: opts.queueUrl, AttributeNames: names }),
+/** The handler's result, or a `HandlerTimeoutError` once the function timeout passes. */
+async function withFunctionTimeout(opts: EventSourcePollerOptions, running: Promise<unknown>) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new HandlerTimeoutError(opts.functionName, opts.functionTimeoutSeconds)),
+      opts.functionTimeoutSeconds * 1000,
     );
-    return names.every((name) => Number(out.Attributes?.[name] ?? '0') === 0);
+  });
+  try {
+    return await Promise.race([running, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
+}
 
-  async function idle(idleOpts: IdleOptions = {}): Promise<void> {
-    const includeInvisible = idleOpts.includeInvisible ?? true;
-    const intervalMs = idleOpts.intervalMs ?? 50;
-    const deadline = idleOpts.timeoutMs === undefined ? undefined : performance.now() + idleOpts.timeoutMs;
-    let quietChecks = 0;
-    // Two quiet checks in a row: a message can be between the queue and a worker during one check.
-    while (quietChecks < 2) {
-      const quiet = busyWorkers === 0 && stats.inFlight === 0 && (await queueIsEmpty(includeInvisible));
-      quietChecks = quiet ? quietChecks + 1 : 0;
-      if (quietChecks >= 2) break;
-      if (!quiet && stopSignal.aborted) throw new PollerStoppedError();
-      if (deadline !== undefined && performance.now() >= deadline) {
-        throw new PollerIdleTimeoutError(idleOpts.timeoutMs ?? 0);
-      }
-      await new Promise((r) => setTimeout(r, intervalMs));
+/** Deletes the successes, unless the `killAfterRate` fault hits; returns whether it did. */
+async function settleBatch(m: Mapping, records: SQSRecord[], outcome: HandlerOutcome): Promise<boolean> {
+  const successes = records.filter((r) => !outcome.failed.has(r.messageId));
+  m.stats.recordsFailed += outcome.failed.size;
+  if (successes.length === 0) return false;
+  const killAfterRate = m.opts.faults?.killAfterRate ?? 0;
+  const random = m.opts.random ?? Math.random;
+  if (outcome.error === undefined && killAfterRate > 0 && random() < killAfterRate) {
+    m.stats.killed++;
+    return true;
+  }
+  for (let i = 0; i < successes.length; i += MAX_DELETE) {
+    await deleteChunk(m, successes.slice(i, i + MAX_DELETE));
+  }
+  return false;
+}
+
+async function deleteChunk(m: Mapping, chunk: readonly SQSRecord[]): Promise<void> {
+  try {
+    const out = await m.opts.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: m.opts.queueUrl,
+        Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+      }),
+    );
+    const failed = out.Failed?.length ?? 0;
+    m.stats.recordsDeleted += chunk.length - failed;
+    if (failed > 0) {
+      m.stats.deleteErrors += failed;
+      m.report(new PollerError(`DeleteMessageBatch failed for ${failed} of ${chunk.length} messages`));
     }
+  } catch (error) {
+    m.stats.deleteErrors += chunk.length;
+    m.report(new PollerError('DeleteMessageBatch failed', { cause: error }));
   }
+}
 
-  return {
-    stop: async () => {
-      stopController.abort();
-      await stopped;
-    },
-    stats: () => ({ ...stats }),
-    idle,
-    busy: () => busyWorkers > 0 || stats.inFlight > 0,
-  };
+// ------------------------------------------------------------------------------------------ idle
+
+async function queueIsEmpty(m: Mapping, includeInvisible: boolean): Promise<boolean> {
+  const names: QueueAttributeName[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'];
+  if (includeInvisible) names.push('ApproximateNumberOfMessagesNotVisible');
+  const out = await m.opts.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: m.opts.queueUrl, AttributeNames: names }),
+  );
+  return names.every((name) => Number(out.Attributes?.[name] ?? '0') === 0);
+}
+
+/** Resolves after two quiet checks in a row: a message can be between the queue and a worker during one. */
+async function waitForIdle(m: Mapping, idleOpts: IdleOptions = {}): Promise<void> {
+  const includeInvisible = idleOpts.includeInvisible ?? true;
+  const intervalMs = idleOpts.intervalMs ?? 50;
+  const deadline = idleOpts.timeoutMs === undefined ? undefined : m.monotonicNow() + idleOpts.timeoutMs;
+  let quietChecks = 0;
+  while (quietChecks < 2) {
+    const quiet = !isBusy(m) && (await queueIsEmpty(m, includeInvisible));
+    quietChecks = quiet ? quietChecks + 1 : 0;
+    if (quietChecks >= 2) break;
+    if (!quiet && m.signal.aborted) throw new PollerStoppedError();
+    if (deadline !== undefined && m.monotonicNow() >= deadline) {
+      throw new PollerIdleTimeoutError(idleOpts.timeoutMs ?? 0);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }
 
 function noop(): void {}

@@ -7,6 +7,8 @@
  * `rateMs` is `Infinity` only runs on demand. Timing is wall-clock (`Date.now()`), not the movable
  * business clock of `lib/clock.ts`: advancing that clock does not fire schedules (use `runNow`).
  */
+import { SandboxError } from './errors.ts';
+
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export interface ScheduledJob {
@@ -55,18 +57,12 @@ export interface Scheduler {
   list(): ScheduleInfo[];
 }
 
-export class SchedulerError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'SchedulerError';
-  }
-}
+export class SchedulerError extends SandboxError {}
 
 export class UnknownScheduleError extends SchedulerError {
   readonly schedule: string;
   constructor(name: string) {
     super(`No schedule named "${name}"`);
-    this.name = 'UnknownScheduleError';
     this.schedule = name;
   }
 }
@@ -74,7 +70,6 @@ export class UnknownScheduleError extends SchedulerError {
 export class SchedulerStoppedError extends SchedulerError {
   constructor() {
     super('The scheduler is stopped');
-    this.name = 'SchedulerStoppedError';
   }
 }
 

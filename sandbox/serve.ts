@@ -54,14 +54,24 @@ export async function serveHandler(
       () => res.destroy(),
     );
   });
+  return { server, ...(await listenOnLoopback(server, port)) };
+}
+
+/** Starts `server` on 127.0.0.1; `close` also drops kept-alive connections, so it never waits on a client. */
+export async function listenOnLoopback(
+  server: Server,
+  port: number,
+): Promise<{ endpoint: string; close: () => Promise<void> }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port: bound } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${bound}`,
-    server,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

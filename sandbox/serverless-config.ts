@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { extname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CollectionTag, Pair, parse, Scalar, type ScalarTag, YAMLMap, type YAMLSeq } from 'yaml';
+import { SandboxError } from './errors.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -120,12 +121,7 @@ export interface LoadServerlessConfigOptions {
 // Errors
 // ---------------------------------------------------------------------------------------------------
 
-export class ServerlessConfigError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ServerlessConfigError';
-  }
-}
+export class ServerlessConfigError extends SandboxError {}
 
 /** A `${...}` variable that cannot be resolved (unknown source, missing value, cycle, bad syntax). */
 export class VariableResolutionError extends ServerlessConfigError {
@@ -134,19 +130,13 @@ export class VariableResolutionError extends ServerlessConfigError {
   readonly at: string;
   constructor(variable: string, at: string, reason: string, options?: ErrorOptions) {
     super(`Cannot resolve variable ${variable} at ${at || '<root>'}: ${reason}`, options);
-    this.name = 'VariableResolutionError';
     this.variable = variable;
     this.at = at;
   }
 }
 
 /** A schedule expression the sandbox cannot run. */
-export class ScheduleExpressionError extends ServerlessConfigError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScheduleExpressionError';
-  }
-}
+export class ScheduleExpressionError extends ServerlessConfigError {}
 
 // ---------------------------------------------------------------------------------------------------
 // Schedule expressions

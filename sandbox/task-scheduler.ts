@@ -73,148 +73,172 @@ interface State {
   lastError: string | null;
 }
 
+/** The scheduler's mutable state, shared by the steps below. */
+interface Run {
+  options: TaskSchedulerOptions;
+  states: Map<string, State>;
+  active: boolean;
+  stopped: boolean;
+  timer: NodeJS.Timeout | undefined;
+  /** The sends, one after another: occurrences reach the queue in the order they were due. */
+  chain: Promise<void>;
+  unsubscribe: (() => void) | undefined;
+}
+
 export function startTaskScheduler(options: TaskSchedulerOptions): TaskScheduler {
   const createdAt = now();
-  const states = new Map<string, State>();
-  for (const schedule of options.schedules) {
-    states.set(schedule.name, {
-      schedule,
-      checkedUpTo: createdAt - 1,
-      createdAt,
-      sent: [],
-      sentCount: 0,
-      dropped: 0,
-      next: undefined,
-      lastError: null,
-    });
-  }
-  let active = false;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let chain: Promise<void> = Promise.resolve();
-  let unsubscribe: (() => void) | undefined;
-
-  const send = (state: State, scheduledMs: number): Promise<void> => {
-    const body = renderOccurrence(state.schedule, scheduledMs);
-    const run = async () => {
-      try {
-        await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: body }));
-        state.sentCount += 1;
-        state.sent.push(formatScheduledTime(scheduledMs));
-        if (state.sent.length > 20) state.sent.shift();
-        state.lastError = null;
-      } catch (error) {
-        state.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        options.onError?.(state.schedule.name, error);
-      }
-    };
-    // One send at a time, in time order: occurrences reach the queue in the order they were due.
-    const result = chain.then(run);
-    chain = result;
-    return result;
+  const run: Run = {
+    options,
+    states: new Map(options.schedules.map((schedule) => [schedule.name, newState(schedule, createdAt)])),
+    active: false,
+    stopped: false,
+    timer: undefined,
+    chain: Promise.resolve(),
+    unsubscribe: undefined,
   };
-
-  const nextOf = (state: State, after: number) =>
-    nextOccurrences(state.schedule, after, 1, state.createdAt)[0];
-
-  function check(): void {
-    if (!active || stopped) return;
-    const t = now();
-    for (const state of states.values()) {
-      if (state.schedule.state !== 'ENABLED') continue;
-      const due = nextOccurrences(state.schedule, state.checkedUpTo, MAX_PER_MOVE + 1, state.createdAt, t);
-      if (due.length > MAX_PER_MOVE) {
-        const last = due.pop() as number;
-        state.dropped += countUpTo(state, last, t) - MAX_PER_MOVE;
-      }
-      for (const ms of due.slice(0, MAX_PER_MOVE)) void send(state, ms);
-      state.checkedUpTo = t;
-      state.next = nextOf(state, t);
-    }
-    arm();
-  }
-
-  /** How many occurrences lie in (checkedUpTo, t] when there are more than MAX_PER_MOVE (bounded walk). */
-  function countUpTo(state: State, from: number, t: number): number {
-    let count = MAX_PER_MOVE + 1;
-    let cursor = from;
-    for (;;) {
-      const batch = nextOccurrences(state.schedule, cursor, 1000, state.createdAt, t);
-      count += batch.length;
-      if (batch.length < 1000) return count;
-      cursor = batch.at(-1) as number;
-    }
-  }
-
-  function arm(): void {
-    clearTimeout(timer);
-    if (!active || stopped) return;
-    const next = Math.min(
-      ...[...states.values()].map((s) => (s.schedule.state === 'ENABLED' ? (s.next ?? Infinity) : Infinity)),
-    );
-    if (!Number.isFinite(next)) return;
-    timer = setTimeout(check, Math.min(Math.max(0, next - now()), MAX_TIMEOUT_MS));
-    timer.unref();
-  }
-
-  function resume(): void {
-    if (active || stopped) return;
-    active = true;
-    const t = now();
-    for (const state of states.values()) {
-      // Occurrences while paused are not invented afterwards.
-      state.checkedUpTo = Math.max(state.checkedUpTo, t - 1);
-      state.next = nextOf(state, state.checkedUpTo);
-    }
-    unsubscribe = onClockAdvance(() => check());
-    check();
-  }
-
-  if (options.start !== false) resume();
-
+  if (options.start !== false) resume(run);
   return {
-    list: () =>
-      [...states.values()].map((s) => ({
-        name: s.schedule.name,
-        expression: s.schedule.expression.text,
-        timezone: s.schedule.timezone,
-        state: s.schedule.state,
-        sent: [...s.sent],
-        sentCount: s.sentCount,
-        dropped: s.dropped,
-        nextAt:
-          active && s.schedule.state === 'ENABLED' && s.next !== undefined
-            ? new Date(s.next).toISOString()
-            : null,
-        lastError: s.lastError,
-      })),
+    list: () => [...run.states.values()].map((state) => info(state, run.active)),
     schedules: () => options.schedules,
     deliver(name, scheduledMs) {
-      const state = states.get(name);
+      const state = run.states.get(name);
       if (!state) return Promise.reject(new TypeError(`No task schedule named "${name}"`));
-      return send(state, scheduledMs);
+      return send(run, state, scheduledMs);
     },
     flush: async () => {
       let seen: Promise<void> | undefined;
-      while (seen !== chain) {
-        seen = chain;
+      while (seen !== run.chain) {
+        seen = run.chain;
         await seen;
       }
     },
-    resume,
-    pause() {
-      active = false;
-      clearTimeout(timer);
-      unsubscribe?.();
-      unsubscribe = undefined;
-    },
-    running: () => active,
+    resume: () => resume(run),
+    pause: () => pause(run),
+    running: () => run.active,
     async stop() {
-      stopped = true;
-      active = false;
-      clearTimeout(timer);
-      unsubscribe?.();
-      await chain;
+      run.stopped = true;
+      pause(run);
+      await run.chain;
     },
   };
+}
+
+function newState(schedule: TaskSchedule, createdAt: number): State {
+  return {
+    schedule,
+    checkedUpTo: createdAt - 1,
+    createdAt,
+    sent: [],
+    sentCount: 0,
+    dropped: 0,
+    next: undefined,
+    lastError: null,
+  };
+}
+
+function info(s: State, active: boolean): TaskScheduleInfo {
+  return {
+    name: s.schedule.name,
+    expression: s.schedule.expression.text,
+    timezone: s.schedule.timezone,
+    state: s.schedule.state,
+    sent: [...s.sent],
+    sentCount: s.sentCount,
+    dropped: s.dropped,
+    nextAt:
+      active && s.schedule.state === 'ENABLED' && s.next !== undefined
+        ? new Date(s.next).toISOString()
+        : null,
+    lastError: s.lastError,
+  };
+}
+
+/** Sends one occurrence's message after the sends before it; a failure is recorded, not thrown. */
+function send(run: Run, state: State, scheduledMs: number): Promise<void> {
+  const body = renderOccurrence(state.schedule, scheduledMs);
+  const sendOne = async () => {
+    try {
+      await run.options.sqs.send(
+        new SendMessageCommand({ QueueUrl: run.options.queueUrl, MessageBody: body }),
+      );
+      state.sentCount += 1;
+      state.sent.push(formatScheduledTime(scheduledMs));
+      if (state.sent.length > 20) state.sent.shift();
+      state.lastError = null;
+    } catch (error) {
+      state.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      run.options.onError?.(state.schedule.name, error);
+    }
+  };
+  const result = run.chain.then(sendOne);
+  run.chain = result;
+  return result;
+}
+
+function nextOf(state: State, after: number): number | undefined {
+  return nextOccurrences(state.schedule, after, 1, state.createdAt)[0];
+}
+
+/** Sends every occurrence due since the last check (at most MAX_PER_MOVE a schedule), then re-arms. */
+function check(run: Run): void {
+  if (!run.active || run.stopped) return;
+  const t = now();
+  for (const state of run.states.values()) {
+    if (state.schedule.state !== 'ENABLED') continue;
+    const due = nextOccurrences(state.schedule, state.checkedUpTo, MAX_PER_MOVE + 1, state.createdAt, t);
+    if (due.length > MAX_PER_MOVE) {
+      const last = due.pop() as number;
+      state.dropped += countUpTo(state, last, t) - MAX_PER_MOVE;
+    }
+    for (const ms of due.slice(0, MAX_PER_MOVE)) void send(run, state, ms);
+    state.checkedUpTo = t;
+    state.next = nextOf(state, t);
+  }
+  arm(run);
+}
+
+/** How many occurrences lie in (checkedUpTo, t] when there are more than MAX_PER_MOVE (bounded walk). */
+function countUpTo(state: State, from: number, t: number): number {
+  let count = MAX_PER_MOVE + 1;
+  let cursor = from;
+  for (;;) {
+    const batch = nextOccurrences(state.schedule, cursor, 1000, state.createdAt, t);
+    count += batch.length;
+    if (batch.length < 1000) return count;
+    cursor = batch.at(-1) as number;
+  }
+}
+
+/** A real-time timer for the earliest next occurrence of the enabled schedules. */
+function arm(run: Run): void {
+  clearTimeout(run.timer);
+  if (!run.active || run.stopped) return;
+  const next = Math.min(
+    ...[...run.states.values()].map((s) =>
+      s.schedule.state === 'ENABLED' ? (s.next ?? Infinity) : Infinity,
+    ),
+  );
+  if (!Number.isFinite(next)) return;
+  run.timer = setTimeout(() => check(run), Math.min(Math.max(0, next - now()), MAX_TIMEOUT_MS));
+  run.timer.unref();
+}
+
+function resume(run: Run): void {
+  if (run.active || run.stopped) return;
+  run.active = true;
+  const t = now();
+  for (const state of run.states.values()) {
+    // Occurrences while paused are not invented afterwards.
+    state.checkedUpTo = Math.max(state.checkedUpTo, t - 1);
+    state.next = nextOf(state, state.checkedUpTo);
+  }
+  run.unsubscribe = onClockAdvance(() => check(run));
+  check(run);
+}
+
+function pause(run: Run): void {
+  run.active = false;
+  clearTimeout(run.timer);
+  run.unsubscribe?.();
+  run.unsubscribe = undefined;
 }

@@ -1,3 +1,5 @@
+import { SandboxError } from '../errors.ts';
+
 /**
  * SQS errors as the real service reports them over the AWS JSON 1.0 protocol (query-compatible mode).
  *
@@ -146,12 +148,7 @@ const CATALOGUE: Record<SqsErrorCode, WireError> = {
 };
 
 /** Base class of the emulator's errors. */
-export class SqsEmulatorError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'SqsEmulatorError';
-  }
-}
+export class SqsEmulatorError extends SandboxError {}
 
 /** An SQS API error: becomes an AWS-shaped error response, or a failed batch entry. */
 export class SqsApiError extends SqsEmulatorError {
@@ -159,7 +156,6 @@ export class SqsApiError extends SqsEmulatorError {
 
   constructor(code: SqsErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'SqsApiError';
     this.code = code;
   }
 

@@ -71,6 +71,15 @@ async function sendBodies(queue: Queue, bodies: string[]): Promise<void> {
 
 type Handler = EventSourcePollerOptions['handler'];
 
+/** A promise the test settles itself. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
 function start(queue: Queue, handler: Handler, overrides: Partial<EventSourcePollerOptions> = {}) {
   const invocations: InvocationInfo[] = [];
   const waiters: Array<{ count: number; resolve: () => void }> = [];
@@ -165,16 +174,17 @@ describe('SQS event-source poller against the SQS emulator', () => {
     const queue = createQueue();
     await sendBodies(queue, ['a']);
     const remaining: number[] = [];
+    let monotonicMs = 1_000;
 
-    // Act
+    // Act: the handler "works" 20 ms on the poller's injected monotonic clock
     const { invoked } = start(
       queue,
       async (_event, context) => {
         remaining.push(context.getRemainingTimeInMillis());
-        await new Promise((r) => setTimeout(r, 20));
+        monotonicMs += 20;
         remaining.push(context.getRemainingTimeInMillis());
       },
-      { functionTimeoutSeconds: 7 },
+      { functionTimeoutSeconds: 7, monotonicNow: () => monotonicMs },
     );
     await invoked(1);
 
@@ -182,6 +192,7 @@ describe('SQS event-source poller against the SQS emulator', () => {
     expect(remaining[0]).toBeLessThanOrEqual(7_000);
     expect(remaining[0]).toBeGreaterThan(6_000);
     expect(remaining[1]).toBeLessThan(remaining[0] as number);
+    expect(remaining).toEqual([7_000, 6_980]);
   });
 
   it('deletes only the successes when the handler reports batch item failures', async () => {
@@ -276,11 +287,13 @@ describe('SQS event-source poller against the SQS emulator', () => {
     const queue = createQueue();
     await sendBodies(queue, ['slow']);
 
-    // Act
-    const { poller, invocations, invoked } = start(queue, () => new Promise((r) => setTimeout(r, 300)), {
+    // Act: the handler runs until released, well past the 50 ms function timeout
+    const stray = deferred();
+    const { poller, invocations, invoked } = start(queue, () => stray.promise, {
       functionTimeoutSeconds: 0.05,
     });
     await invoked(1);
+    stray.resolve();
 
     // Assess
     expect(invocations[0]?.error).toBeInstanceOf(HandlerTimeoutError);
@@ -297,6 +310,8 @@ describe('SQS event-source poller against the SQS emulator', () => {
     );
     let running = 0;
     let peak = 0;
+    // Handlers hold their slot until three run at once; after that they pass straight through.
+    const allSlotsTaken = deferred();
 
     // Act
     const { poller } = start(
@@ -304,7 +319,8 @@ describe('SQS event-source poller against the SQS emulator', () => {
       async () => {
         running++;
         peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 15));
+        if (running === 3) allSlotsTaken.resolve();
+        await allSlotsTaken.promise;
         running--;
       },
       { batchSize: 1, maximumConcurrency: 3 },
@@ -314,6 +330,7 @@ describe('SQS event-source poller against the SQS emulator', () => {
     // Assess
     expect(peak).toBeLessThanOrEqual(3);
     expect(peak).toBeGreaterThan(1);
+    expect(peak).toBe(3);
     expect(poller.stats()).toMatchObject({ invocations: 24, recordsDeleted: 24 });
     expect(poller.stats().peakConcurrency).toBe(peak);
   });
@@ -331,8 +348,16 @@ describe('SQS event-source poller against the SQS emulator', () => {
       },
       { batchSize: 10, maximumBatchingWindowSeconds: 1 },
     );
+    const firstReceived = new Promise<void>((resolve) => {
+      const off = emulator.onReceive((name) => {
+        if (name !== queue.name) return;
+        off();
+        resolve();
+      });
+    });
     await sendBodies(queue, ['first']);
-    await new Promise((r) => setTimeout(r, 100));
+    // The window opens when the poller receives 'first'; the others arrive within it.
+    await firstReceived;
     await sendBodies(queue, ['second', 'third']);
     await invoked(1);
 
@@ -395,39 +420,33 @@ describe('SQS event-source poller against the SQS emulator', () => {
     // Prepare
     const queue = createQueue();
     const { poller } = start(queue, async () => undefined, { maximumConcurrency: 2, waitTimeSeconds: 20 });
-    await new Promise((r) => setTimeout(r, 100));
+    await emulator.whenLongPolling(queue.name, 2);
 
     // Act
-    const outcome = await Promise.race([
-      poller.stop().then(() => 'stopped'),
-      new Promise((r) => setTimeout(() => r('still polling'), 5_000)),
-    ]);
+    const started = performance.now();
+    await poller.stop();
+    const stopMs = performance.now() - started;
 
-    // Assess
-    expect(outcome).toBe('stopped');
+    // Assess: far less than the 20 s the polls would otherwise wait
+    expect(stopMs).toBeLessThan(5_000);
     expect(poller.stats().receiveErrors).toBe(0);
-  });
+  }, 10_000);
 
   it('lets an invocation in progress finish and delete before stop() resolves', async () => {
     // Prepare
     const queue = createQueue();
     await sendBodies(queue, ['a']);
-    let release: () => void = () => undefined;
-    let entered: () => void = () => undefined;
-    const inHandler = new Promise<void>((r) => {
-      entered = r;
-    });
+    const entered = deferred();
+    const release = deferred();
     const { poller } = start(queue, async () => {
-      entered();
-      await new Promise<void>((r) => {
-        release = r;
-      });
+      entered.resolve();
+      await release.promise;
     });
-    await inHandler;
+    await entered.promise;
 
     // Act
     const stopping = poller.stop();
-    release();
+    release.resolve();
     await stopping;
 
     // Assess

@@ -179,11 +179,11 @@ describe('sandbox SQS emulator', () => {
 
   it('long poll wakes as soon as a message is sent', async () => {
     // Prepare
-    const { url } = await newQueue();
+    const { url, name } = await newQueue();
     const polling = sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 20 }));
 
-    // Act
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Act: send once the poll is parked in the emulator, so the send is what wakes it
+    await emulator.whenLongPolling(name);
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'wake up' }));
     const out = await polling;
 
@@ -195,7 +195,7 @@ describe('sandbox SQS emulator', () => {
     // Prepare
     const { url } = await newQueue();
 
-    // Act
+    // Act: a real 1 s wait; WaitTimeSeconds is wall-clock time on the socket, and no event marks its end
     const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
 
     // Assess
@@ -204,11 +204,11 @@ describe('sandbox SQS emulator', () => {
 
   it('uses the queue default ReceiveMessageWaitTimeSeconds for a long poll', async () => {
     // Prepare
-    const { url } = await newQueue({ ReceiveMessageWaitTimeSeconds: '20' });
+    const { url, name } = await newQueue({ ReceiveMessageWaitTimeSeconds: '20' });
     const polling = sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
 
-    // Act
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Act: the poll waits only if the queue's default wait applies
+    await emulator.whenLongPolling(name);
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'late' }));
     const out = await polling;
 
@@ -556,13 +556,13 @@ describe('sandbox SQS emulator', () => {
 
   it('wakes a long poll when a clock move makes an in-flight message visible', async () => {
     // Prepare
-    const { url } = await newQueue({ VisibilityTimeout: '600' });
+    const { url, name } = await newQueue({ VisibilityTimeout: '600' });
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'retry me' }));
     await receiveOne(url);
     const polling = sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 20 }));
 
     // Act
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await emulator.whenLongPolling(name);
     advanceClock(600_000);
     const out = await polling;
 

@@ -3,6 +3,7 @@ import {
   type Message,
   ReceiveMessageCommand,
   type ReceiveMessageCommandInput,
+  type ReceiveMessageCommandOutput,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -136,6 +137,18 @@ describe('failedMessageIds', () => {
   });
 });
 
+/**
+ * An empty long poll for the mocked client, which ignores the poller's abort signal: it stays parked
+ * until the test stops the poller (`release`), then answers empty, as a real long poll would end.
+ */
+function parkedUntilStop(): { emptyPoll: () => Promise<ReceiveMessageCommandOutput>; release: () => void } {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { emptyPoll: () => released.then(() => ({ $metadata: {} })), release };
+}
+
 describe('startEventSourcePoller', () => {
   const sqsMock = mockClient(SQSClient);
   afterEach(() => {
@@ -175,6 +188,7 @@ describe('startEventSourcePoller', () => {
     // Prepare
     const batch = Array.from({ length: 12 }, (_, i) => message(`m-${i}`));
     const receives: ReceiveMessageCommandInput[] = [];
+    const stopping = parkedUntilStop();
     let served = false;
     sqsMock.on(ReceiveMessageCommand).callsFake(async (input: ReceiveMessageCommandInput) => {
       receives.push(input);
@@ -183,8 +197,7 @@ describe('startEventSourcePoller', () => {
         return { Messages: batch.slice(0, 10) };
       }
       if (receives.length === 2) return { Messages: batch.slice(10) };
-      await new Promise((r) => setTimeout(r, 5));
-      return {};
+      return stopping.emptyPoll();
     });
     sqsMock.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     let events = 0;
@@ -200,6 +213,7 @@ describe('startEventSourcePoller', () => {
           return { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] };
         },
         onInvocation: () => {
+          stopping.release();
           poller.stop().then(resolve, resolve);
         },
       });
@@ -226,14 +240,14 @@ describe('startEventSourcePoller', () => {
 
   it('counts entries SQS refused to delete and reports them', async () => {
     // Prepare
+    const stopping = parkedUntilStop();
     let served = false;
     sqsMock.on(ReceiveMessageCommand).callsFake(async () => {
       if (!served) {
         served = true;
         return { Messages: [message('a'), message('b')] };
       }
-      await new Promise((r) => setTimeout(r, 5));
-      return {};
+      return stopping.emptyPoll();
     });
     sqsMock.on(DeleteMessageBatchCommand).resolves({
       Successful: [{ Id: '0' }],
@@ -249,6 +263,7 @@ describe('startEventSourcePoller', () => {
           maximumConcurrency: 1,
           onError: (error) => errors.push(error),
           onInvocation: () => {
+            stopping.release();
             poller.stop().then(() => resolve(poller.stats()));
           },
         });

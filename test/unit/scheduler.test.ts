@@ -7,6 +7,22 @@ import {
   UnknownScheduleError,
 } from '#sandbox/scheduler.ts';
 
+/**
+ * Job runs that last until the test ends them: `end()` finishes the oldest run still going (after
+ * letting queued promise callbacks start it, at most a few microtask turns).
+ */
+function controlledRuns() {
+  const pending: Array<() => void> = [];
+  return {
+    run: () => new Promise<void>((resolve) => pending.push(resolve)),
+    async end(): Promise<void> {
+      for (let turn = 0; turn < 20 && pending.length === 0; turn++) await Promise.resolve();
+      pending.shift()?.();
+      await Promise.resolve();
+    },
+  };
+}
+
 describe('startScheduler', () => {
   let scheduler: Scheduler | undefined;
 
@@ -56,6 +72,7 @@ describe('startScheduler', () => {
     let running = 0;
     let peak = 0;
     let runs = 0;
+    const slow = controlledRuns();
     scheduler = startScheduler({
       jobs: [
         {
@@ -64,7 +81,7 @@ describe('startScheduler', () => {
           invoke: async () => {
             running++;
             peak = Math.max(peak, running);
-            await new Promise((r) => setTimeout(r, 2_500));
+            await slow.run();
             running--;
             runs++;
           },
@@ -72,14 +89,18 @@ describe('startScheduler', () => {
       ],
     });
 
-    // Act
-    await vi.advanceTimersByTimeAsync(10_000);
+    // Act: run 1 starts at 1 s and lasts past the ticks at 2 s and 3 s; run 2 starts at 4 s
+    await vi.advanceTimersByTimeAsync(3_000);
+    await slow.end();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await slow.end();
 
     // Assess
     expect(peak).toBe(1);
     expect(runs).toBeGreaterThanOrEqual(2);
     const [info] = scheduler.list();
     expect(info?.skipped).toBeGreaterThan(0);
+    expect(info?.skipped).toBe(2);
     expect(info?.runs).toBe(runs);
   });
 
@@ -160,6 +181,7 @@ describe('startScheduler', () => {
     // Prepare
     const order: string[] = [];
     let calls = 0;
+    const job = controlledRuns();
     scheduler = startScheduler({
       jobs: [
         {
@@ -168,7 +190,7 @@ describe('startScheduler', () => {
           invoke: async () => {
             const n = ++calls;
             order.push(`start ${n}`);
-            await new Promise((r) => setTimeout(r, 500));
+            await job.run();
             order.push(`end ${n}`);
             if (n === 2) throw new Error('boom');
           },
@@ -177,13 +199,14 @@ describe('startScheduler', () => {
     });
     await vi.advanceTimersByTimeAsync(1_000);
 
-    // Act
+    // Act: the manual run is asked for while run 1 is still going
     const manual = scheduler.runNow('job');
     const outcome = manual.then(
       () => 'resolved',
       (error: Error) => error.message,
     );
-    await vi.advanceTimersByTimeAsync(1_000);
+    await job.end();
+    await job.end();
 
     // Assess
     expect(await outcome).toBe('boom');
