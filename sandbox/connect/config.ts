@@ -6,23 +6,15 @@
  */
 import { z } from 'zod';
 import { ConnectEmulatorConfigError } from './errors.ts';
+import { CONNECT_OPERATIONS, type ConnectOperation, operationMayReturn } from './model.ts';
 
-export const CONNECT_OPERATIONS = [
-  'StartTaskContact',
-  'TransferContact',
-  'StopContact',
-  'DescribeContact',
-  'UpdateContact',
-  'ListContactReferences',
-  'CreateTaskTemplate',
-  'GetTaskTemplate',
-  'ListTaskTemplates',
-  'UpdateTaskTemplate',
-  'DeleteTaskTemplate',
-] as const;
-export type ConnectOperation = (typeof CONNECT_OPERATIONS)[number];
+/** The emulated operations: those of the API model data (`api-model.json`). */
+export { CONNECT_OPERATIONS, type ConnectOperation } from './model.ts';
 
-/** Errors that `errorRates` may inject (the request then has no effect). */
+/**
+ * Errors that `errorRates` may inject (the request then has no effect); an operation takes only
+ * those its API model lists (StartTaskContact has no AccessDeniedException, for one).
+ */
 export const INJECTABLE_ERRORS = [
   'InternalServiceException',
   'ThrottlingException',
@@ -77,7 +69,7 @@ export function defaultConfig(): ConnectEmulatorConfig {
     lostResponseMode: 'error',
     lostResponseDelayMs: 30_000,
     autoCompleteAfterSeconds: null,
-    // The seeds leave StartTaskContact's token window undocumented; other Connect start APIs keep 7 days.
+    // The StartTaskContact API reference leaves the token window undocumented; other Connect start APIs keep 7 days.
     clientTokenTtlSeconds: 7 * 24 * 60 * 60,
   };
 }
@@ -128,6 +120,15 @@ export function mergeConfig(current: ConnectEmulatorConfig, patch: unknown): Con
     );
   }
   const p = parsed.data;
+  for (const [op, rates] of Object.entries(p.errorRates ?? {}) as [ConnectOperation, object][]) {
+    for (const type of Object.keys(rates)) {
+      if (!operationMayReturn(op, type)) {
+        throw new ConnectEmulatorConfigError(
+          `invalid Connect emulator config: the API model lists no ${type} for ${op} (errorRates.${op})`,
+        );
+      }
+    }
+  }
   const next: ConnectEmulatorConfig = structuredClone(current);
   for (const [op, rate] of Object.entries(p.rates ?? {}) as [ConnectOperation, Partial<RateConfig>][]) {
     next.rates[op] = { ...next.rates[op], ...rate };

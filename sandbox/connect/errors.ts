@@ -8,7 +8,7 @@
  *                                   operator error, never sent as an API error)
  */
 
-/** The exception names the emulator sends, with the HTTP status codes of the service model (001, 004). */
+/** The exception names the emulator sends, with the HTTP status codes of the Amazon Connect API model. */
 export const CONNECT_ERROR_STATUS = {
   InvalidParameterException: 400,
   InvalidRequestException: 400,

@@ -1,5 +1,5 @@
 /**
- * Task templates (004): the CreateTaskTemplate/UpdateTaskTemplate request shape, its consistency
+ * Task templates (Amazon Connect task template API reference): the CreateTaskTemplate/UpdateTaskTemplate request shape, its consistency
  * rules, the Get/List response shapes, and how a template fills and checks a task at StartTaskContact.
  *
  * How template fields map onto a task: a field of Type NAME, DESCRIPTION or SCHEDULED_TIME is the
@@ -8,65 +8,35 @@
  * fields the request left empty (absent or ''); required fields must then have a value. This is the
  * mapping the ingest validator (`lib/connect/validate-task.ts`) applies before the call.
  */
-import { z } from 'zod';
-import {
-  type ReferenceType,
-  TEMPLATE_FIELD_TYPES,
-  type TemplateFieldType,
-} from '#lib/connect/constraints.ts';
 import { parseTimeInput } from '#lib/mapping/time.ts';
+import type { JsonObject } from './check-input.ts';
 import { invalidParameter } from './errors.ts';
 import type { ContactReference } from './validate.ts';
 
-const fieldId = z.object({ Name: z.string().min(1, 'a field Name must not be empty') });
-const fieldRef = z.object({ Id: fieldId });
-
-const fieldSchema = z.object({
-  Id: fieldId,
-  Description: z.string().optional(),
-  Type: z.enum(TEMPLATE_FIELD_TYPES).optional(),
-  SingleSelectOptions: z.array(z.string()).optional(),
-});
-
-const constraintsSchema = z.object({
-  RequiredFields: z.array(fieldRef).optional(),
-  ReadOnlyFields: z.array(fieldRef).optional(),
-  InvisibleFields: z.array(fieldRef).optional(),
-});
-
-const defaultsSchema = z.object({
-  DefaultFieldValues: z.array(z.object({ Id: fieldId, DefaultValue: z.string() })).optional(),
-});
-
-const status = z.enum(['ACTIVE', 'INACTIVE']);
-
-const createSchema = z.object({
-  Name: z.string().min(1, 'Name is required'),
-  Description: z.string().optional(),
-  ContactFlowId: z.string().min(1).optional(),
-  Fields: z.array(fieldSchema),
-  Constraints: constraintsSchema.optional(),
-  Defaults: defaultsSchema.optional(),
-  Status: status.optional(),
-  ClientToken: z.string().optional(),
-});
-
-const updateSchema = createSchema.partial().omit({ ClientToken: true });
-
-export type TaskTemplateField = z.infer<typeof fieldSchema>;
-export type TaskTemplateStatus = z.infer<typeof status>;
+/** A field reference; the model requires neither Id nor its Name inside Constraints and Defaults. */
 interface FieldRef {
-  Id: { Name: string };
+  Id?: { Name?: string };
 }
+
+/** A template field (its Type is one of the model's TaskTemplateFieldType values). */
+export interface TaskTemplateField {
+  Id: { Name: string };
+  Description?: string;
+  Type?: string;
+  SingleSelectOptions?: string[];
+}
+
+export type TaskTemplateStatus = 'ACTIVE' | 'INACTIVE';
 
 /** The content of a template, as stored. */
 export interface TaskTemplateDefinition {
   Name: string;
   Description?: string;
   ContactFlowId?: string;
+  SelfAssignFlowId?: string;
   Fields: TaskTemplateField[];
   Constraints: { RequiredFields: FieldRef[]; ReadOnlyFields: FieldRef[]; InvisibleFields: FieldRef[] };
-  Defaults: { DefaultFieldValues: { Id: { Name: string }; DefaultValue: string }[] };
+  Defaults: { DefaultFieldValues: (FieldRef & { DefaultValue?: string })[] };
   Status: TaskTemplateStatus;
 }
 
@@ -79,65 +49,55 @@ export interface TaskTemplate extends TaskTemplateDefinition {
   LastModifiedTime: number;
 }
 
-function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'request';
-    throw invalidParameter(`${what}: ${where}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
+/** The request shape of the template content (already checked against the API model). */
+interface TemplateInput {
+  Name?: string;
+  Description?: string;
+  ContactFlowId?: string;
+  SelfAssignFlowId?: string;
+  Fields?: TaskTemplateField[];
+  Constraints?: Partial<TaskTemplateDefinition['Constraints']>;
+  Defaults?: Partial<TaskTemplateDefinition['Defaults']>;
+  Status?: TaskTemplateStatus;
 }
 
-/** CreateTaskTemplate body → definition (+ ClientToken). Throws InvalidParameterException. */
-export function parseCreateTemplate(body: unknown): {
-  definition: TaskTemplateDefinition;
-  clientToken?: string;
-} {
-  const input = parseWith(createSchema, body, 'CreateTaskTemplate');
+/** The content members of a request, those it leaves out empty; Name and Status come from `base`. */
+function contentOf(input: TemplateInput, base: Pick<TaskTemplateDefinition, 'Name' | 'Status'>) {
   const definition: TaskTemplateDefinition = {
-    Name: input.Name,
+    Name: input.Name ?? base.Name,
     Description: input.Description,
     ContactFlowId: input.ContactFlowId,
-    Fields: input.Fields,
+    SelfAssignFlowId: input.SelfAssignFlowId,
+    Fields: input.Fields ?? [],
     Constraints: {
       RequiredFields: input.Constraints?.RequiredFields ?? [],
       ReadOnlyFields: input.Constraints?.ReadOnlyFields ?? [],
       InvisibleFields: input.Constraints?.InvisibleFields ?? [],
     },
     Defaults: { DefaultFieldValues: input.Defaults?.DefaultFieldValues ?? [] },
-    Status: input.Status ?? 'ACTIVE',
+    Status: input.Status ?? base.Status,
   };
   checkTemplateConsistency(definition);
-  return { definition, clientToken: input.ClientToken };
+  return definition;
+}
+
+/** CreateTaskTemplate body (checked against the model) → definition; Status defaults to ACTIVE. */
+export function parseCreateTemplate(body: JsonObject): TaskTemplateDefinition {
+  const input = body as TemplateInput;
+  return contentOf(input, { Name: input.Name ?? '', Status: 'ACTIVE' });
 }
 
 /**
- * UpdateTaskTemplate body applied to a stored definition. Each top-level member present in the
- * request replaces the stored one as a whole (Fields, Constraints and Defaults are not merged item by
- * item); members left out keep their value.
+ * UpdateTaskTemplate: "does not support partial updates; it does a full update of template content"
+ * (UpdateTaskTemplate API reference). Fields, Constraints, Defaults, Description and the flows are
+ * replaced by the request's (absent → none). Name and Status, which every template has and the model
+ * does not require here, keep their value when the request leaves them out.
  */
-export function applyTemplateUpdate(current: TaskTemplateDefinition, body: unknown): TaskTemplateDefinition {
-  const input = parseWith(updateSchema, body, 'UpdateTaskTemplate');
-  const next: TaskTemplateDefinition = {
-    ...current,
-    ...(input.Name !== undefined && { Name: input.Name }),
-    ...(input.Description !== undefined && { Description: input.Description }),
-    ...(input.ContactFlowId !== undefined && { ContactFlowId: input.ContactFlowId }),
-    ...(input.Fields !== undefined && { Fields: input.Fields }),
-    ...(input.Status !== undefined && { Status: input.Status }),
-  };
-  if (input.Constraints !== undefined) {
-    next.Constraints = {
-      RequiredFields: input.Constraints.RequiredFields ?? [],
-      ReadOnlyFields: input.Constraints.ReadOnlyFields ?? [],
-      InvisibleFields: input.Constraints.InvisibleFields ?? [],
-    };
-  }
-  if (input.Defaults !== undefined)
-    next.Defaults = { DefaultFieldValues: input.Defaults.DefaultFieldValues ?? [] };
-  checkTemplateConsistency(next);
-  return next;
+export function applyTemplateUpdate(
+  current: TaskTemplateDefinition,
+  body: JsonObject,
+): TaskTemplateDefinition {
+  return contentOf(body as TemplateInput, current);
 }
 
 /** Field names are unique within a template. */
@@ -148,25 +108,6 @@ export function checkTemplateConsistency(definition: TaskTemplateDefinition): vo
       throw invalidParameter(`Fields: field name "${field.Id.Name}" appears twice`);
     names.add(field.Id.Name);
   }
-}
-
-/** GetTaskTemplate / UpdateTaskTemplate response (timestamps in epoch seconds, as REST-JSON sends them). */
-export function toTemplateResponse(template: TaskTemplate, withTags: boolean) {
-  return {
-    InstanceId: template.InstanceId,
-    Id: template.Id,
-    Arn: template.Arn,
-    Name: template.Name,
-    Description: template.Description,
-    ContactFlowId: template.ContactFlowId,
-    Constraints: template.Constraints,
-    Defaults: template.Defaults,
-    Fields: template.Fields,
-    Status: template.Status,
-    LastModifiedTime: template.LastModifiedTime / 1000,
-    CreatedTime: template.CreatedTime / 1000,
-    ...(withTags && { Tags: {} }),
-  };
 }
 
 export function toTemplateSummary(template: TaskTemplate) {
@@ -181,6 +122,20 @@ export function toTemplateSummary(template: TaskTemplate) {
   };
 }
 
+/** GetTaskTemplate / UpdateTaskTemplate response (timestamps in epoch seconds, as REST-JSON sends them). */
+export function toTemplateResponse(template: TaskTemplate, withTags: boolean) {
+  return {
+    ...toTemplateSummary(template),
+    InstanceId: template.InstanceId,
+    ContactFlowId: template.ContactFlowId,
+    SelfAssignFlowId: template.SelfAssignFlowId,
+    Constraints: template.Constraints,
+    Defaults: template.Defaults,
+    Fields: template.Fields,
+    ...(withTags && { Tags: {} }),
+  };
+}
+
 /** The task content a template reads and fills. */
 export interface TaskContent {
   Name?: string;
@@ -191,7 +146,7 @@ export interface TaskContent {
   References: Record<string, ContactReference>;
 }
 
-const REFERENCE_TYPE_OF_FIELD: Partial<Record<TemplateFieldType, ReferenceType>> = {
+const REFERENCE_TYPE_OF_FIELD: Record<string, string> = {
   URL: 'URL',
   NUMBER: 'NUMBER',
   EMAIL: 'EMAIL',
@@ -205,10 +160,7 @@ type FieldRole = 'Name' | 'Description' | 'ScheduledTime' | 'Reference';
  * "Name", "Description" or "Scheduled time" (case, spaces and underscores ignored) is that system
  * field, as the ingest validator reads it.
  */
-function roleOf(
-  template: TaskTemplateDefinition,
-  fieldName: string,
-): { role: FieldRole; type?: TemplateFieldType } {
+function roleOf(template: TaskTemplateDefinition, fieldName: string): { role: FieldRole; type?: string } {
   const field = template.Fields.find((f) => f.Id.Name === fieldName);
   const type = field?.Type;
   if (type === 'NAME') return { role: 'Name', type };
@@ -241,7 +193,8 @@ export function applyTemplateDefaults(template: TaskTemplateDefinition, content:
     Attributes: { ...content.Attributes },
     References: { ...content.References },
   };
-  for (const { Id, DefaultValue } of template.Defaults.DefaultFieldValues) {
+  for (const { Id, DefaultValue = '' } of template.Defaults.DefaultFieldValues) {
+    if (Id?.Name === undefined) continue;
     const { role, type } = roleOf(template, Id.Name);
     if (role === 'Name' && isEmpty(out.Name)) out.Name = DefaultValue;
     else if (role === 'Description' && isEmpty(out.Description)) out.Description = DefaultValue;
@@ -267,7 +220,10 @@ export function applyTemplateDefaults(template: TaskTemplateDefinition, content:
 
 /** Names of the template's required fields that have no value in the (defaulted) task. */
 export function missingRequiredFields(template: TaskTemplateDefinition, content: TaskContent): string[] {
-  return template.Constraints.RequiredFields.map((ref) => ref.Id.Name).filter((name) => {
+  const names = template.Constraints.RequiredFields.flatMap((ref) =>
+    ref.Id?.Name === undefined ? [] : [ref.Id.Name],
+  );
+  return names.filter((name) => {
     const { role } = roleOf(template, name);
     if (role === 'Name') return isEmpty(content.Name);
     if (role === 'Description') return isEmpty(content.Description);

@@ -1,5 +1,5 @@
 /**
- * The Connect emulator's TransferContact rules (seed 004), its faults (injected errors, lost
+ * The Connect emulator's TransferContact rules (TransferContact API reference), its faults (injected errors, lost
  * responses, auto-complete on the movable clock) and its admin routes, through the real ConnectClient
  * and plain HTTP over loopback.
  */
@@ -134,6 +134,37 @@ describe('TransferContact', () => {
 
     // Assess
     expect(emulator.contacts()[0]).toMatchObject({ UserId: USER_ID, QueueId: undefined });
+  });
+
+  it('takes a UserId given as the user ARN, and refuses an unknown user with ResourceNotFoundException', async () => {
+    // Prepare: TransferContact's UserId "can be the ID or the ARN of the user".
+    const contactId = await startTask();
+    const userArn = `arn:aws:connect:us-east-1:000000000000:instance/${INSTANCE_ID}/agent/${USER_ID}`;
+    const agentFlow = 'f1a2b3c4-0000-4000-8000-000000000003';
+
+    // Act
+    await transfer(contactId, { QueueId: undefined, UserId: userArn, ContactFlowId: agentFlow });
+    const error = await failure(
+      transfer(contactId, { QueueId: undefined, UserId: `${userArn}0`, ContactFlowId: agentFlow }),
+    );
+
+    // Assess
+    expect(emulator.contacts()[0]).toMatchObject({ UserId: USER_ID, Transfers: 1 });
+    expect(error).toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('answers a malformed TransferContact with InvalidRequestException, the model listing no InvalidParameterException', async () => {
+    // Prepare
+    const contactId = await startTask();
+
+    // Act
+    const error = await failure(transfer(contactId, { ContactFlowId: 'f'.repeat(501) }));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidRequestException);
+    expect(error.$metadata?.httpStatusCode).toBe(400);
+    expect(error.message).toContain('ContactFlowId');
+    expect(emulator.contacts()[0]?.Transfers).toBe(0);
   });
 
   it('refuses a contact that is not a TASK with InvalidRequestException', async () => {
@@ -441,6 +472,24 @@ describe('admin routes and transport', () => {
     // Assess
     expect(response.status).toBe(400);
     expect(emulator.config().lostResponseRate).toEqual({});
+  });
+
+  it("refuses to inject an error the operation's API model does not list", async () => {
+    // Act: the model lists no AccessDeniedException for StartTaskContact (TransferContact has it).
+    const refused = await admin('config', {
+      method: 'PUT',
+      body: JSON.stringify({ errorRates: { StartTaskContact: { AccessDeniedException: 1 } } }),
+    });
+    const accepted = await admin('config', {
+      method: 'PUT',
+      body: JSON.stringify({ errorRates: { TransferContact: { AccessDeniedException: 0.5 } } }),
+    });
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('AccessDeniedException');
+    expect(accepted.status).toBe(200);
+    expect(emulator.config().errorRates).toEqual({ TransferContact: { AccessDeniedException: 0.5 } });
   });
 
   it('clears contacts, counters and faults on POST /_sandbox/reset', async () => {

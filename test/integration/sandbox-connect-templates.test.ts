@@ -1,5 +1,5 @@
 /**
- * The Connect emulator's task templates (seed 004) and tasks started from them, through the real
+ * The Connect emulator's task templates (Amazon Connect task template API reference) and tasks started from them, through the real
  * ConnectClient over loopback.
  */
 import {
@@ -202,17 +202,49 @@ describe('task template APIs', () => {
     expect(second.NextToken).toBeUndefined();
   });
 
-  it('updates the members it is given and keeps the others', async () => {
+  it('replaces the whole template content on update, keeping only Name when it is left out', async () => {
     // Prepare
     const id = await createTemplate();
 
-    // Act
+    // Act: UpdateTaskTemplate "does not support partial updates" (UpdateTaskTemplate API reference).
     const updated = await client.send(
       new UpdateTaskTemplateCommand({ InstanceId: INSTANCE_ID, TaskTemplateId: id, Status: 'INACTIVE' }),
     );
+    const stored = await client.send(
+      new GetTaskTemplateCommand({ InstanceId: INSTANCE_ID, TaskTemplateId: id }),
+    );
 
     // Assess
-    expect(updated).toMatchObject({ Id: id, Name: 'Callback', Status: 'INACTIVE', ContactFlowId: FLOW_ID });
+    expect(updated).toMatchObject({ Id: id, Name: 'Callback', Status: 'INACTIVE' });
+    expect(stored).toMatchObject({ Id: id, Name: 'Callback', Status: 'INACTIVE', Fields: [] });
+    expect(stored.ContactFlowId).toBeUndefined();
+    expect(stored.Constraints?.RequiredFields).toEqual([]);
+    expect(stored.Defaults?.DefaultFieldValues).toEqual([]);
+  });
+
+  it('updates every member it is given', async () => {
+    // Prepare
+    const id = await createTemplate();
+    const { InstanceId: _instance, ClientToken: _token, ...members } = callbackTemplate();
+
+    // Act
+    await client.send(
+      new UpdateTaskTemplateCommand({
+        ...members,
+        InstanceId: INSTANCE_ID,
+        TaskTemplateId: id,
+        Name: 'Callback v2',
+        Fields: [{ Id: { Name: 'Order' }, Type: 'URL' }],
+      }),
+    );
+    const stored = await client.send(
+      new GetTaskTemplateCommand({ InstanceId: INSTANCE_ID, TaskTemplateId: id }),
+    );
+
+    // Assess
+    expect(stored).toMatchObject({ Name: 'Callback v2', ContactFlowId: FLOW_ID, Status: 'ACTIVE' });
+    expect(stored.Fields).toEqual([{ Id: { Name: 'Order' }, Type: 'URL' }]);
+    expect(stored.Constraints?.RequiredFields).toEqual(members.Constraints?.RequiredFields);
   });
 
   it('deletes a template so GetTaskTemplate no longer finds it', async () => {
@@ -314,10 +346,24 @@ describe('StartTaskContact with a task template', () => {
     expect(error.message).toContain('no contact flow');
   });
 
+  it('refuses a template default longer than the model allows when the template is created', async () => {
+    // Act: a DefaultValue longer than the model's 4,096 characters.
+    const error = await failure(
+      createTemplate({
+        Defaults: { DefaultFieldValues: [{ Id: { Name: 'Description' }, DefaultValue: 'd'.repeat(4097) }] },
+      }),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidParameterException);
+    expect(error.message).toContain('DefaultValue');
+    expect(error.message).toContain('4096');
+  });
+
   it('refuses a template default that breaks a documented limit', async () => {
-    // Prepare: a Description default longer than the 4,096-character limit.
+    // Prepare: a reference default that alone fills the 4,096-byte References budget.
     const id = await createTemplate({
-      Defaults: { DefaultFieldValues: [{ Id: { Name: 'Description' }, DefaultValue: 'd'.repeat(4097) }] },
+      Defaults: { DefaultFieldValues: [{ Id: { Name: 'Notes' }, DefaultValue: 'n'.repeat(4096) }] },
     });
 
     // Act
@@ -325,7 +371,8 @@ describe('StartTaskContact with a task template', () => {
 
     // Assess
     expect(error).toBeInstanceOf(InvalidParameterException);
-    expect(error.message).toContain('Description');
+    expect(error.message).toContain('References');
+    expect(error.message).toContain('4096');
   });
 
   it('starts a task from a template defined in the world', async () => {

@@ -1,6 +1,6 @@
 /**
  * The sandbox's Connect emulator, driven by the real ConnectClient over loopback:
- * StartTaskContact rules (seeds 000–003) and the contact operations (DescribeContact, UpdateContact,
+ * StartTaskContact rules (StartTaskContact API reference) and the contact operations (DescribeContact, UpdateContact,
  * ListContactReferences, StopContact). Templates, transfers, faults and admin routes have their own files.
  */
 import {
@@ -19,8 +19,13 @@ import {
 } from '@aws-sdk/client-connect';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { now } from '#lib/clock.ts';
-import { DEFAULT_TASK_LIMITS, resolveTaskLimits } from '#lib/connect/constraints.ts';
-import { type ConnectEmulator, createConnectEmulator, loadWorld } from '#sandbox/connect/emulator.ts';
+import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
+import {
+  API_MODEL,
+  type ConnectEmulator,
+  createConnectEmulator,
+  loadWorld,
+} from '#sandbox/connect/emulator.ts';
 import type { EmulatorHandler } from '#sandbox/http-types.ts';
 import { serveHandler } from '#sandbox/serve.ts';
 
@@ -32,6 +37,13 @@ const FLOW_ID = 'f1a2b3c4-0000-4000-8000-000000000001';
 const QUICK_CONNECT_ID = 'c0c0c0c0-0000-4000-8000-000000000001';
 const QUICK_CONNECT_FLOW_ID = 'f1a2b3c4-0000-4000-8000-000000000002';
 const UNKNOWN_ID = '99999999-0000-4000-8000-000000000000';
+
+/** A StartTaskContact member's maximum length in the API model the emulator reads. */
+function modelMax(member: string): number {
+  const max = API_MODEL.operations.StartTaskContact.input.members?.[member]?.max;
+  if (max === undefined) throw new Error(`the model gives ${member} no maximum`);
+  return max;
+}
 
 async function startConnect(options: Partial<Parameters<typeof createConnectEmulator>[0]> = {}) {
   const emulator = createConnectEmulator({ world, ...options });
@@ -133,13 +145,13 @@ describe('StartTaskContact', () => {
   });
 
   it.each([
-    ['InstanceId', DEFAULT_TASK_LIMITS.instanceIdMaxLength],
-    ['Name', DEFAULT_TASK_LIMITS.nameMaxLength],
-    ['Description', DEFAULT_TASK_LIMITS.descriptionMaxLength],
-    ['ClientToken', DEFAULT_TASK_LIMITS.clientTokenMaxLength],
-    ['ContactFlowId', DEFAULT_TASK_LIMITS.contactFlowIdMaxLength],
-    ['PreviousContactId', DEFAULT_TASK_LIMITS.contactIdMaxLength],
-    ['RelatedContactId', DEFAULT_TASK_LIMITS.contactIdMaxLength],
+    ['InstanceId', modelMax('InstanceId')],
+    ['Name', modelMax('Name')],
+    ['Description', modelMax('Description')],
+    ['ClientToken', modelMax('ClientToken')],
+    ['ContactFlowId', modelMax('ContactFlowId')],
+    ['PreviousContactId', modelMax('PreviousContactId')],
+    ['RelatedContactId', modelMax('RelatedContactId')],
   ] as const)(
     'refuses a %s one character over its documented limit of %i, naming both',
     async (field, max) => {
@@ -156,28 +168,28 @@ describe('StartTaskContact', () => {
 
   it('accepts a Name exactly at its limit', async () => {
     // Act
-    const { ContactId } = await start({ Name: 'n'.repeat(DEFAULT_TASK_LIMITS.nameMaxLength) });
+    const { ContactId } = await start({ Name: 'n'.repeat(modelMax('Name')) });
 
     // Assess
     expect(ContactId).toBeDefined();
   });
 
-  it('reads its limits from the limits table it is given', async () => {
+  it('layers the limits it is given over the API model data', async () => {
     // Prepare
-    const custom = await startConnect({ limits: resolveTaskLimits({ nameMaxLength: 1024 }) });
+    // Prepare: an override below the model's bound, so only the override can refuse 601 characters.
+    const custom = await startConnect({ limits: { nameMaxLength: 600 } });
     try {
       // Act
-      const accepted = await custom.client.send(
-        new StartTaskContactCommand(task({ Name: 'n'.repeat(1024) })),
-      );
+      const accepted = await custom.client.send(new StartTaskContactCommand(task({ Name: 'n'.repeat(600) })));
       const error = await failure(
-        custom.client.send(new StartTaskContactCommand(task({ Name: 'n'.repeat(1025) }))),
+        custom.client.send(new StartTaskContactCommand(task({ Name: 'n'.repeat(601) }))),
       );
 
       // Assess
+      expect(600).toBeLessThan(modelMax('Name'));
       expect(accepted.ContactId).toBeDefined();
       expect(error).toBeInstanceOf(InvalidParameterException);
-      expect(error.message).toContain('1024');
+      expect(error.message).toContain('600');
     } finally {
       await custom.close();
     }
