@@ -17,7 +17,8 @@ import { validateTemplateFile } from '#lib/connect/template-spec.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
-import { DynamoTransferStore, type TransferItem } from '#lib/transfers/store.ts';
+import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
+import type { TransferItem } from '#lib/transfers/store/port.ts';
 import type { Sandbox } from './index.ts';
 
 export interface DemoMessage {

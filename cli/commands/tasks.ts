@@ -26,7 +26,8 @@ import type { Command } from 'commander';
 import { type CliIo, CliUsageError, CliUserError, describeError, toJson } from '#cli/context.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { DynamoLedgerStore, type StoredLedgerEntry, type TaskLifecycle } from '#lib/transfers/ledger.ts';
-import { DynamoTransferStore, type TransferItem } from '#lib/transfers/store.ts';
+import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
+import type { TransferItem } from '#lib/transfers/store/port.ts';
 
 export interface TaskCommandDeps {
   dynamo: DynamoDBClient;

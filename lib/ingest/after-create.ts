@@ -10,11 +10,11 @@
  * nothing. A crash between the entry and the count leaves the chain counted one short: a full chain may
  * then be taken for the active-task quota (OVER_QUOTA, the old behaviour), never the reverse.
  */
-import { createHash } from 'node:crypto';
+import { transferRequestId } from '#lib/idempotency/ids.ts';
 import type { ChainLedger, LedgerStore } from '#lib/transfers/ledger.ts';
 import { planFromRule, TransferPlanError } from '#lib/transfers/plan.ts';
 import { acceptTransferRequest } from '#lib/transfers/request.ts';
-import type { TransferStore } from '#lib/transfers/store.ts';
+import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';
 import type { AfterCreate, TransferRequester } from './ports.ts';
 
@@ -81,10 +81,7 @@ export function createTransferRequester(deps: {
           ...(request.userId ? { userId: request.userId } : {}),
           ...(at === undefined ? {} : { at }),
           // One requesting event, one transfer: a redelivery of it maps to the same plan id.
-          requestId: createHash('sha256')
-            .update(`${envelope.source}\u0000${envelope.id}`)
-            .digest('hex')
-            .slice(0, 32),
+          requestId: transferRequestId(envelope.source, envelope.id),
         },
       );
       return {

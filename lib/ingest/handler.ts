@@ -24,7 +24,7 @@ import { createMetrics, logger } from '#lib/observability/powertools.ts';
 import { createRuleProvider } from '#lib/rules/provider.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
-import { DynamoTransferStore } from '#lib/transfers/store.ts';
+import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { createAfterCreate, createTransferRequester } from './after-create.ts';
 import { createLimit } from './concurrency.ts';
 import { connectContactActions, createLifecycleApplier } from './lifecycle.ts';

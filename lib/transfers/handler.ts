@@ -16,7 +16,7 @@ import { createMetrics, logger } from '#lib/observability/powertools.ts';
 import { ConnectTransferGateway } from './gateway.ts';
 import { handleTransferInvocation, type TransferInvocationResult } from './invoke.ts';
 import { DynamoLedgerStore } from './ledger.ts';
-import { DynamoTransferStore } from './store.ts';
+import { DynamoTransferStore } from './store/dynamo-store.ts';
 
 /**
  * Longer than the function timeout (60 s in serverless.yml): a live invocation never loses a lease,

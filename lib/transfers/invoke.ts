@@ -4,7 +4,7 @@
 import { isNonNegativeInteger, isObject } from '#lib/guards.ts';
 import type { LedgerStore } from './ledger.ts';
 import { acceptTransferRequest } from './request.ts';
-import type { ScheduleOutcome } from './store.ts';
+import type { ScheduleOutcome } from './store/port.ts';
 import {
   performTransfer,
   runSweep,

@@ -36,7 +36,7 @@ import type { OutgoingMessage } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE, type FailureRecord } from '#lib/retry/failure-record.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import { DynamoLedgerStore, type LedgerEntry, LedgerStoreError } from '#lib/transfers/ledger.ts';
-import type { TransferStore } from '#lib/transfers/store.ts';
+import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { lambdaContext, sqsRecord } from '#test/support/lambda.ts';
 
 const INSTANCE = '11111111-2222-3333-4444-555555555555';

@@ -14,8 +14,9 @@ import { taskClientToken } from '#lib/idempotency/token.ts';
 import { ConnectTransferGateway } from '#lib/transfers/gateway.ts';
 import { handleTransferInvocation, type TransferInvocationDeps } from '#lib/transfers/invoke.ts';
 import type { LedgerEntry, LedgerStore, StoredLedgerEntry } from '#lib/transfers/ledger.ts';
-import { InMemoryTransferStore } from '#lib/transfers/memory-store.ts';
-import { DynamoTransferStore, TransferStoreError } from '#lib/transfers/store.ts';
+import { InMemoryTransferStore } from '#test/support/memory-transfer-store.ts';
+import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
+import { TransferStoreError } from '#lib/transfers/store/errors.ts';
 import { lambdaContext } from '#test/support/lambda.ts';
 
 const INSTANCE = '11111111-2222-3333-4444-555555555555';

@@ -16,7 +16,7 @@ import type {
   TransferCallResult,
   TransferGateway,
 } from '#lib/transfers/gateway.ts';
-import type { TransferItem } from '#lib/transfers/store.ts';
+import type { TransferItem } from '#lib/transfers/store/port.ts';
 import { runSweep, type SweepDeps, type SweepMetrics } from '#lib/transfers/sweep.ts';
 import { InMemoryTransferStore } from '#test/support/memory-transfer-store.ts';
 
