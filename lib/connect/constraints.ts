@@ -14,7 +14,11 @@
 export const REFERENCE_TYPES = ['URL', 'ATTACHMENT', 'NUMBER', 'STRING', 'DATE', 'EMAIL'] as const;
 export type ReferenceType = (typeof REFERENCE_TYPES)[number];
 
-/** Task template field types (Amazon Connect task template API reference, CreateTaskTemplate `Fields[].Type`). */
+/**
+ * Task template field types: the Amazon Connect API model's TaskTemplateFieldType. The task template
+ * API reference this product was first built from lists the first twelve; the model adds SELF_ASSIGN
+ * and EXPIRY_DURATION, and templates that use them must be manageable as code too.
+ */
 export const TEMPLATE_FIELD_TYPES = [
   'NAME',
   'DESCRIPTION',
@@ -28,6 +32,8 @@ export const TEMPLATE_FIELD_TYPES = [
   'BOOLEAN',
   'SINGLE_SELECT',
   'EMAIL',
+  'SELF_ASSIGN',
+  'EXPIRY_DURATION',
 ] as const;
 export type TemplateFieldType = (typeof TEMPLATE_FIELD_TYPES)[number];
 

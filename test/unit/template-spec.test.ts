@@ -56,6 +56,17 @@ describe('template files', () => {
     expect(specFromRemote(templateMembers(spec()))).toEqual(spec());
   });
 
+  it('accepts every field type of the API model, SELF_ASSIGN and EXPIRY_DURATION included', () => {
+    const fields = [
+      ...file.fields,
+      { name: 'Assign to me', type: 'SELF_ASSIGN' },
+      { name: 'Expires', type: 'EXPIRY_DURATION' },
+    ];
+    expect(spec({ ...file, fields }).fields.map((f) => f.type)).toContain('EXPIRY_DURATION');
+    const bad = validateTemplateFile({ ...file, fields: [...file.fields, { name: 'X', type: 'SOMETHING' }] });
+    expect(bad.ok).toBe(false);
+  });
+
   it('diffs fields, constraints, defaults and members line by line', () => {
     const changed = spec({
       ...file,
