@@ -14,10 +14,10 @@ import { taskClientToken } from '#lib/idempotency/token.ts';
 import { ConnectTransferGateway } from '#lib/transfers/gateway.ts';
 import { handleTransferInvocation, type TransferInvocationDeps } from '#lib/transfers/invoke.ts';
 import type { LedgerEntry, LedgerStore, StoredLedgerEntry } from '#lib/transfers/ledger.ts';
-import { InMemoryTransferStore } from '#test/support/memory-transfer-store.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { TransferStoreError } from '#lib/transfers/store/errors.ts';
 import { lambdaContext } from '#test/support/lambda.ts';
+import { InMemoryTransferStore } from '#test/support/memory-transfer-store.ts';
 
 const INSTANCE = '11111111-2222-3333-4444-555555555555';
 const QUEUE = 'a0a0a0a0-0000-4000-8000-000000000002';
