@@ -22,6 +22,18 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const BENCHES = ['goodput', 'quota', 'cpu', 'cold', 'memory'] as const;
 type BenchName = (typeof BENCHES)[number];
 
+type Reporter = ReturnType<typeof import('./report.ts').createReporter>;
+type Runner = (report: Reporter, options: { quick: boolean }) => Promise<void>;
+
+/** Each bench module is imported only when selected, after the environment above is set. */
+const RUNNERS: Record<BenchName, Runner> = {
+  goodput: async (r, o) => (await import('./goodput.ts')).goodputBench(r, o),
+  quota: async (r, o) => (await import('./quota.ts')).quotaBench(r, o),
+  cpu: async (r, o) => (await import('./pipeline-cpu.ts')).pipelineCpuBench(r, o),
+  cold: async (r, o) => (await import('./cold-start.ts')).coldStartBench(r, o),
+  memory: async (r, o) => (await import('./memory.ts')).memoryBench(r, o),
+};
+
 function isBench(name: string): name is BenchName {
   return (BENCHES as readonly string[]).includes(name);
 }
@@ -54,23 +66,7 @@ async function main(): Promise<void> {
 
   for (const name of selected) {
     const started = performance.now();
-    switch (name) {
-      case 'goodput':
-        await (await import('./goodput.ts')).goodputBench(report, { quick });
-        break;
-      case 'quota':
-        await (await import('./quota.ts')).quotaBench(report, { quick });
-        break;
-      case 'cpu':
-        await (await import('./pipeline-cpu.ts')).pipelineCpuBench(report, { quick });
-        break;
-      case 'cold':
-        await (await import('./cold-start.ts')).coldStartBench(report, { quick });
-        break;
-      case 'memory':
-        await (await import('./memory.ts')).memoryBench(report, { quick });
-        break;
-    }
+    await RUNNERS[name](report, { quick });
     report.line(
       `(${name} took ${((performance.now() - started) / 1000).toFixed(1)} s; load average ${load()})`,
     );

@@ -15,6 +15,28 @@ const DOS_DATE = (0 << 9) | (1 << 5) | 1;
 const DEFLATE = 8;
 const VERSION = 20;
 
+interface CommonFields {
+  crc: number;
+  compressed: number;
+  size: number;
+  nameLength: number;
+}
+
+/**
+ * Writes the fields a local file header and a central directory header share, in the same order:
+ * flags, method, time, date, CRC-32, compressed size, size, name length (22 bytes from `at`).
+ */
+function writeCommonFields(header: Buffer, at: number, fields: CommonFields): void {
+  header.writeUInt16LE(0x0800, at); // UTF-8 names
+  header.writeUInt16LE(DEFLATE, at + 2);
+  header.writeUInt16LE(DOS_TIME, at + 4);
+  header.writeUInt16LE(DOS_DATE, at + 6);
+  header.writeUInt32LE(fields.crc, at + 8);
+  header.writeUInt32LE(fields.compressed, at + 12);
+  header.writeUInt32LE(fields.size, at + 16);
+  header.writeUInt16LE(fields.nameLength, at + 20);
+}
+
 /**
  * Builds a ZIP archive.
  * Input: entries (names in forward-slash form, each < 4 GiB).
@@ -32,14 +54,12 @@ export function zip(entries: readonly ZipEntry[]): Buffer {
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(VERSION, 4);
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(DEFLATE, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
+    writeCommonFields(local, 6, {
+      crc,
+      compressed: compressed.length,
+      size: entry.data.length,
+      nameLength: name.length,
+    });
     local.writeUInt16LE(0, 28);
     locals.push(local, name, compressed);
 
@@ -47,14 +67,12 @@ export function zip(entries: readonly ZipEntry[]): Buffer {
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(VERSION, 4);
     central.writeUInt16LE(VERSION, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(DEFLATE, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
+    writeCommonFields(central, 8, {
+      crc,
+      compressed: compressed.length,
+      size: entry.data.length,
+      nameLength: name.length,
+    });
     central.writeUInt32LE(0o100644 * 0x10000, 38); // external attributes: a regular file, rw-r--r--
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name);

@@ -1,5 +1,5 @@
 /**
- * Failure classification: which way a failed message goes (ARCHITECTURE.md, "Failure classes").
+ * Failure classification: which way a failed message goes (docs/ARCHITECTURE.md, "Failure classes").
  *
  * - `TRANSIENT` — retry in place (visibility backoff); the ingest queue's maxReceiveCount is the backstop.
  * - `OVER_QUOTA` — park in the DLQ with `nextAttemptAt`; the redrive replays it when due.

@@ -1,7 +1,7 @@
 /**
  * The failure record that travels with a message in the DLQ (and back to the ingest queue on replay).
  *
- * Format (ARCHITECTURE.md, "DLQ record"): the body is kept byte-for-byte, the original message
+ * Format (docs/ARCHITECTURE.md, "DLQ record"): the body is kept byte-for-byte, the original message
  * attributes are kept, and ONE extra message attribute, `FAILURE_ATTRIBUTE`, carries this record as
  * JSON. SQS allows 10 message attributes; when the original already uses all 10, the message is
  * wrapped: the body becomes `WrappedMessage` JSON (original body + original attributes) and the only

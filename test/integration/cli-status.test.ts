@@ -10,28 +10,20 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StatusReport } from '#cli/commands/status.ts';
-import type { CliIo } from '#cli/context.ts';
-import { run } from '#cli/main.ts';
 import { epochMinute, statsItemId } from '#lib/budget/status.ts';
 import { now } from '#lib/clock.ts';
 import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
-import { type Sandbox, startSandbox } from '#sandbox/index.ts';
+import type { Sandbox } from '#sandbox/index.ts';
+import { overQuotaFailure } from '#test/support/failures.ts';
+import { useSandbox } from '#test/support/sandbox-fixture.ts';
 
 const BUDGET_TABLE = 'connect-task-ingest-local-budget';
 
 describe('task-ingest status against the sandbox (loopback, real SDK clients)', () => {
   let sandbox: Sandbox;
   let writtenAt: number;
-
-  const cli = async (argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), readStdin: async () => '' };
-    const code = await run(['--endpoint', sandbox.endpoint, ...argv], { io, env: {} });
-    return { code, out: out.join(''), err: err.join('') };
-  };
 
   /** The sandbox creates BudgetTable from serverless.yml; until it is declared there, the test does. */
   async function ensureBudgetTable(): Promise<void> {
@@ -59,8 +51,8 @@ describe('task-ingest status against the sandbox (loopback, real SDK clients)', 
   const put = (item: Record<string, unknown>) =>
     sandbox.clients.dynamodb.send(new PutItemCommand({ TableName: BUDGET_TABLE, Item: marshall(item) }));
 
-  beforeAll(async () => {
-    sandbox = await startSandbox({ port: 0 });
+  const { cli } = useSandbox(async (started) => {
+    sandbox = started;
     await ensureBudgetTable();
 
     writtenAt = now();
@@ -100,16 +92,12 @@ describe('task-ingest status against the sandbox (loopback, real SDK clients)', 
       body: '{"n":4}',
       attributes: {},
       messageId: 'first-delivery',
-      failure: { class: 'OVER_QUOTA', code: 'ServiceQuotaExceededException', message: 'quota' },
+      failure: overQuotaFailure(),
       now: writtenAt,
     });
     await sandbox.clients.sqs.send(
       new SendMessageCommand({ QueueUrl: sandbox.environment.DLQ_URL as string, ...parked }),
     );
-  });
-
-  afterAll(async () => {
-    await sandbox?.stop();
   });
 
   it('reports the lane backlog, the DLQ by class, the budget and the drain estimate as JSON', async () => {

@@ -2,32 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '#cli/context.ts';
-import { run } from '#cli/main.ts';
+import { describe, expect, it } from 'vitest';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import { type Sandbox, startSandbox } from '#sandbox/index.ts';
-
-const INSTANCE = '11111111-2222-3333-4444-555555555555';
+import { useSandbox } from '#test/support/sandbox-fixture.ts';
+import { INSTANCE_ID as INSTANCE } from '#test/support/world.ts';
 
 describe('task-ingest against the sandbox (loopback, real SDK clients)', () => {
-  let sandbox: Sandbox;
-
+  const f = useSandbox();
   /** Runs the CLI as an operator would: only --endpoint, no stage, no credentials in the environment. */
-  const cli = async (argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), readStdin: async () => '' };
-    const code = await run(['--endpoint', sandbox.endpoint, ...argv], { io, env: {} });
-    return { code, out: out.join(''), err: err.join('') };
-  };
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ port: 0 });
-  });
-  afterAll(async () => {
-    await sandbox?.stop();
-  });
+  const { cli } = f;
 
   it('puts, lists, gets and deletes a rule in the sandbox rules table (stage local by default)', async () => {
     // Act
@@ -94,8 +77,8 @@ describe('task-ingest against the sandbox (loopback, real SDK clients)', () => {
     expect(result.code).toBe(0);
     const request = JSON.parse(result.out) as Record<string, unknown>;
     expect(request.ClientToken).toBe(taskClientToken(INSTANCE, 'com.example.crm', 'case-1001-opened'));
-    expect(sandbox.connect.callCounts()).toEqual({});
-    expect(sandbox.connect.contacts()).toEqual([]);
+    expect(f.sandbox.connect.callCounts()).toEqual({});
+    expect(f.sandbox.connect.contacts()).toEqual([]);
   });
 
   it('sends a message to the ingest queue that arrives byte-for-byte with its attributes', async () => {
@@ -105,9 +88,9 @@ describe('task-ingest against the sandbox (loopback, real SDK clients)', () => {
     // Assess
     expect(result.code).toBe(0);
     const messageId = result.out.trim();
-    const received = await sandbox.clients.sqs.send(
+    const received = await f.sandbox.clients.sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: sandbox.environment.INGEST_QUEUE_URL,
+        QueueUrl: f.sandbox.environment.INGEST_QUEUE_URL,
         MaxNumberOfMessages: 10,
         MessageAttributeNames: ['All'],
         WaitTimeSeconds: 0,

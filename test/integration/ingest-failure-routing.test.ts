@@ -8,51 +8,26 @@ import {
   StartTaskContactCommand,
   type StartTaskContactCommandOutput,
 } from '@aws-sdk/client-connect';
-import { GetQueueAttributesCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
-import { FLOW_ID, type Harness, INSTANCE_ID, startHarness } from '#test/support/harness.ts';
+import { sqsServiceError } from '#test/support/failures.ts';
+import {
+  followUpEvent,
+  followUpRule,
+  QUEUE_VISIBILITY_SECONDS,
+  useHarness,
+} from '#test/support/sandbox-fixture.ts';
+import { FLOW_ID, INSTANCE_ID } from '#test/support/world.ts';
 
-/** The ingest queue's VisibilityTimeout in serverless.yml: how long a failed delivery stays hidden. */
-const QUEUE_VISIBILITY_SECONDS = 360;
 const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-interface Seen {
-  body: string;
-  status: string;
-  code?: string;
-  receiveCount: number;
-  receiptHandle: string;
-}
-
-function ruleFor(source: string, options: Record<string, unknown> = {}) {
-  return {
-    source,
-    ruleId: `${source}-rule`,
-    instanceId: INSTANCE_ID,
-    target: { contactFlowId: FLOW_ID },
-    mapping: { name: "'Follow up ' & data.ref", previousContactId: 'data.previous' },
-    ...(Object.keys(options).length ? { options } : {}),
-  };
-}
-
-function cloudEvent(source: string, id: string, data: Record<string, unknown> = {}): string {
-  return JSON.stringify({ specversion: '1.0', source, id, type: 'follow-up', data: { ref: id, ...data } });
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  // A guard against a hang, not a timing assertion.
-  const deadline = performance.now() + 20_000;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const ruleFor = (source: string, options: Record<string, unknown> = {}) =>
+  followUpRule(source, { mapping: { previousContactId: 'data.previous' }, options });
+const cloudEvent = followUpEvent;
 
 describe('ingest failure routing', () => {
-  let h: Harness;
-  const seen: Seen[] = [];
   const visibilityChanges: Array<{ receiptHandle: string; seconds: number }> = [];
   const faults = { dlqDown: false };
 
@@ -74,49 +49,43 @@ describe('ingest failure routing', () => {
           seconds: input.VisibilityTimeout ?? -1,
         });
       }
-      if (context.commandName === 'SendMessageCommand' && faults.dlqDown && input.QueueUrl === h.dlqUrl) {
-        throw new SQSServiceException({
-          name: 'ServiceUnavailable',
-          $fault: 'server',
-          $metadata: { httpStatusCode: 503 },
-          message: 'the DLQ is unavailable (injected by the test)',
-        });
+      if (context.commandName === 'SendMessageCommand' && faults.dlqDown && input.QueueUrl === f.h.dlqUrl) {
+        throw sqsServiceError('ServiceUnavailable', 503, 'the DLQ is unavailable (injected by the test)');
       }
-      return next(args);
+      const result = await next(args);
+      if (context.commandName === 'ChangeMessageVisibilityCommand') f.h.notify();
+      return result;
     },
     { step: 'initialize', name: 'ingestSqsProbe' },
   );
 
-  const statuses = (body: string) => seen.filter((s) => s.body === body).map((s) => s.status);
-  const tasksWith = (token: string) => h.tasks().filter((t) => t.ClientToken === token);
-  const startCalls = (outcome: string) => h.sandbox.connect.callCounts().StartTaskContact?.[outcome] ?? 0;
-
-  beforeAll(async () => {
-    h = await startHarness({
-      env: { START_TASK_RATE: '1000' },
-      ingestClients: { sqs: ingestSqs, connect: ingestConnect },
-      onOutcome: (record, outcome) =>
-        seen.push({
-          body: record.body,
-          status: outcome.status,
-          ...(outcome.status === 'retry' && outcome.error instanceof RecordNotDoneError
-            ? { code: outcome.error.code }
-            : {}),
-          receiveCount: Number(record.attributes.ApproximateReceiveCount),
-          receiptHandle: record.receiptHandle,
-        }),
-    });
-    await h.putRules([
-      ruleFor('com.example.flaky'),
-      ruleFor('com.example.chain-related', { onChainLimit: 'related' }),
-      ruleFor('com.example.chain-park', { onChainLimit: 'park' }),
-    ]);
-  });
-  afterAll(async () => {
-    await h.stop();
+  const f = useHarness(
+    { env: { START_TASK_RATE: '1000' }, ingestClients: { sqs: ingestSqs, connect: ingestConnect } },
+    (h) =>
+      h.putRules([
+        ruleFor('com.example.flaky'),
+        ruleFor('com.example.chain-related', { onChainLimit: 'related' }),
+        ruleFor('com.example.chain-park', { onChainLimit: 'park' }),
+      ]),
+  );
+  afterAll(() => {
     ingestSqs.destroy();
     ingestConnect.destroy();
   });
+  /** What each delivery ended as: its status, the code of a retry, its receive count and receipt handle. */
+  const seen = () =>
+    f.h.outcomes.map(({ record, outcome }) => ({
+      body: record.body,
+      status: outcome.status,
+      ...(outcome.status === 'retry' && outcome.error instanceof RecordNotDoneError
+        ? { code: outcome.error.code }
+        : {}),
+      receiveCount: Number(record.attributes.ApproximateReceiveCount),
+      receiptHandle: record.receiptHandle,
+    }));
+  const statuses = (body: string) => f.h.statuses(body);
+  const tasksWith = (token: string) => f.tasksWith(token);
+  const startCalls = (outcome: string) => f.calls(outcome);
 
   it('retries 429 and 500 in place with a visibility that grows with the receive count, ending as one task', async () => {
     // Prepare: 429, 500, 429, then success; the backoff jitter pinned to the top of its window.
@@ -133,21 +102,21 @@ describe('ingest failure routing', () => {
 
     // Act: after each retry is pushed out, set the next error and move the clock past the visibility.
     try {
-      await h.connectConfig({ errorRates: injected(errors[0]) });
-      await h.send(body);
+      await f.h.connectConfig({ errorRates: injected(errors[0]) });
+      await f.h.send(body);
       for (let attempt = 1; attempt <= errors.length; attempt += 1) {
-        await waitFor(() => visibilityChanges.length - changesBefore >= attempt, `retry ${attempt}`);
-        await h.connectConfig({ errorRates: injected(errors[attempt]) });
-        await h.advanceClock(visibilityChanges.at(-1)?.seconds ?? 0);
+        await f.h.until(() => visibilityChanges.length - changesBefore >= attempt, `retry ${attempt}`);
+        await f.h.connectConfig({ errorRates: injected(errors[attempt]) });
+        await f.h.advanceClock(visibilityChanges.at(-1)?.seconds ?? 0);
       }
-      await h.idle();
+      await f.h.idle();
     } finally {
       random.mockRestore();
-      await h.connectConfig({ errorRates: { StartTaskContact: {} } });
+      await f.h.connectConfig({ errorRates: { StartTaskContact: {} } });
     }
 
     // Assess: visibility 2, 4, 8 s for receives 1, 2, 3 (full jitter window [0, 2 · 2^(n-1)]).
-    const retries = seen.filter((s) => s.body === body && s.status === 'retry');
+    const retries = seen().filter((s) => s.body === body && s.status === 'retry');
     const growth = visibilityChanges.slice(changesBefore).map((change) => ({
       receiveCount: retries.find((r) => r.receiptHandle === change.receiptHandle)?.receiveCount,
       seconds: change.seconds,
@@ -162,7 +131,7 @@ describe('ingest failure routing', () => {
     expect(startCalls('InternalServiceException') - before.failed).toBe(1);
     expect(statuses(body)).toEqual(['retry', 'retry', 'retry', 'created']);
     expect(tasksWith(token)).toHaveLength(1);
-    expect((await h.dlq()).filter((e) => e.body === body)).toEqual([]);
+    expect((await f.h.dlq()).filter((e) => e.body === body)).toEqual([]);
   });
 
   it('keeps a message on the ingest queue as a batch item failure while the DLQ cannot be written, and parks it once the DLQ works again', async () => {
@@ -173,11 +142,11 @@ describe('ingest failure routing', () => {
     // Act
     let hiddenWhileDown: string | undefined;
     try {
-      await h.send(body);
-      await waitFor(() => statuses(body).includes('retry'), 'the failed park');
-      const attributes = await h.clients.sqs.send(
+      await f.h.send(body);
+      await f.h.until(() => statuses(body).includes('retry'), 'the failed park');
+      const attributes = await f.h.clients.sqs.send(
         new GetQueueAttributesCommand({
-          QueueUrl: h.ingestQueueUrl,
+          QueueUrl: f.h.ingestQueueUrl,
           AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
         }),
       );
@@ -185,16 +154,20 @@ describe('ingest failure routing', () => {
     } finally {
       faults.dlqDown = false;
     }
-    await h.advanceClock(QUEUE_VISIBILITY_SECONDS + 1);
-    await h.idle();
+    await f.h.advanceClock(QUEUE_VISIBILITY_SECONDS + 1);
+    await f.h.idle();
 
     // Assess
-    expect(seen.filter((s) => s.body === body).map((s) => [s.status, s.code])).toEqual([
+    expect(
+      seen()
+        .filter((s) => s.body === body)
+        .map((s) => [s.status, s.code]),
+    ).toEqual([
       ['retry', 'DlqSendFailed'],
       ['parked', undefined],
     ]);
     expect(hiddenWhileDown).toBe('1');
-    const parked = (await h.dlq()).filter((e) => e.body === body);
+    const parked = (await f.h.dlq()).filter((e) => e.body === body);
     expect(parked).toHaveLength(1);
     expect(parked[0]?.failure).toMatchObject({ class: 'PERMANENT', code: 'NoMatchingRule', attempts: 1 });
   });
@@ -204,7 +177,7 @@ describe('ingest failure routing', () => {
     beforeAll(async () => {
       // Twelve linked tasks: the root and eleven tasks that name it as PreviousContactId.
       const start = (previous?: string): Promise<StartTaskContactCommandOutput> =>
-        h.clients.connect.send(
+        f.h.clients.connect.send(
           new StartTaskContactCommand({
             InstanceId: INSTANCE_ID,
             ContactFlowId: FLOW_ID,
@@ -223,8 +196,8 @@ describe('ingest failure routing', () => {
       const quotaBefore = startCalls('ServiceQuotaExceededException');
 
       // Act
-      await h.send(body);
-      await h.idle();
+      await f.h.send(body);
+      await f.h.idle();
 
       // Assess
       expect(statuses(body)).toEqual(['created']);
@@ -241,13 +214,13 @@ describe('ingest failure routing', () => {
       const token = taskClientToken(INSTANCE_ID, 'com.example.chain-park', 'link-13b');
 
       // Act
-      await h.send(body);
-      await h.idle();
+      await f.h.send(body);
+      await f.h.idle();
 
       // Assess
       expect(statuses(body)).toEqual(['parked']);
       expect(tasksWith(token)).toEqual([]);
-      const parked = (await h.dlq()).filter((e) => e.body === body);
+      const parked = (await f.h.dlq()).filter((e) => e.body === body);
       expect(parked).toHaveLength(1);
       expect(parked[0]?.failure).toMatchObject({
         class: 'OVER_QUOTA',

@@ -4,10 +4,11 @@
  * valid event (checked in the Connect emulator), and every invalid one waits in the DLQ with a reason
  * and its body byte-for-byte.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { now } from '#lib/clock.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import { FLOW_ID, type Harness, INSTANCE_ID, startHarness } from '#test/support/harness.ts';
+import { useHarness } from '#test/support/sandbox-fixture.ts';
+import { FLOW_ID, INSTANCE_ID } from '#test/support/world.ts';
 
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:shipping-exceptions';
 
@@ -216,30 +217,27 @@ function invalidEvent(i: number, n: number): InvalidEvent {
 }
 
 describe('ingest of a mixed stream', () => {
-  let h: Harness;
   /** Final outcomes seen by the handler (retries in place are not final). */
   const outcomes = new Map<string, number>();
-  beforeAll(async () => {
-    // Connect's real 2/s quota would make 200 messages take minutes.
-    h = await startHarness({
+  const f = useHarness(
+    {
+      // Connect's real 2/s quota would make 200 messages take minutes.
       env: { START_TASK_RATE: '1000' },
       onOutcome: (_record, outcome) => {
         if (outcome.status !== 'retry') outcomes.set(outcome.status, (outcomes.get(outcome.status) ?? 0) + 1);
       },
-    });
-    await h.putRules([
-      h.sampleRule('crm-case.json'),
-      h.sampleRule('monitoring-alarm.json'),
-      h.sampleRule('monitoring-ok-drop.json'),
-      h.sampleRule('shipping-sns.json'),
-      h.sampleRule('orders.json'),
-      h.sampleRule('returns-inactive.json'),
-      PROFILE_RULE,
-    ]);
-  });
-  afterAll(async () => {
-    await h.stop();
-  });
+    },
+    (h) =>
+      h.putRules([
+        h.sampleRule('crm-case.json'),
+        h.sampleRule('monitoring-alarm.json'),
+        h.sampleRule('monitoring-ok-drop.json'),
+        h.sampleRule('shipping-sns.json'),
+        h.sampleRule('orders.json'),
+        h.sampleRule('returns-inactive.json'),
+        PROFILE_RULE,
+      ]),
+  );
 
   it('turns 200 mixed events, 5% sent twice and 10% invalid, into one task per distinct valid event and parks each invalid one with its reason and body', async () => {
     // Prepare: every tenth event is invalid (20, six kinds); ten valid ones are sent twice.
@@ -268,14 +266,14 @@ describe('ingest of a mixed stream', () => {
     }));
 
     // Act
-    await h.sendBatch(copies);
-    await h.idle({ timeoutMs: 50_000 });
+    await f.h.sendBatch(copies);
+    await f.h.idle({ timeoutMs: 50_000 });
 
     // Assess: the tasks in the emulator are exactly the distinct valid events.
     expect(sends).toHaveLength(210);
     expect(invalid).toHaveLength(20);
     expect(new Set(invalid.map((e) => e.kind)).size).toBe(INVALID_KINDS.length);
-    const tasks = h.tasks();
+    const tasks = f.h.tasks();
     expect(tasks).toHaveLength(180);
     const byToken = new Map(tasks.map((t) => [t.ClientToken, t.Name]));
     expect(byToken.size).toBe(180);
@@ -296,7 +294,7 @@ describe('ingest of a mixed stream', () => {
     });
 
     // Assess: each invalid event is parked once, with its reason and its original body and attributes.
-    const dlq = await h.dlq();
+    const dlq = await f.h.dlq();
     expect(dlq).toHaveLength(invalid.length);
     const parked = new Map(dlq.map((entry) => [entry.body, entry]));
     for (const event of invalid) {

@@ -7,155 +7,76 @@
 
 import { StopContactCommand } from '@aws-sdk/client-connect';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '#cli/main.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import { now } from '#lib/clock.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import type { RecordOutcome } from '#lib/ingest/process-record.ts';
-import type { RedriveSummary } from '#lib/redrive/redrive.ts';
 import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
-import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
-import { FLOW_ID, type Harness, INSTANCE_ID, startHarness } from '#test/support/harness.ts';
+import { previousFailure } from '#test/support/failures.ts';
+import type { SeenOutcome } from '#test/support/harness.ts';
+import { CASE_TASK_NAME, caseEvent, caseRule, useHarness } from '#test/support/sandbox-fixture.ts';
+import { INSTANCE_ID } from '#test/support/world.ts';
 
-type Seen = RecordOutcome | { status: 'retry'; error: unknown };
-
-const REDRIVE_SCHEDULE = 'connect-task-ingest-local-dlq-redrive';
 /** The harness's maxReceiveCount: an update whose task never comes is parked on receive 3 of 4. */
 const MAX_RECEIVES = 4;
 
 function lifecycleRules(source: string) {
   return [
-    {
-      source,
-      ruleId: 'opened',
-      priority: 10,
-      match: "type = 'case.opened'",
-      action: 'create',
-      instanceId: INSTANCE_ID,
-      target: { contactFlowId: FLOW_ID },
-      mapping: { name: "'Case ' & data.caseId & ': ' & data.subject" },
-      idempotencyKey: "'case-' & data.caseId",
-    },
-    {
-      source,
-      ruleId: 'updated',
-      priority: 20,
-      match: "type = 'case.updated'",
-      action: 'update',
-      instanceId: INSTANCE_ID,
+    caseRule(source, 'opened', { mapping: { name: CASE_TASK_NAME } }),
+    caseRule(source, 'updated', {
       mapping: {
-        name: "'Case ' & data.caseId & ': ' & data.subject",
+        name: CASE_TASK_NAME,
         description: 'data.note',
         references: { status: { type: 'STRING', value: 'data.status' } },
       },
-    },
-    {
-      source,
-      ruleId: 'closed',
-      priority: 30,
-      match: "type = 'case.closed'",
-      action: 'complete',
-      instanceId: INSTANCE_ID,
-    },
+    }),
+    caseRule(source, 'closed'),
   ];
 }
 
-function event(
-  source: string,
-  type: 'opened' | 'updated' | 'closed',
-  caseId: string,
-  id: string,
-  time: string,
-  data: Record<string, unknown> = {},
-): string {
-  return JSON.stringify({
-    specversion: '1.0',
-    source,
-    id,
-    type: `case.${type}`,
-    time,
-    data: { caseId, subject: 'first', ...data },
-  });
-}
+const event = caseEvent;
 
 const T = (minute: number) => `2026-01-01T10:${String(minute).padStart(2, '0')}:00Z`;
 
 describe('update and complete rules', () => {
-  let h: Harness;
-  const seen: { body: string; outcome: Seen }[] = [];
-  const waiters: { test: () => boolean; resolve: () => void }[] = [];
-
-  /** Resolves when an outcome satisfying `test` has been seen (now or later): no polling, no sleeps. */
-  function outcomeSeen(test: (s: { body: string; outcome: Seen }) => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => seen.some(test);
-      if (check()) resolve();
-      else waiters.push({ test: check, resolve });
-    });
-  }
-
-  beforeAll(async () => {
-    h = await startHarness({
-      env: { START_TASK_RATE: '1000', INGEST_MAX_RECEIVE_COUNT: String(MAX_RECEIVES) },
-      onOutcome: (record: SQSRecord, outcome) => {
-        seen.push({ body: record.body, outcome });
-        for (const w of waiters.splice(0)) {
-          if (w.test()) w.resolve();
-          else waiters.push(w);
-        }
-      },
-    });
+  const f = useHarness({
+    env: { START_TASK_RATE: '1000', INGEST_MAX_RECEIVE_COUNT: String(MAX_RECEIVES) },
   });
+  const seen = () => f.h.outcomes.map(({ record, outcome }) => ({ body: record.body, outcome }));
+  /** Resolves when an outcome satisfying `test` has been seen (now or later): no polling, no sleeps. */
+  const outcomeSeen = (test: (s: { body: string; outcome: SeenOutcome }) => boolean, what: string) =>
+    f.h.until(() => seen().some(test), what);
 
   afterEach(async () => {
-    await h.connectConfig({ activeTaskQuota: 2500 });
+    await f.h.connectConfig({ activeTaskQuota: 2500 });
   });
 
-  afterAll(async () => {
-    await h.stop();
-  });
-
-  const ledger = () =>
-    new DynamoLedgerStore({
-      client: h.clients.dynamodb,
-      tableName: h.sandbox.environment.LEDGER_TABLE as string,
-    });
-  const taskOf = (source: string, caseId: string) => {
-    const token = taskClientToken(INSTANCE_ID, source, `case-${caseId}`);
-    return h.tasks().filter((t) => t.ClientToken === token);
-  };
-  const outcomesOf = (body: string) => seen.filter((s) => s.body === body).map((s) => s.outcome);
-  const calls = (op: string) => h.sandbox.connect.callCounts()[op]?.['200'] ?? 0;
-
-  async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await run(['--endpoint', h.endpoint, ...argv], {
-      io: { stdout: (t) => out.push(t), stderr: (t) => err.push(t), readStdin: async () => '' },
-      env: {},
-    });
-    return { code, out: out.join(''), err: err.join('') };
-  }
+  const taskOf = (source: string, caseId: string) =>
+    f.tasksWith(taskClientToken(INSTANCE_ID, source, `case-${caseId}`));
+  const outcomesOf = (body: string) =>
+    seen()
+      .filter((s) => s.body === body)
+      .map((s) => s.outcome);
+  const calls = (op: string) => f.calls('200', op);
+  const { cli, ledger } = f;
 
   it('creates, updates and completes a task in order', async () => {
     // Prepare
     const source = 'com.example.lc-order';
-    await h.putRules(lifecycleRules(source));
+    await f.h.putRules(lifecycleRules(source));
 
     // Act
-    await h.send(event(source, 'opened', '1', 'o-1', T(0)));
-    await h.idle();
+    await f.h.send(event(source, 'opened', '1', 'o-1', T(0)));
+    await f.h.idle();
     const update = event(source, 'updated', '1', 'u-1', T(1), {
       subject: 'renamed',
       note: 'customer called back',
       status: 'waiting',
     });
-    await h.send(update);
-    await h.idle();
+    await f.h.send(update);
+    await f.h.idle();
     const close = event(source, 'closed', '1', 'c-1', T(2));
-    await h.send(close);
-    await h.idle();
+    await f.h.send(close);
+    await f.h.idle();
 
     // Assess
     const [task, ...others] = taskOf(source, '1');
@@ -176,16 +97,16 @@ describe('update and complete rules', () => {
   it('lets an update that arrives before its create wait, then applies it once the create exists', async () => {
     // Prepare
     const source = 'com.example.lc-early';
-    await h.putRules(lifecycleRules(source));
+    await f.h.putRules(lifecycleRules(source));
     const update = event(source, 'updated', '2', 'u-2', T(5), { subject: 'early update' });
 
     // Act: the update first; once it has been retried, the create.
-    await h.send(update);
-    await outcomeSeen((s) => s.body === update && s.outcome.status === 'retry');
-    await h.send(event(source, 'opened', '2', 'o-2', T(4)));
-    await h.idle({ includeInvisible: false });
-    await h.advanceClock(60);
-    await h.idle();
+    await f.h.send(update);
+    await outcomeSeen((s) => s.body === update && s.outcome.status === 'retry', 'the early update retried');
+    await f.h.send(event(source, 'opened', '2', 'o-2', T(4)));
+    await f.h.idle({ includeInvisible: false });
+    await f.h.advanceClock(60);
+    await f.h.idle();
 
     // Assess
     expect(taskOf(source, '2')).toEqual([expect.objectContaining({ Name: 'Case 2: early update' })]);
@@ -195,21 +116,24 @@ describe('update and complete rules', () => {
   it('parks an update whose create never comes as PERMANENT TaskNotFound with its reason', async () => {
     // Prepare
     const source = 'com.example.lc-orphan';
-    await h.putRules(lifecycleRules(source));
+    await f.h.putRules(lifecycleRules(source));
     const update = event(source, 'updated', '3', 'u-3', T(6), { subject: 'nobody' });
 
     // Act: move the clock past each backoff until the receive two before the last parks it.
-    await h.send(update);
+    await f.h.send(update);
     for (let receive = 1; receive < MAX_RECEIVES - 2; receive += 1) {
-      await outcomeSeen((s) => s.body === update && outcomesOf(update).length >= receive);
-      await h.advanceClock(300);
+      await outcomeSeen(
+        (s) => s.body === update && outcomesOf(update).length >= receive,
+        `receive ${receive}`,
+      );
+      await f.h.advanceClock(300);
     }
-    await outcomeSeen((s) => s.body === update && s.outcome.status === 'parked');
-    await h.idle();
+    await outcomeSeen((s) => s.body === update && s.outcome.status === 'parked', 'the orphan update parked');
+    await f.h.idle();
 
     // Assess
     expect(outcomesOf(update).map((o) => o.status)).toEqual(['retry', 'parked']);
-    const parked = (await h.dlq()).filter((e) => e.body === update);
+    const parked = (await f.h.dlq()).filter((e) => e.body === update);
     expect(parked).toHaveLength(1);
     expect(parked[0]?.failure).toMatchObject({ class: 'PERMANENT', code: 'TaskNotFound', ruleId: 'updated' });
     expect(parked[0]?.failure?.message).toContain('its create has not been ingested');
@@ -219,18 +143,18 @@ describe('update and complete rules', () => {
   it('completes a task whose complete arrives before an update; the update then changes nothing', async () => {
     // Prepare
     const source = 'com.example.lc-close-first';
-    await h.putRules(lifecycleRules(source));
-    await h.send(event(source, 'opened', '4', 'o-4', T(0)));
-    await h.idle();
+    await f.h.putRules(lifecycleRules(source));
+    await f.h.send(event(source, 'opened', '4', 'o-4', T(0)));
+    await f.h.idle();
     const updatesBefore = calls('UpdateContact');
 
     // Act
     const close = event(source, 'closed', '4', 'c-4', T(3));
-    await h.send(close);
-    await h.idle();
+    await f.h.send(close);
+    await f.h.idle();
     const update = event(source, 'updated', '4', 'u-4', T(2), { subject: 'too late' });
-    await h.send(update);
-    await h.idle();
+    await f.h.send(update);
+    await f.h.idle();
 
     // Assess
     expect(taskOf(source, '4')).toEqual([expect.objectContaining({ Name: 'Case 4: first', State: 'ENDED' })]);
@@ -242,7 +166,7 @@ describe('update and complete rules', () => {
   it('applies each of duplicated creates, updates and completes once', async () => {
     // Prepare
     const source = 'com.example.lc-dup';
-    await h.putRules(lifecycleRules(source));
+    await f.h.putRules(lifecycleRules(source));
     const before = { update: calls('UpdateContact'), stop: calls('StopContact') };
     const open = event(source, 'opened', '5', 'o-5', T(0));
     const update = event(source, 'updated', '5', 'u-5', T(1), { subject: 'once' });
@@ -250,9 +174,9 @@ describe('update and complete rules', () => {
 
     // Act: every message twice.
     for (const body of [open, update, close]) {
-      await h.send(body);
-      await h.send(body);
-      await h.idle();
+      await f.h.send(body);
+      await f.h.send(body);
+      await f.h.idle();
     }
 
     // Assess
@@ -271,16 +195,16 @@ describe('update and complete rules', () => {
   it('changes nothing when an older update is delivered after a newer one', async () => {
     // Prepare
     const source = 'com.example.lc-older';
-    await h.putRules(lifecycleRules(source));
-    await h.send(event(source, 'opened', '6', 'o-6', T(0)));
-    await h.idle();
+    await f.h.putRules(lifecycleRules(source));
+    await f.h.send(event(source, 'opened', '6', 'o-6', T(0)));
+    await f.h.idle();
 
     // Act
-    await h.send(event(source, 'updated', '6', 'u-6b', T(9), { subject: 'newer', note: 'new note' }));
-    await h.idle();
+    await f.h.send(event(source, 'updated', '6', 'u-6b', T(9), { subject: 'newer', note: 'new note' }));
+    await f.h.idle();
     const older = event(source, 'updated', '6', 'u-6a', T(8), { subject: 'older', note: 'old note' });
-    await h.send(older);
-    await h.idle();
+    await f.h.send(older);
+    await f.h.idle();
 
     // Assess
     expect(taskOf(source, '6')).toEqual([
@@ -292,67 +216,57 @@ describe('update and complete rules', () => {
   it('takes a complete of a task that already ended for success', async () => {
     // Prepare: the task is ended in Connect (an agent, say) before the complete arrives.
     const source = 'com.example.lc-ended';
-    await h.putRules(lifecycleRules(source));
-    await h.send(event(source, 'opened', '7', 'o-7', T(0)));
-    await h.idle();
+    await f.h.putRules(lifecycleRules(source));
+    await f.h.send(event(source, 'opened', '7', 'o-7', T(0)));
+    await f.h.idle();
     const [task] = taskOf(source, '7');
-    await h.clients.connect.send(
+    await f.h.clients.connect.send(
       new StopContactCommand({ InstanceId: INSTANCE_ID, ContactId: task?.ContactId as string }),
     );
 
     // Act
     const close = event(source, 'closed', '7', 'c-7', T(1));
-    await h.send(close);
-    await h.idle();
+    await f.h.send(close);
+    await f.h.idle();
 
     // Assess
     expect(outcomesOf(close)).toEqual([expect.objectContaining({ status: 'completed' })]);
-    expect((await h.dlq()).filter((e) => e.body === close)).toEqual([]);
-    expect(h.sandbox.connect.callCounts().StopContact?.ContactNotFoundException).toBeGreaterThan(0);
+    expect((await f.h.dlq()).filter((e) => e.body === close)).toEqual([]);
+    expect(f.h.sandbox.connect.callCounts().StopContact?.ContactNotFoundException).toBeGreaterThan(0);
   });
 
   it('turns a NoMatchingRule message into a task on the first replay right after the rule is stored', async () => {
     // Prepare: the message is parked while the source has no rules (and the function caches that).
     const source = 'com.example.lc-fix-then-replay';
     const body = event(source, 'opened', '8', 'o-8', T(0));
-    await h.send(body);
-    await h.idle();
-    expect((await h.dlq()).filter((e) => e.body === body)[0]?.failure).toMatchObject({
+    await f.h.send(body);
+    await f.h.idle();
+    expect((await f.h.dlq()).filter((e) => e.body === body)[0]?.failure).toMatchObject({
       code: 'NoMatchingRule',
     });
 
     // Act: store the rule and replay at once (the rules cache is 30 s; the clock does not move).
-    await h.putRules(lifecycleRules(source));
+    await f.h.putRules(lifecycleRules(source));
     const replay = await cli(['dlq', 'replay', '--code', 'NoMatchingRule', '--source', source]);
-    await h.idle();
+    await f.h.idle();
 
     // Assess
     expect(replay).toMatchObject({ code: 0, err: '' });
     expect(taskOf(source, '8')).toEqual([expect.objectContaining({ Name: 'Case 8: first' })]);
-    expect((await h.dlq()).filter((e) => e.body === body)).toEqual([]);
+    expect((await f.h.dlq()).filter((e) => e.body === body)).toEqual([]);
   });
 
   it('gives an EXHAUSTED message a fresh redrive budget when ops replay it', async () => {
     // Prepare: an EXHAUSTED message that used up every attempt long ago, and a full instance.
     const source = 'com.example.lc-exhausted';
-    await h.putRules(lifecycleRules(source));
+    await f.h.putRules(lifecycleRules(source));
     const body = event(source, 'opened', '9', 'o-9', T(0));
     const long = now() - 30 * 24 * 3600 * 1000;
     const parked = buildDlqMessage({
       body,
       attributes: {},
       messageId: 'exhausted-9',
-      previous: {
-        v: 1,
-        class: 'OVER_QUOTA',
-        code: 'ServiceQuotaExceededException',
-        message: 'quota',
-        attempts: 25,
-        redriveCount: 25,
-        firstFailureAt: new Date(long).toISOString(),
-        lastFailureAt: new Date(long).toISOString(),
-        originalMessageId: 'exhausted-9',
-      },
+      previous: previousFailure(long, { attempts: 25, redriveCount: 25, originalMessageId: 'exhausted-9' }),
       failure: {
         class: 'EXHAUSTED',
         code: 'ServiceQuotaExceededException',
@@ -361,13 +275,13 @@ describe('update and complete rules', () => {
       },
       now: long,
     });
-    await h.clients.sqs.send(new SendMessageCommand({ QueueUrl: h.dlqUrl, ...parked }));
-    await h.connectConfig({ activeTaskQuota: 0 });
+    await f.h.clients.sqs.send(new SendMessageCommand({ QueueUrl: f.h.dlqUrl, ...parked }));
+    await f.h.connectConfig({ activeTaskQuota: 0 });
 
     // Act 1: ops replay it; the quota answers 402 again.
     const replay = await cli(['dlq', 'replay', '--class', 'EXHAUSTED', '--source', source]);
-    await h.idle();
-    const [again] = (await h.dlq()).filter((e) => e.body === body);
+    await f.h.idle();
+    const [again] = (await f.h.dlq()).filter((e) => e.body === body);
 
     // Assess 1: parked OVER_QUOTA with a fresh count, not EXHAUSTED.
     expect(replay).toMatchObject({ code: 0, err: '' });
@@ -375,10 +289,10 @@ describe('update and complete rules', () => {
     expect(Date.parse(again?.failure?.budgetFrom ?? '')).toBeGreaterThan(long);
 
     // Act 2: the quota frees; the scheduled redrive replays it when due instead of giving up.
-    await h.connectConfig({ activeTaskQuota: 2500 });
-    await h.advanceClock(3600);
-    const scheduled = (await h.pipeline?.runSchedule(REDRIVE_SCHEDULE)) as RedriveSummary;
-    await h.idle();
+    await f.h.connectConfig({ activeTaskQuota: 2500 });
+    await f.h.advanceClock(3600);
+    const scheduled = await f.redrive();
+    await f.h.idle();
 
     // Assess 2
     expect(scheduled).toMatchObject({ exhausted: 0 });

@@ -4,96 +4,57 @@
  * create and an update; a rule for an instance outside `connectInstanceIds` refused at `rules put`;
  * an event whose (older) rule names such an instance parked PERMANENT InstanceNotAllowed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '#cli/main.ts';
+import { describe, expect, it } from 'vitest';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import { FLOW_ID, type Harness, INSTANCE_ID, startHarness } from '#test/support/harness.ts';
-
-const OTHER_INSTANCE = 'aaaaaaaa-bbbb-4ccc-8ddd-000000000009';
-const ESCALATION_QUEUE = 'a0a0a0a0-0000-4000-8000-000000000002';
-const TRANSFER_FLOW = 'f1a2b3c4-0000-4000-8000-000000000002';
+import { CASE_TASK_NAME, caseEvent, caseRule, useHarness } from '#test/support/sandbox-fixture.ts';
+import {
+  ESCALATIONS_QUEUE_ID as ESCALATION_QUEUE,
+  INSTANCE_ID,
+  OTHER_INSTANCE_ID as OTHER_INSTANCE,
+  TRANSFER_FLOW_ID as TRANSFER_FLOW,
+} from '#test/support/world.ts';
 
 function rules(source: string, instanceId = INSTANCE_ID) {
   return [
-    {
-      source,
-      ruleId: 'opened',
-      priority: 10,
-      match: "type = 'case.opened'",
-      action: 'create',
+    caseRule(source, 'opened', {
       instanceId,
-      target: { contactFlowId: FLOW_ID },
       mapping: {
-        name: "'Case ' & data.caseId & ': ' & data.subject",
+        name: CASE_TASK_NAME,
         references: { link: { type: 'URL', value: "'https://crm.example.com/' & data.caseId" } },
       },
-      idempotencyKey: "'case-' & data.caseId",
       transfer: {
         planId: 'escalate',
         after: 'PT2H',
         queueId: ESCALATION_QUEUE,
         contactFlowId: TRANSFER_FLOW,
       },
-    },
-    {
-      source,
-      ruleId: 'updated',
-      priority: 20,
-      match: "type = 'case.updated'",
-      action: 'update',
+    }),
+    caseRule(source, 'updated', {
       instanceId,
-      mapping: {
-        name: "'Case ' & data.caseId & ': ' & data.subject",
-        references: { status: { type: 'STRING', value: 'data.status' } },
-      },
-    },
+      mapping: { name: CASE_TASK_NAME, references: { status: { type: 'STRING', value: 'data.status' } } },
+    }),
   ];
 }
 
-function event(source: string, type: string, caseId: string, id: string, time: string, data = {}): string {
-  return JSON.stringify({
-    specversion: '1.0',
-    source,
-    id,
-    type: `case.${type}`,
-    time,
-    data: { caseId, subject: 'first', ...data },
-  });
-}
+const event = caseEvent;
 
 describe('tasks show and the stage instance list against the sandbox', () => {
-  let h: Harness;
-
-  beforeAll(async () => {
-    h = await startHarness({ env: { START_TASK_RATE: '1000' } });
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
-
+  const f = useHarness({ env: { START_TASK_RATE: '1000' } });
   /** As an operator: only --endpoint (stage local, the sandbox's serverless.yml instance list). */
-  async function cli(argv: string[], env: Record<string, string> = {}) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await run(['--endpoint', h.endpoint, ...argv], {
-      io: { stdout: (t) => out.push(t), stderr: (t) => err.push(t), readStdin: async () => '' },
-      env,
-    });
-    return { code, out: out.join(''), err: err.join('') };
-  }
+  const { cli } = f;
 
   it('shows a task by ContactId and by source + key after a create and an update', async () => {
     // Prepare
     const source = 'com.example.tasks-show';
-    await h.putRules(rules(source));
-    await h.send(event(source, 'opened', '7', 'o-7', '2026-01-01T10:00:00Z'));
-    await h.idle();
-    await h.send(
+    await f.h.putRules(rules(source));
+    await f.h.send(event(source, 'opened', '7', 'o-7', '2026-01-01T10:00:00Z'));
+    await f.h.idle();
+    await f.h.send(
       event(source, 'updated', '7', 'u-7', '2026-01-01T10:05:00Z', { subject: 'renamed', status: 'waiting' }),
     );
-    await h.idle();
+    await f.h.idle();
     const token = taskClientToken(INSTANCE_ID, source, 'case-7');
-    const [task] = h.tasks().filter((t) => t.ClientToken === token);
+    const [task] = f.h.tasks().filter((t) => t.ClientToken === token);
     const contactId = task?.ContactId as string;
     expect(contactId).toBeTruthy();
 
@@ -192,17 +153,17 @@ describe('tasks show and the stage instance list against the sandbox', () => {
   it('parks an event whose rule names an instance outside the list as PERMANENT InstanceNotAllowed', async () => {
     // Prepare: a rule stored before the list changed (the harness writes without the check).
     const source = 'com.example.unlisted';
-    await h.putRules(rules(source, OTHER_INSTANCE));
-    const calls = () => JSON.stringify(h.sandbox.connect.callCounts().StartTaskContact ?? {});
+    await f.h.putRules(rules(source, OTHER_INSTANCE));
+    const calls = () => JSON.stringify(f.h.sandbox.connect.callCounts().StartTaskContact ?? {});
     const before = calls();
     const body = event(source, 'opened', '9', 'o-9', '2026-01-01T11:00:00Z');
 
     // Act
-    await h.send(body);
-    await h.idle();
+    await f.h.send(body);
+    await f.h.idle();
 
     // Assess
-    const parked = (await h.dlq()).filter((e) => e.body === body);
+    const parked = (await f.h.dlq()).filter((e) => e.body === body);
     expect(parked).toHaveLength(1);
     expect(parked[0]?.failure).toMatchObject({
       class: 'PERMANENT',

@@ -53,8 +53,8 @@ import { ingestConfigFromEnv, laneQueueUrlsFromEnv } from '#lib/config.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
 import { createIngestHandler } from '#lib/ingest/handler.ts';
 import { laneOfRecord } from '#lib/ingest/lane.ts';
-import type { IngestLog } from '#lib/ingest/ports.ts';
 import { LANES, type Lane } from '#lib/lanes.ts';
+import { silentLogger } from '#lib/observability/logger.ts';
 import { redriveConfigFromEnv } from '#lib/redrive/config.ts';
 import { type RedriveSummary, runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
@@ -65,6 +65,7 @@ import type { ConnectEmulatorConfigPatch } from '#sandbox/connect/emulator.ts';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { type Pipeline, startPipeline } from '#sandbox/pipeline.ts';
 import { seededRandom } from './random.ts';
+import { ACTIVE_TEMPLATE_ID, FLOW_ID, INACTIVE_TEMPLATE_ID, INSTANCE_ID, QUICK_CONNECT_ID } from './world.ts';
 
 // ------------------------------------------------------------------------------------------------
 // Public API
@@ -225,11 +226,6 @@ export { seededRandom };
 // ------------------------------------------------------------------------------------------------
 // Rules and events
 
-const INSTANCE_ID = '11111111-2222-3333-4444-555555555555';
-const FLOW_ID = 'f1a2b3c4-0000-4000-8000-000000000001';
-const QUICK_CONNECT_ID = 'c0c0c0c0-0000-4000-8000-000000000001';
-const ACTIVE_TEMPLATE_ID = 'd0d0d0d0-0000-4000-8000-000000000001';
-const INACTIVE_TEMPLATE_ID = 'd0d0d0d0-0000-4000-8000-000000000002';
 const SNS_TOPIC = 'arn:aws:sns:us-east-1:000000000000:chaos-shipping';
 /** The message attribute that tags every sent event; every rule copies it into the task's Attributes. */
 export const CHAOS_EVENT_ATTRIBUTE = 'chaosEvent';
@@ -580,8 +576,6 @@ export function buildMix(options: {
 
 type IngestHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-const silentLog: IngestLog = { info() {}, warn() {}, error() {} };
-
 export class ChaosRunError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -792,7 +786,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       createIngestHandler({
         config: ingestConfig,
         clients: { connect, sqs, dynamodb },
-        log: silentLog,
+        log: silentLogger,
         onOutcome: (record, outcome) => {
           if (outcome.status === 'updated' || outcome.status === 'completed' || outcome.status === 'stale') {
             const id = record.messageAttributes?.[CHAOS_EVENT_ATTRIBUTE]?.stringValue ?? '';

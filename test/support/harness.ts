@@ -24,15 +24,15 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ingestConfigFromEnv, laneQueueUrlsFromEnv } from '#lib/config.ts';
 import { createIngestHandler, type IngestRuntime } from '#lib/ingest/handler.ts';
-import type { IngestLog } from '#lib/ingest/ports.ts';
+import type { RecordOutcome } from '#lib/ingest/process-record.ts';
 import type { Lane, LaneQueueUrls } from '#lib/lanes.ts';
+import { silentLogger } from '#lib/observability/logger.ts';
 import { type ReadDlqMessage, readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { type Pipeline, type PipelineOptions, startPipeline } from '#sandbox/pipeline.ts';
 
-export const INSTANCE_ID = '11111111-2222-3333-4444-555555555555';
-export const FLOW_ID = 'f1a2b3c4-0000-4000-8000-000000000001';
+export { FLOW_ID, INSTANCE_ID } from './world.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -51,6 +51,17 @@ export interface HarnessOptions {
   /** Start the pollers (default true). */
   startPipeline?: boolean;
 }
+
+/** What became of one delivery of a record: its outcome, or `retry` when SQS must deliver it again. */
+export type SeenOutcome = RecordOutcome | { status: 'retry'; error: unknown };
+
+export interface SeenRecord {
+  record: SQSRecord;
+  outcome: SeenOutcome;
+}
+
+/** How long `until` waits before it gives up: a guard against a hang, not a timing assertion. */
+const UNTIL_GIVE_UP_MS = 20_000;
 
 export interface DlqEntry extends ReadDlqMessage {
   messageId: string;
@@ -78,10 +89,19 @@ export interface Harness {
   dlq(): Promise<DlqEntry[]>;
   connectConfig(patch: unknown): Promise<void>;
   advanceClock(seconds: number): Promise<void>;
+  /** Every record outcome the ingest handler reported, in order. */
+  readonly outcomes: readonly SeenRecord[];
+  /** The statuses of every delivery of the message with this body, in order. */
+  statuses(body: string): string[];
+  /**
+   * Resolves once `condition` holds: checked now, after every record outcome and on every `notify()`.
+   * Rejects after 20 s, naming `what` (a guard against a hang, not a timing assertion).
+   */
+  until(condition: () => boolean, what: string): Promise<void>;
+  /** Tells `until` to check again (a test's own event: a simulated crash, a probe on a client). */
+  notify(): void;
   stop(): Promise<void>;
 }
-
-const silentLog: IngestLog = { info() {}, warn() {}, error() {} };
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sandbox = await startSandbox({ port: 0 });
@@ -97,11 +117,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dlqUrl = sandbox.environment.DLQ_URL as string;
   const laneQueueUrls = laneQueueUrlsFromEnv();
 
+  const outcomes: SeenRecord[] = [];
+  const waiters = new Set<() => void>();
+  const notify = () => {
+    for (const check of [...waiters]) check();
+  };
   const runtime: IngestRuntime = {
     config: { ...ingestConfigFromEnv(), ingestQueueUrl, laneQueueUrls },
     clients: { connect, sqs, dynamodb: sandbox.clients.dynamodb, ...options.ingestClients },
-    log: silentLog,
-    ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+    log: silentLogger,
+    onOutcome: (record, outcome) => {
+      outcomes.push({ record, outcome });
+      options.onOutcome?.(record, outcome);
+      notify();
+    },
   };
   const makeIngest = (): IngestHandler => {
     const built = createIngestHandler(runtime) as unknown as IngestHandler;
@@ -225,6 +254,27 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async connectConfig(patch) {
       sandbox.connect.configure(patch as Parameters<Sandbox['connect']['configure']>[0]);
     },
+    outcomes,
+    statuses(body) {
+      return outcomes.filter((s) => s.record.body === body).map((s) => s.outcome.status);
+    },
+    until(condition, what) {
+      return new Promise<void>((resolve, reject) => {
+        const giveUp = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`gave up waiting for ${what}`));
+        }, UNTIL_GIVE_UP_MS);
+        function check(): void {
+          if (!condition()) return;
+          waiters.delete(check);
+          clearTimeout(giveUp);
+          resolve();
+        }
+        waiters.add(check);
+        check();
+      });
+    },
+    notify,
     async advanceClock(seconds) {
       const res = await fetch(`${sandbox.endpoint}/_sandbox/clock`, {
         method: 'POST',

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { GetQueueUrlCommand, QueueDoesNotExist, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo, Env } from '#cli/context.ts';
-import { run } from '#cli/main.ts';
+import type { Env } from '#cli/context.ts';
+import { runCli } from '#test/support/cli.ts';
 
 const QUEUE_URL = 'http://127.0.0.1:4566/000000000000/connect-task-ingest-local-ingest';
 
@@ -18,13 +18,8 @@ describe('task-ingest send (in process)', () => {
     writeFileSync(path, content);
     return path;
   };
-  const cli = async (argv: string[], env: Env = { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), readStdin: async () => '' };
-    const code = await run(argv, { io, env, clients: { sqs: () => new SQSClient({ region: 'us-east-1' }) } });
-    return { code, out: out.join(''), err: err.join('') };
-  };
+  const cli = (argv: string[], env: Env = { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }) =>
+    runCli(argv, { env, clients: { sqs: () => new SQSClient({ region: 'us-east-1' }) } });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cti-cli-send-'));

@@ -15,9 +15,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '#cli/commands/status.ts';
-import type { CliIo, Env } from '#cli/context.ts';
-import { run } from '#cli/main.ts';
+import type { Env } from '#cli/context.ts';
 import { createDynamoBudgetStatusPort } from '#lib/budget/status-store.ts';
+import { runCli } from '#test/support/cli.ts';
 
 const BASE = 'http://127.0.0.1:4566/000000000000/connect-task-ingest-local-';
 
@@ -25,20 +25,14 @@ describe('task-ingest status (in process, mocked clients)', () => {
   const sqs = mockClient(SQSClient);
   const dynamo = mockClient(DynamoDBClient);
 
-  const cli = async (argv: string[], env: Env = { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), readStdin: async () => '' };
-    const code = await run(argv, {
-      io,
+  const cli = (argv: string[], env: Env = { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }) =>
+    runCli(argv, {
       env,
       clients: {
         sqs: () => new SQSClient({ region: 'us-east-1' }),
         dynamo: () => new DynamoDBClient({ region: 'us-east-1' }),
       },
     });
-    return { code, out: out.join(''), err: err.join('') };
-  };
 
   beforeEach(() => {
     sqs.reset();

@@ -1,6 +1,6 @@
 /**
  * Fuzz: random and mutated SQS records through the whole ingest use case (`processRecord`) with the
- * real pure pieces (envelope parsing, rule compile/select, JSONata mapping, seed validation, tokens,
+ * real pure pieces (envelope parsing, rule compile/select, JSONata mapping, request validation, tokens,
  * DLQ record) and fake I/O ports. The task gateway talks to the sandbox's Connect emulator in process
  * (the real ConnectClient with a request handler that hands the serialized request to the emulator:
  * no network), so "nothing invalid reaches Connect" is judged by the emulator itself.
@@ -27,11 +27,24 @@ import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from '#sandbox/connect/emulator.ts';
 import { buildEvent, CHAOS_RULES } from '#test/support/chaos.ts';
-import { readSample, sqsRecord } from '#test/support/lambda.ts';
+import {
+  baseRules,
+  fuzzRuns,
+  type Json,
+  type JsonMutation as Mutation,
+  mutateJson as mutate,
+  jsonPaths as paths,
+  FUZZ_SEED as SEED,
+  sampleMessages,
+  setAt,
+  valueAt,
+} from '#test/support/fuzz.ts';
+import { readSample, sqsRecord, stringAttribute } from '#test/support/lambda.ts';
 
-/** Fixed for CI; FUZZ_SEED / FUZZ_RUNS explore further (`FUZZ_SEED=$RANDOM npx vitest run test/unit/fuzz-*`). */
-const SEED = Number(process.env.FUZZ_SEED ?? 20240501);
-const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
+/** FUZZ_SEED / FUZZ_RUNS explore further (`FUZZ_SEED=$RANDOM npx vitest run test/unit/fuzz-*`). */
+const NUM_RUNS = fuzzRuns(10_000);
+/** A guard against a hang: ~2 ms a run measured, 8 × that for a shared two-core machine under load. */
+const FUZZ_TIMEOUT_MS = Math.max(20_000, NUM_RUNS * 16);
 
 // ------------------------------------------------------------------------------------------------
 // The Connect emulator, in process
@@ -87,15 +100,6 @@ function inProcessConnect(emulator: ConnectEmulator): ConnectClient {
 // ------------------------------------------------------------------------------------------------
 // Rules: the sample rules and the chaos rules, validated and compiled once
 
-const SAMPLE_RULES = [
-  'crm-case.json',
-  'monitoring-alarm.json',
-  'monitoring-ok-drop.json',
-  'orders.json',
-  'returns-inactive.json',
-  'shipping-sns.json',
-].map((name) => readSample<Record<string, unknown>>(`rules/${name}`));
-
 function compileAll(documents: readonly unknown[]): CompiledRule[] {
   return documents.map((doc) => {
     const checked = validateRule(doc);
@@ -104,58 +108,13 @@ function compileAll(documents: readonly unknown[]): CompiledRule[] {
   });
 }
 
-const RULES = compileAll([...SAMPLE_RULES, ...CHAOS_RULES]);
+const RULES = compileAll(baseRules());
 const SOURCES = [...new Set(RULES.map((r) => r.rule.source))];
 
 // ------------------------------------------------------------------------------------------------
 // Messages
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-const SAMPLE_MESSAGES = ['cloudevents.json', 'eventbridge.json', 'raw.json', 'sns.json'].map((name) => {
-  const sample = readSample<{
-    body: Json;
-    messageAttributes: Record<string, { DataType: string; StringValue: string }>;
-  }>(`messages/${name}`);
-  return {
-    body: sample.body,
-    attributes: Object.fromEntries(
-      Object.entries(sample.messageAttributes).map(([k, v]) => [k, v.StringValue]),
-    ) as Record<string, string>,
-  };
-});
-
-/** Every path to a value inside `value` (objects and arrays), the root excluded. */
-function paths(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') return [];
-  const keys: (string | number)[] = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
-  return keys.flatMap((k) => {
-    const child = (value as Record<string | number, Json>)[k] as Json;
-    return [[...prefix, k], ...paths(child, [...prefix, k])];
-  });
-}
-
-type Mutation = { at: number; action: 'delete' | 'replace'; value: Json };
-
-/** Applies mutations to a deep copy; a path is chosen by `at` modulo the number of paths. */
-function mutate(body: Json, mutations: readonly Mutation[]): Json {
-  const copy = structuredClone(body);
-  for (const m of mutations) {
-    const all = paths(copy);
-    if (all.length === 0) break;
-    const path = all[m.at % all.length] as (string | number)[];
-    let parent = copy as Record<string | number, Json>;
-    for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, Json>;
-    const last = path[path.length - 1] as string | number;
-    if (m.action === 'delete') {
-      if (Array.isArray(parent)) parent.splice(Number(last), 1);
-      else delete parent[last];
-    } else {
-      parent[last] = m.value;
-    }
-  }
-  return copy;
-}
+const SAMPLE_MESSAGES = sampleMessages();
 
 const nastyString = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -208,17 +167,7 @@ const attributesArb: fc.Arbitrary<Record<string, SQSMessageAttribute>> = fc.dict
 );
 
 const stringAttrs = (attrs: Record<string, string>) =>
-  Object.fromEntries(
-    Object.entries(attrs).map(([k, v]) => [
-      k,
-      {
-        dataType: 'String',
-        stringValue: v,
-        stringListValues: [],
-        binaryListValues: [],
-      } as SQSMessageAttribute,
-    ]),
-  );
+  Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, stringAttribute(v)]));
 
 /** A sample message mutated (bodies, SNS inner messages and attributes). */
 const mutatedSampleArb = fc
@@ -321,8 +270,7 @@ function expressionPaths(rule: Json): (string | number)[][] {
   return paths(rule).filter((path) => {
     const [root] = path;
     if (root !== 'match' && root !== 'idempotencyKey' && root !== 'mapping') return false;
-    let value: Json = rule;
-    for (const key of path) value = (value as Record<string | number, Json>)[key] as Json;
+    const value = valueAt(rule, path);
     return typeof value === 'string' && path[path.length - 2] !== 'references';
   });
 }
@@ -365,10 +313,7 @@ const mutatedRuleCaseArb = fc
     const rule = structuredClone(pair.rule);
     for (const { at, expression } of replacements) {
       const all = expressionPaths(rule);
-      const path = all[at % all.length] as (string | number)[];
-      let parent = rule as Record<string | number, Json>;
-      for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, Json>;
-      parent[path[path.length - 1] as string | number] = expression;
+      setAt(rule, all[at % all.length] as (string | number)[], expression);
     }
     return { rule, ...pair.message() };
   });
@@ -417,117 +362,125 @@ function deps(
 
 // ------------------------------------------------------------------------------------------------
 
-describe('fuzz: records through processRecord', () => {
-  let emulator: ConnectEmulator;
-  let connect: ConnectClient;
-
+/** A fresh Connect emulator and its in-process client for the tests of the enclosing `describe`. */
+function useInProcessConnect(): { readonly emulator: ConnectEmulator; readonly connect: ConnectClient } {
+  const world = {} as { emulator: ConnectEmulator; connect: ConnectClient };
   beforeAll(() => {
-    emulator = createConnectEmulator({ world: loadWorld(), config: { activeTaskQuota: 1_000_000 } });
-    connect = inProcessConnect(emulator);
+    world.emulator = createConnectEmulator({ world: loadWorld(), config: { activeTaskQuota: 1_000_000 } });
+    world.connect = inProcessConnect(world.emulator);
   });
   afterAll(() => {
-    connect.destroy();
+    world.connect.destroy();
   });
+  return world;
+}
 
-  it('settles every record as created, dropped or parked with a reason, and never sends Connect an invalid request', async () => {
-    const outcomes: Record<string, number> = {};
-    await fc.assert(
-      fc.asyncProperty(messageArb, async ({ body, attributes }) => {
-        // Prepare
-        const recorded: Recorded = { dlq: [], visibility: [] };
-        const record: SQSRecord = sqsRecord({ body, messageAttributes: attributes });
-        // Act
-        let outcome: RecordOutcome | undefined;
-        let thrown: unknown;
-        try {
-          outcome = await processRecord(record, deps(connect, recorded));
-        } catch (error) {
-          thrown = error;
-        }
-        // Assess
-        expect(thrown, `a record was not settled: ${String(thrown)}`).toBeUndefined();
-        expect(thrown).not.toBeInstanceOf(RecordNotDoneError);
-        expect(recorded.visibility).toEqual([]);
-        const settled = outcome as RecordOutcome;
-        outcomes[settled.status === 'parked' ? `parked ${settled.code}` : settled.status] =
-          (outcomes[settled.status === 'parked' ? `parked ${settled.code}` : settled.status] ?? 0) + 1;
-        if (settled.status === 'parked') {
-          expect(settled.failureClass).toBe('PERMANENT');
-          expect(settled.code).not.toBe('');
-          expect(settled.reason).not.toBe('');
-          expect(recorded.dlq).toHaveLength(1);
-          const sent = recorded.dlq[0] as Recorded['dlq'][number];
-          const read = readDlqMessage({ Body: sent.MessageBody, MessageAttributes: sent.MessageAttributes });
-          expect(read.problem).toBeUndefined();
-          expect(read.body).toBe(body);
-          expect(read.failure).toMatchObject({ class: 'PERMANENT', code: settled.code });
-          expect(read.failure?.message).not.toBe('');
-        } else {
-          expect(recorded.dlq).toEqual([]);
-        }
-        const counts = emulator.callCounts();
-        for (const op of ['StartTaskContact', 'GetTaskTemplate']) {
-          expect(counts[op]?.InvalidParameterException ?? 0).toBe(0);
-          expect(counts[op]?.InvalidRequestException ?? 0).toBe(0);
-        }
-        expect(counts.StartTaskContact?.ResourceNotFoundException ?? 0).toBe(0);
-      }),
-      { numRuns: NUM_RUNS, seed: SEED },
-    );
-    // The generator reaches both sides: tasks and refusals.
-    expect(outcomes.created ?? 0).toBeGreaterThan(0);
-    expect(Object.keys(outcomes).filter((k) => k.startsWith('parked')).length).toBeGreaterThan(2);
-  }, 20_000);
+describe('fuzz: records through processRecord', () => {
+  const world = useInProcessConnect();
+
+  it(
+    'settles every record as created, dropped or parked with a reason, and never sends Connect an invalid request',
+    async () => {
+      const outcomes: Record<string, number> = {};
+      await fc.assert(
+        fc.asyncProperty(messageArb, async ({ body, attributes }) => {
+          // Prepare
+          const recorded: Recorded = { dlq: [], visibility: [] };
+          const record: SQSRecord = sqsRecord({ body, messageAttributes: attributes });
+          // Act
+          let outcome: RecordOutcome | undefined;
+          let thrown: unknown;
+          try {
+            outcome = await processRecord(record, deps(world.connect, recorded));
+          } catch (error) {
+            thrown = error;
+          }
+          // Assess
+          expect(thrown, `a record was not settled: ${String(thrown)}`).toBeUndefined();
+          expect(thrown).not.toBeInstanceOf(RecordNotDoneError);
+          expect(recorded.visibility).toEqual([]);
+          const settled = outcome as RecordOutcome;
+          outcomes[settled.status === 'parked' ? `parked ${settled.code}` : settled.status] =
+            (outcomes[settled.status === 'parked' ? `parked ${settled.code}` : settled.status] ?? 0) + 1;
+          if (settled.status === 'parked') {
+            expect(settled.failureClass).toBe('PERMANENT');
+            expect(settled.code).not.toBe('');
+            expect(settled.reason).not.toBe('');
+            expect(recorded.dlq).toHaveLength(1);
+            const sent = recorded.dlq[0] as Recorded['dlq'][number];
+            const read = readDlqMessage({
+              Body: sent.MessageBody,
+              MessageAttributes: sent.MessageAttributes,
+            });
+            expect(read.problem).toBeUndefined();
+            expect(read.body).toBe(body);
+            expect(read.failure).toMatchObject({ class: 'PERMANENT', code: settled.code });
+            expect(read.failure?.message).not.toBe('');
+          } else {
+            expect(recorded.dlq).toEqual([]);
+          }
+          const counts = world.emulator.callCounts();
+          for (const op of ['StartTaskContact', 'GetTaskTemplate']) {
+            expect(counts[op]?.InvalidParameterException ?? 0).toBe(0);
+            expect(counts[op]?.InvalidRequestException ?? 0).toBe(0);
+          }
+          expect(counts.StartTaskContact?.ResourceNotFoundException ?? 0).toBe(0);
+        }),
+        { numRuns: NUM_RUNS, seed: SEED },
+      );
+      // The generator reaches both sides: tasks and refusals.
+      expect(outcomes.created ?? 0).toBeGreaterThan(0);
+      expect(Object.keys(outcomes).filter((k) => k.startsWith('parked')).length).toBeGreaterThan(2);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 describe('fuzz: mutated rules through processRecord', () => {
-  let emulator: ConnectEmulator;
-  let connect: ConnectClient;
+  const world = useInProcessConnect();
 
-  beforeAll(() => {
-    emulator = createConnectEmulator({ world: loadWorld(), config: { activeTaskQuota: 1_000_000 } });
-    connect = inProcessConnect(emulator);
-  });
-  afterAll(() => {
-    connect.destroy();
-  });
-
-  it('settles every event under any rule validateRule accepts, and never sends Connect an invalid request', async () => {
-    const outcomes = { accepted: 0, created: 0, parked: 0 };
-    await fc.assert(
-      fc.asyncProperty(mutatedRuleCaseArb, async ({ rule, body, attributes }) => {
-        // Prepare
-        const checked = validateRule(rule);
-        if (!checked.ok) {
-          expect(checked.errors.length).toBeGreaterThan(0);
-          return;
-        }
-        outcomes.accepted += 1;
-        const recorded: Recorded = { dlq: [], visibility: [] };
-        // Act
-        const outcome = await processRecord(
-          sqsRecord({ body, messageAttributes: attributes }),
-          deps(connect, recorded, [compileRule(checked.rule)]),
-        );
-        // Assess
-        expect(recorded.visibility).toEqual([]);
-        if (outcome.status === 'parked') {
-          outcomes.parked += 1;
-          expect(outcome.failureClass).toBe('PERMANENT');
-          expect(outcome.code).not.toBe('');
-          expect(outcome.reason).not.toBe('');
-          expect(recorded.dlq).toHaveLength(1);
-        } else {
-          outcomes.created += outcome.status === 'created' ? 1 : 0;
-          expect(recorded.dlq).toEqual([]);
-        }
-        const counts = emulator.callCounts().StartTaskContact ?? {};
-        expect(counts.InvalidParameterException ?? 0).toBe(0);
-        expect(counts.InvalidRequestException ?? 0).toBe(0);
-      }),
-      { numRuns: Math.ceil(NUM_RUNS / 2), seed: SEED },
-    );
-    expect(outcomes.created).toBeGreaterThan(0);
-    expect(outcomes.parked).toBeGreaterThan(0);
-  }, 20_000);
+  it(
+    'settles every event under any rule validateRule accepts, and never sends Connect an invalid request',
+    async () => {
+      const outcomes = { accepted: 0, created: 0, parked: 0 };
+      await fc.assert(
+        fc.asyncProperty(mutatedRuleCaseArb, async ({ rule, body, attributes }) => {
+          // Prepare
+          const checked = validateRule(rule);
+          if (!checked.ok) {
+            expect(checked.errors.length).toBeGreaterThan(0);
+            return;
+          }
+          outcomes.accepted += 1;
+          const recorded: Recorded = { dlq: [], visibility: [] };
+          // Per run, so a counterexample (and its shrinking) names the rule that sent the invalid request.
+          const before = { ...(world.emulator.callCounts().StartTaskContact ?? {}) };
+          // Act
+          const outcome = await processRecord(
+            sqsRecord({ body, messageAttributes: attributes }),
+            deps(world.connect, recorded, [compileRule(checked.rule)]),
+          );
+          // Assess
+          expect(recorded.visibility).toEqual([]);
+          if (outcome.status === 'parked') {
+            outcomes.parked += 1;
+            expect(outcome.failureClass).toBe('PERMANENT');
+            expect(outcome.code).not.toBe('');
+            expect(outcome.reason).not.toBe('');
+            expect(recorded.dlq).toHaveLength(1);
+          } else {
+            outcomes.created += outcome.status === 'created' ? 1 : 0;
+            expect(recorded.dlq).toEqual([]);
+          }
+          const counts = world.emulator.callCounts().StartTaskContact ?? {};
+          expect((counts.InvalidParameterException ?? 0) - (before.InvalidParameterException ?? 0)).toBe(0);
+          expect((counts.InvalidRequestException ?? 0) - (before.InvalidRequestException ?? 0)).toBe(0);
+        }),
+        { numRuns: Math.ceil(NUM_RUNS / 2), seed: SEED },
+      );
+      expect(outcomes.created).toBeGreaterThan(0);
+      expect(outcomes.parked).toBeGreaterThan(0);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
