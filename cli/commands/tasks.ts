@@ -19,11 +19,12 @@ import {
   DescribeContactCommand,
   ListContactReferencesCommand,
   type ReferenceSummary,
-  ReferenceType,
+  type ReferenceType,
 } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import { type CliIo, CliUsageError, CliUserError, describeError, toJson } from '#cli/context.ts';
+import { REFERENCE_TYPES } from '#lib/connect/constraints.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { DynamoLedgerStore, type StoredLedgerEntry, type TaskLifecycle } from '#lib/transfers/ledger.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
@@ -38,8 +39,12 @@ export interface TaskCommandDeps {
   instanceIds: readonly string[] | undefined;
 }
 
-/** Every reference type of the API model (ListContactReferences requires the types it lists). */
-export const REFERENCE_TYPES: readonly string[] = Object.values(ReferenceType);
+/**
+ * The reference types a task can carry (URL, ATTACHMENT, NUMBER, STRING, DATE, EMAIL). The API model
+ * allows at most 6 ReferenceTypes per ListContactReferences call: asking for all 11 of the SDK's enum
+ * (email-message and contact-analysis types included) is refused with InvalidParameterException.
+ */
+export const TASK_REFERENCE_TYPES: readonly ReferenceType[] = REFERENCE_TYPES;
 
 export interface TaskReference {
   type: string;
@@ -148,7 +153,7 @@ async function listReferences(
     const page = await connect.send(
       new ListContactReferencesCommand({
         ...ids,
-        ReferenceTypes: [...REFERENCE_TYPES] as ReferenceType[],
+        ReferenceTypes: [...TASK_REFERENCE_TYPES],
         ...(nextToken === undefined ? {} : { NextToken: nextToken }),
       }),
     );
