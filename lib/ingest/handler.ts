@@ -74,6 +74,7 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
     chainTasks: (instanceId, previousContactId) => ledger.chainTasks(instanceId, previousContactId),
     chainLimit: config.limits.previousContactChainMax,
     log,
+    now,
   });
   const rules = createRuleProvider({
     store: new DynamoRuleStore({ client: clients.dynamodb, tableName: config.rulesTable }),

@@ -68,7 +68,16 @@ export interface TaskStarterOptions {
   chainLimit?: number;
   /** Where a failed chain lookup is reported (identifiers only). */
   log?: Pick<Logger, 'warn'>;
+  /** The service's clock (lib/clock.ts), against which a ScheduledTime is judged due. */
+  now?: () => number;
 }
+
+/**
+ * A ScheduledTime closer than this when the call goes out is treated as due: the task starts now.
+ * Connect refuses a ScheduledTime in the past, and one that was ahead when the event was planned can
+ * pass while the call waits for its budget slot or crosses the network.
+ */
+export const SCHEDULE_LEAD_MS = 2_000;
 
 /** Code of the PERMANENT failure of a task asked for on a full PreviousContactId chain. */
 export const CHAIN_LIMIT_CODE = 'ChainLimit';
@@ -118,11 +127,25 @@ function shapedStartTask(
   input: StartTaskContactCommandInput,
   limiter: TaskStarterOptions['limiter'],
   lane: Lane,
+  now: () => number,
 ): StartTaskContactCommand {
   const command = new StartTaskContactCommand(input);
+  let firstAttemptAcquired = false;
+  // The first slot is taken before the request is serialized, so a ScheduledTime that came due
+  // while waiting for it can still be dropped (the task then starts at once, as it was due to).
   command.middlewareStack.add(
     (next) => async (args) => {
       await limiter.acquire(lane);
+      firstAttemptAcquired = true;
+      return next({ ...args, input: dueNow(args.input as StartTaskContactCommandInput, now()) });
+    },
+    { step: 'initialize', priority: 'low', name: 'shapeStartTaskContactFirstAttempt' },
+  );
+  // Every SDK retry waits for a slot of its own.
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      if (firstAttemptAcquired) firstAttemptAcquired = false;
+      else await limiter.acquire(lane);
       try {
         return await next(args);
       } catch (error) {
@@ -133,6 +156,14 @@ function shapedStartTask(
     { step: 'finalizeRequest', priority: 'low', name: 'shapeStartTaskContactAttempt' },
   );
   return command;
+}
+
+/** The request without its ScheduledTime when that time is less than SCHEDULE_LEAD_MS away. */
+export function dueNow(input: StartTaskContactCommandInput, nowMs: number): StartTaskContactCommandInput {
+  const at = input.ScheduledTime;
+  if (at === undefined || at.getTime() >= nowMs + SCHEDULE_LEAD_MS) return input;
+  const { ScheduledTime: _due, ...rest } = input;
+  return rest;
 }
 
 function isQuotaExceeded(error: unknown): boolean {
@@ -169,8 +200,9 @@ export function createTaskStarter(options: TaskStarterOptions): {
     awsSdkV3Client: options.dynamodb,
   });
 
+  const now = options.now ?? Date.now;
   const call = async (input: StartTaskContactCommandInput, lane: Lane): Promise<string> => {
-    const out = await options.connect.send(shapedStartTask(input, options.limiter, lane));
+    const out = await options.connect.send(shapedStartTask(input, options.limiter, lane, now));
     if (!out.ContactId) throw new ConnectResponseError('StartTaskContact returned no ContactId');
     return out.ContactId;
   };

@@ -36,14 +36,17 @@ const created = (contactId: string): FakeResponse => ({
 function scriptedConnect(script: Array<() => FakeResponse>): {
   client: ConnectClient;
   requests: () => number;
+  bodies: Record<string, unknown>[];
 } {
   let requests = 0;
+  const bodies: Record<string, unknown>[] = [];
   const client = new ConnectClient({
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 2,
     requestHandler: {
-      async handle() {
+      async handle(request: { body?: unknown }) {
+        bodies.push(JSON.parse(String(request.body ?? '{}')));
         const next = script[requests] ?? script[script.length - 1];
         requests += 1;
         if (!next) throw new Error('empty script');
@@ -51,7 +54,7 @@ function scriptedConnect(script: Array<() => FakeResponse>): {
       },
     },
   });
-  return { client, requests: () => requests };
+  return { client, requests: () => requests, bodies };
 }
 
 /** Counts what the starter asks of its limiter. */
@@ -125,5 +128,44 @@ describe('createTaskStarter call shaping', () => {
     expect(result).toMatchObject({ contactId: 'contact-2', duplicate: false });
     expect(limiter.acquired).toBe(1);
     expect(limiter.throttles).toBe(0);
+  });
+
+  it('starts a task at once when its ScheduledTime came due while the call waited for its slot', async () => {
+    // Prepare: the slot comes 5 s later; one task was due 3 s ahead, another 60 s ahead.
+    dynamoMock.on(PutItemCommand).resolves({});
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    const connect = scriptedConnect([() => created('contact-3')]);
+    let clock = Date.UTC(2026, 11, 2, 9, 0, 0);
+    const limiter = {
+      waiting: 0,
+      async acquire() {
+        clock += 5_000;
+      },
+    };
+    const starter = createTaskStarter({
+      connect: connect.client,
+      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+      idempotencyTable: 'idempotency',
+      expirySeconds: 3600,
+      limiter,
+      now: () => clock,
+    });
+    starter.registerLambdaContext(lambdaContext());
+    const soon = new Date(clock + 3_000);
+    const later = new Date(clock + 60_000);
+    // Act
+    await starter.startTask({
+      ...CALL,
+      clientToken: 'cti1-token-3',
+      request: { ...CALL.request, ScheduledTime: soon },
+    });
+    await starter.startTask({
+      ...CALL,
+      clientToken: 'cti1-token-4',
+      request: { ...CALL.request, ScheduledTime: later },
+    });
+    // Assess: the due one goes without ScheduledTime (Connect refuses a time in the past), the other keeps it.
+    expect(connect.bodies[0]).not.toHaveProperty('ScheduledTime');
+    expect(connect.bodies[1]?.ScheduledTime).toBe(later.getTime() / 1000);
   });
 });
