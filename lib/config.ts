@@ -76,6 +76,12 @@ function positive(env: Env, key: string, defaultValue?: number): number {
   return value;
 }
 
+function nonNegative(env: Env, key: string, defaultValue?: number): number {
+  const value = number(env, key, defaultValue);
+  if (!(value >= 0)) throw new ConfigError(`${key} must be ≥ 0, got ${value}`);
+  return value;
+}
+
 function positiveInteger(
   env: Env,
   key: string,
@@ -210,8 +216,9 @@ export function ingestConfigFromEnv(env: Env = process.env): IngestConfig {
       MAX_RECEIVE_COUNT_LIMIT,
     ),
     idempotencyExpirySeconds: positive(env, 'IDEMPOTENCY_EXPIRY_SECONDS', d.IDEMPOTENCY_EXPIRY_SECONDS),
-    rulesCacheSeconds: positive(env, 'RULES_CACHE_SECONDS', d.RULES_CACHE_SECONDS),
-    templatesCacheSeconds: positive(env, 'TEMPLATES_CACHE_SECONDS', d.TEMPLATES_CACHE_SECONDS),
+    // 0 is allowed: fetch on every use (concurrent uses still share one fetch).
+    rulesCacheSeconds: nonNegative(env, 'RULES_CACHE_SECONDS', d.RULES_CACHE_SECONDS),
+    templatesCacheSeconds: nonNegative(env, 'TEMPLATES_CACHE_SECONDS', d.TEMPLATES_CACHE_SECONDS),
     limits: parseTaskLimits(env.CONNECT_LIMITS),
     ...(allowedInstanceIds === undefined ? {} : { allowedInstanceIds }),
   };

@@ -47,15 +47,14 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createConnectClient } from '#lib/aws/clients.ts';
+import { createConnectClient } from '#lib/aws/connect.ts';
 import { advanceClock } from '#lib/clock.ts';
-import { ingestConfigFromEnv, laneQueueUrlsFromEnv } from '#lib/config.ts';
+import { ingestConfigFromEnv, laneQueueUrlsFromEnv, redriveConfigFromEnv } from '#lib/config.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
 import { createIngestHandler } from '#lib/ingest/handler.ts';
 import { laneOfRecord } from '#lib/ingest/lane.ts';
 import { LANES, type Lane } from '#lib/lanes.ts';
 import { silentLogger } from '#lib/observability/logger.ts';
-import { redriveConfigFromEnv } from '#lib/redrive/config.ts';
 import { type RedriveSummary, runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
 import { classifyError } from '#lib/retry/classify.ts';

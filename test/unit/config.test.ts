@@ -39,6 +39,22 @@ describe('ingestFunctionConfigFromEnv', () => {
     expect(config.allowedInstanceIds).toBeUndefined();
   });
 
+  it('reads the cache ages in seconds: 0 turns a cache off, a negative or non-number is refused', () => {
+    const off = ingestFunctionConfigFromEnv({
+      ...INGEST,
+      RULES_CACHE_SECONDS: '0',
+      TEMPLATES_CACHE_SECONDS: '0',
+    });
+    expect(off).toMatchObject({ rulesCacheSeconds: 0, templatesCacheSeconds: 0 });
+    expect(ingestFunctionConfigFromEnv(INGEST).rulesCacheSeconds).toBe(CONFIG_DEFAULTS.RULES_CACHE_SECONDS);
+    expect(() => ingestFunctionConfigFromEnv({ ...INGEST, RULES_CACHE_SECONDS: '-1' })).toThrow(
+      /RULES_CACHE_SECONDS/,
+    );
+    expect(() => ingestFunctionConfigFromEnv({ ...INGEST, RULES_CACHE_SECONDS: 'soon' })).toThrow(
+      ConfigError,
+    );
+  });
+
   it('refuses a missing table, a bad number, a receive count SQS cannot have and bad limits', () => {
     const { RULES_TABLE: _, ...withoutRules } = INGEST;
     expect(() => ingestFunctionConfigFromEnv(withoutRules)).toThrow(/RULES_TABLE must be set/);

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { rulesCacheMaxAgeMs } from '#lib/rules/cache-max-age.ts';
 import { compileRule } from '#lib/rules/compile.ts';
 import { createRuleProvider, type InvalidRuleReport } from '#lib/rules/provider.ts';
 import type { RuleRecord, RuleStore } from '#lib/rules/store.ts';
@@ -219,14 +218,5 @@ describe('createRuleProvider', () => {
     // Act / Assess
     expect(() => createRuleProvider({ store: fakeStore([]), maxAgeMs: -1 })).toThrow(TypeError);
     expect(() => createRuleProvider({ store: fakeStore([]), maxAgeMs: Number.NaN })).toThrow(TypeError);
-  });
-});
-
-describe('rulesCacheMaxAgeMs', () => {
-  it('reads RULES_CACHE_SECONDS as seconds and defaults to 30 s', () => {
-    // Act / Assess
-    expect(rulesCacheMaxAgeMs('45')).toBe(45_000);
-    expect(rulesCacheMaxAgeMs(undefined)).toBe(30_000);
-    expect(() => rulesCacheMaxAgeMs('soon')).toThrow(/RULES_CACHE_SECONDS/);
   });
 });
