@@ -23,6 +23,7 @@ import { createTemplateProvider } from '#lib/connect/templates.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
 import type { QueueActions } from '#lib/ingest/ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from '#lib/ingest/process-record.ts';
+import { dueNow } from '#lib/ingest/start-task.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from '#sandbox/connect/emulator.ts';
@@ -334,8 +335,10 @@ function deps(
   return {
     rules: { rulesFor: async (source) => rules.filter((r) => r.rule.source === source) },
     templates: createTemplateProvider({ connect, maxAgeMs: 60_000 }),
+    // As the real starter does (lib/ingest/start-task.ts): a ScheduledTime that is due by the time
+    // the call goes out is dropped, so the task starts at once instead of being refused as past.
     startTask: async ({ request }) => {
-      const out = await connect.send(new StartTaskContactCommand(request));
+      const out = await connect.send(new StartTaskContactCommand(dueNow(request, Date.now())));
       return { contactId: out.ContactId as string, duplicate: false, linkedAsRelated: false };
     },
     queue: {
