@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { extname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CollectionTag, Pair, parse, Scalar, type ScalarTag, YAMLMap, type YAMLSeq } from 'yaml';
+import { isObject } from '#lib/guards.ts';
 import { SandboxError } from './errors.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -266,8 +267,7 @@ function parseYaml(source: string, file: string): unknown {
 type PathSegment = string | number;
 const pathText = (path: readonly PathSegment[]) => path.join('.');
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = isObject;
 
 /** `source:` or `source(args):` at the start of a variable, but not `AWS::` (a CloudFormation pseudo parameter). */
 const SOURCE_PREFIX = /^([A-Za-z][\w-]*)(\([^)]*\))?:(?!:)/;

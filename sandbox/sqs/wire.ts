@@ -1,3 +1,4 @@
+import { isObject } from '#lib/guards.ts';
 import { missingParameter, SqsApiError } from './errors.ts';
 
 /**
@@ -12,9 +13,8 @@ function typeError(name: string, expected: string): SqsApiError {
   return new SqsApiError('SerializationException', `Member ${name} must be ${expected}.`);
 }
 
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** A JSON object (lib/guards.ts). */
+export const isJsonObject: (value: unknown) => value is JsonObject = isObject;
 
 export function optionalString(input: JsonObject, name: string): string | undefined {
   const value = input[name];
