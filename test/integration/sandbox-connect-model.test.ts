@@ -19,6 +19,7 @@ import { CONNECT_ERROR_STATUS } from '#sandbox/connect/errors.ts';
 import type { ModelNode } from '#sandbox/connect/model.ts';
 import type { EmulatorHandler } from '#sandbox/http-types.ts';
 import { serveHandler } from '#sandbox/serve.ts';
+import { loopbackClientConfig } from '#test/support/loopback.ts';
 
 const world = loadWorld();
 /** The world's first instance, and the inbound flow it has. */
@@ -211,12 +212,7 @@ beforeAll(async () => {
   const route: EmulatorHandler = (req) => emulator.handle(req);
   const server = await serveHandler(route);
   closeServer = server.close;
-  client = new Connect.ConnectClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  client = new Connect.ConnectClient(loopbackClientConfig(server.endpoint));
   const task = await client.send(
     new Connect.StartTaskContactCommand({ InstanceId: INSTANCE_ID, Name: 'n', ContactFlowId: FLOW_ID }),
   );

@@ -24,6 +24,7 @@ import {
 } from '#sandbox/connect/emulator.ts';
 import type { EmulatorHandler } from '#sandbox/http-types.ts';
 import { serveHandler } from '#sandbox/serve.ts';
+import { loopbackClientConfig } from '#test/support/loopback.ts';
 
 const base = loadWorld();
 const INSTANCE_ID = '11111111-2222-3333-4444-555555555555';
@@ -61,12 +62,7 @@ beforeAll(async () => {
     req.path.startsWith('/_sandbox/') ? emulator.admin(req) : emulator.handle(req);
   const server = await serveHandler(route);
   closeServer = server.close;
-  client = new ConnectClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  client = new ConnectClient(loopbackClientConfig(server.endpoint));
 });
 afterAll(async () => {
   client.destroy();

@@ -28,6 +28,7 @@ import {
 } from '#sandbox/connect/emulator.ts';
 import type { EmulatorHandler } from '#sandbox/http-types.ts';
 import { serveHandler } from '#sandbox/serve.ts';
+import { loopbackClientConfig } from '#test/support/loopback.ts';
 
 const world = loadWorld();
 const instance = world.instances[0];
@@ -50,12 +51,7 @@ async function startConnect(options: Partial<Parameters<typeof createConnectEmul
   const route: EmulatorHandler = (req) =>
     req.path.startsWith('/_sandbox/') ? emulator.admin(req) : emulator.handle(req);
   const server = await serveHandler(route);
-  const client = new ConnectClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const client = new ConnectClient(loopbackClientConfig(server.endpoint));
   return {
     emulator,
     client,

@@ -26,6 +26,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { advanceClock, resetClock } from '#lib/clock.ts';
 import { serveHandler } from '#sandbox/serve.ts';
 import { createSqsEmulator, type SqsEmulator } from '#sandbox/sqs/emulator.ts';
+import { loopbackClientConfig } from '#test/support/loopback.ts';
 
 describe('sandbox SQS emulator', () => {
   let emulator: SqsEmulator;
@@ -36,12 +37,7 @@ describe('sandbox SQS emulator', () => {
   beforeAll(async () => {
     emulator = createSqsEmulator({ accountId: '123456789012', region: 'us-east-1' });
     server = await serveHandler(emulator.handle);
-    sqs = new SQSClient({
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    sqs = new SQSClient(loopbackClientConfig(server.endpoint));
   });
 
   afterAll(async () => {

@@ -5,6 +5,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { serveHandler } from '#sandbox/serve.ts';
 import { createSqsEmulator, type SqsEmulator } from '#sandbox/sqs/emulator.ts';
+import { loopbackClientConfig } from '#test/support/loopback.ts';
 
 export interface LocalSqs {
   emulator: SqsEmulator;
@@ -17,12 +18,7 @@ export interface LocalSqs {
 export async function startLocalSqs(): Promise<LocalSqs> {
   const emulator = createSqsEmulator();
   const server = await serveHandler(emulator.handle);
-  const sqs = new SQSClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const sqs = new SQSClient(loopbackClientConfig(server.endpoint));
   return {
     emulator,
     sqs,

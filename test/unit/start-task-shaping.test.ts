@@ -72,6 +72,24 @@ function recordingLimiter(): RateLimiter & { acquired: number; throttles: number
   };
 }
 
+/** A task starter over the scripted client, with a mocked idempotency table. */
+function starterWith(
+  connect: ConnectClient,
+  limiter: Parameters<typeof createTaskStarter>[0]['limiter'],
+  now?: () => number,
+) {
+  const starter = createTaskStarter({
+    connect,
+    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+    idempotencyTable: 'idempotency',
+    expirySeconds: 3600,
+    limiter,
+    ...(now ? { now } : {}),
+  });
+  starter.registerLambdaContext(lambdaContext());
+  return starter;
+}
+
 const CALL: StartTaskCall = {
   clientToken: 'cti1-token-1',
   request: {
@@ -91,14 +109,7 @@ describe('createTaskStarter call shaping', () => {
     dynamoMock.on(UpdateItemCommand).resolves({});
     const connect = scriptedConnect([throttled, () => created('contact-1')]);
     const limiter = recordingLimiter();
-    const starter = createTaskStarter({
-      connect: connect.client,
-      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
-      idempotencyTable: 'idempotency',
-      expirySeconds: 3600,
-      limiter,
-    });
-    starter.registerLambdaContext(lambdaContext());
+    const starter = starterWith(connect.client, limiter);
     // Act
     const result = await starter.startTask(CALL);
     // Assess
@@ -114,14 +125,7 @@ describe('createTaskStarter call shaping', () => {
     dynamoMock.on(UpdateItemCommand).resolves({});
     const connect = scriptedConnect([() => created('contact-2')]);
     const limiter = recordingLimiter();
-    const starter = createTaskStarter({
-      connect: connect.client,
-      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
-      idempotencyTable: 'idempotency',
-      expirySeconds: 3600,
-      limiter,
-    });
-    starter.registerLambdaContext(lambdaContext());
+    const starter = starterWith(connect.client, limiter);
     // Act
     const result = await starter.startTask({ ...CALL, clientToken: 'cti1-token-2' });
     // Assess
@@ -142,15 +146,7 @@ describe('createTaskStarter call shaping', () => {
         clock += 5_000;
       },
     };
-    const starter = createTaskStarter({
-      connect: connect.client,
-      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
-      idempotencyTable: 'idempotency',
-      expirySeconds: 3600,
-      limiter,
-      now: () => clock,
-    });
-    starter.registerLambdaContext(lambdaContext());
+    const starter = starterWith(connect.client, limiter, () => clock);
     const soon = new Date(clock + 3_000);
     const later = new Date(clock + 60_000);
     // Act
