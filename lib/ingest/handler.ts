@@ -130,6 +130,7 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
       contacts: connectContactActions(clients.connect),
       limits: config.limits,
       now,
+      transfers,
       ...(config.maxReceiveCount === undefined ? {} : { maxReceiveCount: config.maxReceiveCount }),
     }),
     metrics: runtime.metrics,

@@ -22,6 +22,8 @@
  *   `leaseMs`; its event's time still counts as applied (its call may have reached Connect).
  * - StopContact answering ContactNotFoundException (410: the contact is not active or does not exist:
  *   it ended, by an agent, by expiry, or by an earlier attempt of this event) is success.
+ * - a completed task's transfer plans that have not run (PENDING) are cancelled, on the duplicate
+ *   path too, so a crash between the ledger commit and the cancel leaves nothing pending.
  * Connect errors are classified like any other (lib/retry/classify.ts); a failed call releases the lease.
  */
 
@@ -40,6 +42,7 @@ import { evaluateIdempotencyKey, MappingError } from '#lib/mapping/map.ts';
 import { parseTimeInput } from '#lib/mapping/time.ts';
 import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
 import type { LifecycleLedger, TaskLifecycle } from '#lib/transfers/ledger.ts';
+import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';
 
 export const TASK_NOT_FOUND_CODE = 'TaskNotFound';
@@ -223,6 +226,11 @@ export interface LifecycleDeps {
   /** The ingest queue's maxReceiveCount: one receive before it, a missing task is parked PERMANENT. */
   maxReceiveCount?: number;
   leaseMs?: number;
+  /**
+   * The transfer plans: a completed task's plans that have not run are cancelled (the contact has
+   * ended; a sweep would only fail them as ContactEnded). Without it, plans are left as they are.
+   */
+  transfers?: Pick<TransferStore, 'list' | 'cancel'>;
 }
 
 type LifecycleInput = Parameters<LifecycleApplier>[0];
@@ -355,6 +363,26 @@ async function applyChange(
     : { status: 'completed', contactId, clientToken, alreadyEnded: ended };
 }
 
+/**
+ * Step 5 of a complete: cancels the task's PENDING transfer plans. Idempotent, and run again on a
+ * redelivered or repeated complete, so a crash between the ledger commit and this step loses nothing.
+ */
+async function cancelPendingTransfers(deps: LifecycleDeps, contactId: string): Promise<void> {
+  if (!deps.transfers) return;
+  let cursor: string | undefined;
+  do {
+    const page = await deps.transfers.list({ contactId, status: 'PENDING', ...(cursor ? { cursor } : {}) });
+    for (const item of page.items) await deps.transfers.cancel(contactId, item.planId, deps.now());
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}
+
+/** A complete (applied now, or before: a duplicate or a second complete) leaves its task ended. */
+function leftTaskCompleted(change: LifecycleChange, result: LifecycleResult): boolean {
+  if (change.compiled.rule.action !== 'complete') return false;
+  return result.status === 'completed' || (result.status === 'stale' && result.reason !== 'older');
+}
+
 export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
   const leaseMs = deps.leaseMs ?? DEFAULT_LIFECYCLE_LEASE_MS;
   // Parked two receives before the last one the queue allows: invocations that die after parking
@@ -399,7 +427,9 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
     const change = await lifecycleChange(input, deps.limits);
     for (let tries = 0; tries < 3; tries += 1) {
       const result = await attempt(input, change);
-      if (result) return result;
+      if (!result) continue;
+      if (leftTaskCompleted(change, result)) await cancelPendingTransfers(deps, result.contactId);
+      return result;
     }
     throw new IngestRetryError(
       TASK_BUSY_CODE,

@@ -14,7 +14,7 @@ import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
 import { previousFailure } from '#test/support/failures.ts';
 import type { SeenOutcome } from '#test/support/harness.ts';
 import { CASE_TASK_NAME, caseEvent, caseRule, useHarness } from '#test/support/sandbox-fixture.ts';
-import { INSTANCE_ID } from '#test/support/world.ts';
+import { ESCALATIONS_QUEUE_ID, INSTANCE_ID, TRANSFER_FLOW_ID } from '#test/support/world.ts';
 
 /** The harness's maxReceiveCount: an update whose task never comes is parked on receive 3 of 4. */
 const MAX_RECEIVES = 4;
@@ -92,6 +92,39 @@ describe('update and complete rules', () => {
     const stored = await ledger().lifecycle(taskClientToken(INSTANCE_ID, source, 'case-1'));
     expect(stored?.lifecycle).toMatchObject({ lastEventId: 'u-1', completedEventId: 'c-1' });
     expect(stored?.lifecycle.lease).toBeUndefined();
+  });
+
+  it("cancels a completed task's transfer plans that have not run, and a repeated complete changes nothing", async () => {
+    // Prepare: the create rule plans an escalation two hours after the task.
+    const source = 'com.example.lc-cancel';
+    const transfer = {
+      planId: 'escalate',
+      after: 'PT2H',
+      queueId: ESCALATIONS_QUEUE_ID,
+      contactFlowId: TRANSFER_FLOW_ID,
+    };
+    await f.h.putRules([
+      caseRule(source, 'opened', { mapping: { name: CASE_TASK_NAME }, transfer }),
+      caseRule(source, 'closed'),
+    ]);
+    await f.h.send(event(source, 'opened', '9', 'o-9', T(0)));
+    await f.h.idle();
+    const [task] = taskOf(source, '9');
+    const contactId = task?.ContactId as string;
+    const plans = async () =>
+      JSON.parse((await cli(['tasks', 'show', contactId, '--json'])).out).transfers.plans;
+    expect(await plans()).toEqual([expect.objectContaining({ planId: 'escalate', status: 'PENDING' })]);
+
+    // Act: the complete, then the same complete again (an upstream duplicate).
+    const close = event(source, 'closed', '9', 'c-9', T(1));
+    await f.h.send(close);
+    await f.h.idle();
+    await f.h.send(close);
+    await f.h.idle();
+
+    // Assess
+    expect(outcomesOf(close).map((o) => o.status)).toEqual(['completed', 'stale']);
+    expect(await plans()).toEqual([expect.objectContaining({ planId: 'escalate', status: 'CANCELLED' })]);
   });
 
   it('lets an update that arrives before its create wait, then applies it once the create exists', async () => {
