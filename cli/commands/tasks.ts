@@ -19,7 +19,6 @@ import {
   DescribeContactCommand,
   ListContactReferencesCommand,
   type ReferenceSummary,
-  type ReferenceType,
 } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
@@ -38,13 +37,6 @@ export interface TaskCommandDeps {
   /** The stage's Connect instances, when known. */
   instanceIds: readonly string[] | undefined;
 }
-
-/**
- * The reference types a task can carry (URL, ATTACHMENT, NUMBER, STRING, DATE, EMAIL). The API model
- * allows at most 6 ReferenceTypes per ListContactReferences call: asking for all 11 of the SDK's enum
- * (email-message and contact-analysis types included) is refused with InvalidParameterException.
- */
-export const TASK_REFERENCE_TYPES: readonly ReferenceType[] = REFERENCE_TYPES;
 
 export interface TaskReference {
   type: string;
@@ -153,7 +145,9 @@ async function listReferences(
     const page = await connect.send(
       new ListContactReferencesCommand({
         ...ids,
-        ReferenceTypes: [...TASK_REFERENCE_TYPES],
+        // The six a task can carry: the API model allows at most 6 ReferenceTypes per call, and the SDK's
+        // enum has 11 (email-message and contact-analysis types included).
+        ReferenceTypes: [...REFERENCE_TYPES],
         ...(nextToken === undefined ? {} : { NextToken: nextToken }),
       }),
     );

@@ -228,9 +228,6 @@ export function scheduleLogicalId(name: string): string {
   return `TaskSchedule${pascal}`;
 }
 
-/** Re-exported: the occurrence id derivation lives with the other deterministic ids. */
-export { occurrenceId };
-
 /**
  * The message body template: a CloudEvent whose `id` and `time` hold Scheduler's scheduled-time
  * placeholder. This text is the SQS target's Input on AWS.

@@ -255,9 +255,6 @@ export function parseTransferDetail(detail: unknown): TransferEventDetail {
   return parsed.data;
 }
 
-/** Re-exported: the plan id derivation lives with the other deterministic ids. */
-export { eventPlanId };
-
 /**
  * Use case: the transfer item for an event-requested transfer.
  *

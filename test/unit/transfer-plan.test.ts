@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { eventPlanId } from '#lib/idempotency/ids.ts';
 import type { TransferPlan } from '#lib/rules/schema.ts';
 import { transferPlanSchema } from '#lib/rules/schema.ts';
 import {
-  eventPlanId,
   parseIsoDuration,
   parseTransferDetail,
   planFromRule,
