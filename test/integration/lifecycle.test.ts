@@ -6,7 +6,7 @@
  */
 
 import { StopContactCommand } from '@aws-sdk/client-connect';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { now } from '#lib/clock.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
@@ -34,6 +34,9 @@ function lifecycleRules(source: string) {
 }
 
 const event = caseEvent;
+
+/** How long the test holds a retried message invisible (seconds on the sandbox's clock). */
+const HOLD_SECONDS = 600;
 
 const T = (minute: number) => `2026-01-01T10:${String(minute).padStart(2, '0')}:00Z`;
 
@@ -133,12 +136,22 @@ describe('update and complete rules', () => {
     await f.h.putRules(lifecycleRules(source));
     const update = event(source, 'updated', '2', 'u-2', T(5), { subject: 'early update' });
 
-    // Act: the update first; once it has been retried, the create.
+    // Act: the update first; once it has been retried, the create. The retried update is held
+    // invisible (its own receipt handle) until the create is done: its backoff can be as short as 1 s,
+    // and on a busy machine it came back before the create's ledger entry and was retried twice.
     await f.h.send(update);
     await outcomeSeen((s) => s.body === update && s.outcome.status === 'retry', 'the early update retried');
+    const retried = f.h.outcomes.find((o) => o.record.body === update);
+    await f.h.clients.sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: f.h.ingestQueueUrl,
+        ReceiptHandle: retried?.record.receiptHandle,
+        VisibilityTimeout: HOLD_SECONDS,
+      }),
+    );
     await f.h.send(event(source, 'opened', '2', 'o-2', T(4)));
     await f.h.idle({ includeInvisible: false });
-    await f.h.advanceClock(60);
+    await f.h.advanceClock(HOLD_SECONDS + 60);
     await f.h.idle();
 
     // Assess
