@@ -261,12 +261,12 @@ function operationLines(op: OperationStatus, nowMs: number): string[] {
     lines.push('  no calls yet (no budget item)');
   } else {
     const budget = op.budget
-      ? `budget ${rate(op.budget.ratePerSecond)} (${percent(op.budget.fraction)} of the ceiling)`
+      ? `budget ${rate(op.budget.ratePerSecond)} (${percent(op.budget.fraction)} of the ceiling, ${op.budget.phase})`
       : 'budget -';
     lines.push(`  ceiling ${op.ceiling === null ? '-' : rate(op.ceiling)}, ${budget}`);
     lines.push(
       op.lastThrottle
-        ? `  last throttle ${ago(op.lastThrottle.at, nowMs)} (${op.lastThrottle.at}), Wmax ${percent(op.lastThrottle.wmax)}`
+        ? `  last throttle ${ago(op.lastThrottle.at, nowMs)} (${op.lastThrottle.at}), hold ${percent(op.lastThrottle.hold)}`
         : '  never throttled',
     );
     lines.push(

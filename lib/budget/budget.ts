@@ -6,11 +6,11 @@
  *   conditional UpdateItem on the budget item (lib/budget/store.ts): slots are one interval apart
  *   whatever the number of instances, so instances never collide on Connect's bucket and need no
  *   phases. An instance holds at most one booked slot at a time (its waiters claim in turn).
- * - Adaptive. The interval is 1 / (ceiling × the CUBIC fraction, lib/budget/cubic.ts). A
+ * - Adaptive. The interval is 1 / (ceiling × the curve's fraction, lib/budget/curve.ts). A
  *   ThrottlingException, the only sign of callers the service cannot see, records a decrease in the
- *   item (at most one per cool-down, however many instances saw it); the rate climbs back along the
- *   curve and reaches the ceiling again when the other caller has gone. The configured rate is a
- *   ceiling, never a target.
+ *   item (at most one per cool-down, however many instances saw it); the rate then holds well under
+ *   what the other caller leaves, probes now and then, and is back at the ceiling once a probe draws
+ *   no throttle. The configured rate is a ceiling, never a target.
  * - Lanes. Waiters of one instance are served urgent → normal → bulk. Across instances a lane may book
  *   ahead only while no higher lane holds a booked slot; otherwise it takes only a slot that is free
  *   now, or its floor share (`laneFloor` of the slots), so no lane starves.
@@ -22,7 +22,7 @@
  */
 import { createRateLimiter, type RateLimiter } from '#lib/connect/rate-limiter.ts';
 import { DEFAULT_LANE, LANES, type Lane, lanePriority } from '#lib/lanes.ts';
-import { type CubicParams, cubicFraction, DEFAULT_CUBIC } from './cubic.ts';
+import { type CurveParams, type CurveState, curveAt, curveThrottled, DEFAULT_CURVE } from './curve.ts';
 import type { BudgetItem, BudgetStore, StatsDelta } from './store.ts';
 
 export interface BudgetOptions {
@@ -40,13 +40,18 @@ export interface BudgetOptions {
   horizonSlots?: number;
   /** At most one decrease per this many ms across all instances. Default 2,000. */
   cooldownMs?: number;
-  /** Each call goes out up to this fraction of an interval after its slot, at random. Default 0.5. */
+  /**
+   * At the top of the curve, each call goes out up to this fraction of an interval after its slot,
+   * at random. Default 0.5. Below the top calls keep to their slots: evenly spaced calls under what
+   * another caller leaves collide with its calls least.
+   */
   slotJitter?: number;
-  /** After a decrease, the next slot is at least this far off (ms). Default two intervals at the ceiling. */
+  /** After a decrease, the next slot is at least this far off (ms). Default five intervals at the ceiling. */
   pauseMs?: number;
   /** After a store failure, pace locally this long before trying the store again. Default 30,000. */
   fallbackMs?: number;
-  cubic?: CubicParams;
+  /** The rate policy's parameters (default DEFAULT_CURVE). */
+  curve?: CurveParams;
   /** Epoch ms; injectable for tests. */
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -140,9 +145,11 @@ export function createBudget(options: BudgetOptions): Budget {
       while (queue.length > 0) {
         const head = queue[0] as Waiter;
         const { slot, shared } = await slots.obtain(head.lane);
-        // A random part of an interval late: calls that arrive exactly at the bucket's refill rate
-        // leave it at the edge, where another caller's calls fail and ours never do (see max in cubic.ts).
-        const wait = slot - clock() + (shared ? random() * slotJitter * slots.intervalAt(slot) : 0);
+        // At the top, a random part of an interval late: calls that arrive exactly at the bucket's
+        // refill rate leave it at the edge, where another caller's calls fail and ours never do (see
+        // max in curve.ts).
+        const jitter = shared && slots.atTop(slot) ? random() * slotJitter * slots.intervalAt(slot) : 0;
+        const wait = slot - clock() + jitter;
         if (wait > 0) await sleep(wait);
         // The most urgent waiter now (one may have arrived while this slot was being claimed).
         const waiter = queue.shift() as Waiter;
@@ -203,9 +210,11 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
   const horizonSlots = options.horizonSlots ?? 2;
   const cooldownMs = options.cooldownMs ?? 2_000;
   const fallbackMs = options.fallbackMs ?? 30_000;
-  const cubic = options.cubic ?? DEFAULT_CUBIC;
-  // After a decrease nobody calls for two intervals at the ceiling: Connect's bucket refills a token.
-  const pauseMs = options.pauseMs ?? 2_000 / ceiling;
+  const curve = options.curve ?? DEFAULT_CURVE;
+  const state = (): CurveState => ({ hold: item.wmax ?? curve.max, throttleAt: item.throttleAt });
+  // After a decrease nobody calls for five intervals at the ceiling: Connect's bucket, emptied by the
+  // calls that drew the throttle, refills before anyone (the other caller included) calls again.
+  const pauseMs = options.pauseMs ?? 5_000 / ceiling;
 
   let item: BudgetItem = { demandUntil: {}, floorAt: {} };
   let fallbackUntil = 0;
@@ -213,8 +222,7 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
   let unreportedFallback: number | undefined;
   let local: RateLimiter | undefined;
 
-  const fraction = (t: number) =>
-    cubicFraction({ wmax: item.wmax ?? 1, throttleAt: item.throttleAt }, t, cubic);
+  const fraction = (t: number) => curveAt(state(), t, curve).fraction;
   const intervalAt = (t: number) => 1000 / (ceiling * fraction(t));
   /** The fallback: this instance's static share of the budget as it stands. */
   const localRate = (t: number) => (ceiling * fraction(t)) / Math.max(1, options.instances);
@@ -274,7 +282,7 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
     try {
       const next = await store.throttled({
         now: t,
-        wmax: fraction(t),
+        wmax: curveThrottled(state(), t, curve).hold,
         since: t - cooldownMs,
         resumeAt: t + pauseMs,
       });
@@ -286,6 +294,7 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
 
   return {
     intervalAt,
+    atTop: (t: number) => curveAt(state(), t, curve).phase === 'top',
     async obtain(lane: Lane): Promise<{ slot: number; shared: boolean }> {
       if (fallbackUntil <= clock()) {
         try {

@@ -5,7 +5,8 @@
  *
  * What it reads (written by the budget, lib/budget/, in the budget table):
  * - the budget item of an operation, `id` = the operation name: `ceiling` (configured requests/s),
- *   `wmax` and `throttleAt` (the CUBIC state of lib/budget/cubic.ts; both absent = never throttled),
+ *   `wmax` and `throttleAt` (the curve's hold and when it was set, lib/budget/curve.ts; both absent =
+ *   never throttled),
  *   `floorAt_<lane>` (epoch ms, the lane's last slot) and `fallbackAt` (epoch ms, written when an
  *   instance reaches the table again after pacing at its local rate because it could not);
  * - one stats item per operation and minute, `id` = `<operation>#<epochMinute>`: `calls`,
@@ -15,7 +16,7 @@
  * the time from the start of its first minute to `now`, so rates are per second actually elapsed.
  */
 import { LANES, type Lane } from '#lib/lanes.ts';
-import { cubicFraction } from './cubic.ts';
+import { type CurvePhase, curveAt } from './curve.ts';
 
 /** The operations that have a budget item. */
 export const BUDGET_OPERATIONS = ['StartTaskContact', 'TransferContact'] as const;
@@ -64,10 +65,10 @@ export interface OperationStatus {
   hasBudget: boolean;
   /** Configured requests/s; null without a budget item. */
   ceiling: number | null;
-  /** The current budget: ceiling × the CUBIC fraction at `now`; null without a budget item. */
-  budget: { ratePerSecond: number; fraction: number } | null;
-  /** Last multiplicative decrease (a ThrottlingException seen by some instance); null when never. */
-  lastThrottle: { at: string; agoSeconds: number; wmax: number } | null;
+  /** The current budget: ceiling × the curve's fraction at `now`, and its phase; null without a budget item. */
+  budget: { ratePerSecond: number; fraction: number; phase: CurvePhase } | null;
+  /** Last decrease (a ThrottlingException seen by some instance) and the hold it set; null when never. */
+  lastThrottle: { at: string; agoSeconds: number; hold: number } | null;
   fallback: {
     /** Last time an instance could not reach the table and fell back to its local rate (ISO). */
     lastAt: string | null;
@@ -177,11 +178,11 @@ function operationStatus(
   const throttledBefore = wmax !== undefined && throttleAt !== undefined;
   let budget: OperationStatus['budget'] = null;
   if (budgetItem !== undefined && ceiling !== undefined) {
-    const fraction = cubicFraction(
-      throttledBefore ? { wmax, throttleAt } : { wmax: 1, throttleAt: undefined },
+    const { fraction, phase } = curveAt(
+      throttledBefore ? { hold: wmax, throttleAt } : { hold: 1, throttleAt: undefined },
       nowMs,
     );
-    budget = { ratePerSecond: ceiling * fraction, fraction };
+    budget = { ratePerSecond: ceiling * fraction, fraction, phase };
   }
   const fallbackAt = numberOf(budgetItem, 'fallbackAt');
   const achievedPerSecond = window.seconds > 0 ? Math.max(0, calls - throttled) / window.seconds : 0;
@@ -209,7 +210,7 @@ function operationStatus(
       ? {
           at: new Date(throttleAt).toISOString(),
           agoSeconds: Math.max(0, (nowMs - throttleAt) / 1000),
-          wmax,
+          hold: wmax,
         }
       : null,
     fallback: {

@@ -8,7 +8,7 @@
  * - `tat`: epoch ms of the next free call slot (the theoretical arrival time of GCRA, the generic
  *   cell rate algorithm). A claim books the slot `max(tat, now)` and moves `tat` one interval on,
  *   in one conditional UpdateItem, so the slots of every instance are one interval apart.
- * - `wmax`, `throttleAt`: the CUBIC state (lib/budget/cubic.ts); absent until the first throttle.
+ * - `wmax`, `throttleAt`: the curve state (lib/budget/curve.ts: `wmax` holds the hold); absent until the first throttle.
  * - `ceiling`: the configured requests/s, written by every claim (for `task-ingest status`).
  * - `demandUntil_<lane>`: epoch ms until which a waiter of that lane holds a booked slot (its slot
  *   plus half an interval). While a higher lane's demand lasts, a lower lane may only take a slot

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cubicFraction, DEFAULT_CUBIC } from '#lib/budget/cubic.ts';
+import { curveFraction, DEFAULT_CURVE } from '#lib/budget/curve.ts';
 
 /** The budget's fraction when never throttled (just under the ceiling). */
-const TOP = DEFAULT_CUBIC.max;
+const TOP = DEFAULT_CURVE.max;
 
 import {
   type BudgetRecord,
@@ -85,7 +85,7 @@ describe('readBudgetStatus', () => {
     expect(asked.batch.flat()).toHaveLength(10);
   });
 
-  it('computes the current budget from the CUBIC state after a throttle', async () => {
+  it('computes the current budget from the curve state after a throttle', async () => {
     // Prepare
     const throttleAt = NOW - 2_000;
     const { port } = fakePort({
@@ -102,10 +102,11 @@ describe('readBudgetStatus', () => {
     const start = op(await readBudgetStatus({ port, now: NOW }), 'StartTaskContact');
 
     // Assess
-    const fraction = cubicFraction({ wmax: 0.8, throttleAt }, NOW);
-    expect(fraction).toBeLessThan(0.8);
-    expect(start.budget).toEqual({ ratePerSecond: 4 * fraction, fraction });
-    expect(start.lastThrottle).toEqual({ at: new Date(throttleAt).toISOString(), agoSeconds: 2, wmax: 0.8 });
+    const fraction = curveFraction({ hold: 0.8, throttleAt }, NOW);
+    expect(fraction).toBeGreaterThanOrEqual(0.8);
+    expect(fraction).toBeLessThan(0.81);
+    expect(start.budget).toEqual({ ratePerSecond: 4 * fraction, fraction, phase: 'hold' });
+    expect(start.lastThrottle).toEqual({ at: new Date(throttleAt).toISOString(), agoSeconds: 2, hold: 0.8 });
     expect(start.fallback).toEqual({ lastAt: new Date(NOW - 60_000).toISOString(), recent: true });
   });
 
@@ -119,7 +120,7 @@ describe('readBudgetStatus', () => {
     const start = op(await readBudgetStatus({ port, now: NOW, minutes: 5 }), 'StartTaskContact');
 
     // Assess
-    expect(start.budget).toEqual({ ratePerSecond: 2 * TOP, fraction: TOP });
+    expect(start.budget).toEqual({ ratePerSecond: 2 * TOP, fraction: TOP, phase: 'top' });
     expect(start.lastThrottle).toBeNull();
     expect(start.fallback.recent).toBe(false);
     expect(start.window.throttledShare).toBeNull();

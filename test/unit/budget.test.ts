@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBudget, planClaim } from '#lib/budget/budget.ts';
-import { cubicFraction, cubicThrottled, DEFAULT_CUBIC } from '#lib/budget/cubic.ts';
+import { type CurveState, curveAt, curveFraction, curveThrottled, DEFAULT_CURVE } from '#lib/budget/curve.ts';
 import type { Lane } from '#lib/lanes.ts';
 import { createMemoryBudgetStore } from '#test/support/memory-budget-store.ts';
 import {
@@ -16,26 +16,53 @@ import {
 
 const T0 = 1_800_000_000_000;
 
-describe('cubicFraction', () => {
+describe('the hold-and-probe curve', () => {
+  const p = DEFAULT_CURVE;
+  const top = { hold: 1, throttleAt: undefined };
+
   it('is the top of the curve, just under the ceiling, until the first throttle', () => {
-    expect(cubicFraction({ wmax: 1, throttleAt: undefined }, T0)).toBe(DEFAULT_CUBIC.max);
+    expect(curveAt(top, T0)).toEqual({ phase: 'top', fraction: p.max });
   });
 
-  it('drops to beta × the fraction in use and climbs back to it after the window K', () => {
-    const state = cubicThrottled({ wmax: 1, throttleAt: undefined }, T0);
-    const w = DEFAULT_CUBIC.max;
-    expect(state.wmax).toBe(w);
-    expect(cubicFraction(state, T0)).toBeCloseTo(DEFAULT_CUBIC.beta * w, 9);
-    const k = Math.cbrt((w * (1 - DEFAULT_CUBIC.beta)) / DEFAULT_CUBIC.scale);
-    expect(cubicFraction(state, T0 + (k / 2) * 1000)).toBeLessThan(w);
-    expect(cubicFraction(state, T0 + k * 1000)).toBeCloseTo(w, 9);
+  it('halves on a throttle at the top, then holds, growing additively, until the probe', () => {
+    const state = curveThrottled(top, T0);
+    expect(state).toEqual({ hold: p.firstBeta * p.max, throttleAt: T0 });
+    expect(curveAt(state, T0)).toEqual({ phase: 'hold', fraction: p.firstBeta * p.max });
+    const beforeProbe = T0 + p.probeAfterS * 1000 - 1;
+    expect(curveAt(state, beforeProbe).phase).toBe('hold');
+    expect(curveFraction(state, beforeProbe)).toBeCloseTo(p.firstBeta * p.max + p.growth * p.probeAfterS, 4);
+  });
+
+  it('probes for a window, and is back at the top when the probe draws no throttle', () => {
+    const state = curveThrottled(top, T0);
+    const probeAt = T0 + p.probeAfterS * 1000;
+    expect(curveAt(state, probeAt)).toEqual({ phase: 'probe', fraction: p.probeLevel });
+    expect(curveAt(state, probeAt + p.probeWindowS * 1000)).toEqual({ phase: 'top', fraction: p.max });
+  });
+
+  it('keeps the hold reached when a probe is throttled, and decreases it when the hold is', () => {
+    const first = curveThrottled(top, T0);
+    const held = first.hold + p.growth * p.probeAfterS;
+    const duringProbe = T0 + (p.probeAfterS + 1) * 1000;
+    const afterProbe = curveThrottled(first, duringProbe);
+    expect(afterProbe.hold).toBeCloseTo(held, 9);
+    expect(afterProbe.throttleAt).toBe(duringProbe);
+    const whileHolding = curveThrottled(afterProbe, duringProbe + 3_000);
+    expect(whileHolding.hold).toBeCloseTo(p.beta * (held + p.growth * 3), 9);
+  });
+
+  it('takes a throttle after a successful probe as new congestion at the top', () => {
+    const first = curveThrottled(top, T0);
+    const later = T0 + (p.probeAfterS + p.probeWindowS + 30) * 1000;
+    expect(curveThrottled(first, later)).toEqual({ hold: p.firstBeta * p.max, throttleAt: later });
   });
 
   it('never goes under the floor nor over the ceiling', () => {
-    let state = { wmax: 1, throttleAt: undefined as number | undefined };
-    for (let i = 0; i < 50; i++) state = cubicThrottled(state, T0 + i);
-    expect(cubicFraction(state, T0 + 50)).toBe(DEFAULT_CUBIC.floor);
-    expect(cubicFraction(state, T0 + 3_600_000)).toBe(DEFAULT_CUBIC.max);
+    let state: CurveState = top;
+    for (let i = 0; i < 100; i++) state = curveThrottled(state, T0 + i);
+    expect(curveFraction(state, T0 + 100)).toBeCloseTo(p.floor, 4);
+    expect(curveFraction({ hold: 5, throttleAt: T0 }, T0)).toBe(p.max);
+    expect(curveFraction(state, T0 + 3_600_000)).toBe(p.max);
   });
 });
 
