@@ -137,7 +137,7 @@ describe('createBudget', () => {
     expect(rateIn(log.ok, T0, T0 + 60_000)).toBeGreaterThanOrEqual(1.95);
   });
 
-  it('shrinks while an outside caller takes half the quota, and recovers within 30 s after it leaves', async () => {
+  it('shrinks while an outside caller takes half the quota, throttling neither often, and recovers within 30 s after it leaves', async () => {
     // Prepare: the outside caller makes one call per second on average from 0 to 120 s; our calls
     // reach the bucket up to 2 ms after their slot, as over a network.
     const store = createMemoryBudgetStore();
@@ -163,6 +163,15 @@ describe('createBudget', () => {
     expect(theirsDuring).toBeGreaterThanOrEqual(0.8);
     // … and takes the whole quota back within 30 s of the other caller leaving.
     expect(rateIn(ours.ok, T0 + 150_000, T0 + 180_000)).toBeGreaterThanOrEqual(0.95 * 2);
+    const share = (log: typeof ours, from: number, until: number) => {
+      const inWindow = (t: number) => t >= from && t < until;
+      const throttled = log.throttled.filter(inWindow).length;
+      return throttled / (throttled + log.ok.filter(inWindow).length);
+    };
+    // Beside it, both callers see few 429s: the budget holds under what the other leaves and spends
+    // about one throttle per probe (CUBIC, before, throttled both about twice as often).
+    expect(share(ours, T0, T0 + 120_000)).toBeLessThanOrEqual(0.1);
+    expect(share(theirs, T0, T0 + 120_000)).toBeLessThanOrEqual(0.1);
   });
 
   it('falls back to the local rate when the store fails, and keeps granting', async () => {
