@@ -179,9 +179,9 @@ export type IngestConfig = {
   transientBackoff: BackoffConfig;
   overQuotaBackoff: BackoffConfig;
   /**
-   * The ingest queue's RedrivePolicy maxReceiveCount (INGEST_MAX_RECEIVE_COUNT). On this receive a
-   * transient failure is parked in the DLQ as EXHAUSTED with a failure record, before SQS would move
-   * the message there without one.
+   * The ingest queue's RedrivePolicy maxReceiveCount (INGEST_MAX_RECEIVE_COUNT). Two receives before
+   * it (lib/ingest/receives.ts) a transient failure is parked in the DLQ as EXHAUSTED with a failure
+   * record, before SQS would move the message there without one.
    */
   maxReceiveCount: number;
   idempotencyExpirySeconds: number;

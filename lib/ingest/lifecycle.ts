@@ -8,9 +8,9 @@
  *
  * Order and duplicates (a standard queue reorders and redelivers):
  * - no ledger entry yet (the create is still on its way): TRANSIENT `TaskNotFound`, retried in place
- *   with the transient visibility backoff; on receive `maxReceiveCount - 2` (6 of 8) it is parked
- *   PERMANENT `TaskNotFound` with its reason (one receive is kept back so that an invocation dying on
- *   it does not let SQS move the message bare); `dlq replay` gives it the same wait again;
+ *   with the transient visibility backoff; on the parking receive (receives.ts: 6 of 8) it is parked
+ *   PERMANENT `TaskNotFound` with its reason, like any retryable failure; `dlq replay` gives it the
+ *   same wait again;
  * - an update carries its envelope `time`; the ledger keeps the newest applied update's time and id,
  *   and an update whose (time, id) is not newer than that (or than the event holding the lease) is
  *   stale: success, nothing called. The same event again is a duplicate: success, nothing called;
@@ -44,6 +44,7 @@ import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
 import type { LifecycleLedger, TaskLifecycle } from '#lib/transfers/ledger.ts';
 import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';
+import { parkingReceive } from './receives.ts';
 
 export const TASK_NOT_FOUND_CODE = 'TaskNotFound';
 export const TASK_BUSY_CODE = 'TaskBusy';
@@ -223,7 +224,7 @@ export interface LifecycleDeps {
   contacts: ContactActions;
   limits: TaskLimits;
   now: () => number;
-  /** The ingest queue's maxReceiveCount: one receive before it, a missing task is parked PERMANENT. */
+  /** The ingest queue's maxReceiveCount: on its parking receive (receives.ts), a missing task is parked PERMANENT. */
   maxReceiveCount?: number;
   leaseMs?: number;
   /**
@@ -385,11 +386,7 @@ function leftTaskCompleted(change: LifecycleChange, result: LifecycleResult): bo
 
 export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
   const leaseMs = deps.leaseMs ?? DEFAULT_LIFECYCLE_LEASE_MS;
-  // Parked two receives before the last one the queue allows: invocations that die after parking
-  // and before the delete (the chaos suite kills one in eight) still leave receives to park the
-  // message again with its reason; with one receive of margin, two such deaths in a row let SQS move
-  // it to the DLQ bare (seen once in the chaos suite).
-  const waitReceives = Math.max(1, (deps.maxReceiveCount ?? DEFAULT_TASK_WAIT_RECEIVES) - 2);
+  const waitReceives = parkingReceive(deps.maxReceiveCount ?? DEFAULT_TASK_WAIT_RECEIVES);
 
   /** Steps 2-4 once: read the entry, decide, take the lease; undefined when the lease was lost. */
   const attempt = async (

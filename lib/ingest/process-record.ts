@@ -18,10 +18,11 @@
  * forwarded to that lane's queue unchanged instead of steps 3-5 (`lane.ts`), and the record is done.
  * Failures: PERMANENT and OVER_QUOTA go to the DLQ with a failure record (the record is then done);
  * TRANSIENT pushes the message's visibility out by a full-jitter backoff and reports the record
- * failed, except on the last receive the queue allows (`maxReceiveCount`): then it goes to the DLQ as
- * EXHAUSTED with the transient code, so ops see a reason and `dlq replay` can replay it (SQS would
- * otherwise move it there on the next receive with no record at all). If the DLQ send itself fails,
- * the record is reported failed so SQS keeps the message.
+ * failed, except from the parking receive on (`parkingReceive`, receives.ts: two before the queue's
+ * `maxReceiveCount`): then it goes to the DLQ as EXHAUSTED with the transient code, so ops see a
+ * reason and `dlq replay` can replay it (SQS would otherwise move it there after maxReceiveCount with
+ * no record at all). If the DLQ send itself fails, the record is reported failed so SQS keeps the
+ * message.
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
@@ -49,6 +50,7 @@ import type {
   TemplateSource,
   TransferRequester,
 } from './ports.ts';
+import { parkingReceive } from './receives.ts';
 
 export interface IngestDeps {
   rules: RuleSource;
@@ -71,8 +73,8 @@ export interface IngestDeps {
   transientBackoff: BackoffConfig;
   overQuotaBackoff: BackoffConfig;
   /**
-   * The ingest queue's maxReceiveCount: a TRANSIENT failure on this receive (or a later one) is parked
-   * as EXHAUSTED instead of being retried in place. Undefined: always retried in place (the queue's
+   * The ingest queue's maxReceiveCount: a TRANSIENT failure from `parkingReceive(maxReceiveCount)`
+   * on is parked as EXHAUSTED instead of being retried in place. Undefined: always retried in place (the queue's
    * redrive policy is then the only backstop, and it moves the message without a failure record).
    */
   maxReceiveCount?: number;
@@ -372,11 +374,12 @@ async function routeFailure(
     receiveCount,
     lane: laneOfRecord(record),
   };
-  // The last receive SQS allows: park with a record now rather than let the redrive policy move it bare.
+  // Near the last receive SQS allows: park with a record now rather than let the redrive policy move
+  // it bare (receives.ts says why two receives are kept back).
   const exhausted =
     classified.class === 'TRANSIENT' &&
     deps.maxReceiveCount !== undefined &&
-    receiveCount >= deps.maxReceiveCount;
+    receiveCount >= parkingReceive(deps.maxReceiveCount);
   if (classified.class === 'TRANSIENT' && !exhausted) {
     return await retryInPlace(error, record, classified, fields, receiveCount, deps);
   }

@@ -16,7 +16,7 @@ import type { SeenOutcome } from '#test/support/harness.ts';
 import { CASE_TASK_NAME, caseEvent, caseRule, useHarness } from '#test/support/sandbox-fixture.ts';
 import { ESCALATIONS_QUEUE_ID, INSTANCE_ID, TRANSFER_FLOW_ID } from '#test/support/world.ts';
 
-/** The harness's maxReceiveCount: an update whose task never comes is parked on receive 3 of 4. */
+/** The harness's maxReceiveCount: an update whose task never comes is parked on receive 2 of 4 (lib/ingest/receives.ts). */
 const MAX_RECEIVES = 4;
 
 function lifecycleRules(source: string) {

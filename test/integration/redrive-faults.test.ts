@@ -2,13 +2,15 @@
  * The redrive and the ingest under faults and limits, on the sandbox: a crash between the redrive's
  * send and its delete creates no second task, the redrive gives up (EXHAUSTED) after
  * REDRIVE_MAX_ATTEMPTS and leaves the message for ops, and ingest parks a transient failure as
- * EXHAUSTED on the last receive its queue allows (INGEST_MAX_RECEIVE_COUNT, which must equal the ingest
- * queue's maxReceiveCount) instead of letting SQS move it to the DLQ without a record.
+ * EXHAUSTED on its parking receive, two before the last its queue allows (INGEST_MAX_RECEIVE_COUNT,
+ * which must equal the ingest queue's maxReceiveCount), instead of letting SQS move it to the DLQ
+ * without a record.
  */
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '#cli/main.ts';
 import { now } from '#lib/clock.ts';
+import { parkingReceive } from '#lib/ingest/receives.ts';
 import { type RedriveSummary, runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort, type SqsPort } from '#lib/redrive/sqs-port.ts';
 import { FLOW_ID, type Harness, INSTANCE_ID, startHarness } from '#test/support/harness.ts';
@@ -16,7 +18,7 @@ import { FLOW_ID, type Harness, INSTANCE_ID, startHarness } from '#test/support/
 const REDRIVE_SCHEDULE = 'connect-task-ingest-local-dlq-redrive';
 const REDRIVE_MAX_ATTEMPTS = 2;
 /** Below the ingest queue's maxReceiveCount (8), so the test also shows the value comes from configuration. */
-const INGEST_MAX_RECEIVE_COUNT = 3;
+const INGEST_MAX_RECEIVE_COUNT = 4;
 /** Past any over-quota backoff of the first two parkings (base 60 s: at most 240 s). */
 const PAST_BACKOFF_SECONDS = 300;
 const SOURCE = 'com.example.faults';
@@ -196,7 +198,7 @@ describe('redrive and ingest under faults and limits', () => {
     expect(tasksFor('exhaust-1')).toHaveLength(0);
   });
 
-  it('parks a transient failure as EXHAUSTED with its code on the last allowed receive, and ops can replay it', async () => {
+  it('parks a transient failure as EXHAUSTED with its code on the parking receive, and ops can replay it', async () => {
     // Prepare: every StartTaskContact fails with a 500 (TRANSIENT).
     await h.connectConfig({ errorRates: { StartTaskContact: { InternalServiceException: 1 } } });
     const messageId = await h.send(event('throttled-1'));
@@ -224,7 +226,7 @@ describe('redrive and ingest under faults and limits', () => {
     });
     expect(parked[0]?.failure?.message).toMatch(
       new RegExp(
-        `^gave up after ${INGEST_MAX_RECEIVE_COUNT} receives \\(maxReceiveCount ${INGEST_MAX_RECEIVE_COUNT}\\)`,
+        `^gave up after ${parkingReceive(INGEST_MAX_RECEIVE_COUNT)} receives \\(maxReceiveCount ${INGEST_MAX_RECEIVE_COUNT}\\)`,
       ),
     );
     expect(scheduled).toMatchObject({ replayed: 0, skipped: 1, problems: [] });

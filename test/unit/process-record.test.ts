@@ -645,6 +645,31 @@ describe('processRecord retries transient failures in place', () => {
     expect(f.visibility).toHaveLength(1);
   });
 
+  it('parks a transient failure as EXHAUSTED from two receives before maxReceiveCount, and retries it before', async () => {
+    // Prepare: the queue allows 8 receives; the parking receive is the 6th.
+    const f = setup([bagRule()]);
+    const deps = { ...f.deps, maxReceiveCount: 8 };
+    const onReceive = (n: number) =>
+      rawRecord(
+        bagBody(),
+        { source: 'bag', id: 'e-1' },
+        { attributes: { ApproximateReceiveCount: String(n) } },
+      );
+    f.startFailures.push(connectError(ThrottlingException, 'Rate exceeded', 429));
+    f.startFailures.push(connectError(ThrottlingException, 'Rate exceeded', 429));
+
+    // Act
+    const fifth = await rejection(processRecord(onReceive(5), deps));
+    const sixth = await processRecord(onReceive(6), deps);
+
+    // Assess: retried in place on the 5th, parked with its reason on the 6th.
+    expect(fifth).toMatchObject({ failureClass: 'TRANSIENT', code: 'ThrottlingException' });
+    expect(parked(sixth)).toMatchObject({ failureClass: 'EXHAUSTED', code: 'ThrottlingException' });
+    expect(f.dlq).toHaveLength(1);
+    expect(failureOf(f.dlq[0])).toMatchObject({ class: 'EXHAUSTED', code: 'ThrottlingException' });
+    expect(failureOf(f.dlq[0])?.message).toMatch(/^gave up after 6 receives \(maxReceiveCount 8\)/);
+  });
+
   it('still reports the record not done when the visibility change fails, logging the error', async () => {
     // Prepare
     const f = setup([bagRule()]);
