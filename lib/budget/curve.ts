@@ -22,8 +22,8 @@
  * from the CUBIC days), and `throttleAt`, when. Every instance computes the same rate from them.
  * Rates are fractions of the configured ceiling, so the same parameters serve 2/s and 200/s.
  *
- * Tuned on a virtual-time copy of `npm run bench -- quota` scenario (b) and checked on the bench:
- * README, "Sharing Connect's quota".
+ * Tuned with `npm run bench -- quota-sim` (bench/quota-sim.ts: scenario (b) on virtual time, many
+ * seeds) and checked with `npm run bench -- quota`: README, "Sharing Connect's quota".
  */
 
 export interface CurveParams {
