@@ -8,16 +8,17 @@
  *
  * Order and duplicates (a standard queue reorders and redelivers):
  * - no ledger entry yet (the create is still on its way): TRANSIENT `TaskNotFound`, retried in place
- *   with the transient visibility backoff; on the parking receive (receives.ts: 6 of 8) it is parked
- *   PERMANENT `TaskNotFound` with its reason, like any retryable failure; `dlq replay` gives it the
- *   same wait again;
+ *   with the transient visibility backoff; one receive before the parking receive (receives.ts: 5
+ *   of 8) it is parked PERMANENT `TaskNotFound` with its reason, so that once its create is there a
+ *   transient failure still has a receive to retry on; `dlq replay` gives it the same wait again;
  * - an update carries its envelope `time`; the ledger keeps the newest applied update's time and id,
  *   and an update whose (time, id) is not newer than that (or than the event holding the lease) is
  *   stale: success, nothing called. The same event again is a duplicate: success, nothing called;
  * - a complete is final: once applied, updates are stale and completes duplicates;
  * - the event being applied holds a lease on the entry (a conditional write on the entry's `rev`), so
  *   two deliveries of one task never call Connect at once: another event, or another message of the
- *   same event (an upstream duplicate), that finds a live lease waits (TRANSIENT `TaskBusy`); the
+ *   same event (an upstream duplicate), that finds a live lease waits for it in the invocation (up
+ *   to DEFAULT_BUSY_WAIT_MS), then gives up the receive (TRANSIENT `TaskBusy`); the
  *   holder's own retry (same SQS message) takes it back, and a lease whose holder died expires after
  *   `leaseMs`; its event's time still counts as applied (its call may have reached Connect).
  * - StopContact answering ContactNotFoundException (410: the contact is not active or does not exist:
@@ -44,12 +45,21 @@ import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
 import type { LifecycleLedger, TaskLifecycle } from '#lib/transfers/ledger.ts';
 import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';
-import { parkingReceive } from './receives.ts';
+import { taskWaitReceive } from './receives.ts';
 
 export const TASK_NOT_FOUND_CODE = 'TaskNotFound';
 export const TASK_BUSY_CODE = 'TaskBusy';
-/** Receives an update/complete waits for its create when the queue's maxReceiveCount is unknown. */
+/** The maxReceiveCount assumed when the queue's is unknown (an update then waits 5 receives for its create). */
 export const DEFAULT_TASK_WAIT_RECEIVES = 8;
+/**
+ * How long a delivery that finds the task held by another waits in the invocation for it (polling
+ * every BUSY_POLL_MS) before it gives up this receive as TRANSIENT `TaskBusy`: a holder makes one
+ * Connect call (two attempts at most) and lets go.
+ */
+export const DEFAULT_BUSY_WAIT_MS = 3_000;
+const BUSY_POLL_MS = 250;
+/** What an attempt returns when another delivery holds a live lease on the task. */
+const BUSY = Symbol('busy');
 /** How long the event being applied holds the task: longer than the ingest function's timeout (60 s). */
 export const DEFAULT_LIFECYCLE_LEASE_MS = 5 * 60 * 1000;
 
@@ -224,9 +234,13 @@ export interface LifecycleDeps {
   contacts: ContactActions;
   limits: TaskLimits;
   now: () => number;
-  /** The ingest queue's maxReceiveCount: on its parking receive (receives.ts), a missing task is parked PERMANENT. */
+  /** The ingest queue's maxReceiveCount: on `taskWaitReceive` of it (receives.ts), a missing task is parked PERMANENT. */
   maxReceiveCount?: number;
   leaseMs?: number;
+  /** How long to wait in the invocation for another delivery's lease (default DEFAULT_BUSY_WAIT_MS). */
+  busyWaitMs?: number;
+  /** Real-time sleep for that wait; injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
   /**
    * The transfer plans: a completed task's plans that have not run are cancelled (the contact has
    * ended; a sweep would only fail them as ContactEnded). Without it, plans are left as they are.
@@ -386,13 +400,15 @@ function leftTaskCompleted(change: LifecycleChange, result: LifecycleResult): bo
 
 export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
   const leaseMs = deps.leaseMs ?? DEFAULT_LIFECYCLE_LEASE_MS;
-  const waitReceives = parkingReceive(deps.maxReceiveCount ?? DEFAULT_TASK_WAIT_RECEIVES);
+  const busyWaitMs = deps.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const waitReceives = taskWaitReceive(deps.maxReceiveCount ?? DEFAULT_TASK_WAIT_RECEIVES);
 
   /** Steps 2-4 once: read the entry, decide, take the lease; undefined when the lease was lost. */
   const attempt = async (
     input: LifecycleInput,
     change: LifecycleChange,
-  ): Promise<LifecycleResult | undefined> => {
+  ): Promise<LifecycleResult | typeof BUSY | undefined> => {
     const { clientToken, eventId, eventAt } = change;
     const found = await deps.ledger.lifecycle(clientToken);
     if (!found) throw taskNotFound(change, input.envelope, input.receiveCount, waitReceives);
@@ -405,12 +421,7 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
     // right now), means wait: the holder's outcome decides. This delivery's own lease (its earlier
     // attempt failed after the call) and an expired one (its holder died) are taken over.
     const own = lc.lease?.eventId === eventId && lc.lease.holder === input.deliveryId;
-    if (lc.lease !== undefined && lc.lease.until > now && !own) {
-      throw new IngestRetryError(
-        TASK_BUSY_CODE,
-        `another delivery or event of this task is being applied (ClientToken ${clientToken})`,
-      );
-    }
+    if (lc.lease !== undefined && lc.lease.until > now && !own) return BUSY;
     const claimed = await deps.ledger.claimLifecycle(clientToken, lc.rev, {
       eventId,
       ...(eventAt === undefined ? {} : { eventAt }),
@@ -422,8 +433,23 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
 
   return async (input) => {
     const change = await lifecycleChange(input, deps.limits);
-    for (let tries = 0; tries < 3; tries += 1) {
+    let busyWaitedMs = 0;
+    for (let tries = 0; tries < 3; ) {
       const result = await attempt(input, change);
+      if (result === BUSY) {
+        // Another delivery holds the task for one Connect call: wait here for it rather than spend
+        // a receive (two updates released together by their create's arrival meet like this).
+        if (busyWaitedMs >= busyWaitMs) {
+          throw new IngestRetryError(
+            TASK_BUSY_CODE,
+            `another delivery or event of this task is being applied (ClientToken ${change.clientToken})`,
+          );
+        }
+        await sleep(BUSY_POLL_MS);
+        busyWaitedMs += BUSY_POLL_MS;
+        continue;
+      }
+      tries += 1;
       if (!result) continue;
       if (leftTaskCompleted(change, result)) await cancelPendingTransfers(deps, result.contactId);
       return result;

@@ -9,8 +9,9 @@
  * reason. The receives kept back let a later invocation park it again with its reason; with one kept
  * back, two such deaths in a row were seen to let a bare copy through in the chaos suite.
  *
- * Used by every retryable failure (a TRANSIENT one parks as EXHAUSTED) and by an update or complete
- * whose create has not arrived (parked PERMANENT `TaskNotFound`).
+ * Used by every retryable failure (a TRANSIENT one parks as EXHAUSTED). An update or complete whose
+ * create has not arrived waits one receive less (`taskWaitReceive`, then parked PERMANENT
+ * `TaskNotFound`), so that once its create is there a transient failure still has a receive to retry on.
  */
 export const PARK_MARGIN_RECEIVES = 2;
 
@@ -20,4 +21,13 @@ export const PARK_MARGIN_RECEIVES = 2;
  */
 export function parkingReceive(maxReceiveCount: number): number {
   return Math.max(1, maxReceiveCount - PARK_MARGIN_RECEIVES);
+}
+
+/**
+ * The receive on which an update or complete whose task is not in the ledger yet is parked
+ * PERMANENT `TaskNotFound`: one before the parking receive.
+ * @example taskWaitReceive(8) // 5
+ */
+export function taskWaitReceive(maxReceiveCount: number): number {
+  return Math.max(1, parkingReceive(maxReceiveCount) - 1);
 }

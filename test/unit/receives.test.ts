@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PARK_MARGIN_RECEIVES, parkingReceive } from '#lib/ingest/receives.ts';
+import { PARK_MARGIN_RECEIVES, parkingReceive, taskWaitReceive } from '#lib/ingest/receives.ts';
 
 describe('parkingReceive', () => {
   it('keeps two receives back from the queue’s maxReceiveCount', () => {
@@ -12,5 +12,14 @@ describe('parkingReceive', () => {
     expect(parkingReceive(3)).toBe(1);
     expect(parkingReceive(2)).toBe(1);
     expect(parkingReceive(1)).toBe(1);
+  });
+});
+
+describe('taskWaitReceive', () => {
+  it('parks a missing create one receive before the parking receive', () => {
+    expect(taskWaitReceive(8)).toBe(5);
+    expect(taskWaitReceive(5)).toBe(2);
+    expect(taskWaitReceive(4)).toBe(1);
+    expect(taskWaitReceive(1)).toBe(1);
   });
 });
