@@ -8,8 +8,8 @@
  *
  * Order and duplicates (a standard queue reorders and redelivers):
  * - no ledger entry yet (the create is still on its way): TRANSIENT `TaskNotFound`, retried in place
- *   with the transient visibility backoff; one receive before the parking receive (receives.ts: 5
- *   of 8) it is parked PERMANENT `TaskNotFound` with its reason, so that once its create is there a
+ *   with the transient visibility backoff; one receive before the parking receive (receives.ts: 7
+ *   of 10) it is parked PERMANENT `TaskNotFound` with its reason, so that once its create is there a
  *   transient failure still has a receive to retry on; `dlq replay` gives it the same wait again;
  * - an update carries its envelope `time`; the ledger keeps the newest applied update's time and id,
  *   and an update whose (time, id) is not newer than that (or than the event holding the lease) is
@@ -49,8 +49,8 @@ import { taskWaitReceive } from './receives.ts';
 
 export const TASK_NOT_FOUND_CODE = 'TaskNotFound';
 export const TASK_BUSY_CODE = 'TaskBusy';
-/** The maxReceiveCount assumed when the queue's is unknown (an update then waits 5 receives for its create). */
-export const DEFAULT_TASK_WAIT_RECEIVES = 8;
+/** The maxReceiveCount assumed when the queue's is unknown (the default INGEST_MAX_RECEIVE_COUNT). */
+export const DEFAULT_TASK_WAIT_RECEIVES = 10;
 /**
  * How long a delivery that finds the task held by another waits in the invocation for it (polling
  * every BUSY_POLL_MS) before it gives up this receive as TRANSIENT `TaskBusy`: a holder makes one

@@ -59,7 +59,7 @@ describe('the sandbox edge endpoint', () => {
       expect(attrs.Attributes?.VisibilityTimeout, queue).toBe('360');
       expect(JSON.parse(attrs.Attributes?.RedrivePolicy ?? '{}'), queue).toEqual({
         deadLetterTargetArn: sandbox.resources.queues.DeadLetterQueue?.arn,
-        maxReceiveCount: 8,
+        maxReceiveCount: 10,
       });
     }
     sqs.destroy();

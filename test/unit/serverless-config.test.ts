@@ -36,7 +36,7 @@ describe('loadServerlessConfig against the repository serverless.yml', () => {
     const ingestQueue = config.resources.Resources.IngestQueue as { Properties: Record<string, unknown> };
     expect(ingestQueue.Properties.RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] },
-      maxReceiveCount: 8,
+      maxReceiveCount: 10,
     });
     expect(ingestQueue.Properties.QueueName).toBe('connect-task-ingest-dev-ingest');
     for (const [id, name] of [
