@@ -41,9 +41,9 @@ export interface BudgetOptions {
   /** At most one decrease per this many ms across all instances. Default 2,000. */
   cooldownMs?: number;
   /**
-   * At the top of the curve, each call goes out up to this fraction of an interval after its slot,
-   * at random. Default 0.5. Below the top calls keep to their slots: evenly spaced calls under what
-   * another caller leaves collide with its calls least.
+   * At the top of the curve and while probing, each call goes out up to this fraction of an interval
+   * after its slot, at random. Default 0.5. Holding, calls keep to their slots: evenly spaced calls
+   * under what another caller leaves collide with its calls least.
    */
   slotJitter?: number;
   /** After a decrease, the next slot is at least this far off (ms). Default five intervals at the ceiling. */
@@ -145,10 +145,11 @@ export function createBudget(options: BudgetOptions): Budget {
       while (queue.length > 0) {
         const head = queue[0] as Waiter;
         const { slot, shared } = await slots.obtain(head.lane);
-        // At the top, a random part of an interval late: calls that arrive exactly at the bucket's
-        // refill rate leave it at the edge, where another caller's calls fail and ours never do (see
-        // max in curve.ts).
-        const jitter = shared && slots.atTop(slot) ? random() * slotJitter * slots.intervalAt(slot) : 0;
+        // At the top and while probing, a random part of an interval late: evenly spaced calls near
+        // the bucket's refill rate leave it at the edge, where another caller's calls fail and ours
+        // do not, so the budget never learns (see max in curve.ts); a probe would then end "clear"
+        // and go to the top. Holding, well under what the other leaves, calls keep to their slots.
+        const jitter = shared && slots.jittered(slot) ? random() * slotJitter * slots.intervalAt(slot) : 0;
         const wait = slot - clock() + jitter;
         if (wait > 0) await sleep(wait);
         // The most urgent waiter now (one may have arrived while this slot was being claimed).
@@ -294,7 +295,8 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
 
   return {
     intervalAt,
-    atTop: (t: number) => curveAt(state(), t, curve).phase === 'top',
+    /** At the top and while probing, calls go out a random part of an interval late (see the pump). */
+    jittered: (t: number) => curveAt(state(), t, curve).phase !== 'hold',
     async obtain(lane: Lane): Promise<{ slot: number; shared: boolean }> {
       if (fallbackUntil <= clock()) {
         try {
