@@ -30,6 +30,14 @@ export function onClockAdvance(listener: (nowMs: number) => void): () => void {
   return () => listeners.delete(listener);
 }
 
+/**
+ * Waits `ms` of real time, on the global timer (tests' fake timers control it); moving the clock
+ * does not end it.
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
 export function clockOffsetMs(): number {
   return offsetMs;
 }

@@ -20,6 +20,7 @@
  *
  * Time is real time (epoch ms shared by all instances), not the movable business clock.
  */
+import { sleep as realSleep } from '#lib/clock.ts';
 import { createRateLimiter, type RateLimiter } from '#lib/connect/rate-limiter.ts';
 import { DEFAULT_LANE, LANES, type Lane, lanePriority } from '#lib/lanes.ts';
 import { type CurveParams, type CurveState, curveAt, curveThrottled, DEFAULT_CURVE } from './curve.ts';
@@ -123,13 +124,11 @@ export function planClaim(
  */
 const MIN_HORIZON_MS = 250;
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function createBudget(options: BudgetOptions): Budget {
   const { ceiling } = options;
   if (!(ceiling > 0) || !Number.isFinite(ceiling)) throw new TypeError(`ceiling must be > 0, got ${ceiling}`);
   const clock = options.clock ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   const slotJitter = options.slotJitter ?? 0.5;
   const stats = createStatsRecorder(options.store, clock);

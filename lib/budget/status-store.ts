@@ -12,6 +12,7 @@ import {
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { sleep } from '#lib/clock.ts';
 import type { BudgetRecord, BudgetStatusPort } from './status.ts';
 
 /** BatchGetItem takes at most 100 keys. */
@@ -34,11 +35,9 @@ export interface DynamoBudgetStatusPortOptions {
   delay?: (ms: number) => Promise<void>;
 }
 
-const defaultDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function createDynamoBudgetStatusPort(options: DynamoBudgetStatusPortOptions): BudgetStatusPort {
   const { client, tableName } = options;
-  const delay = options.delay ?? defaultDelay;
+  const delay = options.delay ?? sleep;
 
   async function getChunk(ids: readonly string[], into: Map<string, BudgetRecord>): Promise<void> {
     let request: Record<string, KeysAndAttributes> | undefined = {

@@ -15,6 +15,7 @@
  *
  * Time is real time here (not the movable business clock): it paces real network calls.
  */
+import { sleep as realSleep } from '#lib/clock.ts';
 import { isPositiveInteger } from '#lib/guards.ts';
 export interface RateLimiter {
   /** Resolves when the caller may make one call. Callers are served in arrival order. */
@@ -46,15 +47,13 @@ export interface RateLimiterOptions {
   random?: () => number;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { ratePerSecond } = options;
   if (!(ratePerSecond > 0)) throw new TypeError(`ratePerSecond must be > 0, got ${ratePerSecond}`);
   const burst = options.burst ?? 1;
   if (!isPositiveInteger(burst)) throw new TypeError(`burst must be an integer ≥ 1, got ${burst}`);
   const clock = options.clock ?? (() => performance.now());
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   if (ratePerSecond === Number.POSITIVE_INFINITY) {
     return { acquire: async () => {}, throttled: () => {}, waiting: 0 };

@@ -35,6 +35,8 @@ import {
   StopContactCommand,
   UpdateContactCommand,
 } from '@aws-sdk/client-connect';
+import { sleep } from '#lib/clock.ts';
+import { CONFIG_DEFAULTS } from '#lib/config.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
 import { type ContactUpdateFields, validateContactUpdate } from '#lib/connect/validate-task.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
@@ -49,8 +51,6 @@ import { taskWaitReceive } from './receives.ts';
 
 export const TASK_NOT_FOUND_CODE = 'TaskNotFound';
 export const TASK_BUSY_CODE = 'TaskBusy';
-/** The maxReceiveCount assumed when the queue's is unknown (the default INGEST_MAX_RECEIVE_COUNT). */
-export const DEFAULT_TASK_WAIT_RECEIVES = 10;
 /**
  * How long a delivery that finds the task held by another waits in the invocation for it (polling
  * every BUSY_POLL_MS) before it gives up this receive as TRANSIENT `TaskBusy`: a holder makes one
@@ -401,8 +401,8 @@ function leftTaskCompleted(change: LifecycleChange, result: LifecycleResult): bo
 export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
   const leaseMs = deps.leaseMs ?? DEFAULT_LIFECYCLE_LEASE_MS;
   const busyWaitMs = deps.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const waitReceives = taskWaitReceive(deps.maxReceiveCount ?? DEFAULT_TASK_WAIT_RECEIVES);
+  const wait = deps.sleep ?? sleep;
+  const waitReceives = taskWaitReceive(deps.maxReceiveCount ?? CONFIG_DEFAULTS.INGEST_MAX_RECEIVE_COUNT);
 
   /** Steps 2-4 once: read the entry, decide, take the lease; undefined when the lease was lost. */
   const attempt = async (
@@ -445,7 +445,7 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
             `another delivery or event of this task is being applied (ClientToken ${change.clientToken})`,
           );
         }
-        await sleep(BUSY_POLL_MS);
+        await wait(BUSY_POLL_MS);
         busyWaitedMs += BUSY_POLL_MS;
         continue;
       }
