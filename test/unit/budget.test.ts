@@ -251,6 +251,39 @@ describe('createBudget', () => {
     expect(rateIn(bulkLog.ok, T0, T0 + 60_000)).toBeGreaterThanOrEqual(1.4);
   });
 
+  it('jitters its calls at the top and while probing, and keeps them to their slots while holding', async () => {
+    // Prepare: a decrease recorded 1 s ago (holding), or 19 s ago (probing); jitter at its largest.
+    const lateness = async (decreasedAgoMs: number) => {
+      const store = createMemoryBudgetStore();
+      await store.throttled({ now: Date.now() - decreasedAgoMs, wmax: 0.5, since: 0, resumeAt: 0 });
+      const late: number[] = [];
+      const budget = createBudget({
+        store,
+        ceiling: 2,
+        instances: 1,
+        random: () => 0.999,
+        onGrant: (g) => late.push(Date.now() - g.slot),
+      });
+      const acquired = Promise.all([budget.acquire(), budget.acquire(), budget.acquire()]);
+      await runFor(5_000);
+      await acquired;
+      return late;
+    };
+
+    // Act
+    const holding = await lateness(1_000);
+    const probing = await lateness(19_000);
+
+    // Assess: on their slots while holding; up to half an interval late (0.9 of 2/s) while probing.
+    expect(holding).toHaveLength(3);
+    // (Fake timers fire on whole milliseconds; slots fall between them.)
+    for (const ms of holding) expect(Math.abs(ms)).toBeLessThan(1);
+    for (const ms of probing) {
+      expect(ms).toBeGreaterThan(200);
+      expect(ms).toBeLessThanOrEqual(0.5 * (1000 / (2 * DEFAULT_CURVE.probeLevel)));
+    }
+  });
+
   it('writes its statistics per minute', async () => {
     const store = createMemoryBudgetStore();
     const budget = createBudget({ store, ceiling: 2, instances: 1 });
