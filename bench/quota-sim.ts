@@ -22,7 +22,7 @@ import { type CurvePhase, curveAt, DEFAULT_CURVE } from '#lib/budget/curve.ts';
 import type { BudgetStore } from '#lib/budget/store.ts';
 import { createMemoryBudgetStore } from '#test/support/memory-budget-store.ts';
 import { seededRandom } from '#test/support/random.ts';
-import type { Reporter } from './report.ts';
+import { type Reporter, secondsBackToQuota } from './report.ts';
 
 const QUOTA = 2;
 const OTHER_UNTIL_MS = 60_000;
@@ -191,15 +191,7 @@ function figures(calls: readonly Call[]): SimRun {
   const rate = (who: Call['who']) =>
     calls.filter((c) => c.who === who && c.ok && inWindow(c)).length / seconds;
   const ok = calls.filter((c) => c.who === 'ingest' && c.ok).map((c) => c.at);
-  let recoverySeconds = Number.POSITIVE_INFINITY;
-  for (let i = 0, lo = 0; i < ok.length; i += 1) {
-    const t = ok[i] as number;
-    while ((ok[lo] as number) <= t - 5_000) lo += 1;
-    if (t >= OTHER_UNTIL_MS && i - lo + 1 >= 0.95 * QUOTA * 5) {
-      recoverySeconds = (t - OTHER_UNTIL_MS) / 1000;
-      break;
-    }
-  }
+  const recoverySeconds = secondsBackToQuota(ok, OTHER_UNTIL_MS, QUOTA);
   const otherThrottledByPhase: Record<string, number> = {};
   for (const c of calls) {
     if (c.who === 'other' && !c.ok && until(c))

@@ -19,7 +19,7 @@ import { ConnectClient, StartTaskContactCommand } from '@aws-sdk/client-connect'
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { now } from '#lib/clock.ts';
 import { SANDBOX_CREDENTIALS } from '#sandbox/index.ts';
-import { type Cell, fmt, percentile, type Reporter } from './report.ts';
+import { type Cell, fmt, percentile, type Reporter, secondsBackToQuota } from './report.ts';
 import {
   type BacklogMessage,
   caseMessages,
@@ -391,18 +391,7 @@ function sharingFigures(
     (log.countsAtStop.ThrottlingException ?? 0) -
     (log.countsAtFrom.ThrottlingException ?? 0) -
     otherThrottledInWindow;
-  // The 5-s sliding window (t − 5 s, t] is highest right at a task: look at every task after `until`.
-  const need = 0.95 * p.quota * 5;
-  let recovered: number | undefined;
-  for (let i = 0, lo = 0; i < ingest.length; i += 1) {
-    const t = ingest[i] as number;
-    while ((ingest[lo] as number) <= t - 5000) lo += 1;
-    if (t >= until && i - lo + 1 >= need) {
-      recovered = t;
-      break;
-    }
-  }
-  const recoverySeconds = recovered === undefined ? Number.POSITIVE_INFINITY : (recovered - until) / 1000;
+  const recoverySeconds = secondsBackToQuota(ingest, until, p.quota);
   const lastFrom = run.ended - LAST_WINDOW_MS;
   const ingestRateLast = ingest.filter((t) => t > lastFrom).length / (LAST_WINDOW_MS / 1000);
   return {

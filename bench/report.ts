@@ -60,6 +60,21 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const median = (values: readonly number[]): number => percentile(values, 50);
 
+/**
+ * Seconds from `fromMs` until the rate over a 5-s sliding window of the sorted event times reaches
+ * 0.95 × `quota`; Infinity when it never does. The window (t − 5 s, t] is highest right at an event,
+ * so every event from `fromMs` on is looked at.
+ */
+export function secondsBackToQuota(sortedMs: readonly number[], fromMs: number, quota: number): number {
+  const need = 0.95 * quota * 5;
+  for (let i = 0, lo = 0; i < sortedMs.length; i += 1) {
+    const t = sortedMs[i] as number;
+    while ((sortedMs[lo] as number) <= t - 5_000) lo += 1;
+    if (t >= fromMs && i - lo + 1 >= need) return (t - fromMs) / 1000;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
 export function mib(bytes: number): number {
   return bytes / (1024 * 1024);
 }
