@@ -18,7 +18,7 @@
  * - the event being applied holds a lease on the entry (a conditional write on the entry's `rev`), so
  *   two deliveries of one task never call Connect at once: another event, or another message of the
  *   same event (an upstream duplicate), that finds a live lease waits for it in the invocation (up
- *   to DEFAULT_BUSY_WAIT_MS), then gives up the receive (TRANSIENT `TaskBusy`); the
+ *   to BUSY_WAIT_MS), then gives up the receive (TRANSIENT `TaskBusy`); the
  *   holder's own retry (same SQS message) takes it back, and a lease whose holder died expires after
  *   `leaseMs`; its event's time still counts as applied (its call may have reached Connect).
  * - StopContact answering ContactNotFoundException (410: the contact is not active or does not exist:
@@ -56,7 +56,7 @@ export const TASK_BUSY_CODE = 'TaskBusy';
  * every BUSY_POLL_MS) before it gives up this receive as TRANSIENT `TaskBusy`: a holder makes one
  * Connect call (two attempts at most) and lets go.
  */
-export const DEFAULT_BUSY_WAIT_MS = 3_000;
+export const BUSY_WAIT_MS = 3_000;
 const BUSY_POLL_MS = 250;
 /** What an attempt returns when another delivery holds a live lease on the task. */
 const BUSY = Symbol('busy');
@@ -237,9 +237,7 @@ export interface LifecycleDeps {
   /** The ingest queue's maxReceiveCount: on `taskWaitReceive` of it (receives.ts), a missing task is parked PERMANENT. */
   maxReceiveCount?: number;
   leaseMs?: number;
-  /** How long to wait in the invocation for another delivery's lease (default DEFAULT_BUSY_WAIT_MS). */
-  busyWaitMs?: number;
-  /** Real-time sleep for that wait; injectable for tests. */
+  /** Real-time sleep for the wait for another delivery's lease (BUSY_WAIT_MS); injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
   /**
    * The transfer plans: a completed task's plans that have not run are cancelled (the contact has
@@ -400,7 +398,6 @@ function leftTaskCompleted(change: LifecycleChange, result: LifecycleResult): bo
 
 export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
   const leaseMs = deps.leaseMs ?? DEFAULT_LIFECYCLE_LEASE_MS;
-  const busyWaitMs = deps.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
   const wait = deps.sleep ?? sleep;
   const waitReceives = taskWaitReceive(deps.maxReceiveCount ?? CONFIG_DEFAULTS.INGEST_MAX_RECEIVE_COUNT);
 
@@ -439,7 +436,7 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
       if (result === BUSY) {
         // Another delivery holds the task for one Connect call: wait here for it rather than spend
         // a receive (two updates released together by their create's arrival meet like this).
-        if (busyWaitedMs >= busyWaitMs) {
+        if (busyWaitedMs >= BUSY_WAIT_MS) {
           throw new IngestRetryError(
             TASK_BUSY_CODE,
             `another delivery or event of this task is being applied (ClientToken ${change.clientToken})`,

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { IngestRetryError } from '#lib/ingest/errors.ts';
-import { createLifecycleApplier, DEFAULT_BUSY_WAIT_MS, TASK_BUSY_CODE } from '#lib/ingest/lifecycle.ts';
+import { BUSY_WAIT_MS, createLifecycleApplier, TASK_BUSY_CODE } from '#lib/ingest/lifecycle.ts';
 import { compileRule, validateRule } from '#lib/rules/compile.ts';
 import type { LifecycleLedger, StoredLedgerEntry, TaskLifecycle } from '#lib/transfers/ledger.ts';
 import { INSTANCE_ID } from '#test/support/world.ts';
@@ -124,7 +124,7 @@ describe('lifecycle lease wait', () => {
     // Assess: waited the whole budget, called nothing.
     expect(error).toBeInstanceOf(IngestRetryError);
     expect(error).toMatchObject({ code: TASK_BUSY_CODE });
-    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(DEFAULT_BUSY_WAIT_MS);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(BUSY_WAIT_MS);
     expect(stops).toEqual([]);
   });
 });
