@@ -36,7 +36,7 @@ import {
 } from '#cli/context.ts';
 import { now as clockNow } from '#lib/clock.ts';
 import { LANES, type Lane } from '#lib/lanes.ts';
-import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
 
 export interface CliDeps {
@@ -159,7 +159,7 @@ function createProgram(deps: CliDeps = {}): BuiltProgram {
     },
     lookup: () => ({
       ruleStore: ctx().ruleStore(),
-      ledger: new DynamoLedgerStore({ client: ctx().dynamo, tableName: ctx().ledgerTable() }),
+      ledger: new DynamoLedger({ client: ctx().dynamo, tableName: ctx().ledgerTable() }),
     }),
   });
   registerStatusCommand(program, () => {

@@ -14,9 +14,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { applyTemplates } from '#lib/connect/template-apply.ts';
 import { validateTemplateFile } from '#lib/connect/template-spec.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
-import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import type { TransferItem } from '#lib/transfers/store/port.ts';
 import type { Sandbox } from './index.ts';
@@ -160,7 +160,7 @@ export async function sendDemoMessages(
 
 /** Tasks from the Connect emulator; DLQ entries read without consuming them (visibility reset to 0). */
 export async function summarize(sandbox: Sandbox, messagesSent: number): Promise<DemoSummary> {
-  const ledger = new DynamoLedgerStore({
+  const ledger = new DynamoLedger({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.LEDGER_TABLE as string,
   });

@@ -25,7 +25,8 @@ import type { Command } from 'commander';
 import { type CliIo, CliUsageError, CliUserError, describeError, toJson } from '#cli/context.ts';
 import { REFERENCE_TYPES } from '#lib/connect/constraints.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import { DynamoLedgerStore, type StoredLedgerEntry, type TaskLifecycle } from '#lib/transfers/ledger.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
+import type { StoredLedgerEntry, TaskLifecycle } from '#lib/ledger/port.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import type { TransferItem } from '#lib/transfers/store/port.ts';
 
@@ -90,7 +91,7 @@ export function registerTaskCommands(program: Command, io: CliIo, deps: () => Ta
           "the stage's Connect instances are unknown: pass --instance-id (or set CONNECT_INSTANCE_IDS)",
         );
       }
-      const ledger = new DynamoLedgerStore({ client: d.dynamo, tableName: d.ledgerTable });
+      const ledger = new DynamoLedger({ client: d.dynamo, tableName: d.ledgerTable });
       let found: { entry: StoredLedgerEntry; lifecycle: TaskLifecycle } | undefined;
       for (const instanceId of instances) {
         const token =

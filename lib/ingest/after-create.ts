@@ -5,13 +5,13 @@
  * already exists), because a crash may have happened between the task and these writes. Both writes
  * are conditional puts, so doing them again changes nothing.
  *
- * A task chained by PreviousContactId is counted in its chain (lib/transfers/ledger.ts) only when its
+ * A task chained by PreviousContactId is counted in its chain (lib/ledger/port.ts) only when its
  * ledger entry was newly created: a redelivery, a duplicate or a replay finds the entry and counts
  * nothing. A crash between the entry and the count leaves the chain counted one short: a full chain may
  * then be taken for the active-task quota (OVER_QUOTA, the old behaviour), never the reverse.
  */
 import { transferRequestId } from '#lib/idempotency/ids.ts';
-import type { ChainLedger, LedgerStore } from '#lib/transfers/ledger.ts';
+import type { ChainLedger, LedgerStore } from '#lib/ledger/port.ts';
 import { planFromRule, TransferPlanError } from '#lib/transfers/plan.ts';
 import { acceptTransferRequest } from '#lib/transfers/request.ts';
 import type { TransferStore } from '#lib/transfers/store/port.ts';

@@ -17,13 +17,13 @@ import { now as clockNow } from '#lib/clock.ts';
 import type { IngestConfig } from '#lib/config.ts';
 import { createTemplateProvider } from '#lib/connect/templates.ts';
 import { LANES, type Lane, type LaneQueueUrls } from '#lib/lanes.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
 import { powertoolsIngestMetrics } from '#lib/observability/ports.ts';
 import { createMetrics, logger } from '#lib/observability/powertools.ts';
 import { createRuleProvider } from '#lib/rules/provider.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
-import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { createAfterCreate, createTransferRequester } from './after-create.ts';
 import { createLimit } from './concurrency.ts';
@@ -64,7 +64,7 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
     operation: 'StartTaskContact',
     logger: log,
   });
-  const ledger = new DynamoLedgerStore({ client: clients.dynamodb, tableName: config.ledgerTable });
+  const ledger = new DynamoLedger({ client: clients.dynamodb, tableName: config.ledgerTable });
   const starter = createTaskStarter({
     connect: clients.connect,
     dynamodb: clients.dynamodb,

@@ -6,9 +6,9 @@ import type { StartTaskContactCommandInput } from '@aws-sdk/client-connect';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
 import type { Lane } from '#lib/lanes.ts';
+import type { LedgerEntry } from '#lib/ledger/port.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
-import type { LedgerEntry } from '#lib/transfers/ledger.ts';
 
 /** Set on a message an ops replay sent back: the first message of each replay refreshes the cache. */
 export interface CacheHint {
@@ -59,7 +59,7 @@ export interface QueueActions {
 }
 
 /** The ledger's own entry type: what ingest records for each task it created. */
-export type { LedgerEntry } from '#lib/transfers/ledger.ts';
+export type { LedgerEntry } from '#lib/ledger/port.ts';
 
 /** Called after a task exists (fresh or duplicate): ledger and transfer plan, both idempotent writes. */
 export type AfterCreate = (input: {

@@ -5,12 +5,12 @@
  */
 import { parseEnvelope } from '#lib/envelope/parse.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
+import type { LedgerStore, StoredLedgerEntry } from '#lib/ledger/port.ts';
 import { evaluateIdempotencyKey } from '#lib/mapping/map.ts';
 import { type CompiledRule, compileRule, selectRule, validateRule } from '#lib/rules/compile.ts';
 import type { RuleStore } from '#lib/rules/store.ts';
 import { renderOccurrence, type TaskSchedule } from '#lib/schedules/declaration.ts';
 import { formatScheduledTime } from '#lib/schedules/expression.ts';
-import type { LedgerStore, StoredLedgerEntry } from '#lib/transfers/ledger.ts';
 
 export type OccurrenceTask =
   | { scheduledTime: string; status: 'task'; clientToken: string; entry: StoredLedgerEntry }

@@ -11,11 +11,11 @@ import { createQuotaBudget } from '#lib/budget/config.ts';
 import { powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
 import { now as clockNow } from '#lib/clock.ts';
 import type { TransferConfig } from '#lib/config.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
 import { createMetrics, logger } from '#lib/observability/powertools.ts';
 import { ConnectTransferGateway } from './gateway.ts';
 import { handleTransferInvocation, type TransferInvocationResult } from './invoke.ts';
-import { DynamoLedgerStore } from './ledger.ts';
 import { DynamoTransferStore } from './store/dynamo-store.ts';
 
 /**
@@ -34,7 +34,7 @@ export function createTransferHandler(runtime: TransferRuntime) {
   const { config, clients } = runtime;
   const metrics = createMetrics();
   const store = new DynamoTransferStore({ client: clients.dynamodb, tableName: config.transfersTable });
-  const ledger = new DynamoLedgerStore({ client: clients.dynamodb, tableName: config.ledgerTable });
+  const ledger = new DynamoLedger({ client: clients.dynamodb, tableName: config.ledgerTable });
   const gateway = new ConnectTransferGateway(clients.connect);
   const limiter = createQuotaBudget(config.budget, {
     dynamodb: clients.dynamodb,

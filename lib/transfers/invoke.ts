@@ -2,7 +2,7 @@
  * What the transfer function does with one invocation: the scheduled sweep, or one transfer request.
  */
 import { isNonNegativeInteger, isObject } from '#lib/guards.ts';
-import type { LedgerStore } from './ledger.ts';
+import type { LedgerStore } from '#lib/ledger/port.ts';
 import { acceptTransferRequest } from './request.ts';
 import type { ScheduleOutcome } from './store/port.ts';
 import {

@@ -2,7 +2,7 @@
  * Event-requested transfers: schedule the transfer an EventBridge event (or ops) asks for.
  */
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import type { LedgerStore } from './ledger.ts';
+import type { LedgerStore } from '#lib/ledger/port.ts';
 import { parseTransferDetail, requestFromEvent, TransferPlanError } from './plan.ts';
 import type { ScheduleOutcome, TransferItem, TransferStore } from './store/port.ts';
 

@@ -10,9 +10,9 @@ import { run } from '#cli/main.ts';
 import { now } from '#lib/clock.ts';
 import { occurrenceId } from '#lib/idempotency/ids.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import { parseTaskSchedules } from '#lib/schedules/declaration.ts';
 import { formatScheduledTime } from '#lib/schedules/expression.ts';
-import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { startTaskScheduler } from '#sandbox/task-scheduler.ts';
 import { type Harness, INSTANCE_ID, startHarness } from '#test/support/harness.ts';
 
@@ -66,7 +66,7 @@ describe('task schedules on the sandbox (movable clock, real SDK clients)', () =
       taskClientToken(INSTANCE_ID, SOURCE, occurrenceId('weekday-escalations', formatScheduledTime(ms))),
     );
     expect(new Set(tokens).size).toBe(2);
-    const ledger = new DynamoLedgerStore({
+    const ledger = new DynamoLedger({
       client: h.clients.dynamodb,
       tableName: h.sandbox.environment.LEDGER_TABLE as string,
     });

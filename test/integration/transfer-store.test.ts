@@ -1,12 +1,12 @@
 /**
- * The ledger's DynamoDB adapter and the `transfers` CLI commands against dynalite (in-process,
- * loopback) with the tables created from serverless.yml. The transfer store's own cases are the
- * contract in test/support/transfer-store-contract.ts (transfer-store-contract.test.ts).
+ * The `transfers` CLI commands against dynalite (in-process, loopback) with the tables created from
+ * serverless.yml. The transfer store's own cases are the contract in
+ * test/support/transfer-store-contract.ts (transfer-store-contract.test.ts), the ledger's in
+ * test/support/ledger-contract.ts.
  */
 import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { registerTransferCommands } from '#cli/commands/transfers.ts';
-import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { requestFromEvent } from '#lib/transfers/plan.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { startTransferDynalite, type TransferDynalite } from '#test/support/transfer-dynalite.ts';
@@ -16,7 +16,7 @@ const QUEUE = 'a0a0a0a0-0000-4000-8000-000000000002';
 const FLOW = 'f1a2b3c4-0000-4000-8000-000000000002';
 const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
 
-describe('DynamoLedgerStore and the transfers CLI on dynalite', () => {
+describe('the transfers CLI on dynalite', () => {
   let db: TransferDynalite;
   let dynamo: TransferDynalite['dynamo'];
   let seq = 0;
@@ -26,7 +26,6 @@ describe('DynamoLedgerStore and the transfers CLI on dynalite', () => {
   beforeAll(async () => {
     db = await startTransferDynalite();
     dynamo = db.dynamo;
-    await db.createTable('LedgerTable', 'ledger');
   });
 
   afterAll(async () => {
@@ -38,30 +37,6 @@ describe('DynamoLedgerStore and the transfers CLI on dynalite', () => {
     table = `transfers-${seq}`;
     await db.createTable('TransfersTable', table);
     store = new DynamoTransferStore({ client: dynamo, tableName: table });
-  });
-
-  describe('DynamoLedgerStore', () => {
-    it('keeps the first entry for a token and reads it back with its TTL', async () => {
-      // Prepare
-      const ledger = new DynamoLedgerStore({ client: dynamo, tableName: 'ledger' });
-      const entry = {
-        clientToken: `tok-${seq}`,
-        contactId: 'c-1',
-        instanceId: INSTANCE,
-        source: 'crm',
-        eventId: 'e-1',
-        idempotencyKey: 'k-1',
-        ruleId: 'r',
-        createdAt: T0,
-      };
-      // Act
-      const outcomes = [await ledger.put(entry), await ledger.put({ ...entry, contactId: 'c-other' })];
-      const stored = await ledger.get(entry.clientToken);
-      // Assess
-      expect(outcomes).toEqual(['created', 'exists']);
-      expect(stored).toEqual({ ...entry, expiresAt: Math.ceil(T0 / 1000) + 30 * 86_400 });
-      expect(await ledger.get('unknown')).toBeUndefined();
-    });
   });
 
   describe('transfers CLI', () => {

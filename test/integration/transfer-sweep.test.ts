@@ -7,10 +7,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { now } from '#lib/clock.ts';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import { taskClientToken, transferClientToken } from '#lib/idempotency/token.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { TransferPlan } from '#lib/rules/schema.ts';
 import { ConnectTransferGateway } from '#lib/transfers/gateway.ts';
 import { handleTransferInvocation } from '#lib/transfers/invoke.ts';
-import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { planFromRule } from '#lib/transfers/plan.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { runSweep, type SweepDeps } from '#lib/transfers/sweep.ts';
@@ -207,7 +207,7 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
 
   it('finds the task of an earlier event through the ledger and transfers that contact', async () => {
     // Prepare: two tasks from two events of the same source; the ledger records both (as the ingest does).
-    const ledger = new DynamoLedgerStore({ client: dynamo, tableName: LEDGER_TABLE });
+    const ledger = new DynamoLedger({ client: dynamo, tableName: LEDGER_TABLE });
     const ids: Record<string, string> = {};
     for (const key of ['ticket-1', 'ticket-2']) {
       ids[key] = await startTask(key);
@@ -262,7 +262,7 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
 
   it('refuses an event-requested transfer whose earlier event created no task', async () => {
     // Prepare
-    const ledger = new DynamoLedgerStore({ client: dynamo, tableName: LEDGER_TABLE });
+    const ledger = new DynamoLedger({ client: dynamo, tableName: LEDGER_TABLE });
     const event = {
       detail: {
         instanceId: INSTANCE,

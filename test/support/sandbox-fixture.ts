@@ -8,8 +8,8 @@
  *   it('…', async () => { await f.h.send(followUpEvent(SOURCE, 'e-1')); await f.h.idle(); … });
  */
 import { afterAll, beforeAll } from 'vitest';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { RedriveSummary } from '#lib/redrive/redrive.ts';
-import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
 import { type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { type CliResult, sandboxCli } from './cli.ts';
 import { type Harness, type HarnessOptions, startHarness } from './harness.ts';
@@ -49,7 +49,7 @@ export interface HarnessFixture {
   /** The CLI against the sandbox, as an operator runs it. */
   cli(argv: readonly string[], env?: Record<string, string>): Promise<CliResult>;
   /** The ledger table's store. */
-  ledger(): DynamoLedgerStore;
+  ledger(): DynamoLedger;
   /** Runs the scheduled redrive once, now. */
   redrive(): Promise<RedriveSummary>;
   /** The Connect tasks started with this ClientToken. */
@@ -74,7 +74,7 @@ export function useHarness(
     },
     cli: sandboxCli(() => h().endpoint),
     ledger: () =>
-      new DynamoLedgerStore({
+      new DynamoLedger({
         client: h().clients.dynamodb,
         tableName: h().sandbox.environment.LEDGER_TABLE as string,
       }),

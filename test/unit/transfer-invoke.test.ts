@@ -13,10 +13,10 @@ import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { ConnectTransferGateway } from '#lib/transfers/gateway.ts';
 import { handleTransferInvocation, type TransferInvocationDeps } from '#lib/transfers/invoke.ts';
-import type { LedgerEntry, LedgerStore, StoredLedgerEntry } from '#lib/transfers/ledger.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { TransferStoreError } from '#lib/transfers/store/errors.ts';
 import { lambdaContext } from '#test/support/lambda.ts';
+import { InMemoryLedger } from '#test/support/memory-ledger.ts';
 import { InMemoryTransferStore } from '#test/support/memory-transfer-store.ts';
 
 const INSTANCE = '11111111-2222-3333-4444-555555555555';
@@ -24,18 +24,6 @@ const QUEUE = 'a0a0a0a0-0000-4000-8000-000000000002';
 const USER = 'b0b0b0b0-0000-4000-8000-000000000001';
 const FLOW = 'f1a2b3c4-0000-4000-8000-000000000002';
 const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
-
-class MapLedger implements LedgerStore {
-  readonly entries = new Map<string, StoredLedgerEntry>();
-  async put(entry: LedgerEntry) {
-    if (this.entries.has(entry.clientToken)) return 'exists' as const;
-    this.entries.set(entry.clientToken, { ...entry, expiresAt: 0 });
-    return 'created' as const;
-  }
-  async get(clientToken: string) {
-    return this.entries.get(clientToken);
-  }
-}
 
 const connectMock = mockClient(ConnectClient);
 const dynamoMock = mockClient(DynamoDBClient);
@@ -48,7 +36,7 @@ afterEach(() => {
 
 describe('handleTransferInvocation', () => {
   let store: InMemoryTransferStore;
-  let ledger: MapLedger;
+  let ledger: InMemoryLedger;
   let clock: number;
 
   const deps = (): TransferInvocationDeps => ({
@@ -64,7 +52,7 @@ describe('handleTransferInvocation', () => {
 
   beforeEach(() => {
     store = new InMemoryTransferStore();
-    ledger = new MapLedger();
+    ledger = new InMemoryLedger();
     clock = T0;
     connectMock.on(DescribeContactCommand).resolves({ Contact: { Id: 'c-1', Channel: 'TASK' } });
     connectMock.on(TransferContactCommand).resolves({ ContactId: 'c-1', ContactArn: 'arn:aws:connect:c-1' });

@@ -43,7 +43,7 @@ import {
   type DynamoTableOptions,
   dynamoTable,
   isConditionFailure,
-} from '../dynamo-table.ts';
+} from '#lib/aws/dynamo-table.ts';
 import { type Cursor, decodeCursor, encodeCursor, isPlanRecord, toTransferItem } from './codec.ts';
 import { TransferStoreError } from './errors.ts';
 import {

@@ -1,5 +1,5 @@
 /**
- * What the transfers-area DynamoDB adapters (transfer store, ledger) share: their constructor
+ * What the DynamoDB table adapters (the transfer store, the ledger) share: their constructor
  * options, checked once at construction, and the test for a failed condition.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
