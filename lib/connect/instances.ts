@@ -82,6 +82,8 @@ export function connectIamResources(
       suffixes.map((suffix) => ({ 'Fn::Sub': `${instanceArnTemplate(id)}${suffix}` })),
     );
   return {
+    /** The instances themselves: the contact events rule's `detail.instanceArn` and TransferContact. */
+    instance: arns(['']),
     /** StartTaskContact: contact, contact-flow, quick connects (transfer-destination), task-template. */
     startTask: arns(['/contact/*', '/contact-flow/*', '/transfer-destination/*', '/task-template/*']),
     /** UpdateContact, StopContact, DescribeContact: contact. */
