@@ -51,3 +51,17 @@ export function transferRequestId(source: string, eventId: string): string {
 export function occurrenceId(name: string, scheduledTime: string): string {
   return `${name}@${scheduledTime}`;
 }
+
+/**
+ * The id of one task outcome (lib/outcomes/outcome.ts): `o-` + 32 hex characters of sha256 over the
+ * JSON array `[type, ...parts]`. The parts name the task (its ClientToken) or the event, and what
+ * happened to it, so every copy of one outcome has the same id.
+ */
+export function outcomeId(type: string, parts: readonly string[]): string {
+  return `o-${sha256Hex32(JSON.stringify([type, ...parts]))}`;
+}
+
+/** The id of the effect "a task of this ClientToken ended: release one waiting event" (lib/outcomes/effects.ts). */
+export function releaseEffectId(clientToken: string): string {
+  return `r-${sha256Hex32(JSON.stringify(['release', clientToken]))}`;
+}

@@ -107,3 +107,19 @@ export function contactIndexKey(instanceId: string, contactId: string): string {
     ['contactId', contactId],
   ]);
 }
+
+/** Prefix of the ledger items of rejected events' outcomes (they have no entry of their own). */
+export const OUTCOME_KEY_PREFIX = 'outcome#';
+
+/** The ledger key of the outbox item holding the outcome `outcomeId` of an event without an entry. */
+export function outcomeItemKey(outcomeId: string): string {
+  return ledgerKey(OUTCOME_KEY_PREFIX, 'outcome item key', [['outcomeId', outcomeId]]);
+}
+
+/** Prefix of the ledger items of OVER_QUOTA events waiting for a slot. */
+export const WAITER_KEY_PREFIX = 'waiter#';
+
+/** The ledger key of the waiter of the task `clientToken` (one per task, however often it parks). */
+export function waiterKey(clientToken: string): string {
+  return ledgerKey(WAITER_KEY_PREFIX, 'waiter key', [['clientToken', clientToken]]);
+}

@@ -5,8 +5,13 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { CONTACT_EVENT_TYPES, type ContactFact, type ContactFacts } from '#lib/contact-events/progress.ts';
+import { LANES } from '#lib/lanes.ts';
+import type { Effect } from '#lib/outcomes/effects.ts';
+import { type NotifySpec, OUTCOME_TYPES } from '#lib/outcomes/outcome.ts';
+import type { OutgoingMessage } from '#lib/retry/dlq-message.ts';
 import { LedgerRecordError } from './errors.ts';
-import type { LedgerEntry, StoredLedgerEntry, TaskLifecycle } from './port.ts';
+import type { LedgerEntry, StoredLedgerEntry, TaskLifecycle, Waiter } from './port.ts';
 
 // zod/mini (bundled into the Lambda functions) loads no locale: English messages as in classic zod.
 z.config(en());
@@ -105,4 +110,162 @@ export function chainCountOf(item: Record<string, unknown>): number {
   const tasks = num(item.tasks);
   if (tasks === undefined) throw new LedgerRecordError('chain counter field "tasks" is not a number');
   return tasks;
+}
+
+// ─── Progress, outbox, pending index, waiters ──────────────────────────────────────────────────────
+
+/** The pending index (serverless.yml, LedgerTable `byPending`): partition and sort key attributes. */
+export const PENDING_INDEX = 'byPending';
+export const PEND_PK = 'pendPk';
+export const PEND_AT = 'pendAt';
+/** The partition of ended tasks and rejections whose effects are not all acknowledged. */
+export const OUTBOX_PARTITION = 'outbox';
+/** The partition of an instance's open tasks. */
+export const openPartition = (instanceId: string) => `open#${instanceId}`;
+/** The partition of an instance's OVER_QUOTA waiters. */
+export const waitPartition = (instanceId: string) => `wait#${instanceId}`;
+/** An effect is stored as the attribute `ob_<effect id>` holding its JSON. */
+export const EFFECT_PREFIX = 'ob_';
+export const effectAttribute = (effectId: string) => `${EFFECT_PREFIX}${effectId}`;
+
+const factSchema = z.object({
+  type: z.enum(CONTACT_EVENT_TYPES),
+  at: z.number(),
+  ref: z.string(),
+  via: z.enum(['event', 'reconcile', 'api']),
+  agentId: z.optional(z.string()),
+  queueId: z.optional(z.string()),
+  initiatedAt: z.optional(z.number()),
+  enqueuedAt: z.optional(z.number()),
+  connectedAt: z.optional(z.number()),
+  disconnectedAt: z.optional(z.number()),
+  acwStartAt: z.optional(z.number()),
+  acwEndAt: z.optional(z.number()),
+  disconnectReason: z.optional(z.string()),
+}) satisfies z.ZodMiniType<ContactFact>;
+
+const notifySchema = z.object({
+  outcomes: z.array(z.enum(OUTCOME_TYPES)),
+  data: z.optional(z.record(z.string(), z.unknown())),
+});
+
+const effectSchema = z.union([
+  z.object({ id: z.string(), kind: z.literal('publish'), outcome: z.looseObject({ id: z.string() }) }),
+  z.object({ id: z.string(), kind: z.literal('release'), instanceId: z.string(), slots: z.number() }),
+]);
+
+/** Parses `value` with `schema` or throws a LedgerRecordError naming `what` and the wrong fields. */
+function parsed<T>(schema: z.ZodMiniType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new LedgerRecordError(`${what} has invalid fields: ${fieldsOf(result.error)}`);
+  return result.data;
+}
+
+/** The contact facts an entry holds (none before the first contact event). */
+export function factsOf(item: Record<string, unknown>): ContactFacts {
+  const stored = item.facts;
+  if (stored === undefined) return {};
+  if (typeof stored !== 'object' || stored === null)
+    throw new LedgerRecordError('ledger field "facts" is not a map');
+  const facts: ContactFacts = {};
+  for (const [type, fact] of Object.entries(stored)) {
+    const read = parsed(factSchema, fact, `ledger fact ${type}`);
+    facts[read.type] = read;
+  }
+  return facts;
+}
+
+export function notifyOf(item: Record<string, unknown>): NotifySpec | undefined {
+  if (item.notify === undefined) return undefined;
+  const { outcomes, data } = parsed(notifySchema, item.notify, 'ledger field "notify"');
+  return data === undefined ? { outcomes } : { outcomes, data };
+}
+
+/** The effects an item holds (its `ob_*` attributes), in id order. */
+export function effectsOf(item: Record<string, unknown>): Effect[] {
+  return Object.keys(item)
+    .filter((name) => name.startsWith(EFFECT_PREFIX))
+    .sort()
+    .map((name) => {
+      const raw = item[name];
+      let json: unknown;
+      try {
+        json = JSON.parse(String(raw));
+      } catch {
+        throw new LedgerRecordError(`ledger effect ${name} is not JSON`);
+      }
+      return parsed(effectSchema, json, `ledger effect ${name}`) as Effect;
+    });
+}
+
+const waiterSchema = z.object({
+  waitToken: z.string(),
+  waitInstance: z.string(),
+  waitLane: z.enum(LANES),
+  waitMessage: z.string(),
+  pendAt: z.number(),
+  parkedAt: z.number(),
+  claimUntil: z.optional(z.number()),
+});
+
+const outgoingSchema = z.object({
+  MessageBody: z.string(),
+  MessageAttributes: z.record(
+    z.string(),
+    z.object({
+      DataType: z.string(),
+      StringValue: z.optional(z.string()),
+      BinaryValue: z.optional(z.string()),
+    }),
+  ),
+});
+
+/** A waiter item as the port's `Waiter` (the message's binary attributes travel base64-encoded). */
+export function waiterOf(item: Record<string, unknown>): Waiter {
+  const w = parsed(waiterSchema, item, 'ledger waiter');
+  let message: unknown;
+  try {
+    message = JSON.parse(w.waitMessage);
+  } catch {
+    throw new LedgerRecordError('ledger waiter field "waitMessage" is not JSON');
+  }
+  const out = parsed(outgoingSchema, message, 'ledger waiter message');
+  const attributes = Object.fromEntries(
+    Object.entries(out.MessageAttributes).map(([name, v]) => [
+      name,
+      {
+        DataType: v.DataType,
+        ...(v.StringValue === undefined ? {} : { StringValue: v.StringValue }),
+        ...(v.BinaryValue === undefined
+          ? {}
+          : { BinaryValue: new Uint8Array(Buffer.from(v.BinaryValue, 'base64')) }),
+      },
+    ]),
+  );
+  return {
+    clientToken: w.waitToken,
+    instanceId: w.waitInstance,
+    lane: w.waitLane,
+    message: { MessageBody: out.MessageBody, MessageAttributes: attributes },
+    since: w.pendAt,
+    parkedAt: w.parkedAt,
+    ...(w.claimUntil === undefined ? {} : { claimUntil: w.claimUntil }),
+  };
+}
+
+/** The JSON a waiter's message is stored as (binary attribute values base64-encoded). */
+export function waiterMessageJson(message: OutgoingMessage): string {
+  const attributes = Object.fromEntries(
+    Object.entries(message.MessageAttributes).map(([name, v]) => [
+      name,
+      {
+        DataType: v.DataType ?? 'String',
+        ...(v.StringValue === undefined ? {} : { StringValue: v.StringValue }),
+        ...(v.BinaryValue === undefined
+          ? {}
+          : { BinaryValue: Buffer.from(v.BinaryValue).toString('base64') }),
+      },
+    ]),
+  );
+  return JSON.stringify({ MessageBody: message.MessageBody, MessageAttributes: attributes });
 }

@@ -16,14 +16,20 @@ import {
   isConditionFailure,
 } from '#lib/aws/dynamo-table.ts';
 import { chainCounterKey, contactIndexKey } from '#lib/idempotency/token.ts';
+import type { Effect } from '#lib/outcomes/effects.ts';
+import type { NotifySpec } from '#lib/outcomes/outcome.ts';
 import {
   chainCountOf,
   entryTokenOf,
   expiresAtSeconds,
   lifecycleOf,
+  notifyOf,
+  openPartition,
   toLedgerEntry,
   toLedgerItem,
 } from './codec.ts';
+import * as outbox from './dynamo-outbox.ts';
+import { DynamoWaiters } from './dynamo-waiters.ts';
 import { LedgerStoreError } from './errors.ts';
 import {
   type AppliedLifecycleEvent,
@@ -32,8 +38,13 @@ import {
   type LedgerEntry,
   type LedgerPutOutcome,
   type LifecycleLease,
+  type NewEntryState,
+  OUTBOX_GRACE_MS,
+  type ProgressChange,
   type StoredLedgerEntry,
   type TaskLifecycle,
+  type TaskProgress,
+  type Waiter,
 } from './port.ts';
 
 /** How long entries are kept after their creation: `retentionMs` (default 30 days). */
@@ -42,19 +53,26 @@ export type DynamoLedgerOptions = DynamoTableOptions;
 export class DynamoLedger implements Ledger {
   /** Client, table name and retention, checked once. */
   readonly #db: DynamoTable;
+  readonly #waiters: DynamoWaiters;
 
   constructor(options: DynamoLedgerOptions) {
     this.#db = dynamoTable('DynamoLedger', options, DEFAULT_LEDGER_RETENTION_MS);
+    this.#waiters = new DynamoWaiters(this.#db);
   }
 
-  async put(entry: LedgerEntry): Promise<LedgerPutOutcome> {
+  async put(entry: LedgerEntry, state?: NewEntryState): Promise<LedgerPutOutcome> {
     const stored = toLedgerItem(entry, this.#db.retentionMs);
     let outcome: LedgerPutOutcome;
     try {
       await this.#db.client.send(
         new PutItemCommand({
           TableName: this.#db.table,
-          Item: marshall(stored),
+          Item: marshall(
+            { ...stored, ...(state ? newEntryAttributes(entry, state) : {}) },
+            {
+              removeUndefinedValues: true,
+            },
+          ),
           ConditionExpression: 'attribute_not_exists(clientToken)',
         }),
       );
@@ -116,10 +134,11 @@ export class DynamoLedger implements Ledger {
 
   async lifecycle(
     clientToken: string,
-  ): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle } | undefined> {
+  ): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle; notify?: NotifySpec } | undefined> {
     const item = await this.#read(clientToken, 'the ledger entry');
     if (item === undefined) return undefined;
-    return { entry: toLedgerEntry(item), lifecycle: lifecycleOf(item) };
+    const notify = notifyOf(item);
+    return { entry: toLedgerEntry(item), lifecycle: lifecycleOf(item), ...(notify ? { notify } : {}) };
   }
 
   async claimLifecycle(
@@ -155,36 +174,51 @@ export class DynamoLedger implements Ledger {
     }
   }
 
-  commitLifecycle(clientToken: string, eventId: string, applied: AppliedLifecycleEvent): Promise<boolean> {
+  commitLifecycle(
+    clientToken: string,
+    eventId: string,
+    applied: AppliedLifecycleEvent,
+    effects?: { effects: readonly Effect[]; now: number },
+  ): Promise<boolean> {
     const set =
       applied.kind === 'update'
-        ? 'lastEventAt = :t, lastEventId = :e, '
-        : 'completedAt = :t, completedEventId = :e, ';
-    return this.#endLease(clientToken, eventId, 'record the lifecycle event', set, {
-      ':t': applied.kind === 'update' ? applied.eventAt : applied.completedAt,
+        ? ['lastEventAt = :t', 'lastEventId = :e']
+        : ['completedAt = :t', 'completedEventId = :e'];
+    const extra = outbox.lifecycleEffects(effects?.effects ?? [], effects?.now ?? 0);
+    return this.#endLease(clientToken, eventId, 'record the lifecycle event', {
+      ...extra,
+      set: [...set, ...extra.set],
+      values: { ...extra.values, ':t': applied.kind === 'update' ? applied.eventAt : applied.completedAt },
     });
   }
 
   async releaseLifecycle(clientToken: string, eventId: string): Promise<void> {
-    await this.#endLease(clientToken, eventId, 'release the lifecycle lease', '', {});
+    await this.#endLease(clientToken, eventId, 'release the lifecycle lease', {
+      set: [],
+      add: [],
+      names: {},
+      values: {},
+    });
   }
 
-  /** Ends `eventId`'s lease (bumping the revision, with `set` applied); false when it does not hold it. */
+  /** Ends `eventId`'s lease (bumping the revision, with `extra` applied); false when it does not hold it. */
   async #endLease(
     clientToken: string,
     eventId: string,
     what: string,
-    set: string,
-    values: Record<string, unknown>,
+    extra: { set: string[]; add: string[]; names: Record<string, string>; values: Record<string, unknown> },
   ): Promise<boolean> {
+    const set = [...extra.set, 'lcRev = lcRev + :one'].join(', ');
+    const add = extra.add.length ? ` ADD ${extra.add.join(', ')}` : '';
     try {
       await this.#db.client.send(
         new UpdateItemCommand({
           TableName: this.#db.table,
           Key: marshall({ clientToken }),
           ConditionExpression: 'leaseEventId = :e',
-          UpdateExpression: `SET ${set}lcRev = lcRev + :one REMOVE leaseEventId, leaseEventAt, leaseUntil, leaseHolder`,
-          ExpressionAttributeValues: marshall({ ':e': eventId, ':one': 1, ...values }),
+          UpdateExpression: `SET ${set} REMOVE leaseEventId, leaseEventAt, leaseUntil, leaseHolder${add}`,
+          ...(Object.keys(extra.names).length ? { ExpressionAttributeNames: extra.names } : {}),
+          ExpressionAttributeValues: marshall({ ':e': eventId, ':one': 1, ...extra.values }),
         }),
       );
       return true;
@@ -221,4 +255,76 @@ export class DynamoLedger implements Ledger {
     const item = await this.#read(key, 'the PreviousContactId chain counter', 'tasks');
     return item?.tasks === undefined ? undefined : chainCountOf(item);
   }
+
+  // ─── Contact progress, the pending index and the outbox (dynamo-outbox.ts) ──────────────────────
+
+  progress(clientToken: string): Promise<TaskProgress | undefined> {
+    return outbox.readProgress(this.#db, clientToken);
+  }
+
+  saveProgress(clientToken: string, rev: number, change: ProgressChange): Promise<boolean> {
+    return outbox.saveProgress(this.#db, clientToken, rev, change);
+  }
+
+  deferCheck(clientToken: string, checkAt: number): Promise<void> {
+    return outbox.deferCheck(this.#db, clientToken, checkAt);
+  }
+
+  openTasks(instanceId: string): Promise<number> {
+    return outbox.openTasks(this.#db, instanceId);
+  }
+
+  duePending(partition: string, dueBy: number, limit: number): Promise<string[]> {
+    return outbox.duePending(this.#db, partition, dueBy, limit);
+  }
+
+  pendingEffects(key: string): Promise<Effect[]> {
+    return outbox.pendingEffects(this.#db, key);
+  }
+
+  putEffects(key: string, effects: readonly Effect[], now: number): Promise<void> {
+    return outbox.putEffects(this.#db, key, effects, now);
+  }
+
+  ackEffect(key: string, effect: Effect, now: number): Promise<void> {
+    return outbox.ackEffect(this.#db, key, effect, now);
+  }
+
+  settle(key: string): Promise<void> {
+    return outbox.settle(this.#db, key);
+  }
+
+  // ─── OVER_QUOTA waiters (dynamo-waiters.ts) ─────────────────────────────────────────────────────
+
+  putWaiter(waiter: Omit<Waiter, 'since' | 'claimUntil'> & { firstParkedAt: number }): Promise<void> {
+    return this.#waiters.putWaiter(waiter);
+  }
+
+  getWaiter(clientToken: string): Promise<Waiter | undefined> {
+    return this.#waiters.getWaiter(clientToken);
+  }
+
+  oldestWaiters(instanceId: string, limit: number, now: number): Promise<Waiter[]> {
+    return this.#waiters.oldestWaiters(instanceId, limit, now);
+  }
+
+  claimWaiter(clientToken: string, until: number, now: number): Promise<boolean> {
+    return this.#waiters.claimWaiter(clientToken, until, now);
+  }
+
+  removeWaiter(clientToken: string, parkedAt?: number): Promise<void> {
+    return this.#waiters.removeWaiter(clientToken, parkedAt);
+  }
+}
+
+/** The attributes a new entry starts with: its outcome wishes, effects and place among the open tasks. */
+function newEntryAttributes(entry: LedgerEntry, state: NewEntryState): Record<string, unknown> {
+  const effects = state.effects ?? [];
+  return {
+    ...(state.notify === undefined ? {} : { notify: state.notify }),
+    ...outbox.effectAttributes(effects),
+    pendPk: openPartition(entry.instanceId),
+    checkAt: state.checkAt,
+    pendAt: effects.length > 0 ? state.now + OUTBOX_GRACE_MS : state.checkAt,
+  };
 }

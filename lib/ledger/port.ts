@@ -24,6 +24,12 @@
  * Table (serverless.yml, LedgerTable): partition key `clientToken`, TTL `expiresAt`.
  */
 
+import type { ContactFacts } from '#lib/contact-events/progress.ts';
+import type { Lane } from '#lib/lanes.ts';
+import type { Effect } from '#lib/outcomes/effects.ts';
+import type { NotifySpec } from '#lib/outcomes/outcome.ts';
+import type { OutgoingMessage } from '#lib/retry/dlq-message.ts';
+
 /** How long an entry is kept: 30 days, the idempotency window (IDEMPOTENCY_EXPIRY_SECONDS). */
 export const DEFAULT_LEDGER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
@@ -55,13 +61,26 @@ export interface StoredLedgerEntry extends LedgerEntry {
 
 export type LedgerPutOutcome = 'created' | 'exists';
 
+/** What a new entry starts with besides the entry itself. */
+export interface NewEntryState {
+  /** The outcomes its rule asked for (kept for the outcomes of later events). */
+  notify?: NotifySpec;
+  /** Effects of the creation (the task.created outcome), written with the entry. */
+  effects?: readonly Effect[];
+  /** When the reconcile sweep should first look at the task if no terminal event has come. */
+  checkAt: number;
+  /** Epoch ms, the service clock: effects not acknowledged by `now + OUTBOX_GRACE_MS` are the sweep's. */
+  now: number;
+}
+
 /** Entries: written once per logical event, read by token. */
 export interface LedgerStore {
   /**
-   * Records the task of one logical event. Idempotent: when an entry with the token exists (a
-   * redelivery, a replay), nothing is written and the first entry stands.
+   * Records the task of one logical event, open, with what `state` says. Idempotent: when an entry
+   * with the token exists (a redelivery, a replay), nothing is written and the first entry stands (its
+   * effects were written with it).
    */
-  put(entry: LedgerEntry): Promise<LedgerPutOutcome>;
+  put(entry: LedgerEntry, state?: NewEntryState): Promise<LedgerPutOutcome>;
   get(clientToken: string): Promise<StoredLedgerEntry | undefined>;
 }
 
@@ -118,19 +137,146 @@ export type AppliedLifecycleEvent =
 
 /** The update and complete actions' view of an entry. */
 export interface LifecycleLedger {
-  /** The task's ledger entry and lifecycle; undefined when no create has recorded the task (yet). */
-  lifecycle(clientToken: string): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle } | undefined>;
+  /** The task's ledger entry, lifecycle and outcome wishes; undefined when no create has recorded the task (yet). */
+  lifecycle(
+    clientToken: string,
+  ): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle; notify?: NotifySpec } | undefined>;
   /** Takes the lease for `eventId` if the lifecycle is still at `rev`; false when someone changed it. */
   claimLifecycle(
     clientToken: string,
     rev: number,
     lease: LifecycleLease & { holder: string },
   ): Promise<boolean>;
-  /** Records the applied event and drops its lease; false when the lease is no longer this event's. */
-  commitLifecycle(clientToken: string, eventId: string, applied: AppliedLifecycleEvent): Promise<boolean>;
+  /**
+   * Records the applied event and drops its lease, with the effects it causes (the task.updated
+   * outcome) in the same write; false when the lease is no longer this event's.
+   */
+  commitLifecycle(
+    clientToken: string,
+    eventId: string,
+    applied: AppliedLifecycleEvent,
+    outbox?: { effects: readonly Effect[]; now: number },
+  ): Promise<boolean>;
   /** Drops this event's lease without recording anything (the call failed). */
   releaseLifecycle(clientToken: string, eventId: string): Promise<void>;
 }
 
+/**
+ * How long the writer of an effect has to perform and acknowledge it before the contact events sweep
+ * takes it as left by a crashed writer: longer than any function's timeout.
+ */
+export const OUTBOX_GRACE_MS = 120_000;
+
+/** A task's contact progress as its entry keeps it. */
+export interface TaskProgress {
+  entry: StoredLedgerEntry;
+  facts: ContactFacts;
+  /** Version of `facts`; 0 before the first fact. */
+  rev: number;
+  notify?: NotifySpec;
+  /** Epoch ms: when the task was seen completed; absent while it is open. */
+  closedAt?: number;
+  /** Epoch ms: the next reconcile check while open. */
+  checkAt?: number;
+  /** Effects recorded on the entry and not yet acknowledged. */
+  pending: number;
+  /** The outcomes published so far (acknowledged publish effects), oldest first. */
+  sent: SentOutcome[];
+}
+
+export interface SentOutcome {
+  id: string;
+  type: string;
+  /** Epoch ms when it was acknowledged. */
+  at: number;
+}
+
+/** A change of a task's progress, written in one conditional write with its effects. */
+export interface ProgressChange {
+  /** The task's instance (an entry written before the pending index joins its open tasks). */
+  instanceId: string;
+  facts: ContactFacts;
+  effects: readonly Effect[];
+  /** The task ended at this time: it leaves the open tasks. */
+  closedAt?: number;
+  /** The next reconcile check (an open task). */
+  checkAt?: number;
+  /** Epoch ms, the service clock. */
+  now: number;
+}
+
+/** Contact events folded into entries (lib/contact-events/). */
+export interface ProgressLedger {
+  progress(clientToken: string): Promise<TaskProgress | undefined>;
+  /** Writes the change if the progress is still at `rev`; false when someone changed it first. */
+  saveProgress(clientToken: string, rev: number, change: ProgressChange): Promise<boolean>;
+  /** Moves an open task's next reconcile check. */
+  deferCheck(clientToken: string, checkAt: number): Promise<void>;
+}
+
+/** Open tasks and what else needs attention, through the pending index (`byPending`). */
+export interface PendingLedger {
+  /** The open tasks ingest created in `instanceId` (entries not yet seen completed). */
+  openTasks(instanceId: string): Promise<number>;
+  /**
+   * Keys of the items of `partition` due by `dueBy`, soonest first: `open#<instanceId>` (open tasks:
+   * their reconcile check, or effects left by a writer) or `outbox` (ended tasks and rejections with
+   * effects left).
+   */
+  duePending(partition: string, dueBy: number, limit: number): Promise<string[]>;
+}
+
+/** The outbox: effects recorded with the write that caused them, acknowledged once performed. */
+export interface OutboxLedger {
+  /** The effects an item holds that are not acknowledged yet. */
+  pendingEffects(key: string): Promise<Effect[]>;
+  /** Records effects of an event that has no entry (a rejection) under `key`, an item of their own. */
+  putEffects(key: string, effects: readonly Effect[], now: number): Promise<void>;
+  /** Marks one effect done (a published outcome is listed on the entry as sent). Idempotent. */
+  ackEffect(key: string, effect: Effect, now: number): Promise<void>;
+  /**
+   * Once nothing is pending on `key`: an open task goes back to waiting for its reconcile check, an
+   * ended task leaves the index, a rejection's item is deleted.
+   */
+  settle(key: string): Promise<void>;
+}
+
+/** An OVER_QUOTA event waiting for a slot of its instance (at most one per task ClientToken). */
+export interface Waiter {
+  /** The ClientToken of the task it would create. */
+  clientToken: string;
+  instanceId: string;
+  /** The DLQ message as parked (body and attributes, failure record included). */
+  message: OutgoingMessage;
+  lane: Lane;
+  /** Epoch ms of its first park: the order of release. */
+  since: number;
+  /** Epoch ms of its latest park. */
+  parkedAt: number;
+  /** Epoch ms until which a release holds it. */
+  claimUntil?: number;
+}
+
+/** The OVER_QUOTA waiters, per instance, oldest first. */
+export interface WaiterLedger {
+  /** Records (or refreshes) the waiter of a task; its place in line stays that of its first park. */
+  putWaiter(waiter: Omit<Waiter, 'since' | 'claimUntil'> & { firstParkedAt: number }): Promise<void>;
+  getWaiter(clientToken: string): Promise<Waiter | undefined>;
+  /** The oldest waiters of an instance that no live release holds, at most `limit`. */
+  oldestWaiters(instanceId: string, limit: number, now: number): Promise<Waiter[]>;
+  /** Holds a waiter for a release until `until`; false when another release holds it or it is gone. */
+  claimWaiter(clientToken: string, until: number, now: number): Promise<boolean>;
+  /** Removes the waiter; with `parkedAt`, only if it was not parked again since (a newer park stays). */
+  removeWaiter(clientToken: string, parkedAt?: number): Promise<void>;
+}
+
 /** Every part of the ledger: what the DynamoDB adapter and the test double implement. */
-export interface Ledger extends LedgerStore, ContactIndexLedger, ChainLedger, LifecycleLedger {}
+export interface Ledger
+  extends LedgerStore,
+    ContactIndexLedger,
+    ChainLedger,
+    LifecycleLedger,
+    ProgressLedger,
+    PendingLedger,
+    OutboxLedger,
+    WaiterLedger {}

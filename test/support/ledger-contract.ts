@@ -5,13 +5,43 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import type { Ledger, LedgerEntry } from '#lib/ledger/port.ts';
+import { OUTBOX_PARTITION, openPartition, waitPartition } from '#lib/ledger/codec.ts';
+import { type Ledger, type LedgerEntry, OUTBOX_GRACE_MS } from '#lib/ledger/port.ts';
+import { type Effect, publishEffect, releaseEffect } from '#lib/outcomes/effects.ts';
+import { buildOutcome } from '#lib/outcomes/outcome.ts';
 
 const INSTANCE = '11111111-2222-3333-4444-555555555555';
 const OTHER_INSTANCE = '99999999-2222-3333-4444-555555555555';
 const PREVIOUS = 'c0ffee00-0000-4000-8000-000000000001';
 const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
 const RETENTION_S = 30 * 86_400;
+
+const HOUR = 3_600_000;
+
+function created(n: number): Effect {
+  return publishEffect(
+    buildOutcome('connect-task-ingest/test', 'task.created', [entry(n).clientToken], `contact-${n}`, T0, {
+      event: { source: 'com.example.crm', id: `event-${n}` },
+    }),
+  );
+}
+
+function waiting(n: number, parkedAt: number) {
+  return {
+    clientToken: entry(n).clientToken,
+    instanceId: INSTANCE,
+    lane: 'normal' as const,
+    message: {
+      MessageBody: `{"n":${n}}`,
+      MessageAttributes: {
+        kind: { DataType: 'String', StringValue: 'case' },
+        blob: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2, 3]) },
+      },
+    },
+    parkedAt,
+    firstParkedAt: parkedAt,
+  };
+}
 
 function entry(n: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
   return {
@@ -179,6 +209,203 @@ export function ledgerContract(name: string, fresh: () => Promise<Ledger>): void
           rev: 4,
           completedAt: T0 + 50,
           completedEventId: 'c-1',
+        });
+      });
+
+      describe('open tasks and the outbox', () => {
+        it('counts a new entry open, holds its effects until acknowledged, then waits for its check', async () => {
+          // Prepare
+          const e = entry(10);
+          await ledger.put(e, {
+            effects: [created(10)],
+            checkAt: T0 + HOUR,
+            now: T0,
+            notify: { outcomes: ['task.created'] },
+          });
+          // Act
+          const early = await ledger.duePending(openPartition(INSTANCE), T0 + OUTBOX_GRACE_MS, 10);
+          const effects = await ledger.pendingEffects(e.clientToken);
+          await ledger.ackEffect(e.clientToken, created(10), T0 + 5);
+          await ledger.ackEffect(e.clientToken, created(10), T0 + 6);
+          await ledger.settle(e.clientToken);
+          const afterSettle = await ledger.duePending(openPartition(INSTANCE), T0 + OUTBOX_GRACE_MS, 10);
+          const atCheck = await ledger.duePending(openPartition(INSTANCE), T0 + HOUR, 10);
+          const progress = await ledger.progress(e.clientToken);
+          // Assess
+          expect(await ledger.openTasks(INSTANCE)).toBe(1);
+          expect(await ledger.openTasks(OTHER_INSTANCE)).toBe(0);
+          expect(early).toEqual([e.clientToken]);
+          expect(effects).toEqual([created(10)]);
+          expect(afterSettle).toEqual([]);
+          expect(atCheck).toEqual([e.clientToken]);
+          expect(progress).toMatchObject({
+            rev: 0,
+            pending: 0,
+            facts: {},
+            checkAt: T0 + HOUR,
+            notify: { outcomes: ['task.created'] },
+          });
+          expect(progress?.sent).toEqual([{ id: created(10).id, type: 'task.created', at: T0 + 5 }]);
+        });
+
+        it('writes progress only at the revision it read', async () => {
+          // Prepare
+          const e = entry(11);
+          await ledger.put(e, { checkAt: T0 + HOUR, now: T0 });
+          const fact = { type: 'INITIATED' as const, at: T0, ref: 'ev-1', via: 'event' as const };
+          const change = { instanceId: INSTANCE, facts: { INITIATED: fact }, effects: [], now: T0 };
+          // Act
+          const first = await ledger.saveProgress(e.clientToken, 0, change);
+          const stale = await ledger.saveProgress(e.clientToken, 0, change);
+          const missing = await ledger.saveProgress(entry(99).clientToken, 0, change);
+          // Assess
+          expect([first, stale, missing]).toEqual([true, false, false]);
+          expect(await ledger.progress(e.clientToken)).toMatchObject({ rev: 1, facts: { INITIATED: fact } });
+        });
+
+        it('moves an ended task from its open tasks to the outbox until its effects are done', async () => {
+          // Prepare
+          const e = entry(12);
+          await ledger.put(e, { checkAt: T0 + HOUR, now: T0 });
+          const release = releaseEffect(e.clientToken, INSTANCE);
+          const done = { type: 'COMPLETED' as const, at: T0 + 10, ref: 'ev-9', via: 'event' as const };
+          // Act
+          await ledger.saveProgress(e.clientToken, 0, {
+            instanceId: INSTANCE,
+            facts: { COMPLETED: done },
+            effects: [release],
+            closedAt: T0 + 10,
+            now: T0 + 20,
+          });
+          const open = await ledger.openTasks(INSTANCE);
+          const outbox = await ledger.duePending(OUTBOX_PARTITION, T0 + 20 + OUTBOX_GRACE_MS, 10);
+          await ledger.ackEffect(e.clientToken, release, T0 + 30);
+          await ledger.settle(e.clientToken);
+          // Assess
+          expect(open).toBe(0);
+          expect(outbox).toEqual([e.clientToken]);
+          expect(await ledger.duePending(OUTBOX_PARTITION, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+          expect(await ledger.progress(e.clientToken)).toMatchObject({
+            closedAt: T0 + 10,
+            pending: 0,
+            sent: [],
+          });
+        });
+
+        it('moves an open task’s reconcile check', async () => {
+          // Prepare
+          const e = entry(13);
+          await ledger.put(e, { checkAt: T0 + HOUR, now: T0 });
+          // Act
+          await ledger.deferCheck(e.clientToken, T0 + 5 * HOUR);
+          // Assess
+          expect(await ledger.duePending(openPartition(INSTANCE), T0 + 4 * HOUR, 10)).toEqual([]);
+          expect(await ledger.duePending(openPartition(INSTANCE), T0 + 5 * HOUR, 10)).toEqual([
+            e.clientToken,
+          ]);
+        });
+
+        it('keeps a rejection’s outcome in an item of its own until it is published', async () => {
+          // Prepare
+          const key = 'outcome#o-rejected-1';
+          // Act
+          await ledger.putEffects(key, [created(14)], T0);
+          await ledger.putEffects(key, [created(14)], T0 + 1);
+          const due = await ledger.duePending(OUTBOX_PARTITION, T0 + OUTBOX_GRACE_MS, 10);
+          const pending = await ledger.pendingEffects(key);
+          await ledger.ackEffect(key, created(14), T0 + 2);
+          await ledger.settle(key);
+          // Assess
+          expect(due).toEqual([key]);
+          expect(pending).toEqual([created(14)]);
+          expect(await ledger.pendingEffects(key)).toEqual([]);
+          expect(await ledger.duePending(OUTBOX_PARTITION, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+        });
+
+        it('records a lifecycle commit’s effects in the same write', async () => {
+          // Prepare
+          const e = entry(15);
+          await ledger.put(e, {
+            checkAt: T0 + HOUR,
+            now: T0,
+            notify: { outcomes: ['task.updated'], data: { k: 1 } },
+          });
+          await ledger.claimLifecycle(e.clientToken, 0, {
+            eventId: 'u-1',
+            eventAt: T0,
+            until: T0 + 1_000,
+            holder: 'm-1',
+          });
+          // Act
+          await ledger.commitLifecycle(
+            e.clientToken,
+            'u-1',
+            { kind: 'update', eventAt: T0 },
+            { effects: [created(15)], now: T0 },
+          );
+          // Assess
+          expect(await ledger.pendingEffects(e.clientToken)).toEqual([created(15)]);
+          expect((await ledger.lifecycle(e.clientToken))?.notify).toEqual({
+            outcomes: ['task.updated'],
+            data: { k: 1 },
+          });
+          expect(await ledger.duePending(openPartition(INSTANCE), T0 + OUTBOX_GRACE_MS, 10)).toEqual([
+            e.clientToken,
+          ]);
+        });
+      });
+
+      describe('OVER_QUOTA waiters', () => {
+        it('lines waiters up by their first park, and keeps a waiter’s place when it parks again', async () => {
+          // Act
+          await ledger.putWaiter(waiting(20, T0 + 2));
+          await ledger.putWaiter(waiting(21, T0 + 1));
+          await ledger.putWaiter({ ...waiting(21, T0 + 9), firstParkedAt: T0 + 9 });
+          const oldest = await ledger.oldestWaiters(INSTANCE, 5, T0 + 10);
+          // Assess
+          expect(oldest.map((w) => [w.clientToken, w.since, w.parkedAt])).toEqual([
+            [entry(21).clientToken, T0 + 1, T0 + 9],
+            [entry(20).clientToken, T0 + 2, T0 + 2],
+          ]);
+          expect(oldest[1]?.message).toEqual(waiting(20, T0 + 2).message);
+          expect(await ledger.oldestWaiters(OTHER_INSTANCE, 5, T0)).toEqual([]);
+          expect(await ledger.duePending(waitPartition(INSTANCE), Number.MAX_SAFE_INTEGER, 10)).toHaveLength(
+            2,
+          );
+        });
+
+        it('lets one release hold a waiter until its claim expires', async () => {
+          // Prepare
+          await ledger.putWaiter(waiting(22, T0));
+          const token = entry(22).clientToken;
+          // Act
+          const claims = [
+            await ledger.claimWaiter(token, T0 + 100, T0),
+            await ledger.claimWaiter(token, T0 + 100, T0 + 50),
+          ];
+          const whileHeld = await ledger.oldestWaiters(INSTANCE, 5, T0 + 50);
+          const afterExpiry = await ledger.claimWaiter(token, T0 + 300, T0 + 100);
+          // Assess
+          expect(claims).toEqual([true, false]);
+          expect(whileHeld).toEqual([]);
+          expect(afterExpiry).toBe(true);
+          expect(await ledger.claimWaiter(entry(23).clientToken, T0 + 100, T0)).toBe(false);
+        });
+
+        it('removes a released waiter, unless it parked again since', async () => {
+          // Prepare
+          await ledger.putWaiter(waiting(24, T0));
+          await ledger.putWaiter(waiting(25, T0));
+          await ledger.putWaiter({ ...waiting(25, T0 + 7), firstParkedAt: T0 + 7 });
+          // Act
+          await ledger.removeWaiter(entry(24).clientToken, T0);
+          await ledger.removeWaiter(entry(25).clientToken, T0);
+          // Assess
+          expect(await ledger.getWaiter(entry(24).clientToken)).toBeUndefined();
+          expect(await ledger.getWaiter(entry(25).clientToken)).toMatchObject({
+            parkedAt: T0 + 7,
+            since: T0,
+          });
         });
       });
     });

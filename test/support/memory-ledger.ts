@@ -4,8 +4,9 @@
  * they cannot drift. Values are copied in and out, so callers never share state. `calls` counts the
  * writes per method, for tests that assert how often something was written.
  */
-import { chainCounterKey, contactIndexKey } from '#lib/idempotency/token.ts';
-import { toLedgerItem } from '#lib/ledger/codec.ts';
+import type { ContactFacts } from '#lib/contact-events/progress.ts';
+import { chainCounterKey, contactIndexKey, OUTCOME_KEY_PREFIX, waiterKey } from '#lib/idempotency/token.ts';
+import { OUTBOX_PARTITION, openPartition, toLedgerItem, waitPartition } from '#lib/ledger/codec.ts';
 import {
   type AppliedLifecycleEvent,
   DEFAULT_LEDGER_RETENTION_MS,
@@ -13,17 +14,46 @@ import {
   type LedgerEntry,
   type LedgerPutOutcome,
   type LifecycleLease,
+  type NewEntryState,
+  OUTBOX_GRACE_MS,
+  type ProgressChange,
+  type SentOutcome,
   type StoredLedgerEntry,
   type TaskLifecycle,
+  type TaskProgress,
+  type Waiter,
 } from '#lib/ledger/port.ts';
+import type { Effect } from '#lib/outcomes/effects.ts';
+import type { NotifySpec } from '#lib/outcomes/outcome.ts';
 
-interface Row {
+/** What the pending index sees of an item. */
+interface Pending {
+  pendPk?: string;
+  pendAt?: number;
+}
+
+/** The outbox of an item: its unacknowledged effects. */
+interface Outboxed extends Pending {
+  effects: Map<string, Effect>;
+}
+
+interface Row extends Outboxed {
   entry: StoredLedgerEntry;
   lifecycle: TaskLifecycle;
+  notify?: NotifySpec;
+  facts: ContactFacts;
+  pgRev: number;
+  closedAt?: number;
+  checkAt?: number;
+  sent: SentOutcome[];
 }
+
+type WaiterRow = Waiter & Pending;
 
 export class InMemoryLedger implements Ledger {
   readonly #rows = new Map<string, Row>();
+  readonly #outcomes = new Map<string, Outboxed>();
+  readonly #waiters = new Map<string, WaiterRow>();
   readonly #index = new Map<string, string>();
   readonly #chains = new Map<string, number>();
   readonly #retentionMs: number;
@@ -33,11 +63,11 @@ export class InMemoryLedger implements Ledger {
     this.#retentionMs = options.retentionMs ?? DEFAULT_LEDGER_RETENTION_MS;
   }
 
-  async put(entry: LedgerEntry): Promise<LedgerPutOutcome> {
+  async put(entry: LedgerEntry, state?: NewEntryState): Promise<LedgerPutOutcome> {
     this.calls.put += 1;
     const existing = this.#rows.get(entry.clientToken);
     const first = existing?.entry ?? toLedgerItem(entry, this.#retentionMs);
-    if (!existing) this.#rows.set(entry.clientToken, { entry: first, lifecycle: { rev: 0 } });
+    if (!existing) this.#rows.set(entry.clientToken, newRow(first, state));
     this.#index.set(contactIndexKey(first.instanceId, first.contactId), first.clientToken);
     return existing ? 'exists' : 'created';
   }
@@ -64,9 +94,14 @@ export class InMemoryLedger implements Ledger {
 
   async lifecycle(
     clientToken: string,
-  ): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle } | undefined> {
+  ): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle; notify?: NotifySpec } | undefined> {
     const row = this.#rows.get(clientToken);
-    return row ? structuredClone({ entry: row.entry, lifecycle: row.lifecycle }) : undefined;
+    if (!row) return undefined;
+    return structuredClone({
+      entry: row.entry,
+      lifecycle: row.lifecycle,
+      ...(row.notify ? { notify: row.notify } : {}),
+    });
   }
 
   async claimLifecycle(
@@ -89,9 +124,15 @@ export class InMemoryLedger implements Ledger {
     clientToken: string,
     eventId: string,
     applied: AppliedLifecycleEvent,
+    outbox?: { effects: readonly Effect[]; now: number },
   ): Promise<boolean> {
     const row = this.#leaseOf(clientToken, eventId);
     if (!row) return false;
+    if (outbox && outbox.effects.length > 0) {
+      for (const effect of outbox.effects) row.effects.set(effect.id, structuredClone(effect));
+      row.pendPk ??= OUTBOX_PARTITION;
+      row.pendAt = outbox.now + OUTBOX_GRACE_MS;
+    }
     const { lease: _lease, ...lifecycle } = row.lifecycle;
     row.lifecycle =
       applied.kind === 'update'
@@ -117,4 +158,157 @@ export class InMemoryLedger implements Ledger {
     const row = this.#rows.get(clientToken);
     return row?.lifecycle.lease?.eventId === eventId ? row : undefined;
   }
+
+  async progress(clientToken: string): Promise<TaskProgress | undefined> {
+    const row = this.#rows.get(clientToken);
+    if (!row) return undefined;
+    return structuredClone({
+      entry: row.entry,
+      facts: row.facts,
+      rev: row.pgRev,
+      pending: row.effects.size,
+      sent: row.sent,
+      ...(row.notify ? { notify: row.notify } : {}),
+      ...(row.closedAt === undefined ? {} : { closedAt: row.closedAt }),
+      ...(row.checkAt === undefined ? {} : { checkAt: row.checkAt }),
+    });
+  }
+
+  async saveProgress(clientToken: string, rev: number, change: ProgressChange): Promise<boolean> {
+    const row = this.#rows.get(clientToken);
+    if (!row || row.pgRev !== rev) return false;
+    row.facts = structuredClone(change.facts);
+    row.pgRev = rev + 1;
+    for (const effect of change.effects) row.effects.set(effect.id, structuredClone(effect));
+    const soon = change.now + OUTBOX_GRACE_MS;
+    if (change.closedAt !== undefined) {
+      row.closedAt = change.closedAt;
+      row.pendPk = OUTBOX_PARTITION;
+      row.pendAt = soon;
+      delete row.checkAt;
+    } else {
+      row.pendPk ??= openPartition(change.instanceId);
+      if (change.checkAt !== undefined) row.checkAt = change.checkAt;
+      const pendAt = change.effects.length > 0 ? soon : change.checkAt;
+      if (pendAt !== undefined) row.pendAt = pendAt;
+    }
+    return true;
+  }
+
+  async deferCheck(clientToken: string, checkAt: number): Promise<void> {
+    const row = this.#rows.get(clientToken);
+    if (!row || row.closedAt !== undefined) return;
+    row.checkAt = checkAt;
+    if (row.effects.size === 0) row.pendAt = checkAt;
+  }
+
+  async openTasks(instanceId: string): Promise<number> {
+    return this.#indexed(openPartition(instanceId), Number.POSITIVE_INFINITY).length;
+  }
+
+  async duePending(partition: string, dueBy: number, limit: number): Promise<string[]> {
+    return this.#indexed(partition, dueBy).slice(0, limit);
+  }
+
+  async pendingEffects(key: string): Promise<Effect[]> {
+    const item = this.#rows.get(key) ?? this.#outcomes.get(key);
+    return item
+      ? [...item.effects.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((e) => structuredClone(e))
+      : [];
+  }
+
+  async putEffects(key: string, effects: readonly Effect[], now: number): Promise<void> {
+    if (this.#outcomes.has(key)) return;
+    this.#outcomes.set(key, {
+      effects: new Map(effects.map((e) => [e.id, structuredClone(e)])),
+      pendPk: OUTBOX_PARTITION,
+      pendAt: now + OUTBOX_GRACE_MS,
+    });
+  }
+
+  async ackEffect(key: string, effect: Effect, now: number): Promise<void> {
+    const row = this.#rows.get(key);
+    const item = row ?? this.#outcomes.get(key);
+    if (!item?.effects.delete(effect.id)) return;
+    if (row && effect.kind === 'publish')
+      row.sent.push({ id: effect.id, type: effect.outcome.type, at: now });
+  }
+
+  async settle(key: string): Promise<void> {
+    const outcome = this.#outcomes.get(key);
+    if (key.startsWith(OUTCOME_KEY_PREFIX)) {
+      if (outcome && outcome.effects.size === 0) this.#outcomes.delete(key);
+      return;
+    }
+    const row = this.#rows.get(key);
+    if (!row || row.effects.size > 0) return;
+    if (row.closedAt !== undefined) {
+      delete row.pendPk;
+      delete row.pendAt;
+    } else if (row.checkAt !== undefined) {
+      row.pendAt = row.checkAt;
+    }
+  }
+
+  async putWaiter(waiter: Omit<Waiter, 'since' | 'claimUntil'> & { firstParkedAt: number }): Promise<void> {
+    const { firstParkedAt, ...rest } = waiter;
+    const since = this.#waiters.get(waiter.clientToken)?.since ?? firstParkedAt;
+    this.#waiters.set(waiter.clientToken, {
+      ...structuredClone(rest),
+      since,
+      pendPk: waitPartition(waiter.instanceId),
+      pendAt: since,
+    });
+  }
+
+  async getWaiter(clientToken: string): Promise<Waiter | undefined> {
+    const row = this.#waiters.get(clientToken);
+    return row ? waiterOf(row) : undefined;
+  }
+
+  async oldestWaiters(instanceId: string, limit: number, now: number): Promise<Waiter[]> {
+    return [...this.#waiters.values()]
+      .filter((w) => w.instanceId === instanceId && !(w.claimUntil !== undefined && w.claimUntil > now))
+      .sort((a, b) => a.since - b.since || (a.clientToken < b.clientToken ? -1 : 1))
+      .slice(0, limit)
+      .map(waiterOf);
+  }
+
+  async claimWaiter(clientToken: string, until: number, now: number): Promise<boolean> {
+    const row = this.#waiters.get(clientToken);
+    if (!row || (row.claimUntil !== undefined && row.claimUntil > now)) return false;
+    row.claimUntil = until;
+    return true;
+  }
+
+  async removeWaiter(clientToken: string, parkedAt?: number): Promise<void> {
+    const row = this.#waiters.get(clientToken);
+    if (row && (parkedAt === undefined || row.parkedAt === parkedAt)) this.#waiters.delete(clientToken);
+  }
+
+  /** The keys of the pending index's partition due by `dueBy`, in index order (time, then key). */
+  #indexed(partition: string, dueBy: number): string[] {
+    const items: [string, Pending][] = [...this.#rows, ...this.#outcomes].map(([key, item]) => [key, item]);
+    for (const [token, waiter] of this.#waiters) items.push([waiterKey(token), waiter]);
+    return items
+      .filter(([, item]) => item.pendPk === partition && item.pendAt !== undefined && item.pendAt <= dueBy)
+      .sort(([ka, a], [kb, b]) => (a.pendAt as number) - (b.pendAt as number) || (ka < kb ? -1 : 1))
+      .map(([key]) => key);
+  }
+}
+
+function newRow(entry: StoredLedgerEntry, state: NewEntryState | undefined): Row {
+  const row: Row = { entry, lifecycle: { rev: 0 }, facts: {}, pgRev: 0, effects: new Map(), sent: [] };
+  if (!state) return row;
+  for (const effect of state.effects ?? []) row.effects.set(effect.id, structuredClone(effect));
+  if (state.notify) row.notify = structuredClone(state.notify);
+  row.pendPk = openPartition(entry.instanceId);
+  row.checkAt = state.checkAt;
+  row.pendAt = row.effects.size > 0 ? state.now + OUTBOX_GRACE_MS : state.checkAt;
+  return row;
+}
+
+function waiterOf(row: WaiterRow): Waiter {
+  const { pendPk: _pk, pendAt: _at, ...waiter } = structuredClone(row);
+  return waiter;
 }
