@@ -4,11 +4,17 @@
  */
 import { connectClient } from '#lib/aws/connect.ts';
 import { dynamoDbClient } from '#lib/aws/dynamodb.ts';
+import { eventBridgeClient } from '#lib/aws/eventbridge.ts';
 import { sqsClient } from '#lib/aws/sqs.ts';
 import { ingestFunctionConfigFromEnv } from '#lib/config.ts';
 import { createIngestHandler } from '#lib/ingest/handler.ts';
 
 export const handler = createIngestHandler({
   config: ingestFunctionConfigFromEnv(),
-  clients: { connect: connectClient(), sqs: sqsClient(), dynamodb: dynamoDbClient() },
+  clients: {
+    connect: connectClient(),
+    sqs: sqsClient(),
+    dynamodb: dynamoDbClient(),
+    eventbridge: eventBridgeClient(),
+  },
 });

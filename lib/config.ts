@@ -44,6 +44,11 @@ export const CONFIG_DEFAULTS = {
   IDEMPOTENCY_EXPIRY_SECONDS: 30 * 24 * 3600,
   RULES_CACHE_SECONDS: 30,
   TEMPLATES_CACHE_SECONDS: 300,
+  /**
+   * DESCRIBE_CONTACT_RATE, requests/s: half the default DescribeContact quota (the Amazon Connect API
+   * reference's 2 per second for operations without their own), the rest left to the transfer sweep.
+   */
+  DESCRIBE_CONTACT_RATE: 1,
 } as const;
 
 /** A variable's trimmed value, or `defaultValue` when it is unset; throws when both are missing. */
@@ -125,11 +130,12 @@ export function budgetConfigFromEnv(
   ceilingKey: string,
   instanceKeys: readonly string[],
   env: Env = process.env,
+  defaultCeiling: number = CONFIG_DEFAULTS.RATE,
 ): BudgetConfig {
   const mode = text(env, 'BUDGET_MODE', CONFIG_DEFAULTS.BUDGET_MODE);
   if (mode !== 'shared' && mode !== 'local')
     throw new ConfigError(`BUDGET_MODE must be "shared" or "local", got "${mode}"`);
-  const ceiling = positive(env, ceilingKey, CONFIG_DEFAULTS.RATE);
+  const ceiling = positive(env, ceilingKey, defaultCeiling);
   const instances = instanceKeys.reduce((sum, key) => sum + number(env, key, 0), 0);
   const laneFloor = number(env, 'BUDGET_LANE_FLOOR', CONFIG_DEFAULTS.BUDGET_LANE_FLOOR);
   if (!(laneFloor > 0 && laneFloor < 1))
@@ -192,6 +198,8 @@ export type IngestConfig = {
   limits: TaskLimits;
   /** CONNECT_INSTANCE_IDS (else CONNECT_INSTANCE_ID): the instances rules may name; undefined: any. */
   allowedInstanceIds?: string[];
+  /** OUTCOME_BUS_NAME: where task outcomes are published; absent: they wait in the outbox for the sweep. */
+  outcomeBusName?: string;
 };
 
 export function ingestConfigFromEnv(env: Env = process.env): IngestConfig {
@@ -221,7 +229,14 @@ export function ingestConfigFromEnv(env: Env = process.env): IngestConfig {
     templatesCacheSeconds: nonNegative(env, 'TEMPLATES_CACHE_SECONDS', d.TEMPLATES_CACHE_SECONDS),
     limits: parseTaskLimits(env.CONNECT_LIMITS),
     ...(allowedInstanceIds === undefined ? {} : { allowedInstanceIds }),
+    ...optionalText(env, 'OUTCOME_BUS_NAME', 'outcomeBusName'),
   };
+}
+
+/** `{[field]: value}` when the variable is set and not empty, else `{}`. */
+function optionalText<K extends string>(env: Env, key: string, field: K): Partial<Record<K, string>> {
+  const value = env[key]?.trim();
+  return value ? ({ [field]: value } as Record<K, string>) : {};
 }
 
 /** The ingest function's whole configuration: `ingestConfigFromEnv` and the lane queues. */
@@ -267,5 +282,38 @@ export function redriveConfigFromEnv(env: Env = process.env): RedriveConfig {
       maxAgeSeconds: positiveInteger(env, 'REDRIVE_MAX_AGE_SECONDS'),
     },
     overQuotaBackoff: overQuotaBackoffFromEnv(env),
+  };
+}
+
+export type ContactEventsConfig = {
+  ledgerTable: string;
+  /** CONTACT_EVENTS_QUEUE_URL: the queue the function reads (a not-yet-known contact's event is retried there). */
+  contactEventsQueueUrl: string;
+  /** OUTCOME_BUS_NAME: the stack's outcome bus. */
+  outcomeBusName: string;
+  /** Where released OVER_QUOTA events go back to: the queue of the lane they failed in. */
+  laneQueueUrls: LaneQueueUrls;
+  /** CONNECT_INSTANCE_IDS (else CONNECT_INSTANCE_ID): the instances whose open tasks the sweep checks. */
+  instanceIds: string[];
+  /** The DescribeContact budget of the reconcile sweep (DESCRIBE_CONTACT_RATE, default 1/s). */
+  describeBudget: BudgetConfig;
+};
+
+export function contactEventsConfigFromEnv(env: Env = process.env): ContactEventsConfig {
+  const instanceIds = allowedInstanceIdsFromEnv(env);
+  if (instanceIds === undefined)
+    throw new ConfigError('CONNECT_INSTANCE_IDS or CONNECT_INSTANCE_ID must be set');
+  return {
+    ledgerTable: required(env, 'LEDGER_TABLE'),
+    contactEventsQueueUrl: required(env, 'CONTACT_EVENTS_QUEUE_URL'),
+    outcomeBusName: required(env, 'OUTCOME_BUS_NAME'),
+    laneQueueUrls: laneQueueUrlsFromEnv(env),
+    instanceIds,
+    describeBudget: budgetConfigFromEnv(
+      'DESCRIBE_CONTACT_RATE',
+      [],
+      env,
+      CONFIG_DEFAULTS.DESCRIBE_CONTACT_RATE,
+    ),
   };
 }

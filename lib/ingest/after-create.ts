@@ -16,6 +16,7 @@ import { planFromRule, TransferPlanError } from '#lib/transfers/plan.ts';
 import { acceptTransferRequest } from '#lib/transfers/request.ts';
 import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';
+import { type IngestOutcomes, newEntryState } from './outcomes.ts';
 import type { AfterCreate, TransferRequester } from './ports.ts';
 
 /** Deliveries during which a transfer's target may still be on its way (the creating event not yet ingested). */
@@ -26,11 +27,22 @@ export function createAfterCreate(deps: {
   ledger: LedgerStore & Partial<ChainLedger>;
   transfers: TransferStore;
   now: () => number;
+  /** The outbox: the task.created outcome is published at once (absent: outcomes are not recorded). */
+  outcomes?: IngestOutcomes;
 }): AfterCreate {
-  return async ({ entry, rule, transferAt }) => {
-    const written = await deps.ledger.put(entry);
+  return async ({ entry, rule, transferAt, notify }) => {
+    const state = newEntryState(entry, notify, deps.now());
+    const written = await deps.ledger.put(entry, state);
     if (written === 'created' && entry.previousContactId !== undefined) {
       await deps.ledger.countChainTask?.(entry.instanceId, entry.previousContactId, entry.createdAt);
+    }
+    if (deps.outcomes) {
+      // The entry's effects were written with it; a duplicate finds what a crashed first pass left.
+      const effects =
+        written === 'created'
+          ? (state.effects ?? [])
+          : await deps.outcomes.outbox.pendingEffects(entry.clientToken);
+      if (effects.length > 0) await deps.outcomes.drain(entry.clientToken, effects);
     }
     const plan = rule.rule.action === 'create' ? rule.rule.transfer : undefined;
     if (!plan) return;

@@ -8,6 +8,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { ConnectClient } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Budget } from '#lib/budget/budget.ts';
@@ -22,12 +23,16 @@ import type { Logger } from '#lib/observability/logger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
 import { powertoolsIngestMetrics } from '#lib/observability/ports.ts';
 import { createMetrics, logger } from '#lib/observability/powertools.ts';
+import { drainEffects } from '#lib/outcomes/drain.ts';
+import type { Effect } from '#lib/outcomes/effects.ts';
+import { EventBridgeOutcomePublisher } from '#lib/outcomes/publisher.ts';
 import { createRuleProvider } from '#lib/rules/provider.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { createAfterCreate, createTransferRequester } from './after-create.ts';
 import { createLimit } from './concurrency.ts';
 import { connectContactActions, createLifecycleApplier } from './lifecycle.ts';
+import type { IngestOutcomes } from './outcomes.ts';
 import type { IngestMetrics } from './ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from './process-record.ts';
 import { createTaskStarter } from './start-task.ts';
@@ -39,7 +44,13 @@ export interface IngestRuntime {
    * it arrived in.
    */
   config: IngestConfig & { ingestQueueUrl: string; laneQueueUrls?: Partial<LaneQueueUrls> };
-  clients: { connect: ConnectClient; sqs: SQSClient; dynamodb: DynamoDBClient };
+  /** `eventbridge` publishes outcomes at once; without it they wait in the outbox for the sweep. */
+  clients: {
+    connect: ConnectClient;
+    sqs: SQSClient;
+    dynamodb: DynamoDBClient;
+    eventbridge?: EventBridgeClient;
+  };
   now?: () => number;
   /** Default: the Powertools logger. */
   log?: Logger;
@@ -91,6 +102,13 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
     maxAgeMs: config.templatesCacheSeconds * 1000,
   });
   const transfers = new DynamoTransferStore({ client: clients.dynamodb, tableName: config.transfersTable });
+  const publisher =
+    config.outcomeBusName !== undefined && clients.eventbridge !== undefined
+      ? new EventBridgeOutcomePublisher(clients.eventbridge, config.outcomeBusName)
+      : undefined;
+  const drain = (key: string, effects: readonly Effect[]) =>
+    drainEffects(key, effects, { outbox: ledger, ...(publisher ? { publisher } : {}), log, now });
+  const outcomes: IngestOutcomes = { outbox: ledger, waiters: ledger, drain };
   return {
     rules,
     templates,
@@ -111,7 +129,8 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
         );
       },
       async sendToDlq(message) {
-        await clients.sqs.send(new SendMessageCommand({ QueueUrl: config.dlqUrl, ...message }));
+        const sent = await clients.sqs.send(new SendMessageCommand({ QueueUrl: config.dlqUrl, ...message }));
+        return sent.MessageId === undefined ? {} : { messageId: sent.MessageId };
       },
       // The lanes a rule can move events to: every lane with a queue (normal: the ingest queue).
       lanes: config.laneQueueUrls
@@ -123,7 +142,7 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
         await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
       },
     },
-    afterCreate: createAfterCreate({ ledger, transfers, now }),
+    afterCreate: createAfterCreate({ ledger, transfers, now, outcomes }),
     requestTransfer: createTransferRequester({ ledger, transfers, now }),
     lifecycle: createLifecycleApplier({
       ledger,
@@ -131,8 +150,10 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
       limits: config.limits,
       now,
       transfers,
+      outcomes: { progress: ledger, drain },
       ...(config.maxReceiveCount === undefined ? {} : { maxReceiveCount: config.maxReceiveCount }),
     }),
+    outcomes,
     metrics: runtime.metrics,
     log,
     limits: config.limits,

@@ -39,11 +39,20 @@ import { sleep } from '#lib/clock.ts';
 import { CONFIG_DEFAULTS } from '#lib/config.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
 import { type ContactUpdateFields, validateContactUpdate } from '#lib/connect/validate-task.ts';
+import { applyTaskFact } from '#lib/contact-events/apply.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import type { LifecycleLedger, TaskLifecycle } from '#lib/ledger/port.ts';
+import type {
+  ContactIndexLedger,
+  LifecycleLedger,
+  ProgressLedger,
+  StoredLedgerEntry,
+  TaskLifecycle,
+} from '#lib/ledger/port.ts';
 import { evaluateIdempotencyKey, MappingError } from '#lib/mapping/map.ts';
 import { parseTimeInput } from '#lib/mapping/time.ts';
+import { type Effect, publishEffect } from '#lib/outcomes/effects.ts';
+import { buildOutcome, type NotifySpec, wants } from '#lib/outcomes/outcome.ts';
 import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
 import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';
@@ -244,9 +253,20 @@ export interface LifecycleDeps {
    * ended; a sweep would only fail them as ContactEnded). Without it, plans are left as they are.
    */
   transfers?: Pick<TransferStore, 'list' | 'cancel'>;
+  /**
+   * The task's outcomes and contact progress: an applied update records its task.updated outcome with
+   * the ledger commit, and a complete records the task as COMPLETED (our own StopContact, outranked by
+   * Connect's contact events when they arrive). Absent: neither is recorded.
+   */
+  outcomes?: {
+    progress: ProgressLedger & ContactIndexLedger;
+    drain(key: string, effects: readonly Effect[]): Promise<unknown>;
+  };
 }
 
 type LifecycleInput = Parameters<LifecycleApplier>[0];
+/** The task's entry as the lifecycle reads it. */
+type FoundTask = { entry: StoredLedgerEntry; lifecycle: TaskLifecycle; notify?: NotifySpec };
 type LifecycleRule = CompiledRule & {
   rule: Extract<CompiledRule['rule'], { action: 'update' | 'complete' }>;
 };
@@ -348,12 +368,51 @@ function staleReason(
   return order === 0 ? 'duplicate' : undefined;
 }
 
+/** The task.updated outcome of an applied update, when the task's publisher wants it. */
+function updatedEffects(change: LifecycleChange, found: FoundTask, now: number): Effect[] {
+  const { entry, notify } = found;
+  if (change.eventAt === undefined || !wants(notify, 'task.updated')) return [];
+  const outcome = buildOutcome('task.updated', [change.clientToken, change.eventId], entry.contactId, now, {
+    event: { source: entry.source, id: entry.eventId, idempotencyKey: entry.idempotencyKey },
+    ruleId: entry.ruleId,
+    instanceId: entry.instanceId,
+    contactId: entry.contactId,
+    update: { eventId: change.eventId, eventTime: new Date(change.eventAt).toISOString() },
+    ...(notify?.data === undefined ? {} : { mapped: notify.data }),
+  });
+  return [publishEffect(outcome)];
+}
+
+/**
+ * A completed task as a fact (our own StopContact): it ends the task's progress and frees its slot.
+ * Recorded on a repeated complete too (the fold changes nothing then), so a crash after the ledger
+ * commit loses nothing.
+ */
+async function recordCompleted(deps: LifecycleDeps, change: LifecycleChange, ended: boolean): Promise<void> {
+  if (!deps.outcomes) return;
+  const at = deps.now();
+  const fact = {
+    type: 'COMPLETED' as const,
+    at,
+    ref: change.eventId,
+    via: 'api' as const,
+    disconnectReason: ended ? 'ALREADY_ENDED' : 'API',
+  };
+  const out = await applyTaskFact(change.clientToken, fact, {
+    ledger: deps.outcomes.progress,
+    now: deps.now,
+  });
+  if (out.status === 'applied' && out.effects.length > 0)
+    await deps.outcomes.drain(change.clientToken, out.effects);
+}
+
 /** Step 4: UpdateContact or StopContact under the lease, then the ledger commit; a failed call releases it. */
 async function applyChange(
   deps: LifecycleDeps,
   change: LifecycleChange,
-  contactId: string,
+  found: FoundTask,
 ): Promise<LifecycleResult> {
+  const contactId = found.entry.contactId;
   const { clientToken, eventId, update, eventAt } = change;
   const target = { InstanceId: change.compiled.rule.instanceId, ContactId: contactId };
   let ended = false;
@@ -364,13 +423,16 @@ async function applyChange(
     await deps.ledger.releaseLifecycle(clientToken, eventId).catch(() => undefined);
     throw error;
   }
+  const effects = update && deps.outcomes ? updatedEffects(change, found, deps.now()) : [];
   await deps.ledger.commitLifecycle(
     clientToken,
     eventId,
     eventAt !== undefined && update
       ? { kind: 'update', eventAt }
       : { kind: 'complete', completedAt: deps.now() },
+    { effects, now: deps.now() },
   );
+  if (effects.length > 0) await deps.outcomes?.drain(clientToken, effects);
   return update
     ? { status: 'updated', contactId, clientToken, truncated: change.truncated }
     : { status: 'completed', contactId, clientToken, alreadyEnded: ended };
@@ -425,7 +487,7 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
       until: now + leaseMs,
       holder: input.deliveryId,
     });
-    return claimed ? await applyChange(deps, change, contactId) : undefined;
+    return claimed ? await applyChange(deps, change, found) : undefined;
   };
 
   return async (input) => {
@@ -448,7 +510,10 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
       }
       tries += 1;
       if (!result) continue;
-      if (leftTaskCompleted(change, result)) await cancelPendingTransfers(deps, result.contactId);
+      if (leftTaskCompleted(change, result)) {
+        await cancelPendingTransfers(deps, result.contactId);
+        await recordCompleted(deps, change, result.status === 'completed' && result.alreadyEnded);
+      }
       return result;
     }
     throw new IngestRetryError(

@@ -27,6 +27,8 @@ import {
 import type { Envelope } from '#lib/envelope/types.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { type MappedTask, MappingError, mapToTaskRequest } from '#lib/mapping/map.ts';
+import { evaluateNotify } from '#lib/mapping/notify.ts';
+import type { NotifySpec } from '#lib/outcomes/outcome.ts';
 import { type CompiledRule, RuleEvaluationError, selectRule } from '#lib/rules/compile.ts';
 import type { Rule } from '#lib/rules/schema.ts';
 import type { LaneDecision } from './lane.ts';
@@ -69,6 +71,8 @@ export type TaskPlan =
       idempotencyKey: string;
       truncated: string[];
       transferAt?: number;
+      /** The outcomes the rule asks for, with its `notify.data` evaluated. */
+      notify?: NotifySpec;
       /** The epoch ms the request was mapped and validated at. */
       at: number;
     }
@@ -119,9 +123,15 @@ async function selectStep(
   };
 }
 
-async function mapStep(rule: CompiledRule, envelope: Envelope, at: number): Promise<MappedTask | Refusal> {
+async function mapStep(
+  rule: CompiledRule,
+  envelope: Envelope,
+  at: number,
+): Promise<(MappedTask & { notify?: NotifySpec }) | Refusal> {
   try {
-    return await mapToTaskRequest(rule, envelope, { now: at });
+    const mapped = await mapToTaskRequest(rule, envelope, { now: at });
+    const notify = await evaluateNotify(rule, envelope);
+    return notify === undefined ? mapped : { ...mapped, notify };
   } catch (error) {
     return refusalOf(error, 'map', rule);
   }
@@ -163,6 +173,7 @@ async function requestStep(
     idempotencyKey: mapped.idempotencyKey,
     truncated: validated.truncated,
     ...(mapped.transferAt === undefined ? {} : { transferAt: mapped.transferAt }),
+    ...(mapped.notify === undefined ? {} : { notify: mapped.notify }),
     at,
   };
 }

@@ -8,6 +8,7 @@ import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { LedgerEntry } from '#lib/ledger/port.ts';
 import type { Logger } from '#lib/observability/logger.ts';
+import type { NotifySpec } from '#lib/outcomes/outcome.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
 
 /** Set on a message an ops replay sent back: the first message of each replay refreshes the cache. */
@@ -45,10 +46,11 @@ export type TaskStarter = (call: StartTaskCall) => Promise<StartTaskResult>;
 export interface QueueActions {
   /** On the queue of `lane` (the record's own queue; default: the normal lane, the ingest queue). */
   changeVisibility(receiptHandle: string, seconds: number, lane?: Lane): Promise<void>;
+  /** Parks a message in the DLQ; resolves with its DLQ message id when the queue gave one. */
   sendToDlq(message: {
     MessageBody: string;
     MessageAttributes: Record<string, MessageAttributeValue>;
-  }): Promise<void>;
+  }): Promise<{ messageId?: string } | undefined | void>;
   /** Sends a message to the queue of `lane` (a rule moved the event there). */
   forward?(
     lane: Lane,
@@ -66,6 +68,8 @@ export type AfterCreate = (input: {
   entry: LedgerEntry;
   rule: CompiledRule;
   transferAt?: number;
+  /** The outcomes the rule asks for, its data evaluated (kept on the entry). */
+  notify?: NotifySpec;
 }) => Promise<void>;
 
 /** Handles a rule with action "transfer" (the transfer of a task created for an earlier event). */

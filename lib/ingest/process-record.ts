@@ -33,12 +33,13 @@ import { MappingError } from '#lib/mapping/map.ts';
 import type { LogFields } from '#lib/observability/logger.ts';
 import { type BackoffConfig, overQuotaNextAttempt, transientVisibilitySeconds } from '#lib/retry/backoff.ts';
 import { classifyError, cutMessage } from '#lib/retry/classify.ts';
-import { buildDlqMessage, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
+import { buildDlqMessage, type OutgoingMessage, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
 import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
 import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
 import { IngestRefusalError, RecordNotDoneError } from './errors.ts';
 import { decideLane, forwardedEventId, type LaneDecision, laneOfRecord } from './lane.ts';
 import type { LifecycleApplier } from './lifecycle.ts';
+import { type IngestOutcomes, recordRejection } from './outcomes.ts';
 import { type CompiledCreateRule, type PlanProgress, planTask, type TaskPlan } from './plan.ts';
 import type {
   AfterCreate,
@@ -78,6 +79,11 @@ export interface IngestDeps {
    * redrive policy is then the only backstop, and it moves the message without a failure record).
    */
   maxReceiveCount?: number;
+  /**
+   * Outcomes to publishers and the waiters of OVER_QUOTA events (lib/ingest/outcomes.ts). Absent:
+   * neither is recorded.
+   */
+  outcomes?: IngestOutcomes;
   now: () => number;
 }
 
@@ -99,6 +105,9 @@ export type RecordOutcome =
   | { status: 'parked'; failureClass: FailureClass; code: string; reason: string };
 
 type Unwrapped = ReturnType<typeof unwrapIngestRecord>;
+
+/** StartTaskContact's 402 for the active-task quota (and the chain limit when the ledger cannot tell). */
+const OVER_QUOTA_CODE = 'ServiceQuotaExceededException';
 
 /** What the record reached before it failed: its failure record names them. */
 interface Context extends PlanProgress {
@@ -290,7 +299,7 @@ async function forwardStep(
 
 /** Steps 4-5: start the planned task exactly once, then record it (afterCreate). */
 async function startStep(
-  { record, deps }: Run,
+  { record, deps, unwrapped }: Run,
   envelope: Envelope,
   plan: Extract<TaskPlan, { kind: 'start' }>,
 ): Promise<RecordOutcome> {
@@ -321,7 +330,10 @@ async function startStep(
     },
     rule: compiled,
     ...(plan.transferAt === undefined ? {} : { transferAt: plan.transferAt }),
+    ...(plan.notify === undefined ? {} : { notify: plan.notify }),
   });
+  // A timer replay of an OVER_QUOTA event made its task: its waiter must not take a freed slot.
+  if (unwrapped.failure?.class === 'OVER_QUOTA') await deps.outcomes?.waiters.removeWaiter(clientToken);
   const fields = {
     ...eventFields(envelope, compiled),
     clientToken,
@@ -449,8 +461,9 @@ async function park(
     now: deps.now(),
     ...(nextAttemptAt ? { nextAttemptAt } : {}),
   });
+  let dlqMessageId: string | undefined;
   try {
-    await deps.queue.sendToDlq(message);
+    dlqMessageId = (await deps.queue.sendToDlq(message))?.messageId;
   } catch (dlqError) {
     deps.log.error('could not park the message in the DLQ; SQS keeps it', {
       ...fields,
@@ -458,6 +471,13 @@ async function park(
     });
     throw new RecordNotDoneError(parkedClass, 'DlqSendFailed', { cause: dlqError });
   }
+  await afterPark(
+    { record, ctx, deps, unwrapped, receiveCount },
+    { class: parkedClass, code: classified.code, reason },
+    message,
+    dlqMessageId,
+    fields,
+  );
   if (exhausted) {
     deps.metrics.count('Transient', { code: classified.code });
     deps.log.warn('transient failure on the last allowed receive; parked in the DLQ as EXHAUSTED', {
@@ -475,4 +495,60 @@ async function park(
     deps.log.warn('permanent failure; parked in the DLQ', { ...fields, reason: classified.message });
   }
   return { status: 'parked', failureClass: parkedClass, code: classified.code, reason };
+}
+
+/**
+ * After the DLQ send: an OVER_QUOTA event for the active-task quota gets its waiter (a failure only
+ * costs it the early release: the scheduled redrive still brings it back), and a PERMANENT or
+ * EXHAUSTED one its task.rejected outcome when its publisher asked (a failure to record it has SQS
+ * deliver the record again, which parks it again: a second DLQ copy, never a lost outcome).
+ */
+async function afterPark(
+  { record, ctx, deps, unwrapped }: Omit<Run, 'unwrapped'> & { unwrapped: Unwrapped | undefined },
+  parked: { class: FailureClass; code: string; reason: string },
+  message: OutgoingMessage,
+  dlqMessageId: string | undefined,
+  fields: LogFields,
+): Promise<void> {
+  const { outcomes } = deps;
+  if (outcomes === undefined) return;
+  const rule = ctx.rule?.rule;
+  if (parked.class === 'OVER_QUOTA') {
+    if (parked.code !== OVER_QUOTA_CODE || rule?.action !== 'create' || ctx.clientToken === undefined) return;
+    const firstFailureAt = unwrapped?.failure?.firstFailureAt;
+    await outcomes.waiters
+      .putWaiter({
+        clientToken: ctx.clientToken,
+        instanceId: rule.instanceId,
+        lane: laneOfRecord(record),
+        message,
+        parkedAt: deps.now(),
+        firstParkedAt: firstFailureAt === undefined ? deps.now() : Date.parse(firstFailureAt),
+      })
+      .catch((error: unknown) =>
+        deps.log.warn('could not record the waiting event; the scheduled redrive brings it back', {
+          ...fields,
+          ...errorField(error),
+        }),
+      );
+    return;
+  }
+  if (ctx.envelope === undefined) return;
+  try {
+    await recordRejection(outcomes, {
+      envelope: ctx.envelope,
+      rule: ctx.rule,
+      rules: ctx.rule?.rule.action === 'create' ? [] : await deps.rules.rulesFor(ctx.envelope.source),
+      failure: parked,
+      dlqMessageId,
+      ...(rule !== undefined && rule.action !== 'drop' ? { instanceId: rule.instanceId } : {}),
+      now: deps.now(),
+    });
+  } catch (error) {
+    deps.log.error('parked, but could not record its task.rejected outcome; SQS delivers it again', {
+      ...fields,
+      ...errorField(error),
+    });
+    throw new RecordNotDoneError(parked.class, 'OutcomeNotRecorded', { cause: error });
+  }
 }

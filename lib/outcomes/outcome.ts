@@ -15,6 +15,9 @@
  */
 import { outcomeId } from '#lib/idempotency/ids.ts';
 
+/** The CloudEvent `source` and the EventBridge `Source` of every outcome: subscribe with `source: ["connect-task-ingest"]`. */
+export const OUTCOME_SOURCE = 'connect-task-ingest';
+
 export const OUTCOME_TYPES = [
   'task.created',
   'task.rejected',
@@ -64,8 +67,8 @@ export interface OutcomeData {
 export interface Outcome {
   specversion: '1.0';
   id: string;
-  /** The service: `connect-task-ingest/<stage>` (config OUTCOME_SOURCE). */
-  source: string;
+  /** `OUTCOME_SOURCE`; the bus tells the stage. */
+  source: typeof OUTCOME_SOURCE;
   type: OutcomeType;
   /** The ContactId; for a rejection, `<event source>/<event id>`. */
   subject: string;
@@ -76,7 +79,6 @@ export interface Outcome {
 
 /** The outcome `type` of `subject`, as one task's or one event's: same inputs, same id. */
 export function buildOutcome(
-  source: string,
   type: OutcomeType,
   idParts: readonly string[],
   subject: string,
@@ -86,7 +88,7 @@ export function buildOutcome(
   return {
     specversion: '1.0',
     id: outcomeId(type, idParts),
-    source,
+    source: OUTCOME_SOURCE,
     type,
     subject,
     time: new Date(at).toISOString(),

@@ -123,6 +123,8 @@ export interface CompiledRule {
   readonly mapping?: CompiledMapping;
   /** action `create` with a transfer plan using `at`. */
   readonly transferAt?: BoundExpression;
+  /** action `create` with `notify.data`: key → expression, in the rule's key order. */
+  readonly notifyData?: readonly (readonly [key: string, expr: BoundExpression])[];
   /** action `transfer` only. */
   readonly transferRequest?: { readonly targetKey: BoundExpression; readonly at?: BoundExpression };
   /** actions `update` and `complete`: the create event's key; absent: the create rule's idempotency key. */
@@ -181,6 +183,7 @@ export function ruleExpressions(rule: Rule): [path: string, text: string][] {
     out.push([`mapping.segmentAttributes.${key}`, text]);
   }
   if (rule.transfer?.at !== undefined) out.push(['transfer.at', rule.transfer.at]);
+  for (const [key, text] of Object.entries(rule.notify?.data ?? {})) out.push([`notify.data.${key}`, text]);
   return out;
 }
 
@@ -556,6 +559,9 @@ export function compileRule(rule: Rule): CompiledRule {
     idempotencyKey,
     mapping,
     transferAt: rule.transfer?.at === undefined ? undefined : at('transfer.at', rule.transfer.at),
+    notifyData: Object.entries(rule.notify?.data ?? {}).map(
+      ([key, text]) => [key, at(`notify.data.${key}`, text)] as const,
+    ),
   };
 }
 

@@ -13,6 +13,7 @@
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import { LANES } from '#lib/lanes.ts';
+import { OUTCOME_TYPES } from '#lib/outcomes/outcome.ts';
 
 // zod/mini loads no locale (every message would be "Invalid input"); English as in classic zod.
 z.config(en());
@@ -128,6 +129,17 @@ export const ruleOptionsSchema = z.strictObject({
   lane: z.optional(z.enum(LANES)),
 });
 
+/**
+ * Outcomes the rule's publisher wants on the outcome bus (lib/outcomes/outcome.ts): which ones
+ * (default all), and `data`, the only task contents an outcome carries: key → JSONata over the create
+ * event. Its events' rejections are published too when `outcomes` lists `task.rejected`, and so are
+ * those of its source's events that no rule matches.
+ */
+export const notifySchema = z.strictObject({
+  outcomes: z._default(z.array(z.enum(OUTCOME_TYPES)).check(z.minLength(1)), [...OUTCOME_TYPES]),
+  data: z.optional(z.record(nonEmpty(64), expr)),
+});
+
 const baseRule = {
   source: nonEmpty(256),
   ruleId: nonEmpty(128).check(z.regex(/^[A-Za-z0-9_.:-]+$/, 'ruleId: letters, digits, _ . : - only')),
@@ -149,6 +161,7 @@ export const createRuleSchema = z.strictObject({
   /** JSONata → the event's idempotency key; default: the envelope id. */
   idempotencyKey: z.optional(expr),
   transfer: z.optional(transferPlanSchema),
+  notify: z.optional(notifySchema),
   options: z._default(ruleOptionsSchema, { truncate: false, onChainLimit: 'park' }),
 });
 
@@ -240,3 +253,4 @@ export type LifecycleRule = UpdateRule | CompleteRule;
 export type TransferPlan = z.output<typeof transferPlanSchema>;
 export type TransferRequest = z.output<typeof transferRequestSchema>;
 export type RuleMapping = z.output<typeof mappingSchema>;
+export type RuleNotify = z.output<typeof notifySchema>;

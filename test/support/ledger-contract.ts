@@ -20,7 +20,7 @@ const HOUR = 3_600_000;
 
 function created(n: number): Effect {
   return publishEffect(
-    buildOutcome('connect-task-ingest/test', 'task.created', [entry(n).clientToken], `contact-${n}`, T0, {
+    buildOutcome('task.created', [entry(n).clientToken], `contact-${n}`, T0, {
       event: { source: 'com.example.crm', id: `event-${n}` },
     }),
   );

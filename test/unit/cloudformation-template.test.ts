@@ -31,6 +31,7 @@ const FUNCTIONS = {
   ingest: 'IngestLambdaFunction',
   transfer: 'TransferLambdaFunction',
   redrive: 'RedriveLambdaFunction',
+  contactEvents: 'ContactEventsLambdaFunction',
 } as const;
 const TABLES = ['RulesTable', 'IdempotencyTable', 'LedgerTable', 'TransfersTable', 'BudgetTable'] as const;
 /** One queue per priority lane: urgent, normal (the ingest queue), bulk. */
@@ -39,7 +40,12 @@ const LANE_QUEUES = {
   normal: 'IngestQueue',
   bulk: 'IngestBulkQueue',
 } as const;
-const QUEUES = [...Object.values(LANE_QUEUES), 'DeadLetterQueue'] as const;
+const QUEUES = [
+  ...Object.values(LANE_QUEUES),
+  'DeadLetterQueue',
+  'ContactEventsQueue',
+  'ContactEventsDeadLetterQueue',
+] as const;
 /** X-Ray's write actions support no resource-level permissions: the one documented `*` resource. */
 const XRAY_WRITE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
@@ -297,6 +303,7 @@ describe('IAM: least privilege per function', () => {
     const allowed = new Set<string>([
       ...TABLES.map((t) => `{${t}.Arn}`),
       '{TransfersTable.Arn}/index/byStatusDue',
+      '{LedgerTable.Arn}/index/byPending',
       ...QUEUES.map((q) => `{${q}.Arn}`),
     ]);
 
@@ -333,6 +340,8 @@ describe('IAM: least privilege per function', () => {
         'dynamodb:GetItem {LedgerTable.Arn}',
         'dynamodb:PutItem {LedgerTable.Arn}',
         'dynamodb:UpdateItem {LedgerTable.Arn}',
+        // A published rejection's outbox item.
+        'dynamodb:DeleteItem {LedgerTable.Arn}',
         'dynamodb:PutItem {TransfersTable.Arn}',
         // The StartTaskContact budget: one conditional write per call, a read on a lost race.
         'dynamodb:GetItem {BudgetTable.Arn}',
@@ -363,6 +372,8 @@ describe('IAM: least privilege per function', () => {
     ]);
     expect(grants('redrive')).toEqual(
       [
+        // An OVER_QUOTA message whose task exists, or whose newer copy waits, is deleted, not replayed.
+        'dynamodb:GetItem {LedgerTable.Arn}',
         'sqs:ReceiveMessage {DeadLetterQueue.Arn}',
         'sqs:DeleteMessage {DeadLetterQueue.Arn}',
         'sqs:ChangeMessageVisibility {DeadLetterQueue.Arn}',
@@ -372,6 +383,99 @@ describe('IAM: least privilege per function', () => {
         ...Object.values(LANE_QUEUES).map((queue) => `sqs:SendMessage {${queue}.Arn}`),
       ].sort(),
     );
+    expect(grants('contactEvents')).toEqual(
+      [
+        ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'].map(
+          (a) => `dynamodb:${a} {LedgerTable.Arn}`,
+        ),
+        'dynamodb:Query {LedgerTable.Arn}/index/byPending',
+        ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].map(
+          (a) => `dynamodb:${a} {LedgerTable.Arn}/index/byPending`,
+        ),
+        // The DescribeContact budget.
+        'dynamodb:GetItem {BudgetTable.Arn}',
+        'dynamodb:UpdateItem {BudgetTable.Arn}',
+        'sqs:ReceiveMessage {ContactEventsQueue.Arn}',
+        'sqs:DeleteMessage {ContactEventsQueue.Arn}',
+        'sqs:ChangeMessageVisibility {ContactEventsQueue.Arn}',
+        'sqs:GetQueueAttributes {ContactEventsQueue.Arn}',
+        // A freed slot sends the oldest waiting event back to its lane's queue.
+        ...Object.values(LANE_QUEUES).map((queue) => `sqs:SendMessage {${queue}.Arn}`),
+      ].sort(),
+    );
+  });
+
+  it("publishes outcomes on the stack's own bus only, from ingest and contactEvents alone", () => {
+    const eventStatements = roleStatements(template).filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith('events:')),
+    );
+    expect(eventStatements.flatMap(({ statement }) => actionsOf(statement))).toEqual([
+      'events:PutEvents',
+      'events:PutEvents',
+    ]);
+    expect(eventStatements.flatMap(({ statement }) => resourcesOf(statement))).toEqual([
+      '{OutcomeBus.Arn}',
+      '{OutcomeBus.Arn}',
+    ]);
+    expect(eventStatements.map(({ roleId }) => roleId).sort()).toEqual(
+      [functionRoleId(fn('ingest')), functionRoleId(fn('contactEvents'))].sort(),
+    );
+    expect(property(resource(template, 'OutcomeBus'), ['Name'])).toBe('connect-task-ingest-dev-outcomes');
+  });
+
+  it('lets contactEvents only describe contacts of the listed instances', () => {
+    const instanceArn = `${CONNECT_ARN_PREFIX}${String(envOf('ingest').CONNECT_INSTANCE_ID)}`;
+    const connect = statementsOfFunction('contactEvents').filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith('connect:')),
+    );
+    expect(connect.flatMap(({ statement }) => actionsOf(statement))).toEqual(['connect:DescribeContact']);
+    expect(connect.flatMap(({ statement }) => resourcesOf(statement))).toEqual([`${instanceArn}/contact/*`]);
+  });
+});
+
+describe('contact events', () => {
+  it("takes the task contact events of the stage's instances from the default bus to the contact events queue", () => {
+    const rule = resource(template, 'ContactEventsRule');
+    const instanceArn = `${CONNECT_ARN_PREFIX}${String(envOf('ingest').CONNECT_INSTANCE_ID)}`;
+    expect(property(rule, ['EventBusName'])).toBe('default');
+    expect(property(rule, ['State'])).toBe('ENABLED');
+    const pattern = property(rule, ['EventPattern']) as Record<string, unknown>;
+    expect(pattern.source).toEqual(['aws.connect']);
+    expect(pattern['detail-type']).toEqual(['Amazon Connect Contact Event']);
+    const detail = pattern.detail as Record<string, unknown>;
+    expect(detail.channel).toEqual(['TASK']);
+    expect((detail.instanceArn as unknown[]).map(renderValue)).toEqual([instanceArn]);
+    const targets = property(rule, ['Targets']) as Array<Record<string, unknown>>;
+    expect(targets.map((t) => renderValue(t.Arn))).toEqual(['{ContactEventsQueue.Arn}']);
+  });
+
+  it('lets EventBridge send to the contact events queue for that rule only', () => {
+    const policy = resource(template, 'ContactEventsQueuePolicy');
+    expect((property(policy, ['Queues']) as unknown[]).map(renderValue)).toEqual(['{ContactEventsQueue}']);
+    const statements = property(policy, ['PolicyDocument', 'Statement']) as Array<Record<string, unknown>>;
+    expect(statements).toHaveLength(1);
+    const [statement] = statements as [Record<string, unknown>];
+    expect(statement.Principal).toEqual({ Service: 'events.amazonaws.com' });
+    expect(statement.Action).toBe('sqs:SendMessage');
+    expect(renderValue(statement.Resource)).toBe('{ContactEventsQueue.Arn}');
+    expect(
+      renderValue(
+        (statement.Condition as Record<string, Record<string, unknown>>).ArnEquals?.['aws:SourceArn'],
+      ),
+    ).toBe('{ContactEventsRule.Arn}');
+  });
+
+  it('folds the contact events with partial batch failures, and sweeps every minute', () => {
+    const mapping = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')
+      .map(([, r]) => r)
+      .find(
+        (m) => renderValue(property(m, ['EventSourceArn'])) === '{ContactEventsQueue.Arn}',
+      ) as CfnResource;
+    expect(renderValue(property(mapping, ['FunctionName']))).toBe(`{${FUNCTIONS.contactEvents}.Arn}`);
+    expect(property(mapping, ['FunctionResponseTypes'])).toContain('ReportBatchItemFailures');
+    const visibility = Number(property(resource(template, 'ContactEventsQueue'), ['VisibilityTimeout']));
+    expect(visibility).toBeGreaterThanOrEqual(6 * Number(property(fn('contactEvents'), ['Timeout'])));
+    expect(envOf('contactEvents').CONTACT_EVENTS_QUEUE_URL).toEqual({ Ref: 'ContactEventsQueue' });
   });
 });
 
@@ -452,7 +556,8 @@ describe('queues', () => {
     const normal = mappingOf(LANE_QUEUES.normal) as CfnResource;
 
     // Assess
-    expect(mappings).toHaveLength(Object.keys(LANE_QUEUES).length);
+    // The lane queues, and the contact events queue (its own function).
+    expect(mappings).toHaveLength(Object.keys(LANE_QUEUES).length + 1);
     for (const queue of Object.values(LANE_QUEUES)) {
       const mapping = mappingOf(queue);
       expect(mapping, queue).toBeDefined();
@@ -558,8 +663,9 @@ describe('functions', () => {
   it('packages one zipped bundle per function, each with its source map', () => {
     for (const name of Object.keys(FUNCTIONS)) {
       const zip = readFileSync(join(REPO_ROOT, '.serverless', `${name}.zip`));
+      const entry = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
       // Zip entry names are stored uncompressed in the archive headers.
-      expect(zip.includes(`functions/${name}.mjs.map`)).toBe(true);
+      expect(zip.includes(`functions/${entry}.mjs.map`)).toBe(true);
     }
   });
 });

@@ -23,6 +23,8 @@ describe('loadServerlessConfig against the repository serverless.yml', () => {
     expect(emulated.sort()).toEqual(
       [
         'BudgetTable',
+        'ContactEventsQueue',
+        'ContactEventsDeadLetterQueue',
         'DeadLetterQueue',
         'IdempotencyTable',
         'IngestQueue',

@@ -1,0 +1,129 @@
+/**
+ * Records one fact about a task (a contact event, a DescribeContact reading, our own StopContact) on
+ * its ledger entry, with the effects it causes, in one conditional write.
+ *
+ * Input: the task's ClientToken (or its instance and ContactId, through the ledger's contact index) and
+ * the fact. Output: `applied` with the effects written, `unchanged` (a repeat, or outranked by what the
+ * entry holds), or `unknown` (no entry: a task ingest did not create, or not yet).
+ *
+ * Primary course: read the progress, fold the fact (progress.ts), and when it changed anything write the
+ * new facts at the revision read. Effects are decided by the fold, on a type's first arrival:
+ * CONNECTED_TO_AGENT → `task.accepted`; COMPLETED → `task.completed` and one freed slot (a release of
+ * the instance's oldest waiting event), and the task leaves the open tasks; DISCONNECTED without
+ * COMPLETED → an early reconcile check, so a lost COMPLETED is found within minutes. A concurrent
+ * writer makes the write fail: read again and retry (a few times, then ProgressConflictError).
+ */
+import type { ContactIndexLedger, ProgressLedger, TaskProgress } from '#lib/ledger/port.ts';
+import { type Effect, publishEffect, releaseEffect } from '#lib/outcomes/effects.ts';
+import { buildOutcome, type OutcomeData, wants } from '#lib/outcomes/outcome.ts';
+import { ProgressConflictError } from './errors.ts';
+import { type ContactFact, foldFact, type TaskView, viewOf } from './progress.ts';
+
+/** A disconnected task's COMPLETED is looked for with DescribeContact this long after the disconnect. */
+export const DISCONNECTED_CHECK_MS = 120_000;
+const ATTEMPTS = 5;
+
+export interface ApplyDeps {
+  ledger: ProgressLedger & ContactIndexLedger;
+  now: () => number;
+}
+
+export type ApplyOutcome =
+  | { status: 'applied'; clientToken: string; effects: Effect[]; view: TaskView; closed: boolean }
+  | { status: 'unchanged'; clientToken: string }
+  | { status: 'unknown' };
+
+/** Records a fact about the contact `contactId` of `instanceId`, found through the contact index. */
+export async function applyContactFact(
+  instanceId: string,
+  contactId: string,
+  fact: ContactFact,
+  deps: ApplyDeps,
+): Promise<ApplyOutcome> {
+  const clientToken = await deps.ledger.tokenOfContact(instanceId, contactId);
+  return clientToken === undefined ? { status: 'unknown' } : applyTaskFact(clientToken, fact, deps);
+}
+
+/** Records a fact about the task `clientToken`. */
+export async function applyTaskFact(
+  clientToken: string,
+  fact: ContactFact,
+  deps: ApplyDeps,
+): Promise<ApplyOutcome> {
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
+    const progress = await deps.ledger.progress(clientToken);
+    if (progress === undefined) return { status: 'unknown' };
+    const folded = foldFact(progress.facts, fact);
+    if (!folded.changed) return { status: 'unchanged', clientToken };
+    const view = viewOf(folded.facts);
+    const effects = folded.first ? effectsOfFirst(progress, fact, view) : [];
+    const closing = progress.closedAt === undefined && !view.open;
+    const checkAt = view.open ? checkAfter(progress, fact, deps.now()) : undefined;
+    const saved = await deps.ledger.saveProgress(clientToken, progress.rev, {
+      instanceId: progress.entry.instanceId,
+      facts: folded.facts,
+      effects,
+      now: deps.now(),
+      ...(closing && view.completedAt !== undefined ? { closedAt: view.completedAt } : {}),
+      ...(checkAt === undefined ? {} : { checkAt }),
+    });
+    if (saved) return { status: 'applied', clientToken, effects, view, closed: closing };
+  }
+  throw new ProgressConflictError(clientToken, ATTEMPTS);
+}
+
+/** A disconnected, not completed task is checked soon; otherwise the check stays where it is. */
+function checkAfter(progress: TaskProgress, fact: ContactFact, now: number): number | undefined {
+  if (fact.type !== 'DISCONNECTED') return undefined;
+  const soon = now + DISCONNECTED_CHECK_MS;
+  return progress.checkAt === undefined ? soon : Math.min(progress.checkAt, soon);
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** The effects of a type's first arrival. */
+function effectsOfFirst(progress: TaskProgress, fact: ContactFact, view: TaskView): Effect[] {
+  const { entry, notify } = progress;
+  const base: OutcomeData = {
+    event: { source: entry.source, id: entry.eventId, idempotencyKey: entry.idempotencyKey },
+    ruleId: entry.ruleId,
+    instanceId: entry.instanceId,
+    contactId: entry.contactId,
+    ...(notify?.data === undefined ? {} : { mapped: notify.data }),
+  };
+  const agent =
+    view.agentId === undefined
+      ? {}
+      : {
+          agent: {
+            id: view.agentId,
+            ...(view.connectedAt === undefined ? {} : { connectedAt: iso(view.connectedAt) as string }),
+          },
+        };
+  const outcome = (type: 'task.accepted' | 'task.completed', data: OutcomeData) =>
+    publishEffect(buildOutcome(type, [entry.clientToken], entry.contactId, fact.at, data));
+  if (fact.type === 'CONNECTED_TO_AGENT') {
+    return wants(notify, 'task.accepted') ? [outcome('task.accepted', { ...base, ...agent })] : [];
+  }
+  if (fact.type !== 'COMPLETED') return [];
+  const effects: Effect[] = [releaseEffect(entry.clientToken, entry.instanceId)];
+  if (wants(notify, 'task.completed')) {
+    const acw =
+      view.acwStartAt === undefined && view.acwEndAt === undefined
+        ? {}
+        : { afterContactWork: { startedAt: iso(view.acwStartAt), endedAt: iso(view.acwEndAt) } };
+    effects.push(
+      outcome('task.completed', {
+        ...base,
+        ...agent,
+        completion: {
+          completedAt: iso(fact.at) as string,
+          ...(view.disconnectedAt === undefined ? {} : { disconnectedAt: iso(view.disconnectedAt) }),
+          ...(view.disconnectReason === undefined ? {} : { disconnectReason: view.disconnectReason }),
+          ...acw,
+        },
+      }),
+    );
+  }
+  return effects;
+}
