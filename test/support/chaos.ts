@@ -47,6 +47,14 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { seededRandom } from '#common/random.ts';
+import {
+  ACTIVE_TEMPLATE_ID,
+  FLOW_ID,
+  INACTIVE_TEMPLATE_ID,
+  INSTANCE_ID,
+  QUICK_CONNECT_ID,
+} from '#common/world.ts';
 import { createConnectClient } from '#lib/aws/connect.ts';
 import { advanceClock } from '#lib/clock.ts';
 import { ingestConfigFromEnv, laneQueueUrlsFromEnv, redriveConfigFromEnv } from '#lib/config.ts';
@@ -63,8 +71,6 @@ import { DynamoRuleStore } from '#lib/rules/store.ts';
 import type { ConnectEmulatorConfigPatch } from '#sandbox/connect/emulator.ts';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { type Pipeline, startPipeline } from '#sandbox/pipeline.ts';
-import { seededRandom } from './random.ts';
-import { ACTIVE_TEMPLATE_ID, FLOW_ID, INACTIVE_TEMPLATE_ID, INSTANCE_ID, QUICK_CONNECT_ID } from './world.ts';
 
 // ------------------------------------------------------------------------------------------------
 // Public API
