@@ -1,5 +1,5 @@
 /**
- * `npm run chaos`: the chaos scenario at volume (test/support/chaos.ts), printing its counts, in all
+ * `npm run chaos`: the chaos scenario at volume (bench/chaos/run.ts), printing its counts, in all
  * and per priority lane (the messages go to the urgent, normal and bulk queues; two of the rules move
  * their events to a lane of their own).
  *
@@ -7,8 +7,9 @@
  *   npm run chaos -- --messages 5000 --seed 42
  *
  * Exits 1 when the run found a violation (a duplicate task, a lost event, a task started outside its
- * lane, a DLQ entry without a reason, an invalid request that reached Connect), 2 when the run itself
- * failed.
+ * lane, a DLQ entry without a reason, an invalid request that reached Connect), 2 when the run could
+ * not finish: it then prints why and the figures it has (lost, duplicated, still on their way), or,
+ * when the sandbox would not even start, one line saying so. Never a stack trace.
  */
 import { Command, InvalidArgumentError } from 'commander';
 
@@ -48,7 +49,8 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const { formatChaosReport, runChaos } = await import('#test/support/chaos.ts');
+const { runChaos } = await import('#bench/chaos/run.ts');
+const { chaosExitCode, formatChaosReport } = await import('#common/chaos/report.ts');
 
 try {
   const report = await runChaos({
@@ -59,8 +61,8 @@ try {
     ...(opts.quiet ? {} : { log: (line: string) => console.error(`[chaos] ${line}`) }),
   });
   console.log(formatChaosReport(report));
-  process.exitCode = report.violations.length === 0 ? 0 : 1;
+  process.exitCode = chaosExitCode(report);
 } catch (error) {
-  console.error(error);
+  console.error(`chaos: the run failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 2;
 }

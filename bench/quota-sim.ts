@@ -17,11 +17,13 @@
  *   second, never learning or probing (what a ≥ 0.8 share of what it leaves needs; no budget can do
  *   better without knowing the future).
  */
+
+import { createMemoryBudgetStore } from '#common/memory-budget-store.ts';
+import { tokenBucket, virtualTime } from '#common/quota-sim.ts';
+import { seededRandom } from '#common/random.ts';
 import { type BudgetOptions, createBudget } from '#lib/budget/budget.ts';
 import { type CurvePhase, curveAt, DEFAULT_CURVE } from '#lib/budget/curve.ts';
 import type { BudgetStore } from '#lib/budget/store.ts';
-import { createMemoryBudgetStore } from '#test/support/memory-budget-store.ts';
-import { seededRandom } from '#test/support/random.ts';
 import { type Reporter, secondsBackToQuota } from './report.ts';
 
 const QUOTA = 2;
@@ -30,43 +32,6 @@ const RUN_MS = 100_000;
 const WINDOW_FROM_MS = 15_000;
 const CALL_LATENCY_MS = 40;
 const STORE_LATENCY_MS = 6;
-
-/** Virtual time: timers run in order, each after every promise chain the previous one started. */
-function virtualTime(start: number) {
-  let now = start;
-  let seq = 0;
-  const timers: Array<{ at: number; seq: number; resolve: () => void }> = [];
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = { at: now + Math.max(0, ms), seq: seq++, resolve };
-      let i = timers.length;
-      timers.push(timer);
-      while (
-        i > 0 &&
-        ((timers[i - 1]?.at ?? 0) > timer.at ||
-          (timers[i - 1]?.at === timer.at && (timers[i - 1]?.seq ?? 0) > timer.seq))
-      ) {
-        timers[i] = timers[i - 1] as (typeof timers)[number];
-        i -= 1;
-      }
-      timers[i] = timer;
-    });
-  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-  return {
-    clock: () => now,
-    sleep,
-    async runUntil(until: number): Promise<void> {
-      await settle();
-      while (timers.length > 0 && (timers[0]?.at ?? Number.POSITIVE_INFINITY) <= until) {
-        const timer = timers.shift() as (typeof timers)[number];
-        now = timer.at;
-        timer.resolve();
-        await settle();
-      }
-      now = until;
-    },
-  };
-}
 
 interface Call {
   at: number;
@@ -121,14 +86,10 @@ async function simulate(
   const store = slowStore(memory, vt.sleep, random);
   const curve = budget.curve ?? DEFAULT_CURVE;
   const calls: Call[] = [];
-  let level = QUOTA;
-  let refilledAt = t0;
+  const bucket = tokenBucket(QUOTA, QUOTA, vt.clock);
   const call = (who: Call['who']): boolean => {
     const t = vt.clock();
-    level = Math.min(QUOTA, level + ((t - refilledAt) / 1000) * QUOTA);
-    refilledAt = t;
-    const ok = level >= 1;
-    if (ok) level -= 1;
+    const ok = bucket.take();
     const { wmax, throttleAt } = memory.item;
     const recent = throttleAt !== undefined && t - throttleAt < 3_000;
     const phase = recent ? 'after' : curveAt({ hold: wmax ?? curve.max, throttleAt }, t, curve).phase;

@@ -17,6 +17,7 @@
  */
 import { ConnectClient, StartTaskContactCommand } from '@aws-sdk/client-connect';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { seededRandom } from '#common/random.ts';
 import { now } from '#lib/clock.ts';
 import { SANDBOX_CREDENTIALS } from '#sandbox/index.ts';
 import { type Cell, fmt, percentile, type Reporter, secondsBackToQuota } from './report.ts';
@@ -31,7 +32,6 @@ import {
   readJson,
   runIngestPipeline,
   type Shaping,
-  seeded,
   sleep,
   sumCounts,
 } from './workload.ts';
@@ -293,7 +293,7 @@ async function otherCaller(
     credentials: SANDBOX_CREDENTIALS,
     maxAttempts: 1,
   });
-  const random = seeded(options.seed);
+  const random = seededRandom(options.seed);
   const log: OtherLog = { calls: [], countsAtFrom: {}, countsAtStop: {} };
   const counts = () => ({ ...(run.sandbox.connect.callCounts().StartTaskContact ?? {}) });
   const pending: Array<Promise<void>> = [

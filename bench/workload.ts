@@ -172,9 +172,6 @@ export function ingestInstances(options: IngestInstanceOptions): {
 /** Waits `ms` real milliseconds. */
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-/** A seeded PRNG, uniform in [0, 1): the same run every time. */
-export { seededRandom as seeded } from '#test/support/random.ts';
-
 /** Naive run's visibility timeout (s): the only redelivery delay when the service does not back off. */
 export const NAIVE_VISIBILITY_TIMEOUT_SECONDS = 30;
 

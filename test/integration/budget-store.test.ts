@@ -6,10 +6,10 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryBudgetStore } from '#common/memory-budget-store.ts';
 import { createBudget } from '#lib/budget/budget.ts';
 import { type BudgetStore, type ClaimInput, DynamoBudgetStore } from '#lib/budget/store.ts';
 import { type Sandbox, startSandbox } from '#sandbox/index.ts';
-import { createMemoryBudgetStore } from '#test/support/memory-budget-store.ts';
 
 let sandbox: Sandbox;
 let table: string;

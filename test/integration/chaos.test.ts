@@ -1,5 +1,5 @@
 /**
- * The chaos scenario, small and seeded (test/support/chaos.ts; `npm run chaos` runs it at volume):
+ * The chaos scenario, small and seeded (bench/chaos/run.ts; `npm run chaos` runs it at volume):
  * Connect 500s, 429s, 402s, lost responses and calls held beyond the client timeout; crashes between
  * the Connect call and the SQS delete; SQS duplicate deliveries; DynamoDB errors. The messages go to
  * all three lane queues, and two of the rules move their events to a lane of their own. Then it
@@ -7,15 +7,10 @@
  * its lane and nothing invalid reached Connect.
  */
 import { describe, expect, it } from 'vitest';
+import { runChaos } from '#bench/chaos/run.ts';
+import { type ChaosReport, chaosExitCode, compare, formatChaosReport } from '#common/chaos/report.ts';
+import { buildEvent, buildLifecycleEvent, type ChaosEvent } from '#common/chaos/scenario.ts';
 import { LANES } from '#lib/lanes.ts';
-import {
-  buildEvent,
-  type ChaosEvent,
-  type ChaosReport,
-  compare,
-  formatChaosReport,
-  runChaos,
-} from '#test/support/chaos.ts';
 
 const SEED = 20240501;
 
@@ -65,6 +60,32 @@ describe('chaos: ingest under faults everywhere', () => {
   }, 90_000);
 });
 
+describe('chaos: a run that cannot finish', () => {
+  it('stops a pass that no longer progresses and reports what it holds, lost and duplicated counted, instead of throwing', async () => {
+    // Prepare: from the start, every StartTaskContact is held beyond the client timeout, and a pass
+    // counts as stuck after 1 s without progress.
+    const options = {
+      messages: 30,
+      seed: SEED,
+      faults: { slowEveryMs: 1, slowForMs: 600_000, clientTimeoutMs: 5_000, killAfterRate: 0 },
+      wait: { stallMs: 1_000, sliceMs: 200 },
+    };
+
+    // Act
+    const report = await runChaos(options);
+
+    // Assess: it says which pass stopped and with what counts, and accounts for every event.
+    expect(report.unfinished).toMatch(
+      /^first pass: nothing progressed for \d+ s \(waited \d+ s in all; records handled \d+/,
+    );
+    expect(chaosExitCode(report)).toBe(2);
+    expect(report.accounting.lost).toBe(0);
+    expect(report.tasks.duplicates).toBe(0);
+    expect(report.accounting.pending).toBeGreaterThan(0);
+    expect(formatChaosReport(report)).toContain(`DID NOT FINISH:         ${report.unfinished}`);
+  }, 60_000);
+});
+
 describe('chaos: the comparison', () => {
   const valid = buildEvent('cloudevents', 1);
   const invalid = buildEvent('malformed-json', 2);
@@ -76,13 +97,12 @@ describe('chaos: the comparison', () => {
   });
   const run = (input: Partial<Parameters<typeof compare>[0]>): ChaosReport =>
     compare({
-      options: { messages: 2, seed: 1 },
+      seed: 1,
       events: [valid, invalid],
       sends: [valid, invalid],
       tasks: [],
       dlq: [],
       connectCounts: {},
-      drained: true,
       ...input,
     });
   const tasks = (...list: ReturnType<typeof task>[]) =>
@@ -160,5 +180,53 @@ describe('chaos: the comparison', () => {
         'Connect answered 1 StartTaskContact calls with InvalidParameterException',
       ]),
     );
+  });
+
+  it('counts what an unfinished run still has on its way as pending, not lost, and says why it stopped', () => {
+    // Prepare: a second valid event still in a lane queue, a third parked OVER_QUOTA for the redrive,
+    // and an update whose create is not a task yet.
+    const queued = buildEvent('sns', 3);
+    const parked = buildEvent('raw', 4);
+    const update = buildLifecycleEvent(valid, 'update', 1);
+    const events = [valid, invalid, queued, parked, update];
+
+    // Act
+    const report = run({
+      events,
+      sends: events,
+      tasks: tasks(task(valid, 't1'), task(valid, 't1b')),
+      dlq: [
+        { eventId: invalid.id, failureClass: 'PERMANENT', code: 'MalformedJson' },
+        { eventId: parked.id, failureClass: 'OVER_QUOTA', code: 'ServiceQuotaExceeded' },
+      ],
+      unfinished: 'round 2, drain: nothing progressed for 90 s',
+      queued: new Set([queued.id, update.id]),
+    });
+
+    // Assess: three on their way, none lost; the duplicate still counts; exit code 2.
+    expect(report.accounting).toMatchObject({ lost: 0, pending: 3 });
+    expect(report.lifecycle.lost).toBe(0);
+    expect(report.tasks.duplicates).toBe(1);
+    expect(report.violations[0]).toBe('the run did not finish: round 2, drain: nothing progressed for 90 s');
+    expect(report.violations.some((v) => v.includes('is in the DLQ'))).toBe(false);
+    expect(chaosExitCode(report)).toBe(2);
+    const printed = formatChaosReport(report);
+    expect(printed).toContain('DID NOT FINISH:         round 2, drain: nothing progressed for 90 s');
+    expect(printed).toContain('  duplicates:             1');
+    expect(printed).toContain(
+      '  lost:                   0; valid not created: 0; unknown: 0; still on their way when the run stopped: 3',
+    );
+  });
+
+  it('still reports an event an unfinished run holds nowhere as lost', () => {
+    // Act
+    const report = run({
+      tasks: tasks(task(valid, 't1')),
+      unfinished: 'first pass: nothing progressed for 90 s',
+      queued: new Set(),
+    });
+    // Assess
+    expect(report.accounting).toMatchObject({ lost: 1, pending: 0 });
+    expect(report.byLane.normal.lost).toBe(1);
   });
 });

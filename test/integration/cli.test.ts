@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { INSTANCE_ID as INSTANCE } from '#common/world.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { useSandbox } from '#test/support/sandbox-fixture.ts';
-import { INSTANCE_ID as INSTANCE } from '#test/support/world.ts';
 
 describe('task-ingest against the sandbox (loopback, real SDK clients)', () => {
   const f = useSandbox();

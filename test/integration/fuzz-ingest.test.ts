@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEvent, CHAOS_RULES, type EventKind } from '#test/support/chaos.ts';
+import { buildEvent, CHAOS_RULES, type EventKind } from '#common/chaos/scenario.ts';
 import {
   fuzzRuns,
   type Json,

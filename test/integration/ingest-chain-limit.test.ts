@@ -6,9 +6,9 @@
  * quota on a chain the ledger does not count as full stays OVER_QUOTA.
  */
 import { describe, expect, it } from 'vitest';
+import { INSTANCE_ID } from '#common/world.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { followUpEvent, followUpRule, useHarness } from '#test/support/sandbox-fixture.ts';
-import { INSTANCE_ID } from '#test/support/world.ts';
 
 const PARK_SOURCE = 'com.example.chain-limit';
 const RELATED_SOURCE = 'com.example.chain-limit-related';

@@ -5,6 +5,7 @@
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { INSTANCE_ID } from '#common/world.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
@@ -16,7 +17,6 @@ import {
   QUEUE_VISIBILITY_SECONDS,
   useHarness,
 } from '#test/support/sandbox-fixture.ts';
-import { INSTANCE_ID } from '#test/support/world.ts';
 
 const ruleFor = (source: string) => followUpRule(source, { mapping: { attributes: { ref: 'data.ref' } } });
 const cloudEvent = (source: string, id: string) => followUpEvent(source, id);

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-connect';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FLOW_ID, INSTANCE_ID } from '#common/world.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
 import { sqsServiceError } from '#test/support/failures.ts';
@@ -19,7 +20,6 @@ import {
   QUEUE_VISIBILITY_SECONDS,
   useHarness,
 } from '#test/support/sandbox-fixture.ts';
-import { FLOW_ID, INSTANCE_ID } from '#test/support/world.ts';
 
 const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 

@@ -5,10 +5,10 @@
  * and its body byte-for-byte.
  */
 import { describe, expect, it } from 'vitest';
+import { FLOW_ID, INSTANCE_ID } from '#common/world.ts';
 import { now } from '#lib/clock.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { useHarness } from '#test/support/sandbox-fixture.ts';
-import { FLOW_ID, INSTANCE_ID } from '#test/support/world.ts';
 
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:shipping-exceptions';
 

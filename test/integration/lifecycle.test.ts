@@ -8,6 +8,7 @@
 import { StopContactCommand } from '@aws-sdk/client-connect';
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ESCALATIONS_QUEUE_ID, INSTANCE_ID, TRANSFER_FLOW_ID } from '#common/world.ts';
 import { now } from '#lib/clock.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { taskWaitReceive } from '#lib/ingest/receives.ts';
@@ -15,7 +16,6 @@ import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
 import { previousFailure } from '#test/support/failures.ts';
 import type { SeenOutcome } from '#test/support/harness.ts';
 import { CASE_TASK_NAME, caseEvent, caseRule, useHarness } from '#test/support/sandbox-fixture.ts';
-import { ESCALATIONS_QUEUE_ID, INSTANCE_ID, TRANSFER_FLOW_ID } from '#test/support/world.ts';
 
 /** The harness's maxReceiveCount: an update whose task never comes is parked on receive 2 of 5 (lib/ingest/receives.ts). */
 const MAX_RECEIVES = 5;

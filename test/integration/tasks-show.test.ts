@@ -5,14 +5,14 @@
  * an event whose (older) rule names such an instance parked PERMANENT InstanceNotAllowed.
  */
 import { describe, expect, it } from 'vitest';
-import { taskClientToken } from '#lib/idempotency/token.ts';
-import { CASE_TASK_NAME, caseEvent, caseRule, useHarness } from '#test/support/sandbox-fixture.ts';
 import {
   ESCALATIONS_QUEUE_ID as ESCALATION_QUEUE,
   INSTANCE_ID,
   OTHER_INSTANCE_ID as OTHER_INSTANCE,
   TRANSFER_FLOW_ID as TRANSFER_FLOW,
-} from '#test/support/world.ts';
+} from '#common/world.ts';
+import { taskClientToken } from '#lib/idempotency/token.ts';
+import { CASE_TASK_NAME, caseEvent, caseRule, useHarness } from '#test/support/sandbox-fixture.ts';
 
 function rules(source: string, instanceId = INSTANCE_ID) {
   return [

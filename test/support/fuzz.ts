@@ -5,7 +5,7 @@
  *   FUZZ_SEED=$RANDOM FUZZ_RUNS=50000 npx vitest run test/unit/fuzz-rules.test.ts
  */
 import fc from 'fast-check';
-import { CHAOS_RULES } from './chaos.ts';
+import { CHAOS_RULES } from '#common/chaos/scenario.ts';
 import { readSample } from './lambda.ts';
 
 /** Fixed for CI; FUZZ_SEED explores further. */

@@ -32,7 +32,7 @@ import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { type Pipeline, type PipelineOptions, startPipeline } from '#sandbox/pipeline.ts';
 
-export { FLOW_ID, INSTANCE_ID } from './world.ts';
+export { FLOW_ID, INSTANCE_ID } from '#common/world.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 

@@ -8,12 +8,12 @@
  *   it('…', async () => { await f.h.send(followUpEvent(SOURCE, 'e-1')); await f.h.idle(); … });
  */
 import { afterAll, beforeAll } from 'vitest';
+import { FLOW_ID, INSTANCE_ID } from '#common/world.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { RedriveSummary } from '#lib/redrive/redrive.ts';
 import { type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { type CliResult, sandboxCli } from './cli.ts';
 import { type Harness, type HarnessOptions, startHarness } from './harness.ts';
-import { FLOW_ID, INSTANCE_ID } from './world.ts';
 
 /** The sandbox's name of the scheduled DLQ redrive (serverless.yml, stage local). */
 export const REDRIVE_SCHEDULE = 'connect-task-ingest-local-dlq-redrive';

@@ -1,18 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createBudget, planClaim } from '#lib/budget/budget.ts';
-import { type CurveState, curveAt, curveFraction, curveThrottled, DEFAULT_CURVE } from '#lib/budget/curve.ts';
-import type { Lane } from '#lib/lanes.ts';
-import { createMemoryBudgetStore } from '#test/support/memory-budget-store.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryBudgetStore } from '#common/memory-budget-store.ts';
 import {
   driveBudget,
   newLog,
   outsideCaller,
   rateIn,
-  runFor,
-  runUntil,
-  seeded,
   tokenBucket,
-} from '#test/support/quota-sim.ts';
+  type VirtualTime,
+  virtualTime,
+} from '#common/quota-sim.ts';
+import { seededRandom as seeded } from '#common/random.ts';
+import { createBudget, planClaim } from '#lib/budget/budget.ts';
+import { type CurveState, curveAt, curveFraction, curveThrottled, DEFAULT_CURVE } from '#lib/budget/curve.ts';
+import type { Lane } from '#lib/lanes.ts';
 
 const T0 = 1_800_000_000_000;
 
@@ -102,11 +102,12 @@ describe('planClaim', () => {
 });
 
 describe('createBudget', () => {
+  // Every budget, bucket and caller of a test runs on one virtual clock, from T0.
+  let vt: VirtualTime;
+  let time: Pick<VirtualTime, 'clock' | 'sleep'>;
   beforeEach(() => {
-    vi.useFakeTimers({ now: T0 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
+    vt = virtualTime(T0);
+    time = { clock: vt.clock, sleep: vt.sleep };
   });
 
   it('never lets concurrent instances exceed the ceiling together', async () => {
@@ -115,6 +116,7 @@ describe('createBudget', () => {
     const slots: number[] = [];
     const budgets = Array.from({ length: 4 }, () =>
       createBudget({
+        ...time,
         store,
         ceiling: 2,
         instances: 4,
@@ -122,13 +124,13 @@ describe('createBudget', () => {
         onGrant: (g) => slots.push(g.slot),
       }),
     );
-    const bucket = tokenBucket(2, 2);
+    const bucket = tokenBucket(2, 2, vt.clock);
     const log = newLog();
     // Act
     const done = Promise.all(
-      budgets.map((b) => driveBudget(b, bucket, { workers: 4, until: T0 + 60_000, log })),
+      budgets.map((b) => driveBudget(b, bucket, time, { workers: 4, until: T0 + 60_000, log })),
     );
-    await runUntil(done);
+    await vt.settle(done);
     // Assess: slots one interval apart, no throttle, the whole quota used.
     const sorted = [...slots].sort((a, b) => a - b);
     const gaps = sorted.slice(1).map((t, i) => t - (sorted[i] as number));
@@ -142,19 +144,25 @@ describe('createBudget', () => {
     // reach the bucket up to 2 ms after their slot, as over a network.
     const store = createMemoryBudgetStore();
     const budgets = Array.from({ length: 4 }, (_, i) =>
-      createBudget({ store, ceiling: 2, instances: 4, random: seeded(100 + i) }),
+      createBudget({ ...time, store, ceiling: 2, instances: 4, random: seeded(100 + i) }),
     );
-    const bucket = tokenBucket(2, 2);
+    const bucket = tokenBucket(2, 2, vt.clock);
     const ours = newLog();
     const theirs = newLog();
-    outsideCaller(bucket, { everyMs: 1000, from: T0, until: T0 + 120_000, log: theirs });
+    outsideCaller(bucket, time, { everyMs: 1000, from: T0, until: T0 + 120_000, log: theirs });
     // Act
     const done = Promise.all(
       budgets.map((b, i) =>
-        driveBudget(b, bucket, { workers: 2, until: T0 + 180_000, log: ours, jitterMs: 2, seed: 7 + i }),
+        driveBudget(b, bucket, time, {
+          workers: 2,
+          until: T0 + 180_000,
+          log: ours,
+          jitterMs: 2,
+          seed: 7 + i,
+        }),
       ),
     );
-    await runUntil(done);
+    await vt.settle(done);
     // Assess: it gets most of what the other caller leaves without taking what the other uses, …
     const during = rateIn(ours.ok, T0 + 30_000, T0 + 120_000);
     const theirsDuring = rateIn(theirs.ok, T0 + 30_000, T0 + 120_000);
@@ -181,6 +189,7 @@ describe('createBudget', () => {
     const fallbacks: unknown[] = [];
     const grants: Array<{ slot: number; shared: boolean }> = [];
     const budget = createBudget({
+      ...time,
       store,
       ceiling: 2,
       instances: 4,
@@ -191,10 +200,14 @@ describe('createBudget', () => {
     });
     const log = newLog();
     // Act: 40 s; the store works again after 20 s.
-    const done = driveBudget(budget, tokenBucket(2, 2), { workers: 4, until: T0 + 40_000, log });
-    await runFor(20_000);
+    const done = driveBudget(budget, tokenBucket(2, 2, vt.clock), time, {
+      workers: 4,
+      until: T0 + 40_000,
+      log,
+    });
+    await vt.runFor(20_000);
     store.fail(undefined);
-    await runUntil(done);
+    await vt.settle(done);
     // Assess: one fallback episode at ceiling ÷ instances, then shared slots again after fallbackMs.
     expect(fallbacks).toHaveLength(1);
     expect(store.fallbackAt).toBe(T0);
@@ -210,12 +223,18 @@ describe('createBudget', () => {
     // Prepare: ten bulk waiters, then three urgent ones.
     const store = createMemoryBudgetStore();
     const order: Lane[] = [];
-    const budget = createBudget({ store, ceiling: 2, instances: 1, onGrant: (g) => order.push(g.lane) });
+    const budget = createBudget({
+      ...time,
+      store,
+      ceiling: 2,
+      instances: 1,
+      onGrant: (g) => order.push(g.lane),
+    });
     const all: Promise<void>[] = [];
     for (let i = 0; i < 10; i++) all.push(budget.acquire('bulk'));
     for (let i = 0; i < 3; i++) all.push(budget.acquire('urgent'));
     // Act
-    await runFor(8_000);
+    await vt.runFor(8_000);
     await Promise.all(all);
     // Assess: the slot claimed for the first bulk waiter goes to the most urgent waiter by then.
     expect(order).toEqual([...Array(3).fill('urgent'), ...Array(10).fill('bulk')]);
@@ -224,26 +243,30 @@ describe('createBudget', () => {
   it('lets an urgent lane through a bulk backlog of other instances, and keeps bulk moving', async () => {
     // Prepare: two instances drain bulk; a third gets an urgent event every 3 s.
     const store = createMemoryBudgetStore();
-    const bucket = tokenBucket(2, 2);
+    const bucket = tokenBucket(2, 2, vt.clock);
     const bulkLog = newLog();
-    const bulk = [0, 1].map((i) => createBudget({ store, ceiling: 2, instances: 3, random: seeded(10 + i) }));
-    const urgent = createBudget({ store, ceiling: 2, instances: 3, random: seeded(12) });
+    const bulk = [0, 1].map((i) =>
+      createBudget({ ...time, store, ceiling: 2, instances: 3, random: seeded(10 + i) }),
+    );
+    const urgent = createBudget({ ...time, store, ceiling: 2, instances: 3, random: seeded(12) });
     const waits: number[] = [];
     const bulkDone = Promise.all(
-      bulk.map((b) => driveBudget(b, bucket, { workers: 4, until: T0 + 60_000, lane: 'bulk', log: bulkLog })),
+      bulk.map((b) =>
+        driveBudget(b, bucket, time, { workers: 4, until: T0 + 60_000, lane: 'bulk', log: bulkLog }),
+      ),
     );
     const urgentDone = (async () => {
       for (let i = 0; i < 15; i++) {
-        const sent = Date.now();
+        const sent = vt.clock();
         void urgent.acquire('urgent').then(() => {
-          waits.push(Date.now() - sent);
+          waits.push(vt.clock() - sent);
           bucket.take();
         });
-        await new Promise((r) => setTimeout(r, 3_000));
+        await vt.sleep(3_000);
       }
     })();
     // Act
-    await runUntil(Promise.all([bulkDone, urgentDone]));
+    await vt.settle(Promise.all([bulkDone, urgentDone]));
     // Assess
     expect(waits).toHaveLength(15);
     // At most the two slots booked ahead, a pause and its own jitter: well under the 5 s target.
@@ -255,17 +278,18 @@ describe('createBudget', () => {
     // Prepare: a decrease recorded 1 s ago (holding), or 19 s ago (probing); jitter at its largest.
     const lateness = async (decreasedAgoMs: number) => {
       const store = createMemoryBudgetStore();
-      await store.throttled({ now: Date.now() - decreasedAgoMs, wmax: 0.5, since: 0, resumeAt: 0 });
+      await store.throttled({ now: vt.clock() - decreasedAgoMs, wmax: 0.5, since: 0, resumeAt: 0 });
       const late: number[] = [];
       const budget = createBudget({
+        ...time,
         store,
         ceiling: 2,
         instances: 1,
         random: () => 0.999,
-        onGrant: (g) => late.push(Date.now() - g.slot),
+        onGrant: (g) => late.push(vt.clock() - g.slot),
       });
       const acquired = Promise.all([budget.acquire(), budget.acquire(), budget.acquire()]);
-      await runFor(5_000);
+      await vt.runFor(5_000);
       await acquired;
       return late;
     };
@@ -276,7 +300,7 @@ describe('createBudget', () => {
 
     // Assess: on their slots while holding; up to half an interval late (0.9 of 2/s) while probing.
     expect(holding).toHaveLength(3);
-    // (Fake timers fire on whole milliseconds; slots fall between them.)
+    // (Slots fall between whole milliseconds.)
     for (const ms of holding) expect(Math.abs(ms)).toBeLessThan(1);
     for (const ms of probing) {
       expect(ms).toBeGreaterThan(200);
@@ -286,9 +310,9 @@ describe('createBudget', () => {
 
   it('writes its statistics per minute', async () => {
     const store = createMemoryBudgetStore();
-    const budget = createBudget({ store, ceiling: 2, instances: 1 });
+    const budget = createBudget({ ...time, store, ceiling: 2, instances: 1 });
     const acquired = Promise.all([budget.acquire('urgent'), budget.acquire('bulk')]);
-    await runFor(2_000);
+    await vt.runFor(2_000);
     await acquired;
     budget.throttled();
     await budget.flush();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { INSTANCE_ID } from '#common/world.ts';
 import { runCli } from '#test/support/cli.ts';
-import { INSTANCE_ID } from '#test/support/world.ts';
 
 describe('task-ingest tasks show (command line)', () => {
   it('wants a contactId or --source with --key, not both, not one of the pair (exit 2)', async () => {

@@ -18,6 +18,7 @@ import { ConnectClient, StartTaskContactCommand } from '@aws-sdk/client-connect'
 import type { SQSMessageAttribute, SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEvent, CHAOS_RULES } from '#common/chaos/scenario.ts';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import { createTemplateProvider } from '#lib/connect/templates.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
@@ -27,7 +28,6 @@ import { dueNow } from '#lib/ingest/start-task.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from '#sandbox/connect/emulator.ts';
-import { buildEvent, CHAOS_RULES } from '#test/support/chaos.ts';
 import {
   baseRules,
   fuzzRuns,

@@ -5,13 +5,13 @@
  * wait's sleep is injected, so nothing waits in real time.
  */
 import { describe, expect, it } from 'vitest';
+import { INSTANCE_ID } from '#common/world.ts';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { IngestRetryError } from '#lib/ingest/errors.ts';
 import { BUSY_WAIT_MS, createLifecycleApplier, TASK_BUSY_CODE } from '#lib/ingest/lifecycle.ts';
 import type { LifecycleLedger, StoredLedgerEntry, TaskLifecycle } from '#lib/ledger/port.ts';
 import { compileRule, validateRule } from '#lib/rules/compile.ts';
-import { INSTANCE_ID } from '#test/support/world.ts';
 
 const NOW = 1_800_000_000_000;
 

@@ -1,6 +1,6 @@
 /**
- * The ids of the sandbox's Connect world (events/sandbox-world.json) that tests use, in one place.
- * A test names what it means (`ESCALATIONS_QUEUE_ID`), not a literal id.
+ * The ids of the sandbox's Connect world (events/sandbox-world.json) that tests and the chaos
+ * scenario use, in one place. A caller names what it means (`ESCALATIONS_QUEUE_ID`), not a literal id.
  */
 
 /** The sandbox's one instance, and the stage's `connectInstanceId` in serverless.yml. */
