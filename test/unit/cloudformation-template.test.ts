@@ -20,6 +20,7 @@ import {
   property,
   REPO_ROOT,
   type RoleStatement,
+  referencedIds,
   renderValue,
   resource,
   resourcesOf,
@@ -44,6 +45,7 @@ const QUEUES = [...Object.values(LANE_QUEUES), 'DeadLetterQueue'] as const;
 const XRAY_WRITE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
 const CONNECT_ARN_PREFIX = 'arn:{AWS::Partition}:connect:{AWS::Region}:{AWS::AccountId}:instance/';
+const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alerts';
 
 let template: CfnTemplate;
 
@@ -80,8 +82,14 @@ function allowedActions(name: keyof typeof FUNCTIONS): Set<string> {
   );
 }
 
-function alarms(): CfnResource[] {
-  return resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r);
+function alarms(of: CfnTemplate = template): CfnResource[] {
+  return resourcesOfType(of, 'AWS::CloudWatch::Alarm').map(([, r]) => r);
+}
+
+/** serverless.yml resolved by the sandbox's loader with these params (no packaging), as a template. */
+function templateWith(params: Record<string, string>, stage = 'dev'): CfnTemplate {
+  const config = loadServerlessConfig({ stage, params });
+  return { ...config.resources, Resources: config.resources.Resources } as CfnTemplate;
 }
 
 function dimensionValue(alarm: CfnResource, name: string): string | undefined {
@@ -658,21 +666,34 @@ describe('alarms and outputs', () => {
     expect(expression).toContain(`/ (FILL(${created?.id}, 0) + FILL(${overQuota?.id}, 0))`);
   });
 
-  it('notifies the alarm topic only when alarmTopicArn is set', () => {
-    // Prepare
-    const condition = JSON.stringify(template.Conditions?.HasAlarmTopic);
-
-    // Assess
-    expect(condition).toMatch(/Fn::Not.*Fn::Equals/);
+  it('leaves the alarms without actions when alarmTopicArn is empty', () => {
+    expect(alarms().length).toBeGreaterThan(0);
     for (const alarm of alarms()) {
       for (const key of ['AlarmActions', 'OKActions']) {
-        const actions = property(alarm, [key]) as { 'Fn::If'?: unknown[] } | undefined;
-        expect(actions?.['Fn::If']?.[0], `${String(property(alarm, ['AlarmName']))} ${key}`).toBe(
-          'HasAlarmTopic',
-        );
-        expect(actions?.['Fn::If']?.[2]).toEqual({ Ref: 'AWS::NoValue' });
+        expect(property(alarm, [key]), `${String(property(alarm, ['AlarmName']))} ${key}`).toEqual([]);
       }
     }
+  });
+
+  it('notifies alarmTopicArn of every alarm and OK when it is set', () => {
+    // Act
+    const withTopic = alarms(templateWith({ alarmTopicArn: ALARM_TOPIC_ARN }));
+
+    // Assess
+    expect(withTopic).toHaveLength(alarms().length);
+    for (const alarm of withTopic) {
+      for (const key of ['AlarmActions', 'OKActions']) {
+        expect(property(alarm, [key]), `${String(property(alarm, ['AlarmName']))} ${key}`).toEqual([
+          ALARM_TOPIC_ARN,
+        ]);
+      }
+    }
+  });
+
+  it('refuses an alarmTopicArn that is no SNS topic ARN', () => {
+    expect(() => templateWith({ alarmTopicArn: 'ops-alerts' })).toThrow(
+      /alarmTopicArn must be empty or an SNS topic ARN/,
+    );
   });
 
   it('outputs the queue URLs and ARNs and every table name', () => {
@@ -785,5 +806,30 @@ describe('task schedules (EventBridge Scheduler, custom.taskSchedules)', () => {
     );
     expect(samples.length).toBeGreaterThan(0);
     for (const [id, schedule] of samples) expect(property(schedule, ['State']), id).toBe('DISABLED');
+  });
+});
+
+describe('lint-clean template (cfn-lint, npm run lint:template)', () => {
+  it('declares no DependsOn that a Ref, GetAtt or Sub in the resource already implies (W3005)', () => {
+    // Act
+    const redundant = Object.entries(template.Resources).flatMap(([id, r]) => {
+      const implied = referencedIds(r.Properties);
+      return asArray(r.DependsOn)
+        .filter((dependency) => implied.has(dependency))
+        .map((dependency) => `${id} -> ${dependency}`);
+    });
+
+    // Assess
+    expect(redundant).toEqual([]);
+    for (const name of Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>) {
+      expect(functionRoleId(fn(name))).toBeDefined();
+    }
+  });
+
+  it('has no template condition on a param, which packaging would make constant (W8003)', () => {
+    for (const of of [template, templateWith({ alarmTopicArn: ALARM_TOPIC_ARN }, 'prod')]) {
+      expect(of.Conditions ?? {}).toEqual({});
+      expect(JSON.stringify(of.Resources)).not.toContain('"Fn::If"');
+    }
   });
 });
