@@ -45,6 +45,11 @@ const QUEUES = [...Object.values(LANE_QUEUES), 'DeadLetterQueue'] as const;
 const XRAY_WRITE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
 const CONNECT_ARN_PREFIX = 'arn:{AWS::Partition}:connect:{AWS::Region}:{AWS::AccountId}:instance/';
+/** The state that cannot be rebuilt: hand-written rules, the exactly-once ledger, the transfer plans. */
+const PROTECTED_TABLES = ['RulesTable', 'LedgerTable', 'TransfersTable'] as const;
+/** Rebuilt by traffic: deleted with the stack, so a redeploy of the stage can create them again. */
+const DISPOSABLE_TABLES = ['IdempotencyTable', 'BudgetTable'] as const;
+const TABLE_ARN_PREFIX = 'arn:{AWS::Partition}:dynamodb:{AWS::Region}:{AWS::AccountId}:table/';
 const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alerts';
 
 let template: CfnTemplate;
@@ -503,21 +508,6 @@ describe('tables', () => {
     }
   });
 
-  it('enables point-in-time recovery on the rules table', () => {
-    expect(
-      property(resource(template, 'RulesTable'), [
-        'PointInTimeRecoverySpecification',
-        'PointInTimeRecoveryEnabled',
-      ]),
-    ).toBe(true);
-  });
-
-  it('retains the rules table when the stack is removed or the table replaced', () => {
-    const rules = resource(template, 'RulesTable');
-    expect(rules.DeletionPolicy).toBe('Retain');
-    expect(rules.UpdateReplacePolicy).toBe('Retain');
-  });
-
   it.each([
     ['IdempotencyTable', 'expiration'],
     ['LedgerTable', 'expiresAt'],
@@ -551,6 +541,106 @@ describe('tables', () => {
     ]);
     expect(definitions).toContainEqual({ AttributeName: 'dueAt', AttributeType: 'N' });
     expect(definitions).toContainEqual({ AttributeName: 'status', AttributeType: 'S' });
+  });
+});
+
+describe('protected state (stateDeletionPolicy, default Retain)', () => {
+  it.each(PROTECTED_TABLES)('retains %s when the stack is removed or the table replaced', (tableId) => {
+    const table = resource(template, tableId);
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it.each(PROTECTED_TABLES)('protects %s from deletion', (tableId) => {
+    expect(property(resource(template, tableId), ['DeletionProtectionEnabled'])).toBe(true);
+  });
+
+  it.each(PROTECTED_TABLES)('enables point-in-time recovery on %s', (tableId) => {
+    expect(
+      property(resource(template, tableId), [
+        'PointInTimeRecoverySpecification',
+        'PointInTimeRecoveryEnabled',
+      ]),
+    ).toBe(true);
+  });
+
+  it('retains the DLQ, which holds every parked event, with its 14-day retention', () => {
+    const dlq = resource(template, 'DeadLetterQueue');
+    expect(dlq.DeletionPolicy).toBe('Retain');
+    expect(dlq.UpdateReplacePolicy).toBe('Retain');
+    expect(property(dlq, ['MessageRetentionPeriod'])).toBe(FOURTEEN_DAYS_SECONDS);
+  });
+
+  it.each(DISPOSABLE_TABLES)('deletes the disposable %s with the stack, unprotected', (tableId) => {
+    const table = resource(template, tableId);
+    expect(table.DeletionPolicy).toBe('Delete');
+    expect(table.UpdateReplacePolicy).toBe('Delete');
+    expect(property(table, ['DeletionProtectionEnabled'])).not.toBe(true);
+  });
+
+  it('lets a throwaway stage choose Delete: deleted with the stack, no deletion protection, PITR kept', () => {
+    // Act
+    const throwaway = templateWith({ stateDeletionPolicy: 'Delete' });
+
+    // Assess
+    for (const id of [...PROTECTED_TABLES, 'DeadLetterQueue']) {
+      expect(resource(throwaway, id).DeletionPolicy, id).toBe('Delete');
+      expect(resource(throwaway, id).UpdateReplacePolicy, id).toBe('Delete');
+    }
+    for (const id of PROTECTED_TABLES) {
+      expect(property(resource(throwaway, id), ['DeletionProtectionEnabled']), id).toBe(false);
+      expect(
+        property(resource(throwaway, id), ['PointInTimeRecoverySpecification', 'PointInTimeRecoveryEnabled']),
+        id,
+      ).toBe(true);
+    }
+  });
+
+  it.each(['retain', 'Snapshot', ''])('refuses stateDeletionPolicy "%s" with a clear error', (policy) => {
+    expect(() => templateWith({ stateDeletionPolicy: policy })).toThrow(
+      /stateDeletionPolicy must be Retain or Delete/,
+    );
+  });
+
+  it("points the functions, their IAM statements and the outputs at restored tables, keeping the stack's own", () => {
+    // Prepare
+    const restored = {
+      restoredRulesTable: 'connect-task-ingest-dev-rules-r1',
+      restoredLedgerTable: 'connect-task-ingest-dev-ledger-r1',
+      restoredTransfersTable: 'connect-task-ingest-dev-transfers-r1',
+    };
+    const config = loadServerlessConfig({ stage: 'dev', params: restored });
+    const pointed = templateWith(restored);
+    const tableArns = roleStatements(pointed)
+      .filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('dynamodb:')))
+      .flatMap(({ statement }) => resourcesOf(statement));
+
+    // Assess
+    for (const fn of Object.values(config.functions)) {
+      expect(fn.environment.RULES_TABLE).toBe(restored.restoredRulesTable);
+      expect(fn.environment.LEDGER_TABLE).toBe(restored.restoredLedgerTable);
+      expect(fn.environment.TRANSFERS_TABLE).toBe(restored.restoredTransfersTable);
+    }
+    expect([...new Set(tableArns)].sort()).toEqual(
+      [
+        '{BudgetTable.Arn}',
+        '{IdempotencyTable.Arn}',
+        `${TABLE_ARN_PREFIX}${restored.restoredRulesTable}`,
+        `${TABLE_ARN_PREFIX}${restored.restoredLedgerTable}`,
+        `${TABLE_ARN_PREFIX}${restored.restoredTransfersTable}`,
+        `${TABLE_ARN_PREFIX}${restored.restoredTransfersTable}/index/byStatusDue`,
+      ].sort(),
+    );
+    expect(renderValue(pointed.Outputs?.RulesTableName?.Value)).toBe(restored.restoredRulesTable);
+    expect(renderValue(pointed.Outputs?.LedgerTableName?.Value)).toBe(restored.restoredLedgerTable);
+    expect(renderValue(pointed.Outputs?.TransfersTableName?.Value)).toBe(restored.restoredTransfersTable);
+    for (const id of PROTECTED_TABLES) expect(resource(pointed, id).DeletionPolicy).toBe('Retain');
+  });
+
+  it('refuses a restored table name DynamoDB would refuse', () => {
+    expect(() => templateWith({ restoredLedgerTable: 'ledger restored!' })).toThrow(
+      /restoredLedgerTable must be empty or a DynamoDB table name/,
+    );
   });
 });
 

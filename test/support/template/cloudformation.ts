@@ -24,6 +24,7 @@ const INPUTS = [
   'scripts/connect-instances.cjs',
   'scripts/resolve-variables.cjs',
   'scripts/alarm-actions.cjs',
+  'scripts/state-protection.cjs',
   'functions',
   'lib',
 ];
