@@ -4,7 +4,8 @@
  * Each rule is its own test, so a failure names the rule that broke.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTaskSchedules } from '#lib/schedules/declaration.ts';
 import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
@@ -51,6 +52,11 @@ const PROTECTED_TABLES = ['RulesTable', 'LedgerTable', 'TransfersTable'] as cons
 const DISPOSABLE_TABLES = ['IdempotencyTable', 'BudgetTable'] as const;
 const TABLE_ARN_PREFIX = 'arn:{AWS::Partition}:dynamodb:{AWS::Region}:{AWS::AccountId}:table/';
 const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alerts';
+
+/** scripts/lint-template.mjs: the params of the prod packaging it lints. */
+const lintTemplate: { PROD_PARAMS: Record<string, string> } = await import(
+  pathToFileURL(resolve(REPO_ROOT, 'scripts/lint-template.mjs')).href
+);
 
 let template: CfnTemplate;
 
@@ -917,9 +923,24 @@ describe('lint-clean template (cfn-lint, npm run lint:template)', () => {
   });
 
   it('has no template condition on a param, which packaging would make constant (W8003)', () => {
-    for (const of of [template, templateWith({ alarmTopicArn: ALARM_TOPIC_ARN }, 'prod')]) {
+    for (const of of [template, templateWith(lintTemplate.PROD_PARAMS, 'prod')]) {
       expect(of.Conditions ?? {}).toEqual({});
       expect(JSON.stringify(of.Resources)).not.toContain('"Fn::If"');
     }
+  });
+
+  it('lints a prod packaging with every optional param set, each of them a param of serverless.yml', () => {
+    // Prepare
+    const defaults = loadServerlessConfig({ stage: 'prod' }).params;
+    const optional = Object.keys(defaults).filter((name) => defaults[name] === '');
+
+    // Act
+    const linted = Object.keys(lintTemplate.PROD_PARAMS);
+
+    // Assess: the options that are off by default, and the instance list, are all set.
+    expect(optional.length).toBeGreaterThan(0);
+    expect(linted).toEqual(expect.arrayContaining([...optional, 'connectInstanceId', 'connectInstanceIds']));
+    expect(linted.filter((name) => !(name in defaults))).toEqual([]);
+    for (const name of optional) expect(lintTemplate.PROD_PARAMS[name], name).not.toBe('');
   });
 });
