@@ -14,12 +14,12 @@ const { require: requireTs } = require('tsx/cjs/api');
 
 const { parseInstanceIds, connectIamResources } = requireTs('../lib/connect/instances.ts', __filename);
 
-const isThenable = (value) => value !== null && typeof value === 'object' && typeof value.then === 'function';
+const { withVariables } = require('./resolve-variables.cjs');
 
 function withIds(resolveVariable, build) {
-  const value = resolveVariable('param:connectInstanceIds');
-  if (isThenable(value)) return value.then((v) => build(parseInstanceIds(v)));
-  return build(parseInstanceIds(value));
+  return withVariables(resolveVariable, ['param:connectInstanceIds'], ([value]) =>
+    build(parseInstanceIds(value)),
+  );
 }
 
 module.exports = {

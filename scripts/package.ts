@@ -4,27 +4,29 @@
  * Use case: package the service exactly as `serverless deploy` would, without an AWS account.
  *   Input: the stage from `--stage <name>` / `-s <name>` / `--stage=<name>`, else the `STAGE`
  *     environment variable, else `dev`. Every other argument is handed to `serverless package`
- *     unchanged (e.g. `--param="connectInstanceId=..."`, `--region eu-west-1`).
+ *     unchanged (e.g. `--param="connectInstanceId=..."`, `--region eu-west-1`); `--package <dir>`
+ *     (or `-p <dir>`) also tells this script where to find the result (default `.serverless`).
  *     `PACKAGE_TIMEOUT_SECONDS` (default 600) bounds the run.
  *   Output: the packaging wall time and each function's zipped bundle size on stdout; exit status 0
  *     when every function has its bundle and the CloudFormation template was written, non-zero
  *     otherwise (1: packaging failed, 2: bad arguments).
  *   Primary course: run osls' `serverless package` in a child process whose environment carries
  *     fake AWS credentials and no profile (nothing may call AWS while packaging), time it, then read
- *     `.serverless/serverless-state.json` for each function's artifact and report its size.
+ *     `serverless-state.json` of the output directory for each function's artifact and report its size.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const OUTPUT_DIR = join(ROOT, '.serverless');
-const TEMPLATE_FILE = join(OUTPUT_DIR, 'cloudformation-template-update-stack.json');
-const STATE_FILE = join(OUTPUT_DIR, 'serverless-state.json');
+/** Where `serverless package` writes unless `--package <dir>` says otherwise. */
+const DEFAULT_OUTPUT_DIR = join(ROOT, '.serverless');
+const TEMPLATE_NAME = 'cloudformation-template-update-stack.json';
+const STATE_NAME = 'serverless-state.json';
 const DEFAULT_STAGE = 'dev';
 /** Upper bound for one packaging run; override with PACKAGE_TIMEOUT_SECONDS. */
 const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -50,6 +52,8 @@ interface PackageRequest {
   timeoutMs: number;
   /** Arguments handed to `serverless package` as they are. */
   passThrough: string[];
+  /** The directory the template, the state and the bundles are written to. */
+  outputDir: string;
 }
 
 interface Artifact {
@@ -60,6 +64,7 @@ interface Artifact {
 
 function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv): PackageRequest {
   let stage: string | undefined;
+  let outputDir = DEFAULT_OUTPUT_DIR;
   const passThrough: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -70,6 +75,15 @@ function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv): Packag
       i++;
     } else if (arg.startsWith('--stage=')) {
       stage = arg.slice('--stage='.length);
+    } else if (arg === '--package' || arg === '-p') {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('-')) throw new UsageError(`${arg} needs a directory`);
+      outputDir = resolve(ROOT, value);
+      passThrough.push(arg, value);
+      i++;
+    } else if (arg.startsWith('--package=')) {
+      outputDir = resolve(ROOT, arg.slice('--package='.length));
+      passThrough.push(arg);
     } else {
       passThrough.push(arg);
     }
@@ -82,7 +96,7 @@ function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv): Packag
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new UsageError('PACKAGE_TIMEOUT_SECONDS must be a positive number of seconds');
   }
-  return { stage: chosen, timeoutMs: timeoutSeconds * 1000, passThrough };
+  return { stage: chosen, timeoutMs: timeoutSeconds * 1000, passThrough, outputDir };
 }
 
 /**
@@ -144,13 +158,15 @@ function runServerless(args: readonly string[], env: NodeJS.ProcessEnv, timeoutM
 }
 
 /** Each function's artifact as serverless recorded it; a function without its zip is a failure. */
-async function readArtifacts(): Promise<Artifact[]> {
-  if (!existsSync(TEMPLATE_FILE)) throw new PackagingError(`no CloudFormation template at ${TEMPLATE_FILE}`);
+async function readArtifacts(outputDir: string): Promise<Artifact[]> {
+  const templateFile = join(outputDir, TEMPLATE_NAME);
+  const stateFile = join(outputDir, STATE_NAME);
+  if (!existsSync(templateFile)) throw new PackagingError(`no CloudFormation template at ${templateFile}`);
   let state: unknown;
   try {
-    state = JSON.parse(await readFile(STATE_FILE, 'utf8'));
+    state = JSON.parse(await readFile(stateFile, 'utf8'));
   } catch (error) {
-    throw new PackagingError(`cannot read ${STATE_FILE}`, { cause: error });
+    throw new PackagingError(`cannot read ${stateFile}`, { cause: error });
   }
   const functions = (
     state as { service?: { functions?: Record<string, { package?: { artifact?: string } }> } }
@@ -162,7 +178,8 @@ async function readArtifacts(): Promise<Artifact[]> {
   for (const [functionName, definition] of Object.entries(functions)) {
     const artifact = definition.package?.artifact;
     if (!artifact) throw new PackagingError(`function ${functionName} has no packaged artifact`);
-    const file = resolve(ROOT, artifact);
+    // The state names the zip under `.serverless/` even with `--package <dir>`, which holds it instead.
+    const file = join(outputDir, basename(artifact));
     let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(file);
@@ -213,7 +230,7 @@ async function main(): Promise<number> {
       offlineEnvironment(process.env),
       request.timeoutMs,
     );
-    const artifacts = await readArtifacts();
+    const artifacts = await readArtifacts(request.outputDir);
     console.log(report(request.stage, performance.now() - started, artifacts));
     return 0;
   } catch (error) {

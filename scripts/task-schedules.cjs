@@ -16,7 +16,7 @@ const { require: requireTs } = require('tsx/cjs/api');
 const { parseTaskSchedules } = requireTs('../lib/schedules/declaration.ts', __filename);
 const { taskScheduleResources } = requireTs('../lib/schedules/cloudformation.ts', __filename);
 
-const isThenable = (value) => value !== null && typeof value === 'object' && typeof value.then === 'function';
+const { withVariables } = require('./resolve-variables.cjs');
 
 function build(schedules, groupName) {
   return taskScheduleResources({ schedules: parseTaskSchedules(schedules), groupName: String(groupName) });
@@ -24,11 +24,10 @@ function build(schedules, groupName) {
 
 module.exports = {
   resources({ resolveVariable }) {
-    const schedules = resolveVariable('self:custom.taskSchedules');
-    const groupName = resolveVariable('self:custom.taskScheduleGroupName');
-    if (isThenable(schedules) || isThenable(groupName)) {
-      return Promise.all([schedules, groupName]).then(([s, g]) => build(s, g));
-    }
-    return build(schedules, groupName);
+    return withVariables(
+      resolveVariable,
+      ['self:custom.taskSchedules', 'self:custom.taskScheduleGroupName'],
+      ([schedules, groupName]) => build(schedules, groupName),
+    );
   },
 };

@@ -4,7 +4,8 @@
  * Each rule is its own test, so a failure names the rule that broke.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTaskSchedules } from '#lib/schedules/declaration.ts';
 import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
@@ -20,6 +21,7 @@ import {
   property,
   REPO_ROOT,
   type RoleStatement,
+  referencedIds,
   renderValue,
   resource,
   resourcesOf,
@@ -50,6 +52,17 @@ const QUEUES = [
 const XRAY_WRITE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
 const CONNECT_ARN_PREFIX = 'arn:{AWS::Partition}:connect:{AWS::Region}:{AWS::AccountId}:instance/';
+/** The state that cannot be rebuilt: hand-written rules, the exactly-once ledger, the transfer plans. */
+const PROTECTED_TABLES = ['RulesTable', 'LedgerTable', 'TransfersTable'] as const;
+/** Rebuilt by traffic: deleted with the stack, so a redeploy of the stage can create them again. */
+const DISPOSABLE_TABLES = ['IdempotencyTable', 'BudgetTable'] as const;
+const TABLE_ARN_PREFIX = 'arn:{AWS::Partition}:dynamodb:{AWS::Region}:{AWS::AccountId}:table/';
+const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alerts';
+
+/** scripts/lint-template.mjs: the params of the prod packaging it lints. */
+const lintTemplate: { PROD_PARAMS: Record<string, string> } = await import(
+  pathToFileURL(resolve(REPO_ROOT, 'scripts/lint-template.mjs')).href
+);
 
 let template: CfnTemplate;
 
@@ -86,8 +99,14 @@ function allowedActions(name: keyof typeof FUNCTIONS): Set<string> {
   );
 }
 
-function alarms(): CfnResource[] {
-  return resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r);
+function alarms(of: CfnTemplate = template): CfnResource[] {
+  return resourcesOfType(of, 'AWS::CloudWatch::Alarm').map(([, r]) => r);
+}
+
+/** serverless.yml resolved by the sandbox's loader with these params (no packaging), as a template. */
+function templateWith(params: Record<string, string>, stage = 'dev'): CfnTemplate {
+  const config = loadServerlessConfig({ stage, params });
+  return { ...config.resources, Resources: config.resources.Resources } as CfnTemplate;
 }
 
 function dimensionValue(alarm: CfnResource, name: string): string | undefined {
@@ -600,21 +619,6 @@ describe('tables', () => {
     }
   });
 
-  it('enables point-in-time recovery on the rules table', () => {
-    expect(
-      property(resource(template, 'RulesTable'), [
-        'PointInTimeRecoverySpecification',
-        'PointInTimeRecoveryEnabled',
-      ]),
-    ).toBe(true);
-  });
-
-  it('retains the rules table when the stack is removed or the table replaced', () => {
-    const rules = resource(template, 'RulesTable');
-    expect(rules.DeletionPolicy).toBe('Retain');
-    expect(rules.UpdateReplacePolicy).toBe('Retain');
-  });
-
   it.each([
     ['IdempotencyTable', 'expiration'],
     ['LedgerTable', 'expiresAt'],
@@ -648,6 +652,107 @@ describe('tables', () => {
     ]);
     expect(definitions).toContainEqual({ AttributeName: 'dueAt', AttributeType: 'N' });
     expect(definitions).toContainEqual({ AttributeName: 'status', AttributeType: 'S' });
+  });
+});
+
+describe('protected state (stateDeletionPolicy, default Retain)', () => {
+  it.each(PROTECTED_TABLES)('retains %s when the stack is removed or the table replaced', (tableId) => {
+    const table = resource(template, tableId);
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it.each(PROTECTED_TABLES)('protects %s from deletion', (tableId) => {
+    expect(property(resource(template, tableId), ['DeletionProtectionEnabled'])).toBe(true);
+  });
+
+  it.each(PROTECTED_TABLES)('enables point-in-time recovery on %s', (tableId) => {
+    expect(
+      property(resource(template, tableId), [
+        'PointInTimeRecoverySpecification',
+        'PointInTimeRecoveryEnabled',
+      ]),
+    ).toBe(true);
+  });
+
+  it('retains the DLQ, which holds every parked event, with its 14-day retention', () => {
+    const dlq = resource(template, 'DeadLetterQueue');
+    expect(dlq.DeletionPolicy).toBe('Retain');
+    expect(dlq.UpdateReplacePolicy).toBe('Retain');
+    expect(property(dlq, ['MessageRetentionPeriod'])).toBe(FOURTEEN_DAYS_SECONDS);
+  });
+
+  it.each(DISPOSABLE_TABLES)('deletes the disposable %s with the stack, unprotected', (tableId) => {
+    const table = resource(template, tableId);
+    expect(table.DeletionPolicy).toBe('Delete');
+    expect(table.UpdateReplacePolicy).toBe('Delete');
+    expect(property(table, ['DeletionProtectionEnabled'])).not.toBe(true);
+  });
+
+  it('lets a throwaway stage choose Delete: deleted with the stack, no deletion protection, PITR kept', () => {
+    // Act
+    const throwaway = templateWith({ stateDeletionPolicy: 'Delete' });
+
+    // Assess
+    for (const id of [...PROTECTED_TABLES, 'DeadLetterQueue']) {
+      expect(resource(throwaway, id).DeletionPolicy, id).toBe('Delete');
+      expect(resource(throwaway, id).UpdateReplacePolicy, id).toBe('Delete');
+    }
+    for (const id of PROTECTED_TABLES) {
+      expect(property(resource(throwaway, id), ['DeletionProtectionEnabled']), id).toBe(false);
+      expect(
+        property(resource(throwaway, id), ['PointInTimeRecoverySpecification', 'PointInTimeRecoveryEnabled']),
+        id,
+      ).toBe(true);
+    }
+  });
+
+  it.each(['retain', 'Snapshot', ''])('refuses stateDeletionPolicy "%s" with a clear error', (policy) => {
+    expect(() => templateWith({ stateDeletionPolicy: policy })).toThrow(
+      /stateDeletionPolicy must be Retain or Delete/,
+    );
+  });
+
+  it("points the functions, their IAM statements and the outputs at restored tables, keeping the stack's own", () => {
+    // Prepare
+    const restored = {
+      restoredRulesTable: 'connect-task-ingest-dev-rules-r1',
+      restoredLedgerTable: 'connect-task-ingest-dev-ledger-r1',
+      restoredTransfersTable: 'connect-task-ingest-dev-transfers-r1',
+    };
+    const config = loadServerlessConfig({ stage: 'dev', params: restored });
+    const pointed = templateWith(restored);
+    const tableArns = roleStatements(pointed)
+      .filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('dynamodb:')))
+      .flatMap(({ statement }) => resourcesOf(statement));
+
+    // Assess
+    for (const fn of Object.values(config.functions)) {
+      expect(fn.environment.RULES_TABLE).toBe(restored.restoredRulesTable);
+      expect(fn.environment.LEDGER_TABLE).toBe(restored.restoredLedgerTable);
+      expect(fn.environment.TRANSFERS_TABLE).toBe(restored.restoredTransfersTable);
+    }
+    expect([...new Set(tableArns)].sort()).toEqual(
+      [
+        '{BudgetTable.Arn}',
+        '{IdempotencyTable.Arn}',
+        `${TABLE_ARN_PREFIX}${restored.restoredRulesTable}`,
+        `${TABLE_ARN_PREFIX}${restored.restoredLedgerTable}`,
+        `${TABLE_ARN_PREFIX}${restored.restoredLedgerTable}/index/byPending`,
+        `${TABLE_ARN_PREFIX}${restored.restoredTransfersTable}`,
+        `${TABLE_ARN_PREFIX}${restored.restoredTransfersTable}/index/byStatusDue`,
+      ].sort(),
+    );
+    expect(renderValue(pointed.Outputs?.RulesTableName?.Value)).toBe(restored.restoredRulesTable);
+    expect(renderValue(pointed.Outputs?.LedgerTableName?.Value)).toBe(restored.restoredLedgerTable);
+    expect(renderValue(pointed.Outputs?.TransfersTableName?.Value)).toBe(restored.restoredTransfersTable);
+    for (const id of PROTECTED_TABLES) expect(resource(pointed, id).DeletionPolicy).toBe('Retain');
+  });
+
+  it('refuses a restored table name DynamoDB would refuse', () => {
+    expect(() => templateWith({ restoredLedgerTable: 'ledger restored!' })).toThrow(
+      /restoredLedgerTable must be empty or a DynamoDB table name/,
+    );
   });
 });
 
@@ -764,21 +869,34 @@ describe('alarms and outputs', () => {
     expect(expression).toContain(`/ (FILL(${created?.id}, 0) + FILL(${overQuota?.id}, 0))`);
   });
 
-  it('notifies the alarm topic only when alarmTopicArn is set', () => {
-    // Prepare
-    const condition = JSON.stringify(template.Conditions?.HasAlarmTopic);
-
-    // Assess
-    expect(condition).toMatch(/Fn::Not.*Fn::Equals/);
+  it('leaves the alarms without actions when alarmTopicArn is empty', () => {
+    expect(alarms().length).toBeGreaterThan(0);
     for (const alarm of alarms()) {
       for (const key of ['AlarmActions', 'OKActions']) {
-        const actions = property(alarm, [key]) as { 'Fn::If'?: unknown[] } | undefined;
-        expect(actions?.['Fn::If']?.[0], `${String(property(alarm, ['AlarmName']))} ${key}`).toBe(
-          'HasAlarmTopic',
-        );
-        expect(actions?.['Fn::If']?.[2]).toEqual({ Ref: 'AWS::NoValue' });
+        expect(property(alarm, [key]), `${String(property(alarm, ['AlarmName']))} ${key}`).toEqual([]);
       }
     }
+  });
+
+  it('notifies alarmTopicArn of every alarm and OK when it is set', () => {
+    // Act
+    const withTopic = alarms(templateWith({ alarmTopicArn: ALARM_TOPIC_ARN }));
+
+    // Assess
+    expect(withTopic).toHaveLength(alarms().length);
+    for (const alarm of withTopic) {
+      for (const key of ['AlarmActions', 'OKActions']) {
+        expect(property(alarm, [key]), `${String(property(alarm, ['AlarmName']))} ${key}`).toEqual([
+          ALARM_TOPIC_ARN,
+        ]);
+      }
+    }
+  });
+
+  it('refuses an alarmTopicArn that is no SNS topic ARN', () => {
+    expect(() => templateWith({ alarmTopicArn: 'ops-alerts' })).toThrow(
+      /alarmTopicArn must be empty or an SNS topic ARN/,
+    );
   });
 
   it('outputs the queue URLs and ARNs and every table name', () => {
@@ -891,5 +1009,45 @@ describe('task schedules (EventBridge Scheduler, custom.taskSchedules)', () => {
     );
     expect(samples.length).toBeGreaterThan(0);
     for (const [id, schedule] of samples) expect(property(schedule, ['State']), id).toBe('DISABLED');
+  });
+});
+
+describe('lint-clean template (cfn-lint, npm run lint:template)', () => {
+  it('declares no DependsOn that a Ref, GetAtt or Sub in the resource already implies (W3005)', () => {
+    // Act
+    const redundant = Object.entries(template.Resources).flatMap(([id, r]) => {
+      const implied = referencedIds(r.Properties);
+      return asArray(r.DependsOn)
+        .filter((dependency) => implied.has(dependency))
+        .map((dependency) => `${id} -> ${dependency}`);
+    });
+
+    // Assess
+    expect(redundant).toEqual([]);
+    for (const name of Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>) {
+      expect(functionRoleId(fn(name))).toBeDefined();
+    }
+  });
+
+  it('has no template condition on a param, which packaging would make constant (W8003)', () => {
+    for (const of of [template, templateWith(lintTemplate.PROD_PARAMS, 'prod')]) {
+      expect(of.Conditions ?? {}).toEqual({});
+      expect(JSON.stringify(of.Resources)).not.toContain('"Fn::If"');
+    }
+  });
+
+  it('lints a prod packaging with every optional param set, each of them a param of serverless.yml', () => {
+    // Prepare
+    const defaults = loadServerlessConfig({ stage: 'prod' }).params;
+    const optional = Object.keys(defaults).filter((name) => defaults[name] === '');
+
+    // Act
+    const linted = Object.keys(lintTemplate.PROD_PARAMS);
+
+    // Assess: the options that are off by default, and the instance list, are all set.
+    expect(optional.length).toBeGreaterThan(0);
+    expect(linted).toEqual(expect.arrayContaining([...optional, 'connectInstanceId', 'connectInstanceIds']));
+    expect(linted.filter((name) => !(name in defaults))).toEqual([]);
+    for (const name of optional) expect(lintTemplate.PROD_PARAMS[name], name).not.toBe('');
   });
 });

@@ -22,6 +22,9 @@ const INPUTS = [
   'scripts/package.ts',
   'scripts/task-schedules.cjs',
   'scripts/connect-instances.cjs',
+  'scripts/resolve-variables.cjs',
+  'scripts/alarm-actions.cjs',
+  'scripts/state-protection.cjs',
   'functions',
   'lib',
 ];
@@ -204,11 +207,49 @@ export function resourcesOf(statement: PolicyStatement): string[] {
   return asArray(statement.Resource as unknown).map(renderValue);
 }
 
-/** The logical id of the role a function runs with (`Role: Fn::GetAtt [X, Arn]`). */
+/** The logical id of the role a function runs with (`Role: Fn::GetAtt [X, Arn]` or `Fn::Sub ${X.Arn}`). */
 export function functionRoleId(fn: CfnResource): string | undefined {
-  const role = property(fn, ['Role']) as { 'Fn::GetAtt'?: [string, string] } | undefined;
+  const role = property(fn, ['Role']) as { 'Fn::GetAtt'?: [string, string]; 'Fn::Sub'?: unknown } | undefined;
   const att = role?.['Fn::GetAtt'];
-  return att && att[1] === 'Arn' ? att[0] : undefined;
+  if (att) return att[1] === 'Arn' ? att[0] : undefined;
+  const sub =
+    typeof role?.['Fn::Sub'] === 'string' ? /^\$\{([A-Za-z0-9]+)\.Arn\}$/.exec(role['Fn::Sub']) : null;
+  return sub?.[1];
+}
+
+/** The logical ids of an `Fn::Sub`'s placeholders; the names its variable map defines are not ids. */
+function subReferences(arg: unknown, out: Set<string>, visit: (v: unknown) => void): void {
+  const [text, variables] = Array.isArray(arg) ? [String(arg[0]), arg[1] ?? {}] : [String(arg), {}];
+  const local = new Set(Object.keys(variables as Record<string, unknown>));
+  for (const match of text.matchAll(/\$\{([^}!][^}]*)\}/g)) {
+    const id = (match[1] as string).split('.')[0] as string;
+    if (!id.startsWith('AWS::') && !local.has(id)) out.add(id);
+  }
+  visit(variables);
+}
+
+/**
+ * The logical ids a value refers to: `Ref X`, `Fn::GetAtt [X, ...]` and the `${X}` / `${X.Attr}`
+ * placeholders of `Fn::Sub` (pseudo parameters `AWS::...` and `${!literal}` excluded), anywhere inside.
+ */
+export function referencedIds(value: unknown): Set<string> {
+  const out = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      for (const item of v) visit(item);
+      return;
+    }
+    if (v === null || typeof v !== 'object') return;
+    for (const [key, inner] of Object.entries(v as Record<string, unknown>)) {
+      if (key === 'Ref' && typeof inner === 'string' && !inner.startsWith('AWS::')) out.add(inner);
+      else if (key === 'Fn::GetAtt')
+        out.add(Array.isArray(inner) ? String(inner[0]) : (String(inner).split('.')[0] as string));
+      else if (key === 'Fn::Sub') subReferences(inner, out, visit);
+      else visit(inner);
+    }
+  };
+  visit(value);
+  return out;
 }
 
 const CONNECT_INSTANCE_ARN =
