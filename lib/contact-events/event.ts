@@ -64,14 +64,10 @@ function millis(text: string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-/** The last path segment after `/<kind>/` in an ARN: `.../instance/<id>`, `.../agent/<id>`, `.../queue/<id>`. */
+/** The id after `<kind>/` in an ARN: `…:instance/<id>`, `…/agent/<id>`, `…/queue/<id>`. */
 function idInArn(arn: string | undefined, kind: string): string | undefined {
   if (arn === undefined) return undefined;
-  const marker = `/${kind}/`;
-  const at = arn.lastIndexOf(marker);
-  if (at < 0) return undefined;
-  const id = arn.slice(at + marker.length).split('/')[0];
-  return id === '' ? undefined : id;
+  return new RegExp(`[:/]${kind}/([^/]+)`).exec(arn)?.[1];
 }
 
 /** The fact's own time: the timestamp of its type, else the event's time. */

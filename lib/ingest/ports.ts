@@ -50,7 +50,7 @@ export interface QueueActions {
   sendToDlq(message: {
     MessageBody: string;
     MessageAttributes: Record<string, MessageAttributeValue>;
-  }): Promise<{ messageId?: string } | undefined | void>;
+  }): Promise<{ messageId?: string }>;
   /** Sends a message to the queue of `lane` (a rule moved the event there). */
   forward?(
     lane: Lane,

@@ -99,5 +99,5 @@ export function buildOutcome(
 
 /** True when `notify` asks for `type`. */
 export function wants(notify: NotifySpec | undefined, type: OutcomeType): notify is NotifySpec {
-  return notify !== undefined && notify.outcomes.includes(type);
+  return notify?.outcomes.includes(type) === true;
 }

@@ -400,6 +400,7 @@ function ingestDeps(startTask: IngestDeps['startTask']) {
       },
       async sendToDlq(message) {
         dlq.push(message);
+        return { messageId: `dlq-${dlq.length}` };
       },
     },
     afterCreate: async ({ entry: e }) => {

@@ -347,6 +347,7 @@ function deps(
       },
       async sendToDlq(message) {
         recorded.dlq.push(message);
+        return { messageId: `dlq-${recorded.dlq.length}` };
       },
     },
     afterCreate: async () => {},

@@ -102,6 +102,7 @@ function setup(rules: CompiledRule[], options: { lanes?: Lane[]; forwardFails?: 
       },
       async sendToDlq(message) {
         dlq.push(message);
+        return { messageId: `dlq-${dlq.length}` };
       },
       lanes: options.lanes ?? ['urgent', 'normal', 'bulk'],
       async forward(lane, message) {

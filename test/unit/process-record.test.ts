@@ -126,6 +126,7 @@ function setup(rules: CompiledRule[] = [], options: { random?: () => number } = 
       async sendToDlq(message) {
         if (faults.dlq) throw new Error('SendMessage to the DLQ is down');
         dlq.push(message);
+        return { messageId: `dlq-${dlq.length}` };
       },
     },
     afterCreate: async (input) => {

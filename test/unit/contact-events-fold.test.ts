@@ -1,0 +1,201 @@
+/**
+ * Contact events folded into a task's ledger entry (lib/contact-events/progress.ts, apply.ts) on the
+ * in-memory ledger the contract holds to the DynamoDB adapter: every event type in any order, repeated
+ * and missing, ends in the same, right state; effects fire once, on a type's first arrival.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { INSTANCE_ID } from '#common/world.ts';
+import { applyContactFact, DISCONNECTED_CHECK_MS } from '#lib/contact-events/apply.ts';
+import { readContactEvent } from '#lib/contact-events/event.ts';
+import { type ContactFact, foldFact, viewOf } from '#lib/contact-events/progress.ts';
+import { taskClientToken } from '#lib/idempotency/token.ts';
+import { openPartition } from '#lib/ledger/codec.ts';
+import type { NotifySpec } from '#lib/outcomes/outcome.ts';
+import { AGENT_ID, contactEvent, LIFE, type LifeEventType, T } from '#test/support/contact-events.ts';
+import { FUZZ_SEED, fuzzRuns } from '#test/support/fuzz.ts';
+import { InMemoryLedger } from '#test/support/memory-ledger.ts';
+
+const NOW = T.acwEnd + 60_000;
+const ALL: NotifySpec = { outcomes: ['task.created', 'task.accepted', 'task.completed'] };
+
+function factOf(contactId: string, type: string, id?: string): ContactFact {
+  const read = readContactEvent(JSON.stringify(contactEvent(contactId, type, id)));
+  if (read.kind !== 'fact') throw new Error(`not a fact: ${JSON.stringify(read)}`);
+  return read.fact;
+}
+
+async function ledgerWithTask(contactId: string, notify: NotifySpec | null = ALL) {
+  const ledger = new InMemoryLedger();
+  const clientToken = taskClientToken(INSTANCE_ID, 'com.example.crm', `key-${contactId}`);
+  await ledger.put(
+    {
+      clientToken,
+      contactId,
+      instanceId: INSTANCE_ID,
+      source: 'com.example.crm',
+      eventId: `e-${contactId}`,
+      idempotencyKey: `key-${contactId}`,
+      ruleId: 'case-opened',
+      createdAt: T.initiated,
+    },
+    { checkAt: T.initiated + 3_600_000, now: T.initiated, ...(notify ? { notify } : {}) },
+  );
+  return { ledger, clientToken };
+}
+
+/** Applies the events in the given order; returns the effects each applied event caused. */
+async function deliver(ledger: InMemoryLedger, contactId: string, types: readonly string[]) {
+  const effects = [];
+  for (const type of types) {
+    const out = await applyContactFact(INSTANCE_ID, contactId, factOf(contactId, type), {
+      ledger,
+      now: () => NOW,
+    });
+    if (out.status === 'applied') effects.push(...out.effects);
+  }
+  return effects;
+}
+
+describe('the contact progress fold', () => {
+  it('ends in the same facts whatever the order, repeats and gaps of the events', () => {
+    const facts = LIFE.map((type) => factOf('c-f', type));
+    fc.assert(
+      fc.property(
+        fc.subarray(facts, { minLength: 1 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.func(fc.integer()),
+        (present, repeats, order) => {
+          const stream = [...present, ...repeats.map((i) => present[i % present.length] as ContactFact)];
+          const shuffled = stream
+            .map((f, i) => [order(i), i, f] as const)
+            .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+          let folded = {};
+          let firsts = 0;
+          const states: number[] = [];
+          for (const [, , fact] of shuffled) {
+            const out = foldFact(folded, fact);
+            folded = out.facts;
+            if (out.first) firsts += 1;
+            states.push(LIFE.indexOf(viewOf(folded).state as LifeEventType));
+          }
+          const canonical = present.reduce((acc, f) => foldFact(acc, f).facts, {});
+          expect(folded).toEqual(canonical);
+          expect(firsts).toBe(present.length);
+          // The state never goes back.
+          expect(states).toEqual([...states].sort((a, b) => a - b));
+        },
+      ),
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(300) },
+    );
+  });
+
+  it('lets an event from Connect take the place of a DescribeContact reading and of our own StopContact', () => {
+    const event = factOf('c-r', 'COMPLETED');
+    const api: ContactFact = { type: 'COMPLETED', at: NOW + 5, ref: 'complete-1', via: 'api' };
+    const reconcile: ContactFact = { ...event, via: 'reconcile', ref: 'describe', at: NOW + 9 };
+    expect(foldFact(foldFact({}, api).facts, reconcile)).toMatchObject({ changed: true, first: false });
+    expect(foldFact(foldFact({}, reconcile).facts, event)).toMatchObject({ changed: true, first: false });
+    expect(foldFact(foldFact({}, event).facts, api)).toMatchObject({ changed: false });
+  });
+});
+
+describe('contact events on the ledger', () => {
+  it('ends every task in its final state, whatever order, repeats and gaps the events arrive in', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.shuffledSubarray([...LIFE], { minLength: 1 }),
+        fc.array(fc.constantFrom(...LIFE), { maxLength: 6 }),
+        async (present, repeats) => {
+          const { ledger, clientToken } = await ledgerWithTask('c-p');
+          const stream = [...present, ...repeats.filter((t) => present.includes(t))];
+          const effects = await deliver(ledger, 'c-p', stream);
+          const progress = await ledger.progress(clientToken);
+          const view = viewOf(progress?.facts ?? {});
+          const furthest = LIFE.filter((t) => present.includes(t)).at(-1);
+          expect(view.state).toBe(furthest);
+          expect(view.open).toBe(!present.includes('COMPLETED'));
+          expect(progress?.closedAt === undefined).toBe(!present.includes('COMPLETED'));
+          expect(await ledger.openTasks(INSTANCE_ID)).toBe(present.includes('COMPLETED') ? 0 : 1);
+          // Each outcome once, and one freed slot per ended task.
+          const kinds = effects.map((e) => (e.kind === 'publish' ? e.outcome.type : e.kind)).sort();
+          expect(kinds).toEqual(
+            [
+              ...(present.includes('CONNECTED_TO_AGENT') ? ['task.accepted'] : []),
+              ...(present.includes('COMPLETED') ? ['release', 'task.completed'] : []),
+            ].sort(),
+          );
+        },
+      ),
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(200) },
+    );
+  });
+
+  it('tells the publisher who accepted the task, and how and when it ended', async () => {
+    // Prepare
+    const { ledger } = await ledgerWithTask('c-1');
+    // Act
+    const effects = await deliver(ledger, 'c-1', ['COMPLETED', 'CONNECTED_TO_AGENT', 'INITIATED']);
+    // Assess
+    const outcomes = effects.flatMap((e) => (e.kind === 'publish' ? [e.outcome] : []));
+    expect(outcomes.map((o) => o.type)).toEqual(['task.completed', 'task.accepted']);
+    expect(outcomes[0]?.data).toMatchObject({
+      contactId: 'c-1',
+      event: { source: 'com.example.crm', id: 'e-c-1', idempotencyKey: 'key-c-1' },
+      agent: { id: AGENT_ID },
+      completion: {
+        completedAt: new Date(T.acwEnd).toISOString(),
+        disconnectedAt: new Date(T.disconnected).toISOString(),
+        disconnectReason: 'AGENT_DISCONNECT',
+        afterContactWork: {
+          startedAt: new Date(T.disconnected).toISOString(),
+          endedAt: new Date(T.acwEnd).toISOString(),
+        },
+      },
+    });
+    expect(outcomes[1]?.data.agent).toEqual({
+      id: AGENT_ID,
+      connectedAt: new Date(T.connected).toISOString(),
+    });
+  });
+
+  it('publishes nothing the rule did not ask for, and frees the slot anyway', async () => {
+    const { ledger } = await ledgerWithTask('c-2', null);
+    const effects = await deliver(ledger, 'c-2', ['CONNECTED_TO_AGENT', 'COMPLETED']);
+    expect(effects.map((e) => e.kind)).toEqual(['release']);
+  });
+
+  it('changes nothing for a repeated event, and ignores a contact the ledger does not know', async () => {
+    const { ledger, clientToken } = await ledgerWithTask('c-3');
+    await deliver(ledger, 'c-3', ['QUEUED']);
+    const repeat = await applyContactFact(INSTANCE_ID, 'c-3', factOf('c-3', 'QUEUED'), {
+      ledger,
+      now: () => NOW,
+    });
+    const stranger = await applyContactFact(INSTANCE_ID, 'c-x', factOf('c-x', 'QUEUED'), {
+      ledger,
+      now: () => NOW,
+    });
+    expect(repeat).toEqual({ status: 'unchanged', clientToken });
+    expect(stranger).toEqual({ status: 'unknown' });
+  });
+
+  it('checks a disconnected task with DescribeContact soon, in case its COMPLETED never comes', async () => {
+    const { ledger, clientToken } = await ledgerWithTask('c-4');
+    await deliver(ledger, 'c-4', ['DISCONNECTED']);
+    expect((await ledger.progress(clientToken))?.checkAt).toBe(NOW + DISCONNECTED_CHECK_MS);
+    expect(await ledger.duePending(openPartition(INSTANCE_ID), NOW + DISCONNECTED_CHECK_MS, 5)).toEqual([
+      clientToken,
+    ]);
+  });
+
+  it('records the newer of two events of one type, read from different deliveries', async () => {
+    const { ledger, clientToken } = await ledgerWithTask('c-5');
+    const earlier = { ...factOf('c-5', 'QUEUED', 'ev-a'), at: T.queued };
+    const later = { ...factOf('c-5', 'QUEUED', 'ev-b'), at: T.queued + 1_000 };
+    await applyContactFact(INSTANCE_ID, 'c-5', later, { ledger, now: () => NOW });
+    const old = await applyContactFact(INSTANCE_ID, 'c-5', earlier, { ledger, now: () => NOW });
+    expect(old.status).toBe('unchanged');
+    expect((await ledger.progress(clientToken))?.facts.QUEUED?.ref).toBe('ev-b');
+  });
+});
