@@ -104,6 +104,7 @@ function createProgram(deps: CliDeps = {}): BuiltProgram {
     env,
     ruleStore: () => ctx().ruleStore(),
     connect: () => ctx().connect,
+    instanceIds: () => ctx().connectInstanceIds(),
   });
   registerTemplateCommands(program, {
     io,

@@ -56,6 +56,8 @@ export interface RuleCommandDeps {
   ruleStore: () => RuleStore;
   /** Connect, for `rules validate --fetch-template` only. */
   connect?: () => Pick<ConnectClient, 'send'>;
+  /** The stage's Connect instances (undefined: unknown). */
+  instanceIds?: () => readonly string[] | undefined;
 }
 
 /**
@@ -125,7 +127,7 @@ export function registerRuleCommands(program: Command, deps: RuleCommandDeps): C
     .option('--json', 'print the stored rule as JSON')
     .action(async (file: string, options: { ifVersion?: number; json?: boolean }) => {
       const { document, savedVersion } = withoutBookkeeping(parseDocument(await readInput(io, file), file));
-      const rule = validatedRule(document, file, deps.env);
+      const rule = validatedRule(document, file, deps);
       const expectedVersion = options.ifVersion ?? savedVersion;
       try {
         const stored = await deps
@@ -227,7 +229,7 @@ export function registerRuleCommands(program: Command, deps: RuleCommandDeps): C
     .action(
       async (file: string, options: { json?: boolean; templateFile?: string; fetchTemplate?: boolean }) => {
         const input = parseDocument(await readInput(io, file), file);
-        const result = validateRule(input, parseTaskLimits(deps.env.CONNECT_LIMITS));
+        const result = validateRule(input, parseTaskLimits(deps.env.CONNECT_LIMITS), instanceCheck(deps));
         if (result.ok && (options.templateFile !== undefined || options.fetchTemplate)) {
           const check = await checkTemplate(deps, result.rule, options);
           for (const warning of check.warnings) if (!options.json) io.stderr(`warning: ${warning}\n`);
@@ -314,7 +316,7 @@ async function testRule(deps: RuleCommandDeps, files: string[], options: RuleTes
   let candidates: CompiledRule[];
   let defaultSource: string;
   if (ruleFile !== undefined) {
-    const rule = validatedRule(parseDocument(await readInput(io, ruleFile), ruleFile), ruleFile, deps.env);
+    const rule = validatedRule(parseDocument(await readInput(io, ruleFile), ruleFile), ruleFile, deps);
     candidates = [compileRule(rule)];
     defaultSource = rule.source;
   } else {
@@ -454,8 +456,15 @@ function withoutBookkeeping(input: unknown): { document: unknown; savedVersion?:
   return { document, savedVersion: saved };
 }
 
-function validatedRule(input: unknown, file: string, env: Env): Rule {
-  const result = validateRule(input, parseTaskLimits(env.CONNECT_LIMITS));
+/** The stage's Connect instances for `validateRule`, when known. */
+function instanceCheck(deps: RuleCommandDeps): { allowedInstanceIds?: readonly string[] } {
+  const allowedInstanceIds = deps.instanceIds?.();
+  return allowedInstanceIds === undefined ? {} : { allowedInstanceIds };
+}
+
+/** Every problem of a rule file at once (shape, expressions, keys, instance), or the rule. */
+function validatedRule(input: unknown, file: string, deps: RuleCommandDeps): Rule {
+  const result = validateRule(input, parseTaskLimits(deps.env.CONNECT_LIMITS), instanceCheck(deps));
   if (!result.ok) throw new CliUserError(`${file}: rule is invalid`, result.errors);
   return result.rule;
 }

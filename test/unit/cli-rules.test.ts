@@ -340,6 +340,30 @@ describe('task-ingest rules (in process)', () => {
       expect(dynamo.calls()).toHaveLength(0);
     });
 
+    it('lists the shape, JSONata and instance errors of a bad rule file in one round', async () => {
+      // Prepare: a shape error (priority), a JSONata error (mapping.name) and another stage's instance.
+      const path = file(
+        'put-three-errors.json',
+        rule({
+          priority: 'high',
+          instanceId: '99999999-0000-4000-8000-000000000000',
+          mapping: { name: "'a' &" },
+        }),
+      );
+
+      // Act
+      const result = await cli(['rules', 'put', path], withDynamo);
+
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.err).toContain('priority:');
+      expect(result.err).toContain('mapping.name: JSONata syntax error');
+      expect(result.err).toContain(
+        "instanceId: instance 99999999-0000-4000-8000-000000000000 is not one of the stage's",
+      );
+      expect(dynamo.calls()).toHaveLength(0);
+    });
+
     it('stores a valid rule in the stage table and prints its version', async () => {
       // Prepare
       dynamo.on(GetItemCommand).resolves({});
