@@ -42,6 +42,8 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   readStdin(): Promise<string>;
+  /** Asks a yes/no question on a terminal; absent or false where nobody can answer. */
+  confirm?(question: string): Promise<boolean>;
 }
 
 /** A CLI failure with the exit code it maps to. */

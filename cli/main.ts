@@ -59,6 +59,16 @@ export const processIo: CliIo = {
       chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     return Buffer.concat(chunks).toString('utf8');
   },
+  confirm: async (question) => {
+    if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+    const { createInterface } = await import('node:readline/promises');
+    const prompt = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await prompt.question(question)).trim());
+    } finally {
+      prompt.close();
+    }
+  },
 };
 
 interface BuiltProgram {

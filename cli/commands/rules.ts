@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-connect';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { registerRuleCodeCommands } from '#cli/commands/rules-code.ts';
 import {
   type CliIo,
   CliUsageError,
@@ -278,6 +279,12 @@ export function registerRuleCommands(program: Command, deps: RuleCommandDeps): C
       await testRule(deps, files, options);
     });
 
+  registerRuleCodeCommands(rules, {
+    io,
+    limits: () => parseTaskLimits(deps.env.CONNECT_LIMITS),
+    instanceIds: () => deps.instanceIds?.(),
+    ruleStore: deps.ruleStore,
+  });
   return rules;
 }
 
