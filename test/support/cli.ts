@@ -3,7 +3,7 @@
  *
  *   const { code, out, err } = await runCli(['--endpoint', sandbox.endpoint, 'status', '--json'], { env: {} });
  */
-import type { CliIo } from '#cli/context.ts';
+import type { CliIo } from '#cli/io.ts';
 import { type CliDeps, run } from '#cli/main.ts';
 
 export interface CliResult {

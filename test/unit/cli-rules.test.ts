@@ -11,7 +11,8 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ClientFactories, CliIo } from '#cli/context.ts';
+import type { ClientFactories } from '#cli/context.ts';
+import type { CliIo } from '#cli/io.ts';
 import { buildProgram, type CliDeps, run } from '#cli/main.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 
@@ -451,7 +452,7 @@ describe('task-ingest rules (in process)', () => {
     it('builds a program whose output goes to the injected io', async () => {
       // Prepare
       const captured = capture();
-      const program = buildProgram({ io: captured.io, env: SANDBOX_ENV, clients: noAwsClients });
+      const { program } = await buildProgram({ io: captured.io, env: SANDBOX_ENV, clients: noAwsClients });
 
       // Act
       await program.parseAsync(['rules', 'validate', file('program.json', rule())], { from: 'user' });

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadServerlessConfig } from '#common/serverless-config.ts';
 import { parseTaskSchedules } from '#lib/schedules/declaration.ts';
-import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
 import {
   actionsOf,
   asArray,

@@ -16,16 +16,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import {
-  type CliIo,
-  CliUsageError,
-  CliUserError,
-  describeError,
-  parseDocument,
-  readInput,
-} from '#cli/context.ts';
+import type { CliContext } from '#cli/context.ts';
+import { CliUsageError, CliUserError, describeError } from '#cli/errors.ts';
+import { optional } from '#cli/format.ts';
+import { type CliIo, readDocument } from '#cli/io.ts';
 import { expandJsonPaths, jsonFilesIn } from '#common/files.ts';
-import type { TaskLimits } from '#lib/connect/constraints.ts';
 import {
   type AppliedRuleChange,
   applyRulePlan,
@@ -36,15 +31,6 @@ import {
   type RuleDocument,
   ruleKeyOf,
 } from '#lib/rules/apply.ts';
-import type { RuleStore } from '#lib/rules/store.ts';
-
-export interface RuleCodeDeps {
-  io: CliIo;
-  limits: () => TaskLimits;
-  /** The stage's Connect instances (undefined: unknown, no check). */
-  instanceIds: () => readonly string[] | undefined;
-  ruleStore: () => RuleStore | Promise<RuleStore>;
-}
 
 interface PruneOptions {
   prune?: boolean;
@@ -52,20 +38,20 @@ interface PruneOptions {
 }
 
 /** Reads, parses and validates every file; throws with every problem of every file before any AWS call. */
-export async function readRuleFiles(deps: RuleCodeDeps, paths: readonly string[]) {
+export async function readRuleFiles(ctx: CliContext, paths: readonly string[]) {
   const { files, empty } = expandJsonPaths(paths);
   const problems = empty.map((dir) => `${dir}: no *.json files in this directory`);
   const documents: RuleDocument[] = [];
   for (const file of files) {
     try {
-      documents.push({ file, document: parseDocument(await readInput(deps.io, file), file) });
+      documents.push({ file, document: await readDocument(ctx.io, file) });
     } catch (error) {
       problems.push(error instanceof CliUserError ? error.message : `${file}: ${describeError(error)}`);
     }
   }
   const checked = checkRuleDocuments(documents, {
-    limits: deps.limits(),
-    ...optional('allowedInstanceIds', deps.instanceIds()),
+    limits: ctx.limits(),
+    ...optional('allowedInstanceIds', await ctx.connectInstanceIds()),
   });
   if (!checked.ok) problems.push(...checked.problems);
   if (problems.length > 0 || !checked.ok) {
@@ -84,14 +70,10 @@ function pruneSource(options: PruneOptions): string | undefined {
   return options.prune ? options.source : undefined;
 }
 
-async function plan(deps: RuleCodeDeps, paths: readonly string[], options: PruneOptions) {
+async function plan(ctx: CliContext, paths: readonly string[], options: PruneOptions) {
   const prune = pruneSource(options);
-  const rules = await readRuleFiles(deps, paths);
-  const changes = await planRules(await deps.ruleStore(), rules, {
-    limits: deps.limits(),
-    ...optional('prune', prune),
-  });
-  return changes;
+  const rules = await readRuleFiles(ctx, paths);
+  return planRules(await ctx.ruleStore(), rules, { limits: ctx.limits(), ...optional('prune', prune) });
 }
 
 const VERBS: Record<RuleChange['action'], [dry: string, done: string]> = {
@@ -131,8 +113,7 @@ async function confirmDeletes(io: CliIo, deletes: readonly RuleChange[], yes: bo
   );
 }
 
-export function registerRuleCodeCommands(rules: Command, deps: RuleCodeDeps): void {
-  const { io } = deps;
+export function registerRuleCodeCommands(rules: Command, ctx: CliContext): void {
   const withPrune = (command: Command) =>
     command
       .option('--prune', 'also delete the stored rules of --source that no file names')
@@ -144,9 +125,9 @@ export function registerRuleCodeCommands(rules: Command, deps: RuleCodeDeps): vo
       .description('show what rules apply would change for each file (no write)')
       .argument('<files...>', 'rule files, or directories of *.json rule files'),
   ).action(async (paths: string[], options: PruneOptions) => {
-    const changes = await plan(deps, paths, options);
-    for (const change of changes) printChange(io, { change }, true);
-    io.stdout(summary(changes, true));
+    const changes = await plan(ctx, paths, options);
+    for (const change of changes) printChange(ctx.io, { change }, true);
+    ctx.io.stdout(summary(changes, true));
   });
 
   withPrune(
@@ -158,26 +139,7 @@ export function registerRuleCodeCommands(rules: Command, deps: RuleCodeDeps): vo
       .argument('<files...>', 'rule files, or directories of *.json rule files')
       .option('--dry-run', 'print the changes, change nothing')
       .option('--yes', 'delete without asking (--prune in CI)'),
-  ).action(async (paths: string[], options: PruneOptions & { dryRun?: boolean; yes?: boolean }) => {
-    const changes = await plan(deps, paths, options);
-    const dryRun = options.dryRun === true;
-    if (!dryRun) {
-      await confirmDeletes(
-        io,
-        changes.filter((c) => c.action === 'delete'),
-        options.yes === true,
-      );
-    }
-    const results = await applyRulePlan(await deps.ruleStore(), changes, { dryRun });
-    for (const result of results) printChange(io, result, dryRun);
-    io.stdout(summary(changes, dryRun));
-    const conflicts = results.filter((r) => r.outcome === 'conflict');
-    if (conflicts.length > 0) {
-      throw new CliUserError(
-        `${conflicts.length} rule(s) changed in the table since they were read and were not applied; run again`,
-      );
-    }
-  });
+  ).action((paths: string[], options: ApplyOptions) => apply(ctx, paths, options));
 
   rules
     .command('export')
@@ -188,26 +150,54 @@ export function registerRuleCodeCommands(rules: Command, deps: RuleCodeDeps): vo
       'the directory to write to; a rule a file there already defines keeps that file',
       '.',
     )
-    .action(async (options: { source?: string; dir: string }) => {
-      const records = await (await deps.ruleStore()).list(options.source);
-      const exported = exportRules(records, { limits: deps.limits(), fileNames: fileNamesIn(options.dir) });
-      mkdirSync(options.dir, { recursive: true });
-      for (const rule of exported) {
-        const path = join(options.dir, rule.fileName);
-        const same = readOrUndefined(path) === rule.text;
-        if (!same) writeFileSync(path, rule.text);
-        io.stdout(
-          `${path}: ${same ? 'unchanged' : 'written'} (rule ${rule.ruleId} of source ${rule.source})\n`,
-        );
-        if (rule.errors.length > 0) {
-          io.stderr(
-            `warning: rule ${rule.ruleId} of source ${rule.source} no longer validates; written as stored:\n`,
-          );
-          for (const error of rule.errors) io.stderr(`  - ${error}\n`);
-        }
-      }
-      io.stdout(`${exported.length} rule(s) exported to ${options.dir}\n`);
-    });
+    .action((options: { source?: string; dir: string }) => exportTo(ctx, options));
+}
+
+interface ApplyOptions extends PruneOptions {
+  dryRun?: boolean;
+  yes?: boolean;
+}
+
+async function apply(ctx: CliContext, paths: readonly string[], options: ApplyOptions): Promise<void> {
+  const { io } = ctx;
+  const changes = await plan(ctx, paths, options);
+  const dryRun = options.dryRun === true;
+  if (!dryRun) {
+    await confirmDeletes(
+      io,
+      changes.filter((c) => c.action === 'delete'),
+      options.yes === true,
+    );
+  }
+  const results = await applyRulePlan(await ctx.ruleStore(), changes, { dryRun });
+  for (const result of results) printChange(io, result, dryRun);
+  io.stdout(summary(changes, dryRun));
+  const conflicts = results.filter((r) => r.outcome === 'conflict');
+  if (conflicts.length > 0) {
+    throw new CliUserError(
+      `${conflicts.length} rule(s) changed in the table since they were read and were not applied; run again`,
+    );
+  }
+}
+
+async function exportTo(ctx: CliContext, options: { source?: string; dir: string }): Promise<void> {
+  const { io } = ctx;
+  const records = await (await ctx.ruleStore()).list(options.source);
+  const exported = exportRules(records, { limits: ctx.limits(), fileNames: fileNamesIn(options.dir) });
+  mkdirSync(options.dir, { recursive: true });
+  for (const rule of exported) {
+    const path = join(options.dir, rule.fileName);
+    const same = readOrUndefined(path) === rule.text;
+    if (!same) writeFileSync(path, rule.text);
+    io.stdout(`${path}: ${same ? 'unchanged' : 'written'} (rule ${rule.ruleId} of source ${rule.source})\n`);
+    if (rule.errors.length > 0) {
+      io.stderr(
+        `warning: rule ${rule.ruleId} of source ${rule.source} no longer validates; written as stored:\n`,
+      );
+      for (const error of rule.errors) io.stderr(`  - ${error}\n`);
+    }
+  }
+  io.stdout(`${exported.length} rule(s) exported to ${options.dir}\n`);
 }
 
 /** The rule files already in a directory: which rule each defines (`ruleKey`) → its file name. */
@@ -231,8 +221,4 @@ function readOrUndefined(path: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
