@@ -10,7 +10,7 @@ import { CliUsageError, CliUserError, describeError } from '#cli/errors.ts';
 import { type CliIo, type MessageInput, readDocument, readMessage, toJson } from '#cli/io.ts';
 import { collectAttr } from '#cli/options.ts';
 import { now } from '#lib/clock.ts';
-import { type TaskTemplateView, toTemplateView } from '#lib/connect/templates.ts';
+import type { TaskTemplateView } from '#lib/connect/templates.ts';
 import { type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { planTask, type TaskPlan } from '#lib/ingest/plan.ts';
@@ -202,10 +202,14 @@ function normalise(
   }
 }
 
-/** Accepts the GetTaskTemplate output (or the view) and keeps what validation reads. */
-function templateView(input: unknown): TaskTemplateView {
+/**
+ * Accepts the GetTaskTemplate output (or the view) and keeps what validation reads. (Loaded only
+ * here: the module also holds the template provider, which carries the Connect client.)
+ */
+async function templateView(input: unknown): Promise<TaskTemplateView> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new CliUserError('--template-file must hold a GetTaskTemplate output object');
   }
+  const { toTemplateView } = await import('#lib/connect/templates.ts');
   return toTemplateView(input as Parameters<typeof toTemplateView>[0]);
 }
