@@ -53,9 +53,11 @@ export async function readRuleFiles(ctx: CliContext, paths: readonly string[]) {
     limits: ctx.limits(),
     ...optional('allowedInstanceIds', await ctx.connectInstanceIds()),
   });
-  if (!checked.ok) problems.push(...checked.problems);
-  if (problems.length > 0 || !checked.ok) {
-    throw new CliUserError('invalid rule file(s); nothing was changed', problems);
+  if (!checked.ok || problems.length > 0) {
+    throw new CliUserError('invalid rule file(s); nothing was changed', [
+      ...problems,
+      ...(checked.ok ? [] : checked.problems),
+    ]);
   }
   return checked.rules;
 }
@@ -87,8 +89,7 @@ function printChange(io: CliIo, result: AppliedRuleChange | { change: RuleChange
   const { change } = result;
   const applied = 'outcome' in result ? result : undefined;
   const file = change.action === 'delete' ? '' : ` (${change.file})`;
-  const verb =
-    applied?.outcome === 'conflict' ? 'not applied' : (VERBS[change.action][dryRun ? 0 : 1] ?? change.action);
+  const verb = applied?.outcome === 'conflict' ? 'not applied' : VERBS[change.action][dryRun ? 0 : 1];
   const version = applied?.version === undefined ? '' : `, version ${applied.version}`;
   io.stdout(`${change.source} ${change.ruleId}${file}: ${verb}${version}\n`);
   for (const line of change.changes) io.stdout(`  ${line}\n`);
