@@ -12,10 +12,12 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
+import { expandJsonPaths } from '#common/files.ts';
 import { applyTemplates } from '#lib/connect/template-apply.ts';
 import { validateTemplateFile } from '#lib/connect/template-spec.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
+import { applyRulePlan, checkRuleDocuments, planRules } from '#lib/rules/apply.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import type { TransferItem } from '#lib/transfers/store/port.ts';
@@ -39,6 +41,7 @@ export interface DemoMessage {
 
 export interface DemoManifest {
   templates: string[];
+  /** Rule files, or directories of `*.json` rule files (applied as `task-ingest rules apply` does). */
   rules: string[];
   messages: DemoMessage[];
   /** Sent by the --once scenario while the instance is at its active-task quota. */
@@ -84,7 +87,8 @@ function connectClient(sandbox: Sandbox) {
 /**
  * Applies the template files (`events/templates/`, matched by name: the files are the source of
  * truth; a template of the world with the same name is updated to match, or left alone when equal),
- * then stores the rules (with `${template:<Name>}` replaced by the templates' ids).
+ * then applies the rules (files, or directories of `*.json` files; `${template:<Name>}` replaced by
+ * the templates' ids) as `task-ingest rules apply` does: an equal stored rule is left unchanged.
  */
 export async function seedDemo(
   sandbox: Sandbox,
@@ -111,18 +115,27 @@ export async function seedDemo(
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
   });
-  for (const file of manifest.rules) {
-    const text = readFileSync(resolve(root, file), 'utf8').replace(
-      /\$\{template:([^}]+)\}/g,
-      (_m, name: string) => {
-        const id = templates[name];
-        if (!id) throw new Error(`${file} refers to template "${name}", which the manifest does not create`);
-        return id;
-      },
-    );
-    await store.put(JSON.parse(text));
-  }
+  // Rules as code, as `task-ingest rules apply` does it: every file checked first, then written.
+  const { files } = expandJsonPaths(manifest.rules.map((path) => resolve(root, path)));
+  const documents = files.map((file) => ({
+    file,
+    document: JSON.parse(withTemplateIds(readFileSync(file, 'utf8'), file, templates)) as unknown,
+  }));
+  const checked = checkRuleDocuments(documents);
+  if (!checked.ok) throw new Error(`invalid rule files: ${checked.problems.join('; ')}`);
+  const applied = await applyRulePlan(store, await planRules(store, checked.rules));
+  const conflicts = applied.filter((a) => a.outcome === 'conflict').map((a) => a.problem);
+  if (conflicts.length > 0) throw new Error(`rules not applied: ${conflicts.join('; ')}`);
   return { templates };
+}
+
+/** `${template:<Name>}` in a rule file becomes the id of the template of that name. */
+function withTemplateIds(text: string, file: string, templates: Record<string, string>): string {
+  return text.replace(/\$\{template:([^}]+)\}/g, (_m, name: string) => {
+    const id = templates[name];
+    if (!id) throw new Error(`${file} refers to template "${name}", which the manifest does not create`);
+    return id;
+  });
 }
 
 export async function sendDemoMessages(

@@ -10,11 +10,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
+import { loadServerlessConfig, type ServerlessConfig } from '#common/serverless-config.ts';
 import { type AdminExtension, createAdminHandler } from './admin.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from './connect/emulator.ts';
 import { type EdgeRoutes, startEdge } from './edge.ts';
 import { type DeployedResources, deployResources } from './resources.ts';
-import { loadServerlessConfig, type ServerlessConfig } from './serverless-config.ts';
 import { createSqsEmulator, type SqsEmulator } from './sqs/emulator.ts';
 
 export const SANDBOX_REGION = 'us-east-1';

@@ -48,7 +48,17 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
 
-const sandbox = await startSandbox({ port, ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}) });
+const sandbox = await startSandbox({
+  port,
+  ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+}).catch((error: unknown) => {
+  // Another sandbox (or anything else) on the port: say so and how to pick another, no stack trace.
+  if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+  console.error(
+    `port ${port} is in use (another sandbox running?): stop it, or pick another port with npm start -- --port 4567, or SANDBOX_PORT=0 for a free one`,
+  );
+  process.exit(1);
+});
 
 const banner = [
   '',

@@ -8,18 +8,18 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import {
+  type FunctionConfig,
+  parseRate,
+  type ScheduleEventConfig,
+  type SqsEventConfig,
+} from '#common/serverless-config.ts';
 import { parseTaskSchedules } from '#lib/schedules/declaration.ts';
 import type { EmulatorRequest } from './http-types.ts';
 import type { Sandbox } from './index.ts';
 import { createLambdaContext } from './lambda-context.ts';
 import { type IdleOptions, startEventSourcePoller } from './poller.ts';
 import { type Scheduler, startScheduler } from './scheduler.ts';
-import {
-  type FunctionConfig,
-  parseRate,
-  type ScheduleEventConfig,
-  type SqsEventConfig,
-} from './serverless-config.ts';
 import { startTaskScheduler, type TaskScheduler } from './task-scheduler.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers of different event types are invoked generically

@@ -5,8 +5,8 @@
  *
  *   node scripts/check-comment-paths.mjs          # exit 1 and one line per finding when any
  *
- * Scans the comments (not strings, not code) of *.ts, *.mjs and *.cjs files under lib, functions,
- * cli, sandbox, bench, common, scripts and test, and the `#` comments of serverless.yml. A path is a token
+ * Scans the comments (not strings, not code) of *.ts, *.mjs and *.cjs files under lib, common,
+ * functions, cli, sandbox, bench, scripts and test, and the `#` comments of serverless.yml. A path is a token
  * that starts with a top-level folder of the repository (or its `#lib/`-style import alias);
  * globs (`*`), placeholders (`<feature>`) and brace lists are patterns, not paths, and are skipped.
  * Plain Node, no dependencies.
@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Folders whose files are scanned. */
-export const SCANNED_DIRS = ['lib', 'functions', 'cli', 'sandbox', 'bench', 'common', 'scripts', 'test'];
+export const SCANNED_DIRS = ['lib', 'common', 'functions', 'cli', 'sandbox', 'bench', 'scripts', 'test'];
 const SCANNED_EXTENSIONS = ['.ts', '.mjs', '.cjs'];
 const YAML_FILES = ['serverless.yml'];
 const SKIPPED_DIRS = new Set([

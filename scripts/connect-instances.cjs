@@ -5,7 +5,7 @@
  * `ids` gives the list as one comma-separated string (the functions' CONNECT_INSTANCE_IDS).
  *
  * The framework (osls) calls the exported functions with an asynchronous resolveVariable; the
- * sandbox (sandbox/serverless-config.ts) with a synchronous one, and gets a value synchronously.
+ * sandbox (common/serverless-config.ts) with a synchronous one, and gets a value synchronously.
  * The parsing lives in lib/connect/instances.ts (loaded through tsx).
  */
 'use strict';

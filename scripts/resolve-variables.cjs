@@ -1,7 +1,7 @@
 /**
  * Resolves Serverless variables for the `${file(./scripts/<name>.cjs):...}` resolvers of
  * serverless.yml. The framework (osls) hands them an asynchronous resolveVariable; the sandbox
- * (sandbox/serverless-config.ts) a synchronous one and needs the value synchronously. Either way
+ * (common/serverless-config.ts) a synchronous one and needs the value synchronously. Either way
  * `withVariables` resolves every variable, then calls `build` with the values in the same order.
  */
 'use strict';

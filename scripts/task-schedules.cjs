@@ -4,7 +4,7 @@
  * framework merges with the first; serverless.yml itself cannot loop over a list).
  *
  * The framework (osls) calls `resources({ resolveVariable })` while it resolves variables, with an
- * asynchronous resolveVariable; the sandbox (sandbox/serverless-config.ts) calls it the same way
+ * asynchronous resolveVariable; the sandbox (common/serverless-config.ts) calls it the same way
  * with a synchronous one, and gets the resources synchronously. The validation and the resources
  * live in lib/schedules/ (TypeScript, loaded through tsx), so the deploy, the sandbox and the CLI
  * refuse a bad schedule with the same errors.

@@ -10,18 +10,13 @@
  * here with the reason (`--no-check` sends it anyway, e.g. to exercise the DLQ). `--sample` reads
  * a sample message of `events/messages/` (`{body, messageAttributes}`).
  */
-import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { type Command, Option } from 'commander';
-import {
-  type CliIo,
-  CliUsageError,
-  CliUserError,
-  collectAttr,
-  describeError,
-  readMessage,
-  toJson,
-} from '#cli/context.ts';
+import type { CliContext } from '#cli/context.ts';
+import { CliUsageError, CliUserError, describeError } from '#cli/errors.ts';
+import { readMessage, toJson } from '#cli/io.ts';
+import { collectAttr } from '#cli/options.ts';
 import {
   type LambdaMessageAttributes,
   parseEnvelope,
@@ -29,12 +24,6 @@ import {
 } from '#lib/envelope/parse.ts';
 import { DEFAULT_LANE, LANES, type Lane } from '#lib/lanes.ts';
 import { MAX_MESSAGE_ATTRIBUTES } from '#lib/retry/failure-record.ts';
-
-export interface SendCommandDeps {
-  io: CliIo;
-  /** The SQS client and the URL of the lane's queue (normal: the ingest queue; looked up on first use). */
-  target: (lane: Lane) => Promise<{ sqs: SQSClient; queueUrl: string }>;
-}
 
 interface SendOptions {
   source?: string;
@@ -47,10 +36,8 @@ interface SendOptions {
   lane: Lane;
 }
 
-export function registerSendCommand(program: Command, deps: SendCommandDeps): Command {
-  return program
-    .command('send')
-    .description('publish a message to the ingest queue and print its MessageId')
+export function register(send: Command, ctx: CliContext): void {
+  send
     .argument('<file>', 'message body file, or - for standard input (sent byte-for-byte)')
     .option('--source <source>', 'the `source` message attribute (plain JSON messages need it)')
     .option('--type <type>', 'the `type` message attribute')
@@ -68,12 +55,12 @@ export function registerSendCommand(program: Command, deps: SendCommandDeps): Co
     )
     .option('--json', 'print {MessageId} as JSON')
     .action(async (file: string, options: SendOptions) => {
-      const message = await readMessage(deps.io, file, options.sample === true);
+      const message = await readMessage(ctx.io, file, options.sample === true);
       const body = message.body;
       const attributes = messageAttributes(options, message.attributes);
       if (options.check) checkNormalisable(body, attributes, file);
-      const { sqs, queueUrl } = await deps.target(options.lane);
-      const { MessageId } = await sqs.send(
+      const queueUrl = await ctx.laneQueueUrl(options.lane);
+      const { MessageId } = await (await ctx.sqs()).send(
         new SendMessageCommand({
           QueueUrl: queueUrl,
           MessageBody: body,
@@ -81,7 +68,7 @@ export function registerSendCommand(program: Command, deps: SendCommandDeps): Co
         }),
       );
       if (MessageId === undefined) throw new CliUserError('SendMessage returned no MessageId');
-      deps.io.stdout(options.json ? `${toJson({ MessageId })}\n` : `${MessageId}\n`);
+      ctx.io.stdout(options.json ? `${toJson({ MessageId })}\n` : `${MessageId}\n`);
     });
 }
 

@@ -16,6 +16,7 @@
 import jsonata from 'jsonata';
 import { now } from '#lib/clock.ts';
 import { DEFAULT_TASK_LIMITS, type TaskLimits } from '#lib/connect/constraints.ts';
+import { instanceNotAllowed } from '#lib/connect/instances.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { isObject } from '#lib/guards.ts';
 import {
@@ -205,45 +206,103 @@ function pickSchema(input: unknown) {
   return undefined;
 }
 
+/** What `validateRule` checks besides the rule itself. */
+export interface ValidateRuleOptions {
+  /** The stage's Connect instances (connectInstanceIds): a rule naming another is refused. Undefined: any. */
+  allowedInstanceIds?: readonly string[];
+}
+
 /**
  * Validates a rule before it is stored.
  *
- * Input: anything (a rule document from the CLI or a file); optional limits (default: the limits table in lib/connect/constraints.ts).
+ * Input: anything (a rule document from the CLI or a file); optional limits (default: the limits table
+ * in lib/connect/constraints.ts); optionally the stage's Connect instances.
  * Output: `{ok: true, rule}` with defaults applied, or `{ok: false, errors}` where every error names
  * its path (`mapping.attributes.orderId: JSONata syntax error at 12: ...`).
- * Primary course: zod shape → compile each JSONata expression → Connect key rules for attributes
- * (pattern, length) and references (length). Keys produced by `mapping.attributesFrom` are known only
- * per event: the task validator (`lib/connect/validate-task.ts`) checks them at ingest time.
+ * Primary course: zod shape, every JSONata expression compiled, Connect key rules for attributes
+ * (pattern, length) and references (length), and the instance, all in one pass: a document with a
+ * shape error still gets its expressions, keys and instance checked, so every error comes at once.
+ * Keys produced by `mapping.attributesFrom` are known only per event: the task validator
+ * (`lib/connect/validate-task.ts`) checks them at ingest time.
  */
-export function validateRule(input: unknown, limits: TaskLimits = DEFAULT_TASK_LIMITS): RuleValidation {
+export function validateRule(
+  input: unknown,
+  limits: TaskLimits = DEFAULT_TASK_LIMITS,
+  options: ValidateRuleOptions = {},
+): RuleValidation {
   const schema = pickSchema(input);
-  if (schema === undefined) {
-    return {
-      ok: false,
-      errors: ['action: must be one of "create", "transfer", "drop", "update", "complete"'],
-    };
-  }
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      errors: parsed.error.issues.map((issue) => {
-        const path = issue.path.map(String).join('.');
-        return `${path === '' ? '(rule)' : path}: ${issue.message}`;
-      }),
-    };
-  }
-  const rule: Rule = parsed.data;
-  const errors: string[] = [];
+  const parsed = schema?.safeParse(input);
+  const errors: string[] =
+    schema === undefined
+      ? ['action: must be one of "create", "transfer", "drop", "update", "complete"']
+      : parsed?.success === false
+        ? parsed.error.issues.map((issue) => {
+            const path = issue.path.map(String).join('.');
+            return `${path === '' ? '(rule)' : path}: ${issue.message}`;
+          })
+        : [];
+  // The checked rule, or what can be read of a document that failed the schema.
+  const rule = parsed?.success ? parsed.data : looseRule(input);
+  const reported = new Set(errors.map((error) => error.slice(0, error.indexOf(':'))));
+  const more: string[] = [];
   for (const [path, text] of ruleExpressions(rule)) {
+    if (typeof text !== 'string' || text === '' || reported.has(path)) continue;
     try {
       jsonata(text);
     } catch (error) {
-      errors.push(describeSyntaxError(path, error));
+      more.push(describeSyntaxError(path, error));
     }
   }
-  if (rule.action === 'create' || rule.action === 'update') errors.push(...keyErrors(rule, limits));
-  return errors.length === 0 ? { ok: true, rule } : { ok: false, errors };
+  if (rule.action === 'create' || rule.action === 'update') more.push(...keyErrors(rule, limits));
+  const instanceId = isObject(input) ? input.instanceId : undefined;
+  if (typeof instanceId === 'string' && !reported.has('instanceId')) {
+    const refused = instanceNotAllowed(instanceId, options.allowedInstanceIds);
+    if (refused !== undefined) more.push(`instanceId: ${refused}`);
+  }
+  errors.push(...more);
+  return errors.length === 0 && parsed?.success ? { ok: true, rule: parsed.data } : { ok: false, errors };
+}
+
+/**
+ * The parts of a document that failed the schema that can still be checked: its expressions (the
+ * strings at expression paths) and its attribute and reference keys. Typed as a rule for
+ * `ruleExpressions` and `keyErrors`, which read only these members (absent ones are skipped).
+ */
+function looseRule(input: unknown): Rule {
+  const doc = isObject(input) ? input : {};
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const object = (value: unknown) => (isObject(value) ? value : {});
+  const texts = (value: unknown) =>
+    Object.fromEntries(Object.entries(object(value)).filter(([, v]) => typeof v === 'string'));
+  const references = (value: unknown) =>
+    Object.fromEntries(
+      Object.entries(object(value))
+        .filter(([, v]) => isObject(v))
+        .map(([key, v]) => [key, { value: text((v as Record<string, unknown>).value) }]),
+    );
+  const mapping = object(doc.mapping);
+  const strings = (from: Record<string, unknown>, keys: readonly string[]) =>
+    Object.fromEntries(keys.map((key) => [key, text(from[key])]));
+  const loose = {
+    action: typeof doc.action === 'string' ? doc.action : 'create',
+    ...strings(doc, ['match', 'idempotencyKey', 'correlationKey']),
+    mapping: {
+      ...strings(mapping, [
+        'name',
+        'description',
+        'attributesFrom',
+        'scheduledTime',
+        'previousContactId',
+        'relatedContactId',
+      ]),
+      attributes: texts(mapping.attributes),
+      references: references(mapping.references),
+      segmentAttributes: texts(mapping.segmentAttributes),
+    },
+    transferRequest: strings(object(doc.transferRequest), ['targetKey', 'at']),
+    transfer: strings(object(doc.transfer), ['at']),
+  };
+  return loose as unknown as Rule;
 }
 
 function keyErrors(rule: CreateRule | UpdateRule, limits: TaskLimits): string[] {

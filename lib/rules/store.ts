@@ -28,7 +28,6 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { now as clockNow } from '#lib/clock.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
-import { instanceNotAllowed } from '#lib/connect/instances.ts';
 import { isNonNegativeInteger } from '#lib/guards.ts';
 import { validateRule } from '#lib/rules/compile.ts';
 import type { Rule } from '#lib/rules/schema.ts';
@@ -152,13 +151,11 @@ export class DynamoRuleStore implements RuleStore {
    * exist") → a failed condition means someone else wrote in between: `RuleConflictError`.
    */
   async put(input: unknown, options: PutRuleOptions = {}): Promise<StoredRule> {
-    const result = validateRule(input, this.#limits);
+    const result = validateRule(input, this.#limits, {
+      ...(this.#allowedInstanceIds === undefined ? {} : { allowedInstanceIds: this.#allowedInstanceIds }),
+    });
     if (!result.ok) throw new RuleValidationError(result.errors);
     const { rule } = result;
-    if ('instanceId' in rule) {
-      const refused = instanceNotAllowed(rule.instanceId, this.#allowedInstanceIds);
-      if (refused !== undefined) throw new RuleValidationError([`instanceId: ${refused}`]);
-    }
 
     const current = await this.#currentVersion(rule.source, rule.ruleId);
     const currentVersion = current.version ?? 0;

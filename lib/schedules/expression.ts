@@ -380,19 +380,53 @@ export function formatScheduledTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** An instant in a time zone, for people: `2026-03-30 09:00 CEST`. */
+/**
+ * An instant in a time zone, for people, the same way for every zone: the zone's abbreviation where
+ * one is in use (`CEST`, `EST`, `GMT`) and always the offset from UTC:
+ * `Mon 2026-03-30 09:00 CEST (UTC+02:00)`, `Mon 2027-01-04 03:00 EST (UTC-05:00)`,
+ * `Mon 2027-01-04 17:00 UTC+09:00` (Asia/Tokyo: no abbreviation in English), `… 08:00 UTC`.
+ * (Intl's short names depend on the locale: en-GB names Europe's zones but gives `GMT-5` for New
+ * York, en-US the reverse; the first of the two that is a name is used.)
+ */
 export function formatInTimeZone(ms: number, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-  }).formatToParts(new Date(ms));
+  const date = new Date(ms);
+  const parts = zoneFormat(timezone, 'en-GB', 'longOffset').formatToParts(date);
   const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('weekday')} ${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+  const offset = get('timeZoneName').replace(/^GMT$/, 'GMT+00:00').replace(/^GMT/, 'UTC');
+  const name = ['en-US', 'en-GB']
+    .map((locale) =>
+      zoneFormat(timezone, locale, 'short')
+        .formatToParts(date)
+        .find((p) => p.type === 'timeZoneName'),
+    )
+    .map((part) => part?.value ?? '')
+    .find((value) => /^[A-Z]{2,5}$/.test(value));
+  const zone = name === undefined ? offset : name === 'UTC' ? 'UTC' : `${name} (${offset})`;
+  return `${get('weekday')} ${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${zone}`;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+function zoneFormat(
+  timezone: string,
+  locale: string,
+  timeZoneName: 'short' | 'longOffset',
+): Intl.DateTimeFormat {
+  const key = `${timezone}\0${locale}\0${timeZoneName}`;
+  let format = zoneFormats.get(key);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat(locale, {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName,
+    });
+    zoneFormats.set(key, format);
+  }
+  return format;
 }

@@ -11,7 +11,7 @@ import {
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import type { StatusReport } from '#cli/commands/status.ts';
+import type { StatusReport } from '#cli/commands/status/collect.ts';
 import { epochMinute, statsItemId } from '#lib/budget/status.ts';
 import { now } from '#lib/clock.ts';
 import { buildDlqMessage } from '#lib/retry/dlq-message.ts';

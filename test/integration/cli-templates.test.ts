@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectClient, GetTaskTemplateCommand, ListTaskTemplatesCommand } from '@aws-sdk/client-connect';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '#cli/context.ts';
+import type { CliIo } from '#cli/io.ts';
 import { run } from '#cli/main.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from '#sandbox/connect/emulator.ts';
 import type { EmulatorHandler } from '#sandbox/http-types.ts';

@@ -5,14 +5,13 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerDlqCommands } from '#cli/commands/dlq.ts';
 import { advanceClock, now, resetClock } from '#lib/clock.ts';
 import { runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
 import { buildDlqMessage, type FailureInput, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE } from '#lib/retry/failure-record.ts';
+import { runCli } from '#test/support/cli.ts';
 import { type LocalSqs, startLocalSqs } from '#test/support/local-sqs.ts';
 
 const MINUTE = 60_000;
@@ -186,20 +185,12 @@ describe('redrive against the sandbox SQS emulator', () => {
   });
 
   describe('dlq commands', () => {
+    /** The CLI with the test's queues and SQS client (no endpoint: the service clock, which the test moves). */
     async function cli(argv: string[], target: { dlqUrl: string; ingestQueueUrl: string }) {
-      const out: string[] = [];
-      const err: string[] = [];
-      const program = new Command('task-ingest')
-        .exitOverride()
-        .configureOutput({ writeOut: (t) => out.push(t), writeErr: (t) => err.push(t) });
-      registerDlqCommands(program, () => ({ sqs, ...target }));
-      let error: unknown;
-      try {
-        await program.parseAsync(argv, { from: 'user' });
-      } catch (caught) {
-        error = caught;
-      }
-      return { out: out.join(''), err: err.join(''), error };
+      return runCli(argv, {
+        env: { DLQ_URL: target.dlqUrl, INGEST_QUEUE_URL: target.ingestQueueUrl, TASK_INGEST_STAGE: 'test' },
+        clients: { sqs: () => sqs },
+      });
     }
 
     it('lists, shows, replays with a filter and refuses a delete without one', async () => {
@@ -214,7 +205,7 @@ describe('redrive against the sandbox SQS emulator', () => {
       const replay = await cli(['dlq', 'replay', '--source', 'orders', '--rate', '50'], target);
       const refusedDelete = await cli(['dlq', 'delete'], target);
 
-      expect(list.error).toBeUndefined();
+      expect(list.code).toBe(0);
       expect(list.out).toMatch(/OVER_QUOTA {2}ServiceQuotaExceededException {2}source=crm/);
       expect(list.out).toMatch(/PERMANENT {2}ValidationFailed {2}source=orders/);
       expect(list.out).not.toContain('Ada');
@@ -222,11 +213,12 @@ describe('redrive against the sandbox SQS emulator', () => {
       expect(show.out).toContain('{"id":"evt-1","data":{"name":"Ada"}}');
       expect(dryRun.out).toMatch(new RegExp(`would replay {2}${permanentId} {2}PERMANENT`));
       expect(afterDryRun).toBe(2);
-      expect(replay.error).toBeUndefined();
+      expect(replay.code).toBe(0);
       expect(replay.out).toMatch(/replayed 1, skipped 1, problems 0/);
       expect(await visibleCount(target.ingestQueueUrl)).toBe(1);
       expect(await visibleCount(target.dlqUrl)).toBe(1);
-      expect(String(refusedDelete.error)).toMatch(/needs message ids or a filter/);
+      expect(refusedDelete.code).toBe(2);
+      expect(refusedDelete.err).toMatch(/needs message ids or a filter/);
     });
 
     it('deletes a message by id and exits with an error when a replay leaves problems', async () => {
@@ -239,7 +231,8 @@ describe('redrive against the sandbox SQS emulator', () => {
       const del = await cli(['dlq', 'delete', orphan.MessageId as string], target);
 
       expect(replay.out).toMatch(/problem {2}.*no failure record/);
-      expect(String(replay.error)).toMatch(/1 message\(s\) were not replayed/);
+      expect(replay.code).toBe(1);
+      expect(replay.err).toMatch(/1 message\(s\) were not replayed/);
       expect(del.out).toMatch(/deleted 1 message/);
       expect(await visibleCount(target.dlqUrl)).toBe(0);
     });

@@ -5,7 +5,7 @@
  */
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '#cli/context.ts';
+import type { CliIo } from '#cli/io.ts';
 import { run } from '#cli/main.ts';
 import { now } from '#lib/clock.ts';
 import { occurrenceId } from '#lib/idempotency/ids.ts';

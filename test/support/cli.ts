@@ -3,7 +3,7 @@
  *
  *   const { code, out, err } = await runCli(['--endpoint', sandbox.endpoint, 'status', '--json'], { env: {} });
  */
-import type { CliIo } from '#cli/context.ts';
+import type { CliIo } from '#cli/io.ts';
 import { type CliDeps, run } from '#cli/main.ts';
 
 export interface CliResult {
@@ -12,11 +12,30 @@ export interface CliResult {
   err: string;
 }
 
-/** Input: the arguments and the CLI's dependencies but its io. Output: the exit code and both outputs. */
-export async function runCli(argv: readonly string[], deps: Omit<CliDeps, 'io'> = {}): Promise<CliResult> {
+/**
+ * Input: the arguments, the CLI's dependencies but its io, and optionally the answer to every
+ * confirmation question (absent: nobody answers, as in CI). Output: the exit code and both outputs.
+ */
+export async function runCli(
+  argv: readonly string[],
+  deps: Omit<CliDeps, 'io'> = {},
+  answer?: boolean,
+): Promise<CliResult> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), readStdin: async () => '' };
+  const io: CliIo = {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    readStdin: async () => '',
+    ...(answer === undefined
+      ? {}
+      : {
+          confirm: async (question: string) => {
+            err.push(question);
+            return answer;
+          },
+        }),
+  };
   const code = await run(argv, { ...deps, io });
   return { code, out: out.join(''), err: err.join('') };
 }

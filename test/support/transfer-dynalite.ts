@@ -12,7 +12,7 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
+import { loadServerlessConfig } from '#common/serverless-config.ts';
 
 interface TableProperties {
   AttributeDefinitions: AttributeDefinition[];

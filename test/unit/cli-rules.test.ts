@@ -11,7 +11,8 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ClientFactories, CliIo } from '#cli/context.ts';
+import type { ClientFactories } from '#cli/context.ts';
+import type { CliIo } from '#cli/io.ts';
 import { buildProgram, type CliDeps, run } from '#cli/main.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 
@@ -340,6 +341,30 @@ describe('task-ingest rules (in process)', () => {
       expect(dynamo.calls()).toHaveLength(0);
     });
 
+    it('lists the shape, JSONata and instance errors of a bad rule file in one round', async () => {
+      // Prepare: a shape error (priority), a JSONata error (mapping.name) and another stage's instance.
+      const path = file(
+        'put-three-errors.json',
+        rule({
+          priority: 'high',
+          instanceId: '99999999-0000-4000-8000-000000000000',
+          mapping: { name: "'a' &" },
+        }),
+      );
+
+      // Act
+      const result = await cli(['rules', 'put', path], withDynamo);
+
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.err).toContain('priority:');
+      expect(result.err).toContain('mapping.name: JSONata syntax error');
+      expect(result.err).toContain(
+        "instanceId: instance 99999999-0000-4000-8000-000000000000 is not one of the stage's",
+      );
+      expect(dynamo.calls()).toHaveLength(0);
+    });
+
     it('stores a valid rule in the stage table and prints its version', async () => {
       // Prepare
       dynamo.on(GetItemCommand).resolves({});
@@ -427,7 +452,7 @@ describe('task-ingest rules (in process)', () => {
     it('builds a program whose output goes to the injected io', async () => {
       // Prepare
       const captured = capture();
-      const program = buildProgram({ io: captured.io, env: SANDBOX_ENV, clients: noAwsClients });
+      const { program } = await buildProgram({ io: captured.io, env: SANDBOX_ENV, clients: noAwsClients });
 
       // Act
       await program.parseAsync(['rules', 'validate', file('program.json', rule())], { from: 'user' });

@@ -14,7 +14,7 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { StatusReport } from '#cli/commands/status.ts';
+import type { StatusReport } from '#cli/commands/status/collect.ts';
 import type { Env } from '#cli/context.ts';
 import { createDynamoBudgetStatusPort } from '#lib/budget/status-store.ts';
 import { runCli } from '#test/support/cli.ts';
@@ -25,9 +25,12 @@ describe('task-ingest status (in process, mocked clients)', () => {
   const sqs = mockClient(SQSClient);
   const dynamo = mockClient(DynamoDBClient);
 
+  /** The sandbox's clock route, answered without a sandbox: the machine's time. */
+  const sandboxClock = async () => Response.json({ now: new Date().toISOString() });
   const cli = (argv: string[], env: Env = { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }) =>
     runCli(argv, {
       env,
+      fetch: sandboxClock,
       clients: {
         sqs: () => new SQSClient({ region: 'us-east-1' }),
         dynamo: () => new DynamoDBClient({ region: 'us-east-1' }),

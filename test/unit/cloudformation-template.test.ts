@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadServerlessConfig } from '#common/serverless-config.ts';
 import { parseTaskSchedules } from '#lib/schedules/declaration.ts';
-import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
 import {
   actionsOf,
   asArray,

@@ -1,14 +1,14 @@
 /**
  * The CloudWatch dashboard of serverless.yml (QuotaDashboard): its body is JSON once CloudFormation
  * substitutes it, and it shows what `task-ingest status` shows. Read from serverless.yml with the
- * Serverless variables resolved as the framework resolves them (sandbox/serverless-config.ts), so
+ * Serverless variables resolved as the framework resolves them (common/serverless-config.ts), so
  * no packaging run is needed; `npm run package` checks the framework itself accepts the file.
  */
 import { describe, expect, it } from 'vitest';
 import { LANE_QUEUES, resourceName } from '#cli/context.ts';
+import { loadServerlessConfig } from '#common/serverless-config.ts';
 import { BUDGET_OPERATIONS } from '#lib/budget/status.ts';
 import { LANES } from '#lib/lanes.ts';
-import { loadServerlessConfig } from '#sandbox/serverless-config.ts';
 import {
   type DashboardMetric,
   dashboardExpressions,

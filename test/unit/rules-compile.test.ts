@@ -50,6 +50,37 @@ function envelope(overrides: Partial<Envelope> = {}): Envelope {
 afterEach(() => resetClock());
 
 describe('validateRule', () => {
+  it('reports the JSONata errors of a rule that also fails the schema, in the same round', () => {
+    // Act
+    const result = validateRule(
+      baseRule({ priority: -1, match: 'type =', mapping: { name: "'a' &", attributes: { 'bad key': 'x' } } }),
+    );
+
+    // Assess
+    expect(result.ok).toBe(false);
+    const errors = result.ok ? [] : result.errors;
+    expect(errors.some((e) => e.startsWith('priority:'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('match: JSONata syntax error'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('mapping.name: JSONata syntax error'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('mapping.attributes.bad key:'))).toBe(true);
+  });
+
+  it("refuses a rule naming an instance outside the stage's, with its other errors", () => {
+    // Act
+    const result = validateRule(baseRule({ mapping: { name: '(' } }), undefined, {
+      allowedInstanceIds: ['inst-2'],
+    });
+
+    // Assess
+    expect(result).toEqual({
+      ok: false,
+      errors: [
+        expect.stringMatching(/^mapping\.name: JSONata syntax error/),
+        "instanceId: instance inst-1 is not one of the stage's Connect instances (connectInstanceIds: inst-2)",
+      ],
+    });
+  });
+
   it.each(readdirSync(rulesDir).filter((f) => f.endsWith('.json')))('accepts the sample rule %s', (file) => {
     // Prepare
     const input = JSON.parse(readFileSync(new URL(file, rulesDir), 'utf8')) as unknown;

@@ -7,7 +7,7 @@ import {
   ScheduleExpressionError,
   ServerlessConfigError,
   VariableResolutionError,
-} from '#sandbox/serverless-config.ts';
+} from '#common/serverless-config.ts';
 
 const minimal = (body: string) => `service: svc\nprovider:\n  name: aws\n${body}`;
 

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseServerlessConfig } from '#common/serverless-config.ts';
 import { parseEnvelope } from '#lib/envelope/parse.ts';
 import { taskScheduleResources } from '#lib/schedules/cloudformation.ts';
 import {
@@ -13,7 +14,6 @@ import {
   scheduleInput,
   TaskScheduleError,
 } from '#lib/schedules/declaration.ts';
-import { parseServerlessConfig } from '#sandbox/serverless-config.ts';
 
 const valid = {
   name: 'weekday-escalations',

@@ -1,17 +1,8 @@
 /**
- * `task-ingest tasks ...`: what became of the tasks ingest created.
- *
- *   tasks show <contactId> [--instance-id I] [--json]
- *   tasks show --source S --key K [--instance-id I] [--json]
- *
- * One task, from every place that knows something about it: its ledger entry (found by ContactId
- * through the ledger's contact index, or by `taskClientToken(instance, source, key)`), DescribeContact,
- * ListContactReferences (every page, every reference type of the API model), its transfer plans (the
- * transfers table) and the lifecycle events applied to it (the ledger: last update, completion, lease).
- *
- * Without --instance-id the stage's instances are tried in turn (CONNECT_INSTANCE_IDS, or the sandbox's
- * serverless.yml value). A task the ledger does not know: exit 1, as other "not found" cases.
- * A Connect call that fails does not hide the rest: its error is shown in place of its section.
+ * One task ingest created, from every place that knows something about it (`task-ingest tasks show`):
+ * its ledger entry, DescribeContact, ListContactReferences (every page, every reference type of the
+ * API model), its transfer plans (the transfers table) and the lifecycle events applied to it. A
+ * Connect call that fails does not hide the rest: its error is shown in place of its section.
  */
 import {
   type ConnectClient,
@@ -21,22 +12,19 @@ import {
   type ReferenceSummary,
 } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Command } from 'commander';
-import { type CliIo, CliUsageError, CliUserError, describeError, toJson } from '#cli/context.ts';
+import { allPlans } from '#cli/commands/transfers.ts';
+import { describeError } from '#cli/errors.ts';
+import { iso } from '#cli/format.ts';
 import { REFERENCE_TYPES } from '#lib/connect/constraints.ts';
-import { taskClientToken } from '#lib/idempotency/token.ts';
-import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { StoredLedgerEntry, TaskLifecycle } from '#lib/ledger/port.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import type { TransferItem } from '#lib/transfers/store/port.ts';
 
-export interface TaskCommandDeps {
+/** Where the report reads: the clients and the stage's transfers table. */
+export interface TaskReportDeps {
   dynamo: DynamoDBClient;
   connect: ConnectClient;
-  ledgerTable: string;
   transfersTable: string;
-  /** The stage's Connect instances, when known. */
-  instanceIds: readonly string[] | undefined;
 }
 
 export interface TaskReference {
@@ -55,70 +43,9 @@ export interface TaskReport {
   transfers: { count: number; plans: TransferItem[] };
 }
 
-interface ShowOptions {
-  source?: string;
-  key?: string;
-  instanceId?: string;
-  json?: boolean;
-}
-
-export function registerTaskCommands(program: Command, io: CliIo, deps: () => TaskCommandDeps): Command {
-  const tasks = program.command('tasks').description('inspect the tasks ingest created');
-
-  tasks
-    .command('show')
-    .description(
-      'print a task: its ledger entry, DescribeContact, its references, its transfer plans and the events applied to it',
-    )
-    .argument('[contactId]', 'the task (ContactId); or give --source and --key')
-    .option('--source <source>', 'the source of the event that created the task')
-    .option('--key <key>', "that event's idempotency key (its rule's idempotencyKey, default its id)")
-    .option('--instance-id <instanceId>', "the Connect instance (default: try each of the stage's instances)")
-    .option('--json', 'print JSON')
-    .action(async (contactId: string | undefined, options: ShowOptions) => {
-      const bySourceKey = options.source !== undefined || options.key !== undefined;
-      if (contactId !== undefined && bySourceKey) {
-        throw new CliUsageError('give a contactId or --source and --key, not both');
-      }
-      if (contactId === undefined && (options.source === undefined || options.key === undefined)) {
-        throw new CliUsageError('give a contactId, or both --source and --key');
-      }
-      const d = deps();
-      const instances =
-        options.instanceId !== undefined ? [options.instanceId] : d.instanceIds ? [...d.instanceIds] : [];
-      if (instances.length === 0) {
-        throw new CliUsageError(
-          "the stage's Connect instances are unknown: pass --instance-id (or set CONNECT_INSTANCE_IDS)",
-        );
-      }
-      const ledger = new DynamoLedger({ client: d.dynamo, tableName: d.ledgerTable });
-      let found: { entry: StoredLedgerEntry; lifecycle: TaskLifecycle } | undefined;
-      for (const instanceId of instances) {
-        const token =
-          contactId !== undefined
-            ? await ledger.tokenOfContact(instanceId, contactId)
-            : taskClientToken(instanceId, options.source as string, options.key as string);
-        found = token === undefined ? undefined : await ledger.lifecycle(token);
-        if (found !== undefined) break;
-      }
-      if (found === undefined) {
-        const what =
-          contactId !== undefined
-            ? `contact ${contactId}`
-            : `source ${options.source} and key ${JSON.stringify(options.key)}`;
-        throw new CliUserError(
-          `the ledger knows no task for ${what} (instance${instances.length === 1 ? '' : 's'} ${instances.join(', ')})`,
-        );
-      }
-      const report = await gather(d, found);
-      io.stdout(options.json ? `${toJson(report)}\n` : render(report));
-    });
-
-  return tasks;
-}
-
-async function gather(
-  d: TaskCommandDeps,
+/** Gathers the report of a task the ledger knows (the Connect and DynamoDB reads run in parallel). */
+export async function gather(
+  d: TaskReportDeps,
   found: { entry: StoredLedgerEntry; lifecycle: TaskLifecycle },
 ): Promise<TaskReport> {
   const { entry } = found;
@@ -176,21 +103,6 @@ function toReference(summary: ReferenceSummary): TaskReference {
     };
   }
   return { type: 'UNKNOWN' };
-}
-
-async function allPlans(store: DynamoTransferStore, contactId: string): Promise<TransferItem[]> {
-  const plans: TransferItem[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list({ contactId, limit: 100, ...(cursor === undefined ? {} : { cursor }) });
-    plans.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return plans;
-}
-
-function iso(ms: number | undefined): string {
-  return ms === undefined ? '-' : new Date(ms).toISOString();
 }
 
 function date(value: Date | undefined): string {

@@ -1,6 +1,7 @@
 /**
  * Reads `serverless.yml` the way the Serverless Framework does, far enough for the sandbox to build
- * the same queues, tables, functions and schedules locally.
+ * the same queues, tables, functions and schedules locally, and for the CLI to read single values
+ * (`readServerlessValue`: the task schedules, a stage's instances) without resolving the rest.
  *
  * - CloudFormation short tags (`!Ref`, `!GetAtt`, `!Sub`, ...) become their long forms
  *   (`{ Ref }`, `{ 'Fn::GetAtt': [...] }`, ...). The intrinsics are NOT evaluated here: the
@@ -16,11 +17,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, resolve as resolvePath } from 'node:path';
+import { dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CollectionTag, Pair, parse, Scalar, type ScalarTag, YAMLMap, type YAMLSeq } from 'yaml';
 import { isObject } from '#lib/guards.ts';
-import { SandboxError } from './errors.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -122,7 +122,13 @@ export interface LoadServerlessConfigOptions {
 // Errors
 // ---------------------------------------------------------------------------------------------------
 
-export class ServerlessConfigError extends SandboxError {}
+/** serverless.yml cannot be read or resolved. `name` is the concrete class's name. */
+export class ServerlessConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
 
 /** A `${...}` variable that cannot be resolved (unknown source, missing value, cycle, bad syntax). */
 export class VariableResolutionError extends ServerlessConfigError {
@@ -695,7 +701,17 @@ function mergeResources(value: unknown): Record<string, unknown> {
   return merged;
 }
 
-const DEFAULT_PATH = fileURLToPath(new URL('../serverless.yml', import.meta.url));
+/**
+ * The repository's serverless.yml: the first one up from this module's directory (the module runs
+ * from common/, or from a bundle under dist/).
+ */
+function defaultPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++, dir = dirname(dir)) {
+    if (existsSync(join(dir, 'serverless.yml'))) return join(dir, 'serverless.yml');
+  }
+  return resolvePath('serverless.yml');
+}
 
 /**
  * Loads and resolves serverless.yml.
@@ -709,14 +725,49 @@ const DEFAULT_PATH = fileURLToPath(new URL('../serverless.yml', import.meta.url)
  * normalise. Throws `ServerlessConfigError` (or `VariableResolutionError`) with the offending path.
  */
 export function loadServerlessConfig(opts: LoadServerlessConfigOptions = {}): ServerlessConfig {
-  const file = resolvePath(opts.path ?? DEFAULT_PATH);
-  let source: string;
+  const { source, file } = readSource(opts);
+  return parseServerlessConfig(source, { ...opts, path: file });
+}
+
+/**
+ * One value of serverless.yml, resolved alone: only the variables it (and what it refers to) holds
+ * are resolved, so reading `self:custom.taskSchedules` or `param:connectInstanceIds` runs none of
+ * the `${file(...)}` generators the resources use.
+ * Input: `self:<dotted path>` or `param:<name>` (as in a variable), the options of `loadServerlessConfig`.
+ * Output: the resolved value, or undefined when there is none.
+ */
+export function readServerlessValue(address: string, opts: LoadServerlessConfigOptions = {}): unknown {
+  const { source, file } = readSource(opts);
+  const { resolver } = resolverFor(source, { ...opts, path: file });
+  if (address.startsWith('param:')) return resolver.param(address.slice('param:'.length));
+  if (address.startsWith('self:')) return resolver.resolveAt(address.slice('self:'.length).split('.'));
+  throw new ServerlessConfigError(`readServerlessValue reads self: and param: values, not "${address}"`);
+}
+
+function readSource(opts: LoadServerlessConfigOptions): { source: string; file: string } {
+  const file = resolvePath(opts.path ?? defaultPath());
   try {
-    source = readFileSync(file, 'utf8');
+    return { source: readFileSync(file, 'utf8'), file };
   } catch (error) {
     throw new ServerlessConfigError(`Cannot read ${file}`, { cause: error });
   }
-  return parseServerlessConfig(source, { ...opts, path: file });
+}
+
+function resolverFor(
+  source: string,
+  opts: LoadServerlessConfigOptions,
+): { resolver: VariableResolver; root: Record<string, unknown> } {
+  const file = resolvePath(opts.path ?? 'serverless.yml');
+  const root = parseYaml(source, file);
+  if (!isRecord(root)) throw new ServerlessConfigError(`${file} must hold a mapping at the top level`);
+  const resolver = new VariableResolver({
+    root,
+    env: opts.env ?? process.env,
+    optStage: opts.stage,
+    paramOverrides: opts.params ?? {},
+    serviceDir: resolvePath(file, '..'),
+  });
+  return { resolver, root };
 }
 
 /** As `loadServerlessConfig`, from YAML text (`opts.path` only names the file in errors and sets serviceDir). */
@@ -725,16 +776,7 @@ export function parseServerlessConfig(
   opts: LoadServerlessConfigOptions = {},
 ): ServerlessConfig {
   const file = resolvePath(opts.path ?? 'serverless.yml');
-  const root = parseYaml(source, file);
-  if (!isRecord(root)) throw new ServerlessConfigError(`${file} must hold a mapping at the top level`);
-
-  const resolver = new VariableResolver({
-    root,
-    env: opts.env ?? process.env,
-    optStage: opts.stage,
-    paramOverrides: opts.params ?? {},
-    serviceDir: resolvePath(file, '..'),
-  });
+  const { resolver, root } = resolverFor(source, opts);
   const resolved = resolver.resolveDeep(root, []) as Record<string, unknown>;
   const stage = resolver.stage();
 
