@@ -1,6 +1,7 @@
 /**
- * The embedded sandbox: DynamoDB (dynalite), SQS and Connect emulators behind one loopback edge
- * endpoint, with the queues and tables of serverless.yml created on it.
+ * The embedded sandbox: DynamoDB (dynalite), SQS, EventBridge and Connect emulators behind one
+ * loopback edge endpoint, with the queues, tables, event buses and rules of serverless.yml created
+ * on it. The Connect emulator publishes its contact events on the sandbox EventBridge's default bus.
  *
  *   const sandbox = await startSandbox({ port: 0 });   // port 0: any free port (tests in parallel)
  *   process.env.AWS_ENDPOINT_URL = sandbox.endpoint;   // the AWS SDK v3 then talks to the sandbox
@@ -13,6 +14,7 @@ import dynalite from 'dynalite';
 import { type AdminExtension, createAdminHandler } from './admin.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from './connect/emulator.ts';
 import { type EdgeRoutes, startEdge } from './edge.ts';
+import { createEventsEmulator, type EventsEmulator } from './events/emulator.ts';
 import { type DeployedResources, deployResources } from './resources.ts';
 import { loadServerlessConfig, type ServerlessConfig } from './serverless-config.ts';
 import { createSqsEmulator, type SqsEmulator } from './sqs/emulator.ts';
@@ -21,6 +23,8 @@ export const SANDBOX_REGION = 'us-east-1';
 export const SANDBOX_ACCOUNT_ID = '000000000000';
 export const DEFAULT_SANDBOX_PORT = 4566;
 export const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** The SenderId of the messages EventBridge rules send to queues: the service principal. */
+const EVENTBRIDGE_SENDER_ID = 'events.amazonaws.com';
 
 export interface SandboxOptions {
   /** 0 = any free port. Default: SANDBOX_PORT or 4566. */
@@ -49,6 +53,7 @@ export interface Sandbox {
   config: ServerlessConfig;
   resources: DeployedResources;
   sqs: SqsEmulator;
+  events: EventsEmulator;
   connect: ConnectEmulator;
   /** provider.environment of serverless.yml, resolved against the sandbox, plus endpoint and credentials. */
   environment: Record<string, string>;
@@ -87,6 +92,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     region: SANDBOX_REGION,
     ...(random ? { random } : {}),
   });
+  const events = createEventsEmulator({
+    accountId: SANDBOX_ACCOUNT_ID,
+    region: SANDBOX_REGION,
+    deliver: (queueArn, body) => sqs.sendToArn(queueArn, body, EVENTBRIDGE_SENDER_ID),
+  });
   const connect = createConnectEmulator({
     world: loadWorld(options.worldPath),
     ...(random ? { random } : {}),
@@ -102,13 +112,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stage,
     endpoint: () => edge.endpoint,
     sqs,
+    events,
     connect,
     extensions,
     dynamodbErrorRate: () => edge.faults.dynamodbErrorRate,
     setDynamoDbErrorRate,
   });
   const edge = await startEdge(
-    { dynamodb: dynamo.listener, sqs: sqs.handle, connect, admin },
+    { dynamodb: dynamo.listener, sqs: sqs.handle, events: events.handle, connect, admin },
     options.port ?? sandboxPortFromEnv(),
     random,
   );
@@ -124,6 +135,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     resources: config.resources.Resources,
     sqs: clients.sqs,
     dynamodb: clients.dynamodb,
+    events,
     region: SANDBOX_REGION,
     accountId: SANDBOX_ACCOUNT_ID,
     stackName: `${config.service}-${stage}`,
@@ -139,6 +151,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     config,
     resources,
     sqs,
+    events,
     connect,
     environment: environments.provider,
     functionEnvironment: environments.ofFunction,
