@@ -23,6 +23,10 @@ export const SANDBOX_REGION = 'us-east-1';
 export const SANDBOX_ACCOUNT_ID = '000000000000';
 export const DEFAULT_SANDBOX_PORT = 4566;
 export const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** Connect publishes contact events on the account's default event bus. */
+const DEFAULT_EVENT_BUS = 'default';
+/** How often (real ms) the Connect emulator runs what has come due on its clock, besides clock moves. */
+const AUTO_SWEEP_MS = 1000;
 /** The SenderId of the messages EventBridge rules send to queues: the service principal. */
 const EVENTBRIDGE_SENDER_ID = 'events.amazonaws.com';
 
@@ -39,7 +43,8 @@ export interface SandboxOptions {
   params?: Record<string, string>;
   /**
    * Random numbers in [0, 1) for every injected fault (SQS duplicate deliveries, Connect errors and
-   * lost responses, DynamoDB errors); chaos runs pass a seeded generator. Default Math.random.
+   * lost responses, contact event faults, DynamoDB errors); chaos runs pass a seeded generator.
+   * Default Math.random.
    */
   random?: () => number;
 }
@@ -62,6 +67,7 @@ export interface Sandbox {
   clients: { sqs: SQSClient; dynamodb: DynamoDBClient };
   addAdminRoute(extension: AdminExtension): void;
   setDynamoDbErrorRate(rate: number): void;
+  /** Stops the servers; contact events still delayed by a fault are delivered first, not dropped. */
   stop(): Promise<void>;
 }
 
@@ -100,6 +106,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const connect = createConnectEmulator({
     world: loadWorld(options.worldPath),
     ...(random ? { random } : {}),
+    contactEvents: (event) => events.publish(DEFAULT_EVENT_BUS, event),
+    autoSweepMs: AUTO_SWEEP_MS,
   });
   const dynamo = await startDynalite(options.dataDir);
   const extensions: AdminExtension[] = [];
@@ -126,6 +134,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const clientConfig = { endpoint: edge.endpoint, region: SANDBOX_REGION, credentials: SANDBOX_CREDENTIALS };
   const clients = { sqs: new SQSClient(clientConfig), dynamodb: new DynamoDBClient(clientConfig) };
   const stop = async () => {
+    connect.close();
     clients.sqs.destroy();
     clients.dynamodb.destroy();
     await edge.close();

@@ -43,6 +43,8 @@ describe('the sandbox edge endpoint', () => {
     const sqs = new SQSClient(config);
     const urls = (await sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [];
     expect(urls.map((u) => u.split('/').pop()).sort()).toEqual([
+      'connect-task-ingest-local-contact-events',
+      'connect-task-ingest-local-contact-events-dlq',
       'connect-task-ingest-local-dlq',
       'connect-task-ingest-local-ingest',
       'connect-task-ingest-local-ingest-bulk',
