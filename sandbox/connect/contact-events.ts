@@ -11,7 +11,8 @@
  * nothing, so turning faults off leaves the other faults' draws as they were.
  *
  * Delayed deliveries: `flush()` waits for them; `drain()` (on stop) delivers the waiting ones at once,
- * in the order of their due times, so none is lost; `discard()` (on reset) drops them and counts them.
+ * in the order of their due times, so none is lost; `discard()` (on reset) drops them and starts the
+ * counts again from the number it dropped.
  */
 import type { EventEnvelope } from '../events/envelope.ts';
 import { seededRandom } from '../random.ts';
@@ -26,7 +27,7 @@ export interface ContactEventStats {
   repeated: number;
   /** Delayed deliveries not made yet. */
   pending: number;
-  /** Delayed deliveries dropped by a reset. */
+  /** Delayed deliveries dropped by the last reset. */
   discarded: number;
   /** Deliveries the sink refused (its error is not the emulator's). */
   failed: number;
@@ -38,7 +39,7 @@ export interface ContactEventEmitter {
   flush(): Promise<void>;
   /** Delivers every waiting delivery now, in due order. */
   drain(): void;
-  /** Drops every waiting delivery. */
+  /** Drops every waiting delivery; the counts start again (`discarded`: how many it dropped). */
   discard(): void;
   /** Draws from a generator seeded with `seed`, or (undefined) from the emulator's randomness again. */
   reseed(seed: number | undefined): void;
@@ -47,9 +48,13 @@ export interface ContactEventEmitter {
 
 interface Pending {
   dueAt: number;
+  /** Emission order, for deliveries due at the same instant. */
+  seq: number;
   event: EventEnvelope;
   timer: NodeJS.Timeout;
 }
+
+const byDue = (a: Pending, b: Pending) => a.dueAt - b.dueAt || a.seq - b.seq;
 
 export function createContactEventEmitter(options: {
   /** Where events go; without one, emissions are counted and go nowhere. */
@@ -62,7 +67,9 @@ export function createContactEventEmitter(options: {
   const pending = new Set<Pending>();
   const waiters: Array<() => void> = [];
   let lastDueAt = 0;
-  const counts = { emitted: 0, delivered: 0, dropped: 0, repeated: 0, discarded: 0, failed: 0 };
+  let seq = 0;
+  const zero = { emitted: 0, delivered: 0, dropped: 0, repeated: 0, discarded: 0, failed: 0 };
+  let counts = { ...zero };
   const chance = (rate: number) => rate > 0 && random() < rate;
 
   const deliver = (event: EventEnvelope) => {
@@ -76,18 +83,30 @@ export function createContactEventEmitter(options: {
   const settle = () => {
     if (pending.size === 0) for (const wake of waiters.splice(0)) wake();
   };
+  /**
+   * A timer fired: delivers `p` and every delivery due before it, in due order (timers of nearly
+   * equal due times may fire out of order; the deliveries do not).
+   */
   const fire = (p: Pending) => {
-    pending.delete(p);
-    deliver(p.event);
+    const due = [...pending].filter((q) => byDue(q, p) <= 0).sort(byDue);
+    for (const q of due) {
+      clearTimeout(q.timer);
+      pending.delete(q);
+      deliver(q.event);
+    }
     settle();
   };
   const schedule = (event: EventEnvelope, f: ContactEventsFaults) => {
-    if (f.delayMs === null) return deliver(event);
+    if (f.delayMs === null) {
+      deliver(event);
+      return;
+    }
     const now = performance.now();
     let dueAt = now + f.delayMs.min + random() * (f.delayMs.max - f.delayMs.min);
     if (!f.reorder) dueAt = Math.max(dueAt, lastDueAt);
     lastDueAt = Math.max(lastDueAt, dueAt);
-    const p: Pending = { dueAt, event, timer: setTimeout(() => fire(p), dueAt - now) };
+    seq += 1;
+    const p: Pending = { dueAt, seq, event, timer: setTimeout(() => fire(p), dueAt - now) };
     p.timer.unref();
     pending.add(p);
   };
@@ -110,14 +129,12 @@ export function createContactEventEmitter(options: {
         settle();
       }),
     drain() {
-      for (const p of [...pending].sort((a, b) => a.dueAt - b.dueAt)) {
-        clearTimeout(p.timer);
-        fire(p);
-      }
+      const last = [...pending].sort(byDue).at(-1);
+      if (last) fire(last);
     },
     discard() {
       for (const p of pending) clearTimeout(p.timer);
-      counts.discarded += pending.size;
+      counts = { ...zero, discarded: pending.size };
       pending.clear();
       settle();
     },
