@@ -37,7 +37,12 @@ import type { EventEnvelope } from '../events/envelope.ts';
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from '../http-types.ts';
 import { type AdminTarget, createAdminHandler } from './admin.ts';
 import { checkInput } from './check-input.ts';
-import { type ConnectEmulatorConfigPatch, defaultConfig, mergeConfig } from './config.ts';
+import {
+  type ConnectEmulatorConfig,
+  type ConnectEmulatorConfigPatch,
+  defaultConfig,
+  mergeConfig,
+} from './config.ts';
 import { type ContactEventStats, createContactEventEmitter } from './contact-events.ts';
 import { ConnectApiError } from './errors.ts';
 import { createDelays, injectError, losesResponse } from './faults.ts';
@@ -150,18 +155,11 @@ export function createConnectEmulator(options: ConnectEmulatorOptions): ConnectE
   const random = options.random ?? Math.random;
   const baseConfig = mergeConfig(defaultConfig(), options.config ?? {});
   let config = structuredClone(baseConfig);
-  const emitter = createContactEventEmitter({
-    ...(options.contactEvents && { sink: options.contactEvents }),
-    faults: () => config.contactEvents,
-    random,
-  });
-  emitter.reseed(config.contactEvents.seed);
-  const service = createConnectService({
-    world: options.world,
+  const { emitter, service } = createServiceWithEvents(options, {
     limits,
     now,
+    random,
     config: () => config,
-    publish: (event) => emitter.emit(event),
   });
   const stopSweeping = startAutoSweep(options.autoSweepMs, () => service.sweep());
   const delays = createDelays();
@@ -253,6 +251,32 @@ export function createConnectEmulator(options: ConnectEmulatorOptions): ConnectE
     },
   };
   return emulator;
+}
+
+/** The contact event emitter (its faults read from the live config) and the service publishing through it. */
+function createServiceWithEvents(
+  options: ConnectEmulatorOptions,
+  core: {
+    limits: EmulatorLimits;
+    now: () => number;
+    random: () => number;
+    config: () => ConnectEmulatorConfig;
+  },
+) {
+  const emitter = createContactEventEmitter({
+    ...(options.contactEvents && { sink: options.contactEvents }),
+    faults: () => core.config().contactEvents,
+    random: core.random,
+  });
+  emitter.reseed(core.config().contactEvents.seed);
+  const service = createConnectService({
+    world: options.world,
+    limits: core.limits,
+    now: core.now,
+    config: core.config,
+    publish: (event) => emitter.emit(event),
+  });
+  return { emitter, service };
 }
 
 /** Calls `sweep` every `everyMs` real ms and on every clock advance; returns the function that stops it. */
