@@ -8,17 +8,19 @@
  * at its ScheduledTime, auto-complete after `autoCompleteAfterSeconds` (disconnect reason EXPIRED),
  * and COMPLETED when after-contact work is over. Each runs at its own due time, in time order.
  */
+import type { ContactEventType } from './contact-event-detail.ts';
 import type { ConnectState, ContactRecord } from './state.ts';
 
 /** The contact enters `queueId` at `at` (also a transfer to a queue); any agent lets go of it. */
 export function queueContact(state: ConnectState, contact: ContactRecord, queueId: string, at: number): void {
-  contact.queueId = queueId;
-  contact.enqueueTimestamp = at;
-  contact.queueDueTimestamp = undefined;
-  contact.userId = undefined;
-  contact.connectedToAgentTimestamp = undefined;
-  contact.lastUpdateTimestamp = Math.max(contact.lastUpdateTimestamp, at);
-  state.emit('QUEUED', contact);
+  Object.assign(contact, {
+    queueId,
+    enqueueTimestamp: at,
+    queueDueTimestamp: undefined,
+    userId: undefined,
+    connectedToAgentTimestamp: undefined,
+  });
+  changed(state, contact, at, 'QUEUED');
 }
 
 /**
@@ -32,15 +34,20 @@ export function connectToAgent(
   at: number,
   fromQueue = true,
 ): void {
-  if (!fromQueue) {
-    contact.queueId = undefined;
-    contact.enqueueTimestamp = undefined;
-  }
-  contact.queueDueTimestamp = undefined;
-  contact.userId = userId;
-  contact.connectedToAgentTimestamp = at;
+  const leftQueue = fromQueue ? {} : { queueId: undefined, enqueueTimestamp: undefined };
+  Object.assign(contact, {
+    ...leftQueue,
+    queueDueTimestamp: undefined,
+    userId,
+    connectedToAgentTimestamp: at,
+  });
+  changed(state, contact, at, 'CONNECTED_TO_AGENT');
+}
+
+/** The contact changed at `at`: its last update moves there, and the event of the change is published. */
+function changed(state: ConnectState, contact: ContactRecord, at: number, type: ContactEventType): void {
   contact.lastUpdateTimestamp = Math.max(contact.lastUpdateTimestamp, at);
-  state.emit('CONNECTED_TO_AGENT', contact);
+  state.emit(type, contact);
 }
 
 /**

@@ -4,61 +4,27 @@
  * and reset. The events are read from the contact events queue with the real SQS client.
  */
 import { ConnectClient, StartTaskContactCommand } from '@aws-sdk/client-connect';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ContactEventsFaults } from '#sandbox/connect/emulator.ts';
 import type { EventEnvelope } from '#sandbox/events/envelope.ts';
-import { type Sandbox, startSandbox } from '#sandbox/index.ts';
+import { startSandbox } from '#sandbox/index.ts';
 import { loopbackClientConfig } from '#test/support/loopback.ts';
+import { useEventsSandbox } from '#test/support/sandbox-events.ts';
 import { FLOW_ID, INSTANCE_ID } from '#test/support/world.ts';
 
-let sandbox: Sandbox;
-let connect: ConnectClient;
-let sqs: SQSClient;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-  connect = new ConnectClient(loopbackClientConfig(sandbox.endpoint));
-  sqs = new SQSClient(loopbackClientConfig(sandbox.endpoint));
-});
-afterAll(async () => {
-  connect.destroy();
-  sqs.destroy();
-  await sandbox.stop();
-});
-beforeEach(() => {
-  sandbox.connect.reset();
-  sandbox.sqs.reset();
-});
+const f = useEventsSandbox();
+const drainContactEvents = () => f.drain();
 
 /** Starts `count` tasks one after the other; their ContactIds in start order. */
 async function startTasks(count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i += 1) {
-    const out = await connect.send(
+    const out = await f.connect.send(
       new StartTaskContactCommand({ InstanceId: INSTANCE_ID, ContactFlowId: FLOW_ID, Name: `task ${i}` }),
     );
     ids.push(out.ContactId as string);
   }
   return ids;
-}
-
-async function drainContactEvents(): Promise<EventEnvelope[]> {
-  const QueueUrl = sandbox.resources.queues.ContactEventsQueue?.url;
-  const events: EventEnvelope[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    if (Messages.length === 0) return events;
-    events.push(...Messages.map((m) => JSON.parse(m.Body as string) as EventEnvelope));
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
-      }),
-    );
-  }
 }
 
 /** Each delivered event as "<task index> <eventType>", in arrival order. */
@@ -68,12 +34,12 @@ function arrivals(events: EventEnvelope[], ids: string[]): string[] {
 
 /** Starts `tasks` tasks under `faults` and returns what arrived, once every delayed event is in. */
 async function run(faults: Partial<ContactEventsFaults>, tasks: number) {
-  sandbox.connect.reset();
-  sandbox.connect.configure({ contactEvents: faults });
+  f.sandbox.connect.reset();
+  f.sandbox.connect.configure({ contactEvents: faults });
   const ids = await startTasks(tasks);
-  await sandbox.connect.contactEvents.flush();
+  await f.sandbox.connect.contactEvents.flush();
   const events = await drainContactEvents();
-  return { ids, events, arrived: arrivals(events, ids), stats: sandbox.connect.contactEvents.stats() };
+  return { ids, events, arrived: arrivals(events, ids), stats: f.sandbox.connect.contactEvents.stats() };
 }
 
 describe('contact event faults', () => {
@@ -126,22 +92,22 @@ describe('contact event faults', () => {
 
   it('drops the delayed events on reset and counts them as discarded', async () => {
     // Prepare
-    sandbox.connect.configure({ contactEvents: { delayMs: { min: 60_000, max: 60_000 } } });
+    f.sandbox.connect.configure({ contactEvents: { delayMs: { min: 60_000, max: 60_000 } } });
     await startTasks(1);
 
     // Act
-    sandbox.connect.reset();
-    await sandbox.connect.contactEvents.flush();
+    f.sandbox.connect.reset();
+    await f.sandbox.connect.contactEvents.flush();
 
     // Assess
-    expect(sandbox.connect.contactEvents.stats()).toMatchObject({ pending: 0, discarded: 2, delivered: 0 });
+    expect(f.sandbox.connect.contactEvents.stats()).toMatchObject({ pending: 0, discarded: 2, delivered: 0 });
     expect(await drainContactEvents()).toEqual([]);
   });
 
   it('refuses rates outside 0..1 and reorder without a delay with a 400 naming the field', async () => {
     // Act
     const put = (contactEvents: unknown) =>
-      fetch(`${sandbox.endpoint}/_sandbox/config`, {
+      fetch(`${f.sandbox.endpoint}/_sandbox/config`, {
         method: 'PUT',
         body: JSON.stringify({ contactEvents }),
       });
@@ -155,7 +121,7 @@ describe('contact event faults', () => {
     expect(reorderAlone.status).toBe(400);
     expect(await reorderAlone.text()).toMatch(/reorder needs contactEvents.delayMs/);
     expect(badDelay.status).toBe(400);
-    expect(sandbox.connect.config().contactEvents).toEqual({
+    expect(f.sandbox.connect.config().contactEvents).toEqual({
       repeatRate: 0,
       dropRate: 0,
       delayMs: null,

@@ -4,7 +4,6 @@
  * events rule of serverless.yml, and the test reads the contact events queue with the real SQS client.
  */
 import {
-  ConnectClient,
   DescribeContactCommand,
   ServiceQuotaExceededException,
   StartTaskContactCommand,
@@ -13,12 +12,10 @@ import {
   TransferContactCommand,
   UpdateContactCommand,
 } from '@aws-sdk/client-connect';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { advanceClock, now } from '#lib/clock.ts';
 import type { EventEnvelope } from '#sandbox/events/envelope.ts';
-import { type Sandbox, startSandbox } from '#sandbox/index.ts';
-import { loopbackClientConfig } from '#test/support/loopback.ts';
+import { useEventsSandbox } from '#test/support/sandbox-events.ts';
 import {
   AGENT_ONE_ID,
   AGENT_TRANSFER_FLOW_ID,
@@ -33,59 +30,15 @@ import {
 const INSTANCE_ARN = `arn:aws:connect:us-east-1:000000000000:instance/${INSTANCE_ID}`;
 const AGENT_TWO_ID = 'b0b0b0b0-0000-4000-8000-000000000002';
 
-let sandbox: Sandbox;
-let connect: ConnectClient;
-let sqs: SQSClient;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-  connect = new ConnectClient(loopbackClientConfig(sandbox.endpoint));
-  sqs = new SQSClient(loopbackClientConfig(sandbox.endpoint));
-});
-afterAll(async () => {
-  connect.destroy();
-  sqs.destroy();
-  await sandbox.stop();
-});
-beforeEach(async () => {
-  await admin('reset', { method: 'POST' });
-});
-
-function admin(path: string, init: RequestInit = {}) {
-  return fetch(`${sandbox.endpoint}/_sandbox/${path}`, init);
-}
-
-const post = (path: string, body: unknown = {}) =>
-  admin(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const f = useEventsSandbox();
+const { admin, post } = f;
+const drainContactEvents = () => f.drain();
 
 async function startTask(input: Partial<StartTaskContactCommandInput> = {}): Promise<string> {
-  const out = await connect.send(
+  const out = await f.connect.send(
     new StartTaskContactCommand({ InstanceId: INSTANCE_ID, ContactFlowId: FLOW_ID, Name: 'task', ...input }),
   );
   return out.ContactId as string;
-}
-
-/** Every message on the contact events queue now (deleted as read), parsed, in the order received. */
-async function drainContactEvents(): Promise<EventEnvelope[]> {
-  const QueueUrl = sandbox.resources.queues.ContactEventsQueue?.url;
-  const events: EventEnvelope[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    if (Messages.length === 0) return events;
-    events.push(...Messages.map((m) => JSON.parse(m.Body as string) as EventEnvelope));
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
-      }),
-    );
-  }
 }
 
 const types = (events: EventEnvelope[]) => events.map((e) => e.detail.eventType);
@@ -164,7 +117,7 @@ describe('contact events of a task', () => {
     // Act
     const accepted = await post(`contacts/${contactId}/accept`);
     const events = await drainContactEvents();
-    const { Contact } = await connect.send(
+    const { Contact } = await f.connect.send(
       new DescribeContactCommand({ InstanceId: INSTANCE_ID, ContactId: contactId }),
     );
 
@@ -183,7 +136,7 @@ describe('contact events of a task', () => {
 
   it('complete with after-contact work: DISCONNECTED now, COMPLETED when the work ends on the clock, the quota slot held until then', async () => {
     // Prepare
-    sandbox.connect.configure({ activeTaskQuota: 1 });
+    f.sandbox.connect.configure({ activeTaskQuota: 1 });
     const contactId = await startTask();
     await post(`contacts/${contactId}/accept`, { userId: AGENT_TWO_ID });
     await drainContactEvents();
@@ -195,7 +148,7 @@ describe('contact events of a task', () => {
     advanceClock(120_000);
     const afterWork = await drainContactEvents();
     const next = await startTask();
-    const { Contact } = await connect.send(
+    const { Contact } = await f.connect.send(
       new DescribeContactCommand({ InstanceId: INSTANCE_ID, ContactId: contactId }),
     );
 
@@ -245,8 +198,8 @@ describe('contact events of a task', () => {
     await drainContactEvents();
 
     // Act
-    await connect.send(new StopContactCommand({ InstanceId: INSTANCE_ID, ContactId: first }));
-    await connect.send(
+    await f.connect.send(new StopContactCommand({ InstanceId: INSTANCE_ID, ContactId: first }));
+    await f.connect.send(
       new StopContactCommand({
         InstanceId: INSTANCE_ID,
         ContactId: second,
@@ -266,7 +219,7 @@ describe('contact events of a task', () => {
 
   it('auto-complete publishes DISCONNECTED with reason EXPIRED and COMPLETED when the clock passes it', async () => {
     // Prepare
-    sandbox.connect.configure({ autoCompleteAfterSeconds: 60 });
+    f.sandbox.connect.configure({ autoCompleteAfterSeconds: 60 });
     const contactId = await startTask();
     await drainContactEvents();
 
@@ -287,7 +240,7 @@ describe('contact events of a task', () => {
     await drainContactEvents();
 
     // Act
-    await connect.send(
+    await f.connect.send(
       new TransferContactCommand({
         InstanceId: INSTANCE_ID,
         ContactId: contactId,
@@ -295,7 +248,7 @@ describe('contact events of a task', () => {
         QueueId: ESCALATIONS_QUEUE_ID,
       }),
     );
-    await connect.send(
+    await f.connect.send(
       new TransferContactCommand({
         InstanceId: INSTANCE_ID,
         ContactId: contactId,
@@ -323,7 +276,7 @@ describe('contact events of a task', () => {
     await drainContactEvents();
 
     // Act
-    await connect.send(
+    await f.connect.send(
       new UpdateContactCommand({ InstanceId: INSTANCE_ID, ContactId: contactId, Name: 'renamed' }),
     );
     const events = await drainContactEvents();
@@ -357,7 +310,7 @@ describe('the agent admin routes', () => {
   it('refuse to accept an ended contact, or a scheduled one not queued yet, with a 400', async () => {
     // Prepare
     const ended = await startTask();
-    await connect.send(new StopContactCommand({ InstanceId: INSTANCE_ID, ContactId: ended }));
+    await f.connect.send(new StopContactCommand({ InstanceId: INSTANCE_ID, ContactId: ended }));
     const scheduled = await startTask({ ScheduledTime: new Date(now() + 3_600_000) });
 
     // Act
@@ -393,6 +346,6 @@ describe('the agent admin routes', () => {
     expect(unknownUser.status).toBe(404);
     expect(unknownContact.status).toBe(404);
     expect(badSeconds.status).toBe(400);
-    expect(sandbox.connect.contacts({ state: 'ACTIVE' })).toHaveLength(2);
+    expect(f.sandbox.connect.contacts({ state: 'ACTIVE' })).toHaveLength(2);
   });
 });

@@ -6,11 +6,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConnectClient, StartTaskContactCommand } from '@aws-sdk/client-connect';
+import { StartTaskContactCommand } from '@aws-sdk/client-connect';
 import {
   DescribeEventBusCommand,
   DescribeRuleCommand,
-  EventBridgeClient,
   InvalidEventPatternException,
   ListEventBusesCommand,
   ListRulesCommand,
@@ -20,22 +19,18 @@ import {
   ResourceNotFoundException,
   TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadWorld } from '#sandbox/connect/emulator.ts';
 import type { EventEnvelope } from '#sandbox/events/envelope.ts';
-import { type Sandbox, startSandbox } from '#sandbox/index.ts';
-import { loopbackClientConfig } from '#test/support/loopback.ts';
+import { useEventsSandbox } from '#test/support/sandbox-events.ts';
 import { FLOW_ID, INSTANCE_ID, OTHER_INSTANCE_ID } from '#test/support/world.ts';
 
 const OUTCOME_BUS = 'connect-task-ingest-local-outcomes';
 const OUTCOME_BUS_ARN = `arn:aws:events:us-east-1:000000000000:event-bus/${OUTCOME_BUS}`;
 const CONTACT_EVENTS_RULE = 'connect-task-ingest-local-ContactEventsRule';
 
-let sandbox: Sandbox;
-let eventbridge: EventBridgeClient;
-let sqs: SQSClient;
-let worldDir: string;
+const worldDir = mkdtempSync(join(tmpdir(), 'world-'));
+afterAll(() => rmSync(worldDir, { recursive: true, force: true }));
 
 /** The sandbox world with a second instance, whose ARN the contact events rule does not name. */
 function worldWithOtherInstance(): string {
@@ -43,30 +38,13 @@ function worldWithOtherInstance(): string {
   const [first] = world.instances;
   if (!first) throw new Error('the sandbox world has no instance');
   world.instances.push({ ...first, id: OTHER_INSTANCE_ID, alias: 'other', taskTemplates: [] });
-  worldDir = mkdtempSync(join(tmpdir(), 'world-'));
   const path = join(worldDir, 'world.json');
   writeFileSync(path, JSON.stringify(world));
   return path;
 }
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0, worldPath: worldWithOtherInstance() });
-  eventbridge = new EventBridgeClient(loopbackClientConfig(sandbox.endpoint));
-  sqs = new SQSClient(loopbackClientConfig(sandbox.endpoint));
-});
-afterAll(async () => {
-  eventbridge.destroy();
-  sqs.destroy();
-  await sandbox.stop();
-  rmSync(worldDir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await admin('reset', { method: 'POST' });
-});
-
-function admin(path: string, init: RequestInit = {}) {
-  return fetch(`${sandbox.endpoint}/_sandbox/${path}`, init);
-}
+const f = useEventsSandbox(() => ({ worldPath: worldWithOtherInstance() }));
+const { admin } = f;
 
 type KeptBody = {
   bus: string;
@@ -82,28 +60,12 @@ const outcome = (type: string, detail: Record<string, unknown> = {}): PutEventsR
   EventBusName: OUTCOME_BUS,
 });
 
-async function drainQueue(logicalId: string): Promise<EventEnvelope[]> {
-  const QueueUrl = sandbox.resources.queues[logicalId]?.url;
-  const bodies: EventEnvelope[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    if (Messages.length === 0) return bodies;
-    bodies.push(...Messages.map((m) => JSON.parse(m.Body as string) as EventEnvelope));
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
-      }),
-    );
-  }
-}
+const drainQueue = (logicalId: string) => f.drain(logicalId);
 
 describe('PutEvents', () => {
   it('puts events on the outcome bus, by name or ARN, kept in order with a sequence number', async () => {
     // Act
-    const out = await eventbridge.send(
+    const out = await f.eventbridge.send(
       new PutEventsCommand({
         Entries: [
           outcome('task.created', { id: 'a' }),
@@ -137,7 +99,7 @@ describe('PutEvents', () => {
 
   it('takes Time from the entry (epoch seconds on the wire) to the second', async () => {
     // Act
-    await eventbridge.send(
+    await f.eventbridge.send(
       new PutEventsCommand({
         Entries: [{ ...outcome('task.updated'), Time: new Date('2025-03-04T05:06:07.890Z') }],
       }),
@@ -149,7 +111,7 @@ describe('PutEvents', () => {
 
   it('answers each entry on its own: an EventId, or ErrorCode and ErrorMessage as EventBridge names them', async () => {
     // Act
-    const out = await eventbridge.send(
+    const out = await f.eventbridge.send(
       new PutEventsCommand({
         Entries: [
           outcome('task.created'),
@@ -194,7 +156,7 @@ describe('PutEvents', () => {
 
     // Act
     const errors = await Promise.all(
-      attempts.map((Entries) => eventbridge.send(new PutEventsCommand({ Entries })).catch((e: Error) => e)),
+      attempts.map((Entries) => f.eventbridge.send(new PutEventsCommand({ Entries })).catch((e: Error) => e)),
     );
 
     // Assess
@@ -211,7 +173,7 @@ describe('PutEvents', () => {
     const detail = JSON.stringify({ p: 'y'.repeat(256 * 1024 - fixed) });
 
     // Act
-    const out = await eventbridge.send(new PutEventsCommand({ Entries: [{ ...entry, Detail: detail }] }));
+    const out = await f.eventbridge.send(new PutEventsCommand({ Entries: [{ ...entry, Detail: detail }] }));
 
     // Assess
     expect(out.FailedEntryCount).toBe(0);
@@ -238,9 +200,9 @@ describe('rules from serverless.yml', () => {
 
   it('delivers an event the contact events rule matches to the contact events queue, and not one of another channel or instance', async () => {
     // Act
-    const matching = sandbox.events.publish('default', contactEvent({ contactId: 'task' }));
-    sandbox.events.publish('default', contactEvent({ contactId: 'voice', channel: 'VOICE' }));
-    sandbox.events.publish(
+    const matching = f.sandbox.events.publish('default', contactEvent({ contactId: 'task' }));
+    f.sandbox.events.publish('default', contactEvent({ contactId: 'voice', channel: 'VOICE' }));
+    f.sandbox.events.publish(
       'default',
       contactEvent({
         contactId: 'other',
@@ -256,16 +218,12 @@ describe('rules from serverless.yml', () => {
 
   it('does not deliver the Connect emulator events of a task in another instance', async () => {
     // Prepare
-    const connect = new ConnectClient(loopbackClientConfig(sandbox.endpoint));
+    const start = (InstanceId: string) =>
+      f.connect.send(new StartTaskContactCommand({ InstanceId, ContactFlowId: FLOW_ID, Name: 'task' }));
 
     // Act
-    await connect.send(
-      new StartTaskContactCommand({ InstanceId: OTHER_INSTANCE_ID, ContactFlowId: FLOW_ID, Name: 'o' }),
-    );
-    await connect.send(
-      new StartTaskContactCommand({ InstanceId: INSTANCE_ID, ContactFlowId: FLOW_ID, Name: 's' }),
-    );
-    connect.destroy();
+    await start(OTHER_INSTANCE_ID);
+    await start(INSTANCE_ID);
     const delivered = await drainQueue('ContactEventsQueue');
     const onBus = await kept('bus=default');
 
@@ -279,12 +237,12 @@ describe('rules from serverless.yml', () => {
 
   it('lists the buses and the rule with its pattern and SQS target through the read operations', async () => {
     // Act
-    const buses = await eventbridge.send(new ListEventBusesCommand({}));
-    const outcomeBus = await eventbridge.send(new DescribeEventBusCommand({ Name: OUTCOME_BUS_ARN }));
-    const rules = await eventbridge.send(new ListRulesCommand({ EventBusName: 'default' }));
-    const rule = await eventbridge.send(new DescribeRuleCommand({ Name: CONTACT_EVENTS_RULE }));
-    const targets = await eventbridge.send(new ListTargetsByRuleCommand({ Rule: CONTACT_EVENTS_RULE }));
-    const missing = await eventbridge.send(new DescribeEventBusCommand({ Name: 'nope' })).catch((e) => e);
+    const buses = await f.eventbridge.send(new ListEventBusesCommand({}));
+    const outcomeBus = await f.eventbridge.send(new DescribeEventBusCommand({ Name: OUTCOME_BUS_ARN }));
+    const rules = await f.eventbridge.send(new ListRulesCommand({ EventBusName: 'default' }));
+    const rule = await f.eventbridge.send(new DescribeRuleCommand({ Name: CONTACT_EVENTS_RULE }));
+    const targets = await f.eventbridge.send(new ListTargetsByRuleCommand({ Rule: CONTACT_EVENTS_RULE }));
+    const missing = await f.eventbridge.send(new DescribeEventBusCommand({ Name: 'nope' })).catch((e) => e);
 
     // Assess
     expect(buses.EventBuses?.map((b) => b.Name)).toEqual(['default', OUTCOME_BUS]);
@@ -294,7 +252,7 @@ describe('rules from serverless.yml', () => {
     expect(rule).toMatchObject({
       State: 'ENABLED',
       EventBusName: 'default',
-      Arn: sandbox.resources.rules.ContactEventsRule?.arn,
+      Arn: f.sandbox.resources.rules.ContactEventsRule?.arn,
     });
     expect(JSON.parse(rule.EventPattern ?? '{}')).toEqual({
       source: ['aws.connect'],
@@ -305,15 +263,15 @@ describe('rules from serverless.yml', () => {
       },
     });
     expect(targets.Targets).toEqual([
-      { Id: 'contact-events-queue', Arn: sandbox.resources.queues.ContactEventsQueue?.arn },
+      { Id: 'contact-events-queue', Arn: f.sandbox.resources.queues.ContactEventsQueue?.arn },
     ]);
     expect(missing).toBeInstanceOf(ResourceNotFoundException);
   });
 
   it('pages ListEventBuses with Limit and NextToken', async () => {
     // Act
-    const first = await eventbridge.send(new ListEventBusesCommand({ Limit: 1 }));
-    const second = await eventbridge.send(
+    const first = await f.eventbridge.send(new ListEventBusesCommand({ Limit: 1 }));
+    const second = await f.eventbridge.send(
       new ListEventBusesCommand({ Limit: 1, NextToken: first.NextToken }),
     );
 
@@ -328,13 +286,13 @@ describe('rules from serverless.yml', () => {
     const Event = JSON.stringify(contactEvent({}));
 
     // Act
-    const yes = await eventbridge.send(
+    const yes = await f.eventbridge.send(
       new TestEventPatternCommand({ EventPattern: '{"detail":{"channel":[{"prefix":"TA"}]}}', Event }),
     );
-    const no = await eventbridge.send(
+    const no = await f.eventbridge.send(
       new TestEventPatternCommand({ EventPattern: '{"source":["x"]}', Event }),
     );
-    const invalid = await eventbridge
+    const invalid = await f.eventbridge
       .send(new TestEventPatternCommand({ EventPattern: '{"source":"aws.connect"}', Event }))
       .catch((e) => e);
 
@@ -348,16 +306,16 @@ describe('rules from serverless.yml', () => {
 describe('the kept events', () => {
   it('are dropped by DELETE /_sandbox/events and by POST /_sandbox/reset; sequence numbers go on', async () => {
     // Prepare
-    await eventbridge.send(new PutEventsCommand({ Entries: [outcome('a')] }));
+    await f.eventbridge.send(new PutEventsCommand({ Entries: [outcome('a')] }));
     const before = await kept(`bus=${OUTCOME_BUS}`);
 
     // Act
     const deleted = await admin(`events?bus=${OUTCOME_BUS}`, { method: 'DELETE' });
     const afterDelete = await kept(`bus=${OUTCOME_BUS}`);
-    await eventbridge.send(new PutEventsCommand({ Entries: [outcome('b')] }));
+    await f.eventbridge.send(new PutEventsCommand({ Entries: [outcome('b')] }));
     await admin('reset', { method: 'POST' });
     const afterReset = await kept(`bus=${OUTCOME_BUS}`);
-    await eventbridge.send(new PutEventsCommand({ Entries: [outcome('c')] }));
+    await f.eventbridge.send(new PutEventsCommand({ Entries: [outcome('c')] }));
     const last = await kept(`bus=${OUTCOME_BUS}`);
 
     // Assess
