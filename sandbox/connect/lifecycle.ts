@@ -66,6 +66,7 @@ export function disconnectContact(
   if (afterContactWorkSeconds !== undefined) {
     contact.afterContactWorkStartTimestamp = at;
     contact.afterContactWorkSeconds = afterContactWorkSeconds;
+    state.waiting.add(contact);
   }
   state.emit('DISCONNECTED', contact);
   if (afterContactWorkSeconds === undefined) completeContact(state, contact, at);
@@ -90,13 +91,13 @@ interface Due {
   run(): void;
 }
 
-/** What has come due by `t` among the contacts that are not completed. */
+/** What has come due by `t`: steps of the waiting contacts, and auto-complete of the active tasks. */
 function dueSteps(state: ConnectState, t: number): Due[] {
   const steps: Due[] = [];
-  const autoComplete = state.config().autoCompleteAfterSeconds;
-  for (const contact of state.contacts.values()) {
-    if (contact.completedTimestamp !== undefined) continue;
+  for (const contact of state.waiting) {
     const { queueDueTimestamp: queueAt, queueId, afterContactWorkStartTimestamp: acwStart } = contact;
+    const seconds = contact.afterContactWorkSeconds;
+    if (queueAt === undefined && seconds === undefined) state.waiting.delete(contact);
     if (queueAt !== undefined && queueAt <= t && queueId !== undefined) {
       steps.push({
         at: queueAt,
@@ -104,20 +105,6 @@ function dueSteps(state: ConnectState, t: number): Due[] {
         run: () => queueContact(state, contact, queueId, queueAt),
       });
     }
-    const expiresAt = autoComplete === null ? undefined : contact.initiationTimestamp + autoComplete * 1000;
-    if (
-      expiresAt !== undefined &&
-      expiresAt <= t &&
-      contact.channel === 'TASK' &&
-      contact.state === 'ACTIVE'
-    ) {
-      steps.push({
-        at: expiresAt,
-        applies: () => contact.state === 'ACTIVE',
-        run: () => disconnectContact(state, contact, expiresAt, 'EXPIRED'),
-      });
-    }
-    const seconds = contact.afterContactWorkSeconds;
     const acwEnd = seconds === undefined || acwStart === undefined ? undefined : acwStart + seconds * 1000;
     if (acwEnd !== undefined && acwEnd <= t) {
       steps.push({
@@ -127,7 +114,28 @@ function dueSteps(state: ConnectState, t: number): Due[] {
       });
     }
   }
-  return steps.sort((a, b) => a.at - b.at);
+  return [...steps, ...expirySteps(state, t)].sort((a, b) => a.at - b.at);
+}
+
+/** Auto-complete (`autoCompleteAfterSeconds`): the active tasks past their time, reason EXPIRED. */
+function expirySteps(state: ConnectState, t: number): Due[] {
+  const after = state.config().autoCompleteAfterSeconds;
+  if (after === null) return [];
+  const steps: Due[] = [];
+  for (const ids of state.activeTasks.values()) {
+    for (const id of ids) {
+      const contact = state.contacts.get(id);
+      const at =
+        contact === undefined ? Number.POSITIVE_INFINITY : contact.initiationTimestamp + after * 1000;
+      if (contact?.state !== 'ACTIVE' || at > t) continue;
+      steps.push({
+        at,
+        applies: () => contact.state === 'ACTIVE',
+        run: () => disconnectContact(state, contact, at, 'EXPIRED'),
+      });
+    }
+  }
+  return steps;
 }
 
 /** Runs every step due by now, oldest first; one an earlier step made moot is skipped. */

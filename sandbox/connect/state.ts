@@ -93,6 +93,12 @@ interface Remembered<T> {
 export class ConnectState {
   readonly instances: Map<string, InstanceIndex>;
   readonly contacts = new Map<string, ContactRecord>();
+  /**
+   * Contacts that were given a step that comes due on the clock (a scheduled QUEUED, the end of
+   * after-contact work); the sweep looks at these and at the active tasks only, and drops a contact
+   * from here once it has no such step left.
+   */
+  readonly waiting = new Set<ContactRecord>();
   /** instanceId → ids of its TASK contacts not COMPLETED yet (the active-task quota). */
   readonly activeTasks = new Map<string, Set<string>>();
   /** chain root id → number of TASK contacts in the chain. */
@@ -120,6 +126,7 @@ export class ConnectState {
   /** Clears contacts, runtime templates and tokens; the world's templates come back as they were. */
   reset(): void {
     this.contacts.clear();
+    this.waiting.clear();
     this.activeTasks.clear();
     this.chainSizes.clear();
     this.templates.clear();

@@ -214,5 +214,6 @@ function enterQueue(state: ConnectState, contact: ContactRecord, queueId: string
   } else {
     contact.queueId = queueId;
     contact.queueDueTimestamp = scheduled;
+    state.waiting.add(contact);
   }
 }
