@@ -1,10 +1,12 @@
 /**
- * The sandbox's own admin routes under `/_sandbox/` (health, clock, queues, faults, reset); extensions
+ * The sandbox's own admin routes under `/_sandbox/` (health, clock, queues, events, faults, reset); extensions
  * (the pipeline's schedules) come first, and anything else goes to the Connect emulator's admin API.
  */
 import { advanceClock, clockOffsetMs, now } from '#lib/clock.ts';
 import { isObject } from '#lib/guards.ts';
 import { awsJsonError } from './edge.ts';
+import { eventsAdmin } from './events/admin.ts';
+import type { EventsEmulator } from './events/emulator.ts';
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from './http-types.ts';
 import type { SqsEmulator } from './sqs/emulator.ts';
 
@@ -15,6 +17,7 @@ export interface AdminTargets {
   stage: string;
   endpoint(): string;
   sqs: SqsEmulator;
+  events: EventsEmulator;
   connect: { admin: EmulatorHandler };
   extensions: readonly AdminExtension[];
   dynamodbErrorRate(): number;
@@ -52,6 +55,8 @@ const clock: Route = (req) => {
 
 const queues: Route = (_req, t) => ok({ queues: t.sqs.stats() });
 
+const events: Route = (req, t) => eventsAdmin(t.events, req);
+
 /** PUT/POST `{dynamodbErrorRate, sqsDuplicateDeliveryRate}` sets the faults; any method reads them. */
 const faults: Route = (req, t) => {
   if (req.method === 'PUT' || req.method === 'POST') {
@@ -63,10 +68,14 @@ const faults: Route = (req, t) => {
   return ok({ dynamodbErrorRate: t.dynamodbErrorRate() });
 };
 
-/** POST: empties the queues and clears the faults here, then lets Connect reset its own state. */
+/**
+ * POST: empties the queues, drops the kept events and clears the faults here, then lets Connect
+ * reset its own state.
+ */
 const reset: Route = (req, t) => {
   if (req.method === 'POST') {
     t.sqs.reset();
+    t.events.clearKept();
     t.sqs.setFaults({ duplicateDeliveryRate: 0 });
     t.setDynamoDbErrorRate(0);
   }
@@ -77,6 +86,7 @@ const ROUTES: Readonly<Record<string, Route>> = {
   '/_sandbox/health': health,
   '/_sandbox/clock': clock,
   '/_sandbox/queues': queues,
+  '/_sandbox/events': events,
   '/_sandbox/faults': faults,
   '/_sandbox/reset': reset,
 };

@@ -3,6 +3,7 @@
  *
  *   x-amz-target: DynamoDB_20120810.*  → dynalite (UpdateTimeToLive accepted and ignored here)
  *   x-amz-target: AmazonSQS.*          → the SQS emulator (AWS JSON 1.0)
+ *   x-amz-target: AWSEvents.*          → the EventBridge emulator (AWS JSON 1.1)
  *   /_sandbox/*                        → the admin API
  *   Connect REST paths                 → the Connect task-API emulator
  *
@@ -16,6 +17,7 @@ export interface EdgeRoutes {
   /** dynalite's request listener (it reads the request itself). */
   dynamodb: (req: IncomingMessage, res: ServerResponse) => void;
   sqs: EmulatorHandler;
+  events: EmulatorHandler;
   connect: { handle: EmulatorHandler; isConnectRequest(req: EmulatorRequest): boolean };
   admin: EmulatorHandler;
 }
@@ -27,6 +29,7 @@ export interface EdgeFaults {
 
 const DYNAMO_PREFIX = 'DynamoDB_20120810.';
 const SQS_PREFIX = 'AmazonSQS.';
+const EVENTS_PREFIX = 'AWSEvents.';
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): EmulatorResponse {
   return {
@@ -97,6 +100,7 @@ export async function startEdge(
   const route: EmulatorHandler = async (request) => {
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.startsWith(SQS_PREFIX)) return routes.sqs(request);
+    if (target.startsWith(EVENTS_PREFIX)) return routes.events(request);
     if (request.path.startsWith('/_sandbox/') || request.path === '/_sandbox') return routes.admin(request);
     if (routes.connect.isConnectRequest(request)) return routes.connect.handle(request);
     const form = String(request.headers['content-type'] ?? '').includes('x-www-form-urlencoded');

@@ -1,6 +1,7 @@
 /**
- * The embedded sandbox: DynamoDB (dynalite), SQS and Connect emulators behind one loopback edge
- * endpoint, with the queues and tables of serverless.yml created on it.
+ * The embedded sandbox: DynamoDB (dynalite), SQS, EventBridge and Connect emulators behind one
+ * loopback edge endpoint, with the queues, tables, event buses and rules of serverless.yml created
+ * on it. The Connect emulator publishes its contact events on the sandbox EventBridge's default bus.
  *
  *   const sandbox = await startSandbox({ port: 0 });   // port 0: any free port (tests in parallel)
  *   process.env.AWS_ENDPOINT_URL = sandbox.endpoint;   // the AWS SDK v3 then talks to the sandbox
@@ -14,6 +15,7 @@ import { loadServerlessConfig, type ServerlessConfig } from '#common/serverless-
 import { type AdminExtension, createAdminHandler } from './admin.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from './connect/emulator.ts';
 import { type EdgeRoutes, startEdge } from './edge.ts';
+import { createEventsEmulator, type EventsEmulator } from './events/emulator.ts';
 import { type DeployedResources, deployResources } from './resources.ts';
 import { createSqsEmulator, type SqsEmulator } from './sqs/emulator.ts';
 
@@ -21,6 +23,12 @@ export const SANDBOX_REGION = 'us-east-1';
 export const SANDBOX_ACCOUNT_ID = '000000000000';
 export const DEFAULT_SANDBOX_PORT = 4566;
 export const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** Connect publishes contact events on the account's default event bus. */
+const DEFAULT_EVENT_BUS = 'default';
+/** How often (real ms) the Connect emulator runs what has come due on its clock, besides clock moves. */
+const AUTO_SWEEP_MS = 1000;
+/** The SenderId of the messages EventBridge rules send to queues: the service principal. */
+const EVENTBRIDGE_SENDER_ID = 'events.amazonaws.com';
 
 export interface SandboxOptions {
   /** 0 = any free port. Default: SANDBOX_PORT or 4566. */
@@ -35,7 +43,8 @@ export interface SandboxOptions {
   params?: Record<string, string>;
   /**
    * Random numbers in [0, 1) for every injected fault (SQS duplicate deliveries, Connect errors and
-   * lost responses, DynamoDB errors); chaos runs pass a seeded generator. Default Math.random.
+   * lost responses, contact event faults, DynamoDB errors); chaos runs pass a seeded generator.
+   * Default Math.random.
    */
   random?: () => number;
 }
@@ -49,6 +58,7 @@ export interface Sandbox {
   config: ServerlessConfig;
   resources: DeployedResources;
   sqs: SqsEmulator;
+  events: EventsEmulator;
   connect: ConnectEmulator;
   /** provider.environment of serverless.yml, resolved against the sandbox, plus endpoint and credentials. */
   environment: Record<string, string>;
@@ -57,6 +67,7 @@ export interface Sandbox {
   clients: { sqs: SQSClient; dynamodb: DynamoDBClient };
   addAdminRoute(extension: AdminExtension): void;
   setDynamoDbErrorRate(rate: number): void;
+  /** Stops the servers; contact events still delayed by a fault are delivered first, not dropped. */
   stop(): Promise<void>;
 }
 
@@ -87,9 +98,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     region: SANDBOX_REGION,
     ...(random ? { random } : {}),
   });
+  const events = createEventsEmulator({
+    accountId: SANDBOX_ACCOUNT_ID,
+    region: SANDBOX_REGION,
+    deliver: (queueArn, body) => sqs.sendToArn(queueArn, body, EVENTBRIDGE_SENDER_ID),
+  });
   const connect = createConnectEmulator({
     world: loadWorld(options.worldPath),
     ...(random ? { random } : {}),
+    contactEvents: (event) => events.publish(DEFAULT_EVENT_BUS, event),
+    autoSweepMs: AUTO_SWEEP_MS,
   });
   const dynamo = await startDynalite(options.dataDir);
   const extensions: AdminExtension[] = [];
@@ -102,19 +120,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stage,
     endpoint: () => edge.endpoint,
     sqs,
+    events,
     connect,
     extensions,
     dynamodbErrorRate: () => edge.faults.dynamodbErrorRate,
     setDynamoDbErrorRate,
   });
   const edge = await startEdge(
-    { dynamodb: dynamo.listener, sqs: sqs.handle, connect, admin },
+    { dynamodb: dynamo.listener, sqs: sqs.handle, events: events.handle, connect, admin },
     options.port ?? sandboxPortFromEnv(),
     random,
   );
   const clientConfig = { endpoint: edge.endpoint, region: SANDBOX_REGION, credentials: SANDBOX_CREDENTIALS };
   const clients = { sqs: new SQSClient(clientConfig), dynamodb: new DynamoDBClient(clientConfig) };
   const stop = async () => {
+    connect.close();
     clients.sqs.destroy();
     clients.dynamodb.destroy();
     await edge.close();
@@ -124,6 +144,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     resources: config.resources.Resources,
     sqs: clients.sqs,
     dynamodb: clients.dynamodb,
+    events,
     region: SANDBOX_REGION,
     accountId: SANDBOX_ACCOUNT_ID,
     stackName: `${config.service}-${stage}`,
@@ -139,6 +160,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     config,
     resources,
     sqs,
+    events,
     connect,
     environment: environments.provider,
     functionEnvironment: environments.ofFunction,

@@ -1,11 +1,15 @@
 /**
- * Creates the queues and tables declared in serverless.yml's `resources.Resources` on the sandbox,
- * through the real AWS SDK clients, so local and deployed shapes cannot drift.
+ * Creates the queues, tables, event buses and rules declared in serverless.yml's
+ * `resources.Resources` on the sandbox, so local and deployed shapes cannot drift: queues and tables
+ * through the real AWS SDK clients, buses and rules on the EventBridge emulator (which has no API to
+ * create them).
  *
- * Only the resource types the sandbox emulates are created (AWS::SQS::Queue, AWS::DynamoDB::Table);
- * IAM roles, alarms and topics are AWS-only and skipped. CloudFormation intrinsics used by those
- * resources (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, pseudo parameters) are resolved here; the same
- * resolver turns the functions' environment into plain strings.
+ * Only the resource types the sandbox emulates are created (AWS::SQS::Queue, AWS::DynamoDB::Table,
+ * AWS::Events::EventBus, AWS::Events::Rule with SQS targets); IAM roles, queue policies, alarms and
+ * topics are AWS-only and skipped. CloudFormation intrinsics used by those resources (Ref,
+ * Fn::GetAtt, Fn::Sub, Fn::Join, pseudo parameters) are resolved here; the same resolver turns the
+ * functions' environment into plain strings. Refs as CloudFormation returns them: a queue's URL, a
+ * table's and a bus's name, a rule's id (`<bus>|<rule>`, or the rule's name on the default bus).
  */
 import {
   type AttributeDefinition,
@@ -20,6 +24,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
 import { SandboxError } from './errors.ts';
+import type { EventsEmulator } from './events/emulator.ts';
 
 export class ResourceDeployError extends SandboxError {}
 
@@ -40,9 +45,23 @@ export interface DeployedTable {
   arn: string;
 }
 
+export interface DeployedBus {
+  logicalId: string;
+  name: string;
+  arn: string;
+}
+export interface DeployedRule {
+  logicalId: string;
+  name: string;
+  arn: string;
+  busName: string;
+}
+
 export interface DeployedResources {
   queues: Record<string, DeployedQueue>;
   tables: Record<string, DeployedTable>;
+  buses: Record<string, DeployedBus>;
+  rules: Record<string, DeployedRule>;
   /** Resolves any CloudFormation value (intrinsics included) against what was deployed. */
   resolve(value: unknown): unknown;
   /** Like `resolve`, for values that must be strings (environment variables). */
@@ -53,6 +72,8 @@ export interface DeployOptions {
   resources: Record<string, unknown>;
   sqs: SQSClient;
   dynamodb: DynamoDBClient;
+  /** Where buses and rules are created. */
+  events: Pick<EventsEmulator, 'createBus' | 'putRule'>;
   region: string;
   accountId: string;
   stackName: string;
@@ -79,6 +100,8 @@ interface Deployment {
   pseudo: Record<string, string>;
   queues: Record<string, DeployedQueue>;
   tables: Record<string, DeployedTable>;
+  buses: Record<string, DeployedBus>;
+  rules: Record<string, DeployedRule>;
 }
 
 export async function deployResources(options: DeployOptions): Promise<DeployedResources> {
@@ -96,12 +119,16 @@ export async function deployResources(options: DeployOptions): Promise<DeployedR
     },
     queues: {},
     tables: {},
+    buses: {},
+    rules: {},
   };
   await createInDependencyOrder(d);
   const resolveValue = (value: unknown) => resolve(d, value);
   return {
     queues: d.queues,
     tables: d.tables,
+    buses: d.buses,
+    rules: d.rules,
     resolve: resolveValue,
     resolveString(value, where) {
       const out = resolveValue(value);
@@ -113,17 +140,28 @@ export async function deployResources(options: DeployOptions): Promise<DeployedR
   };
 }
 
-/** Creates queues and tables; a resource whose intrinsics point at one not yet created waits a round. */
+type Creator = (d: Deployment, id: string, props: Record<string, unknown>) => Promise<void>;
+
+/** What the sandbox creates, by type, in this order (rules last: they name buses and queues). */
+const CREATORS: ReadonlyArray<[type: string, create: Creator]> = [
+  ['AWS::SQS::Queue', createQueue],
+  ['AWS::DynamoDB::Table', createTable],
+  ['AWS::Events::EventBus', async (d, id, props) => createEventBus(d, id, props)],
+  ['AWS::Events::Rule', async (d, id, props) => createRule(d, id, props)],
+];
+
+/** Creates the resources; one whose intrinsics point at one not yet created waits a round. */
 async function createInDependencyOrder(d: Deployment): Promise<void> {
-  let pending = Object.entries(d.all).filter(
-    ([, r]) => r.Type === 'AWS::SQS::Queue' || r.Type === 'AWS::DynamoDB::Table',
-  );
+  const rank = (type: string) => CREATORS.findIndex(([t]) => t === type);
+  let pending = Object.entries(d.all)
+    .filter(([, r]) => rank(r.Type) >= 0)
+    .sort(([, a], [, b]) => rank(a.Type) - rank(b.Type));
   while (pending.length > 0) {
     const next: typeof pending = [];
     for (const [id, resource] of pending) {
+      const create = CREATORS[rank(resource.Type)]?.[1] as Creator;
       try {
-        if (resource.Type === 'AWS::SQS::Queue') await createQueue(d, id, resource.Properties ?? {});
-        else await createTable(d, id, resource.Properties ?? {});
+        await create(d, id, resource.Properties ?? {});
       } catch (error) {
         if (error instanceof Unresolved) next.push([id, resource]);
         else
@@ -165,6 +203,9 @@ const ref: Intrinsic = (d, arg) => {
   if (id in d.pseudo) return d.pseudo[id];
   if (d.queues[id]) return d.queues[id].url;
   if (d.tables[id]) return d.tables[id].name;
+  if (d.buses[id]) return d.buses[id].name;
+  const rule = d.rules[id];
+  if (rule) return rule.busName === 'default' ? rule.name : `${rule.busName}|${rule.name}`;
   if (id in d.all) throw new Unresolved(id);
   throw new ResourceDeployError(`Ref to unknown resource "${id}"`);
 };
@@ -180,7 +221,11 @@ const getAtt: Intrinsic = (d, arg) => {
   }
   const table = d.tables[id];
   if (table && attr === 'Arn') return table.arn;
-  if (id in d.all && !queue && !table) throw new Unresolved(id);
+  const bus = d.buses[id];
+  if (bus && (attr === 'Arn' || attr === 'Name')) return attr === 'Arn' ? bus.arn : bus.name;
+  const rule = d.rules[id];
+  if (rule && attr === 'Arn') return rule.arn;
+  if (id in d.all && !queue && !table && !bus && !rule) throw new Unresolved(id);
   throw new ResourceDeployError(`Fn::GetAtt ${id}.${attr} is not supported by the sandbox`);
 };
 
@@ -267,4 +312,43 @@ async function createTable(d: Deployment, id: string, props: Record<string, unkn
     name,
     arn: described.Table?.TableArn ?? `arn:aws:dynamodb:${options.region}:${options.accountId}:table/${name}`,
   };
+}
+
+function createEventBus(d: Deployment, id: string, props: Record<string, unknown>): void {
+  const p = resolve(d, props) as Record<string, unknown>;
+  if (typeof p.Name !== 'string') throw new ResourceDeployError('an AWS::Events::EventBus needs a Name');
+  if (p.EventSourceName !== undefined) {
+    throw new ResourceDeployError('partner event buses (EventSourceName) are not supported by the sandbox');
+  }
+  d.buses[id] = { logicalId: id, ...d.options.events.createBus(p.Name) };
+}
+
+/** Target properties the sandbox honours; any other (Input, InputTransformer, RetryPolicy…) is refused. */
+const TARGET_KEYS = new Set(['Id', 'Arn']);
+
+function createRule(d: Deployment, id: string, props: Record<string, unknown>): void {
+  const p = resolve(d, props) as Record<string, unknown>;
+  if (p.ScheduleExpression !== undefined) {
+    throw new ResourceDeployError(
+      "scheduled rules are not created by the sandbox; declare a function's `schedule` event instead",
+    );
+  }
+  const targets = (p.Targets ?? []) as Array<Record<string, unknown>>;
+  for (const target of targets) {
+    const extra = Object.keys(target).filter((key) => !TARGET_KEYS.has(key));
+    if (extra.length > 0) {
+      throw new ResourceDeployError(`target properties the sandbox does not support: ${extra.join(', ')}`);
+    }
+  }
+  const name = String(p.Name ?? `${d.options.stackName}-${id}`.slice(0, 64));
+  const bus = String(p.EventBusName ?? 'default');
+  const rule = d.options.events.putRule({
+    name,
+    busName: bus,
+    eventPattern: p.EventPattern,
+    ...(p.State !== undefined && { state: String(p.State) }),
+    ...(p.Description !== undefined && { description: String(p.Description) }),
+    targets: targets.map((t) => ({ id: String(t.Id), arn: String(t.Arn) })),
+  });
+  d.rules[id] = { logicalId: id, ...rule };
 }

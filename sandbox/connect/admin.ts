@@ -1,4 +1,7 @@
-/** The emulator's admin routes under /_sandbox: contacts (list, seed), calls, reset, config. */
+/**
+ * The emulator's admin routes under /_sandbox: contacts (list, seed, an agent's accept and
+ * complete), calls, reset, config.
+ */
 import { z } from 'zod';
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from '../http-types.ts';
 import type { ConnectEmulatorConfig, ConnectEmulatorConfigPatch } from './config.ts';
@@ -12,13 +15,18 @@ export interface AdminTarget {
   contacts(filter?: ContactFilter): ContactView[];
   /** Adds a contact that did not come from StartTaskContact (e.g. a VOICE contact). */
   seedContact(input: SeedContactInput): ContactView;
+  /** An agent accepts a queued contact (`agent.ts`); `userId` defaults to the instance's first user. */
+  acceptContact(contactId: string, userId?: string): ContactView;
+  /** The agent ends the contact, with `afterContactWorkSeconds` of after-contact work if given. */
+  completeContact(contactId: string, afterContactWorkSeconds?: number): ContactView;
   callCounts(): Record<string, Record<string, number>>;
   config(): ConnectEmulatorConfig;
   /** Validates and merges a patch; throws ConnectEmulatorConfigError. Token buckets start full again. */
   configure(patch: ConnectEmulatorConfigPatch): void;
   /**
    * Clears contacts, runtime templates, tokens, counters and faults (not the world). Requests still
-   * waiting on added latency fail with 500 and no effect; held lost responses are released.
+   * waiting on added latency fail with 500 and no effect; held lost responses are released; contact
+   * events still delayed by a fault are dropped (counted as `discarded`).
    */
   reset(): void;
 }
@@ -33,7 +41,33 @@ const seedContactSchema = z.strictObject({
   initiationMethod: z.string().min(1).optional(),
 });
 
+const acceptSchema = z.strictObject({ userId: z.string().min(1).optional() });
+const completeSchema = z.strictObject({
+  afterContactWorkSeconds: z.number().int().positive().max(86_400).optional(),
+});
+
 type AdminRoute = (target: AdminTarget, req: EmulatorRequest) => EmulatorResponse;
+
+/** `POST /_sandbox/contacts/<contactId>/accept|complete`: what an agent does. */
+function agentRoute(target: AdminTarget, req: EmulatorRequest, path: string): EmulatorResponse | undefined {
+  const match = /^\/_sandbox\/contacts\/([^/]+)\/(accept|complete)$/.exec(path);
+  if (!match || req.method !== 'POST') return undefined;
+  const [, contactId, action] = match as unknown as [string, string, 'accept' | 'complete'];
+  const body = readJsonObject(req.body);
+  if (action === 'accept') {
+    const { userId } = parse(acceptSchema, body, 'accept');
+    return json(200, { contact: target.acceptContact(contactId, userId) });
+  }
+  const { afterContactWorkSeconds } = parse(completeSchema, body, 'complete');
+  return json(200, { contact: target.completeContact(contactId, afterContactWorkSeconds) });
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success)
+    throw new ConnectEmulatorConfigError(`invalid ${what}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
 
 const ADMIN_ROUTES: Record<string, AdminRoute> = {
   'GET /_sandbox/contacts': (target, req) => {
@@ -44,12 +78,8 @@ const ADMIN_ROUTES: Record<string, AdminRoute> = {
     }
     return json(200, { contacts: target.contacts(filter) });
   },
-  'POST /_sandbox/contacts': (target, req) => {
-    const parsed = seedContactSchema.safeParse(readJsonObject(req.body));
-    if (!parsed.success)
-      throw new ConnectEmulatorConfigError(`invalid contact: ${z.prettifyError(parsed.error)}`);
-    return json(200, { contact: target.seedContact(parsed.data) });
-  },
+  'POST /_sandbox/contacts': (target, req) =>
+    json(200, { contact: target.seedContact(parse(seedContactSchema, readJsonObject(req.body), 'contact')) }),
   'GET /_sandbox/calls': (target) => json(200, target.callCounts()),
   'POST /_sandbox/reset': (target) => {
     target.reset();
@@ -81,6 +111,8 @@ export function createAdminHandler(target: AdminTarget): EmulatorHandler {
       const path = req.path.replace(/\/+$/, '');
       const route = ADMIN_ROUTES[`${req.method} ${path}`];
       if (route) return route(target, req);
+      const agent = agentRoute(target, req, path);
+      if (agent) return agent;
       return errorResponse(
         new ConnectApiError(
           'UnknownOperationException',

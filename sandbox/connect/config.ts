@@ -32,6 +32,24 @@ export interface RateConfig {
   burst: number;
 }
 
+/**
+ * Faults of the contact events the emulator publishes (`contact-events.ts`): each emission may be
+ * dropped, repeated (the same envelope, id included, as EventBridge may deliver an event twice) and
+ * delayed by a real-time delay; with `reorder`, later emissions may overtake earlier ones.
+ */
+export interface ContactEventsFaults {
+  /** Chance (0..1) that an emission is delivered twice. */
+  repeatRate: number;
+  /** Chance (0..1) that an emission is never delivered. */
+  dropRate: number;
+  /** Each delivery waits a uniform real delay in [min, max] ms; null: delivered at once, in order. */
+  delayMs: { min: number; max: number } | null;
+  /** With a delay: each delivery keeps its own delay (later ones may overtake); without: in order. */
+  reorder: boolean;
+  /** Draw these faults from a generator seeded with this number instead of the emulator's randomness. */
+  seed?: number;
+}
+
 export interface ConnectEmulatorConfig {
   /** Token bucket per operation; every operation has one. Time is the emulator's clock. */
   rates: Record<ConnectOperation, RateConfig>;
@@ -51,6 +69,7 @@ export interface ConnectEmulatorConfig {
   autoCompleteAfterSeconds: number | null;
   /** How long a StartTaskContact/TransferContact/CreateTaskTemplate ClientToken is remembered. */
   clientTokenTtlSeconds: number;
+  contactEvents: ContactEventsFaults;
 }
 
 /** Generous defaults: tests and the local pipeline are not throttled unless they ask to be. */
@@ -71,6 +90,7 @@ export function defaultConfig(): ConnectEmulatorConfig {
     autoCompleteAfterSeconds: null,
     // The StartTaskContact API reference leaves the token window undocumented; other Connect start APIs keep 7 days.
     clientTokenTtlSeconds: 7 * 24 * 60 * 60,
+    contactEvents: { repeatRate: 0, dropRate: 0, delayMs: null, reorder: false },
   };
 }
 
@@ -104,6 +124,19 @@ const patchSchema = z.strictObject({
   lostResponseDelayMs: z.number().min(0).max(600_000).optional(),
   autoCompleteAfterSeconds: z.number().positive().nullable().optional(),
   clientTokenTtlSeconds: z.number().positive().optional(),
+  contactEvents: z
+    .strictObject({
+      repeatRate: probability.optional(),
+      dropRate: probability.optional(),
+      delayMs: z
+        .strictObject({ min: z.number().min(0).max(600_000), max: z.number().min(0).max(600_000) })
+        .refine((d) => d.min <= d.max, { message: 'delayMs.min must be at most delayMs.max' })
+        .nullable()
+        .optional(),
+      reorder: z.boolean().optional(),
+      seed: z.number().int().optional(),
+    })
+    .optional(),
 });
 
 export type ConnectEmulatorConfigPatch = z.input<typeof patchSchema>;
@@ -141,5 +174,23 @@ export function mergeConfig(current: ConnectEmulatorConfig, patch: unknown): Con
   if (p.lostResponseDelayMs !== undefined) next.lostResponseDelayMs = p.lostResponseDelayMs;
   if (p.autoCompleteAfterSeconds !== undefined) next.autoCompleteAfterSeconds = p.autoCompleteAfterSeconds;
   if (p.clientTokenTtlSeconds !== undefined) next.clientTokenTtlSeconds = p.clientTokenTtlSeconds;
+  if (p.contactEvents !== undefined)
+    next.contactEvents = mergeContactEvents(next.contactEvents, p.contactEvents);
+  return next;
+}
+
+function mergeContactEvents(
+  current: ContactEventsFaults,
+  patch: Partial<ContactEventsFaults>,
+): ContactEventsFaults {
+  const next = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value !== undefined) Object.assign(next, { [key]: value });
+  }
+  if (next.reorder && next.delayMs === null) {
+    throw new ConnectEmulatorConfigError(
+      'invalid Connect emulator config: contactEvents.reorder needs contactEvents.delayMs (reordering comes from the delays)',
+    );
+  }
   return next;
 }

@@ -23,12 +23,27 @@
  * - Time (token buckets, ScheduledTime window, auto-complete, ClientToken window) is the emulator's
  *   `now`, by default the sandbox's movable clock; only latency and held responses use real time.
  * - `callCounts()` counts outcomes per operation: "200", an exception name, or "LostResponse".
+ * - Contact events (`contact-event-detail.ts`, published through `contactEvents` with the faults of
+ *   `contact-events.ts`): a task is INITIATED, QUEUED, CONNECTED_TO_AGENT (an agent accepts it, admin
+ *   route, or a transfer to a user), DISCONNECTED and COMPLETED (`lifecycle.ts`); UpdateContact
+ *   publishes CONTACT_DATA_UPDATED. What comes due on the clock (a scheduled task's QUEUED,
+ *   auto-complete, the end of after-contact work) happens on the next request or `sweep()`, and,
+ *   with `autoSweepMs`, on a timer and whenever the movable clock is advanced.
+ * - The active-task quota counts a task until it is COMPLETED: an agent's after-contact work keeps
+ *   the slot (the emulator's choice; Connect documents the quota as concurrent active tasks).
  */
-import { now as clockNow } from '#lib/clock.ts';
+import { now as clockNow, onClockAdvance } from '#lib/clock.ts';
+import type { EventEnvelope } from '../events/envelope.ts';
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from '../http-types.ts';
 import { type AdminTarget, createAdminHandler } from './admin.ts';
 import { checkInput } from './check-input.ts';
-import { type ConnectEmulatorConfigPatch, defaultConfig, mergeConfig } from './config.ts';
+import {
+  type ConnectEmulatorConfig,
+  type ConnectEmulatorConfigPatch,
+  defaultConfig,
+  mergeConfig,
+} from './config.ts';
+import { type ContactEventStats, createContactEventEmitter } from './contact-events.ts';
 import { ConnectApiError } from './errors.ts';
 import { createDelays, injectError, losesResponse } from './faults.ts';
 import { errorResponse, json } from './http.ts';
@@ -38,8 +53,15 @@ import { isConnectRequest, matchRoute, type RouteMatch, readInput } from './rout
 import { createConnectService } from './service.ts';
 import type { World } from './world.ts';
 
-export type { ConnectEmulatorConfig, ConnectEmulatorConfigPatch, ConnectOperation } from './config.ts';
+export type {
+  ConnectEmulatorConfig,
+  ConnectEmulatorConfigPatch,
+  ConnectOperation,
+  ContactEventsFaults,
+} from './config.ts';
 export { CONNECT_OPERATIONS } from './config.ts';
+export type { ContactEventType } from './contact-event-detail.ts';
+export type { ContactEventStats } from './contact-events.ts';
 export { ConnectApiError, ConnectEmulatorConfigError, ConnectEmulatorError } from './errors.ts';
 export type { ConnectLimitOverrides, EmulatorLimits } from './limits.ts';
 export { API_MODEL } from './model.ts';
@@ -65,6 +87,13 @@ export interface ConnectEmulatorOptions {
   random?: () => number;
   /** Configuration applied on creation and restored by reset(). */
   config?: ConnectEmulatorConfigPatch;
+  /** Where contact events go (the sandbox: its EventBridge's default bus); default nowhere. */
+  contactEvents?: (event: EventEnvelope) => void;
+  /**
+   * Run what comes due on the emulator clock every this many real milliseconds and whenever the
+   * movable clock is advanced, until close(); default: only on requests and `sweep()`.
+   */
+  autoSweepMs?: number;
 }
 
 export interface ConnectEmulator extends AdminTarget {
@@ -74,6 +103,15 @@ export interface ConnectEmulator extends AdminTarget {
   isConnectRequest(req: EmulatorRequest): boolean;
   /** The admin routes (paths include the /_sandbox prefix): contacts, calls, reset, config. */
   admin: EmulatorHandler;
+  /** Runs what has come due on the emulator clock (scheduled queueing, auto-complete, after-contact work). */
+  sweep(): void;
+  contactEvents: {
+    /** Resolves once every delayed contact event has been delivered. */
+    flush(): Promise<void>;
+    stats(): ContactEventStats;
+  };
+  /** Stops the auto-sweep and delivers the delayed contact events still waiting (none is lost). */
+  close(): void;
 }
 
 /** Per operation: "200", an exception name, or "LostResponse" → count. */
@@ -117,7 +155,13 @@ export function createConnectEmulator(options: ConnectEmulatorOptions): ConnectE
   const random = options.random ?? Math.random;
   const baseConfig = mergeConfig(defaultConfig(), options.config ?? {});
   let config = structuredClone(baseConfig);
-  const service = createConnectService({ world: options.world, limits, now, config: () => config });
+  const { emitter, service } = createServiceWithEvents(options, {
+    limits,
+    now,
+    random,
+    config: () => config,
+  });
+  const stopSweeping = startAutoSweep(options.autoSweepMs, () => service.sweep());
   const delays = createDelays();
   const calls = createCallCounts();
   const buckets = createRateBuckets(now);
@@ -181,19 +225,68 @@ export function createConnectEmulator(options: ConnectEmulatorOptions): ConnectE
     admin: async (req) => createAdminHandler(emulator)(req),
     contacts: (filter) => service.listContacts(filter),
     seedContact: (input) => service.seedContact(input),
+    acceptContact: (contactId, userId) => service.acceptContact(contactId, userId),
+    completeContact: (contactId, seconds) => service.completeContact(contactId, seconds),
+    sweep: () => service.sweep(),
+    contactEvents: { flush: () => emitter.flush(), stats: () => emitter.stats() },
+    close() {
+      stopSweeping();
+      emitter.drain();
+    },
     callCounts: () => calls.snapshot(),
     config: () => structuredClone(config),
     configure(patch) {
       config = mergeConfig(config, patch);
+      if (patch.contactEvents?.seed !== undefined) emitter.reseed(config.contactEvents.seed);
       buckets.refill();
     },
     reset() {
       service.reset();
       config = structuredClone(baseConfig);
+      emitter.discard();
+      emitter.reseed(config.contactEvents.seed);
       buckets.refill();
       calls.reset();
       delays.releaseAll();
     },
   };
   return emulator;
+}
+
+/** The contact event emitter (its faults read from the live config) and the service publishing through it. */
+function createServiceWithEvents(
+  options: ConnectEmulatorOptions,
+  core: {
+    limits: EmulatorLimits;
+    now: () => number;
+    random: () => number;
+    config: () => ConnectEmulatorConfig;
+  },
+) {
+  const emitter = createContactEventEmitter({
+    ...(options.contactEvents && { sink: options.contactEvents }),
+    faults: () => core.config().contactEvents,
+    random: core.random,
+  });
+  emitter.reseed(core.config().contactEvents.seed);
+  const service = createConnectService({
+    world: options.world,
+    limits: core.limits,
+    now: core.now,
+    config: core.config,
+    publish: (event) => emitter.emit(event),
+  });
+  return { emitter, service };
+}
+
+/** Calls `sweep` every `everyMs` real ms and on every clock advance; returns the function that stops it. */
+function startAutoSweep(everyMs: number | undefined, sweep: () => void): () => void {
+  if (everyMs === undefined) return () => {};
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  const unsubscribe = onClockAdvance(() => sweep());
+  return () => {
+    clearInterval(timer);
+    unsubscribe();
+  };
 }

@@ -5,9 +5,12 @@
  * deterministic given its clock. Requests reach an operation already checked against the API model.
  */
 import { randomUUID } from 'node:crypto';
+import type { EventEnvelope } from '../events/envelope.ts';
+import { acceptContact, completeContactAsAgent } from './agent.ts';
 import type { JsonObject } from './check-input.ts';
 import type { ConnectEmulatorConfig, ConnectOperation } from './config.ts';
 import { notFound } from './errors.ts';
+import { sweepContacts } from './lifecycle.ts';
 import type { EmulatorLimits } from './limits.ts';
 import { OPERATION_HANDLERS } from './operations/index.ts';
 import { ConnectState, type ContactChannel, type ContactRecord, type ContactState } from './state.ts';
@@ -20,12 +23,24 @@ type TimestampKey =
   | 'initiationTimestamp'
   | 'lastUpdateTimestamp'
   | 'scheduledTimestamp'
-  | 'disconnectTimestamp';
+  | 'disconnectTimestamp'
+  | 'enqueueTimestamp'
+  | 'queueDueTimestamp'
+  | 'connectedToAgentTimestamp'
+  | 'afterContactWorkStartTimestamp'
+  | 'afterContactWorkEndTimestamp'
+  | 'completedTimestamp';
 const TIMESTAMP_KEYS = new Set<string>([
   'initiationTimestamp',
   'lastUpdateTimestamp',
   'scheduledTimestamp',
   'disconnectTimestamp',
+  'enqueueTimestamp',
+  'queueDueTimestamp',
+  'connectedToAgentTimestamp',
+  'afterContactWorkStartTimestamp',
+  'afterContactWorkEndTimestamp',
+  'completedTimestamp',
 ] satisfies TimestampKey[]);
 
 /**
@@ -56,7 +71,10 @@ export interface ContactFilter {
   clientToken?: string;
 }
 
-/** A contact that did not come from StartTaskContact (a voice call to chain tasks to, a chat to refuse transfers on...). */
+/**
+ * A contact that did not come from StartTaskContact (a voice call to chain tasks to, a chat to refuse
+ * transfers on...). Seeding publishes no contact events; what an agent then does with it does.
+ */
 export interface SeedContactInput {
   instanceId?: string;
   channel: ContactChannel;
@@ -72,13 +90,15 @@ export interface ConnectServiceOptions {
   limits: EmulatorLimits;
   now: () => number;
   config: () => ConnectEmulatorConfig;
+  /** Where contact events go. */
+  publish?: (event: EventEnvelope) => void;
 }
 
 export type ConnectService = ReturnType<typeof createConnectService>;
 
 export function createConnectService(options: ConnectServiceOptions) {
   const { world, limits, now, config } = options;
-  const state = new ConnectState(world, limits, now, config);
+  const state = new ConnectState(world, limits, now, config, options.publish);
 
   function seedContact(input: SeedContactInput): ContactView {
     const instanceId = input.instanceId ?? world.instances[0]?.id;
@@ -107,12 +127,15 @@ export function createConnectService(options: ConnectServiceOptions) {
       transfers: 0,
     };
     state.addContact(contact);
-    if (input.state === 'ENDED') state.endContact(contact, t, 'SEEDED');
+    if (input.state === 'ENDED') {
+      state.endContact(contact, t, 'SEEDED');
+      state.completeContact(contact, t);
+    }
     return toView(contact);
   }
 
   function listContacts(filter: ContactFilter = {}): ContactView[] {
-    state.sweep();
+    sweepContacts(state);
     return [...state.contacts.values()]
       .filter(
         (c) =>
@@ -126,7 +149,18 @@ export function createConnectService(options: ConnectServiceOptions) {
   }
 
   return {
-    sweep: () => state.sweep(),
+    /** Runs what has come due on the emulator clock (scheduled queueing, auto-complete, after-contact work). */
+    sweep: () => sweepContacts(state),
+    acceptContact: (contactId: string, userId?: string) => {
+      sweepContacts(state);
+      acceptContact(state, contactId, userId);
+      return toView(state.contacts.get(contactId) as ContactRecord);
+    },
+    completeContact: (contactId: string, afterContactWorkSeconds?: number) => {
+      sweepContacts(state);
+      completeContactAsAgent(state, contactId, afterContactWorkSeconds);
+      return toView(state.contacts.get(contactId) as ContactRecord);
+    },
     /** Runs an operation on its model-checked input. */
     call: (operation: ConnectOperation, input: JsonObject) => OPERATION_HANDLERS[operation](state, input),
     seedContact,

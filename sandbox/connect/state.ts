@@ -3,8 +3,10 @@
  * templates and remembered ClientTokens, with the lookups and contact-lifecycle helpers every
  * operation uses. Timestamps are epoch milliseconds on the emulator's clock.
  */
+import type { EventEnvelope } from '../events/envelope.ts';
 import { checkInput } from './check-input.ts';
 import type { ConnectEmulatorConfig } from './config.ts';
+import { type ContactEventType, contactEventEnvelope } from './contact-event-detail.ts';
 import { ConnectEmulatorConfigError, notFound } from './errors.ts';
 import type { EmulatorLimits } from './limits.ts';
 import { parseCreateTemplate, type TaskTemplate, type TaskTemplateDefinition } from './templates.ts';
@@ -21,7 +23,11 @@ export interface ContactRecord {
   instanceId: string;
   channel: ContactChannel;
   initiationMethod: string;
-  /** ACTIVE until StopContact, auto-complete or a seeded end; only ACTIVE tasks count against the quota. */
+  /**
+   * ACTIVE until it is disconnected (StopContact, auto-complete, an agent completing it, a seeded
+   * end). A TASK counts against the active-task quota until it is COMPLETED (`completedTimestamp`),
+   * which is later than ENDED when the agent does after-contact work.
+   */
   state: ContactState;
   name?: string;
   description?: string;
@@ -32,8 +38,22 @@ export interface ContactRecord {
   lastUpdateTimestamp: number;
   scheduledTimestamp?: number;
   disconnectTimestamp?: number;
-  /** StopContact's DisconnectReason.Code ('API' when none), AUTO_COMPLETED, or SEEDED. */
+  /** StopContact's DisconnectReason.Code ('API' when none), EXPIRED (auto-complete), AGENT_DISCONNECT, or SEEDED. */
   disconnectReason?: string;
+  /** When it entered its current queue (its QUEUED event); absent while a scheduled task waits. */
+  enqueueTimestamp?: number;
+  /** A scheduled task not queued yet: when it will be (its ScheduledTime). */
+  queueDueTimestamp?: number;
+  /** When the agent `userId` accepted it (CONNECTED_TO_AGENT). */
+  connectedToAgentTimestamp?: number;
+  afterContactWorkStartTimestamp?: number;
+  afterContactWorkEndTimestamp?: number;
+  /** Whole seconds of after-contact work, once it ended. */
+  afterContactWorkDuration?: number;
+  /** Seconds of after-contact work the agent was asked to do, while it lasts. */
+  afterContactWorkSeconds?: number;
+  /** When it COMPLETED: disconnected and after-contact work done. */
+  completedTimestamp?: number;
   previousContactId?: string;
   relatedContactId?: string;
   /** The first contact of this contact's PreviousContactId chain (itself when it has no previous). */
@@ -42,7 +62,9 @@ export interface ContactRecord {
   contactFlowId?: string;
   quickConnectId?: string;
   taskTemplateId?: string;
+  /** Its queue: set when it is queued (or, for a scheduled task, the queue it will enter). */
   queueId?: string;
+  /** The agent it is connected to. */
   userId?: string;
   /** Successful TransferContact calls on this contact (idempotent replays not counted). */
   transfers: number;
@@ -71,7 +93,13 @@ interface Remembered<T> {
 export class ConnectState {
   readonly instances: Map<string, InstanceIndex>;
   readonly contacts = new Map<string, ContactRecord>();
-  /** instanceId → ids of its ACTIVE TASK contacts (the active-task quota). */
+  /**
+   * Contacts that were given a step that comes due on the clock (a scheduled QUEUED, the end of
+   * after-contact work); the sweep looks at these and at the active tasks only, and drops a contact
+   * from here once it has no such step left.
+   */
+  readonly waiting = new Set<ContactRecord>();
+  /** instanceId → ids of its TASK contacts not COMPLETED yet (the active-task quota). */
   readonly activeTasks = new Map<string, Set<string>>();
   /** chain root id → number of TASK contacts in the chain. */
   readonly chainSizes = new Map<string, number>();
@@ -88,6 +116,8 @@ export class ConnectState {
     readonly limits: EmulatorLimits,
     readonly now: () => number,
     readonly config: () => ConnectEmulatorConfig,
+    /** Where contact events go (the emitter with its faults). */
+    private readonly publish: (event: EventEnvelope) => void = () => {},
   ) {
     this.instances = new Map(world.instances.map((instance) => [instance.id, indexInstance(instance)]));
     this.loadWorldTemplates();
@@ -96,6 +126,7 @@ export class ConnectState {
   /** Clears contacts, runtime templates and tokens; the world's templates come back as they were. */
   reset(): void {
     this.contacts.clear();
+    this.waiting.clear();
     this.activeTasks.clear();
     this.chainSizes.clear();
     this.templates.clear();
@@ -107,6 +138,13 @@ export class ConnectState {
 
   arnPrefix(instanceId: string): string {
     return `arn:aws:connect:${this.world.region}:${this.world.accountId}:instance/${instanceId}`;
+  }
+
+  /** Publishes a contact event of `type` about `contact` as it is now. */
+  emit(type: ContactEventType, contact: ContactRecord): void {
+    const { region, accountId } = this.world;
+    const instanceArn = this.arnPrefix(contact.instanceId);
+    this.publish(contactEventEnvelope(type, contact, { instanceArn, accountId, region, at: this.now() }));
   }
 
   /** A stored template as the API returns it: the definition plus its identity and timestamps. */
@@ -191,7 +229,7 @@ export class ConnectState {
     this.contacts.set(contact.contactId, contact);
     if (contact.channel !== 'TASK') return;
     this.chainSizes.set(contact.chainRootId, (this.chainSizes.get(contact.chainRootId) ?? 0) + 1);
-    if (contact.state !== 'ACTIVE') return;
+    if (contact.completedTimestamp !== undefined) return;
     let set = this.activeTasks.get(contact.instanceId);
     if (!set) {
       set = new Set();
@@ -200,27 +238,19 @@ export class ConnectState {
     set.add(contact.contactId);
   }
 
+  /** Disconnects the contact; a TASK keeps its quota slot until `completeContact`. */
   endContact(contact: ContactRecord, at: number, reason: string): void {
     contact.state = 'ENDED';
     contact.disconnectTimestamp = at;
     contact.disconnectReason = reason;
+    contact.queueDueTimestamp = undefined;
     contact.lastUpdateTimestamp = Math.max(contact.lastUpdateTimestamp, at);
-    this.activeTasks.get(contact.instanceId)?.delete(contact.contactId);
   }
 
-  /** Ends the tasks whose `autoCompleteAfterSeconds` has passed on the emulator clock. */
-  sweep(): void {
-    const after = this.config().autoCompleteAfterSeconds;
-    if (after === null) return;
-    const t = this.now();
-    for (const ids of this.activeTasks.values()) {
-      for (const id of [...ids]) {
-        const contact = this.contacts.get(id);
-        if (!contact) continue;
-        const due = contact.initiationTimestamp + after * 1000;
-        if (due <= t) this.endContact(contact, due, 'AUTO_COMPLETED');
-      }
-    }
+  /** The contact is done (after-contact work included): its quota slot is freed. */
+  completeContact(contact: ContactRecord, at: number): void {
+    contact.completedTimestamp = at;
+    this.activeTasks.get(contact.instanceId)?.delete(contact.contactId);
   }
 }
 
@@ -236,6 +266,14 @@ function indexInstance(instance: WorldInstance): InstanceIndex {
 
 export const templateKey = (instanceId: string, templateId: string) => `${instanceId}\u0000${templateId}`;
 export const tokenKey = (instanceId: string, token: string) => `${instanceId}\u0000${token}`;
+
+/** A user of the instance by ID or ARN ("This can be the ID or the ARN of the user"); returns the ID. */
+export function userIn(state: ConnectState, index: InstanceIndex, userId: string, field = 'UserId'): string {
+  const agentArn = `${state.arnPrefix(index.instance.id)}/agent/`;
+  const id = userId.startsWith(agentArn) ? userId.slice(agentArn.length) : userId;
+  if (!index.users.has(id)) throw notFound(`${field}: user ${userId} does not exist`);
+  return id;
+}
 
 export function requireFlow(index: InstanceIndex, flowId: string, field = 'ContactFlowId') {
   const flow = index.flows.get(flowId);

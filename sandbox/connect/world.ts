@@ -23,7 +23,10 @@ const worldSchema = z.object({
       z.object({
         id,
         alias: z.string().optional(),
-        contactFlows: z.array(z.object({ id, name: z.string(), type: z.string().min(1) })).default([]),
+        /** `queueId`: the queue a task started on this flow enters (default: the instance's first queue). */
+        contactFlows: z
+          .array(z.object({ id, name: z.string(), type: z.string().min(1), queueId: id.optional() }))
+          .default([]),
         queues: z.array(z.object({ id, name: z.string() })).default([]),
         users: z.array(z.object({ id, username: z.string() })).default([]),
         quickConnects: z
@@ -67,6 +70,14 @@ export function parseWorld(value: unknown, where = 'world'): World {
       throw new ConnectEmulatorConfigError(`${where}: instance ${instance.id} is listed twice`);
     ids.add(instance.id);
     const flows = new Set(instance.contactFlows.map((f) => f.id));
+    const queues = new Set(instance.queues.map((q) => q.id));
+    for (const named of [...instance.contactFlows, ...instance.quickConnects]) {
+      if (named.queueId !== undefined && !queues.has(named.queueId)) {
+        throw new ConnectEmulatorConfigError(
+          `${where}: ${named.id} names queue ${named.queueId}, which instance ${instance.id} does not have`,
+        );
+      }
+    }
     for (const qc of instance.quickConnects) {
       if (!flows.has(qc.contactFlowId)) {
         throw new ConnectEmulatorConfigError(

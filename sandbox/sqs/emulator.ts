@@ -1,8 +1,9 @@
 import { now as clockNow } from '#lib/clock.ts';
 import type { EmulatorHandler } from '#sandbox/http-types.ts';
-import { SqsEmulatorError } from './errors.ts';
+import { queueDoesNotExist, SqsEmulatorError } from './errors.ts';
 import { sqsHandler } from './http.ts';
-import { createQueue, createSqsState, queueArn, queueUrl, whenLongPolling } from './state.ts';
+import { sendTo } from './send.ts';
+import { createQueue, createSqsState, queueArn, queueByArn, queueUrl, whenLongPolling } from './state.ts';
 
 /**
  * The sandbox's SQS: standard queues over the AWS JSON 1.0 protocol, as the AWS SDK v3 SQS client speaks it.
@@ -60,6 +61,11 @@ export interface SqsEmulator {
   queueArn(name: string): string;
   stats(): SqsQueueStats[];
   setFaults(faults: SqsFaults): void;
+  /**
+   * Sends `body` to the queue with ARN `queueArn` as SendMessage would (`senderId` as the sender);
+   * throws `SqsApiError` (the queue does not exist, the body is invalid or too long).
+   */
+  sendToArn(queueArn: string, body: string, senderId: string): void;
   /** Purges every queue's messages; queues and their attributes stay. */
   reset(): void;
   /**
@@ -100,6 +106,11 @@ export function createSqsEmulator(options: SqsEmulatorOptions = {}): SqsEmulator
       if (!Number.isFinite(rate) || rate < 0 || rate > 1)
         throw new SqsEmulatorError(`duplicateDeliveryRate must be between 0 and 1, got ${rate}`);
       state.duplicateDeliveryRate = rate;
+    },
+    sendToArn(arn, body, senderId) {
+      const queue = queueByArn(state, arn);
+      if (!queue) throw queueDoesNotExist();
+      sendTo(state, queue, { MessageBody: body }, senderId);
     },
     reset() {
       for (const queue of state.queues.values()) queue.purge();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from '#sandbox/http-types.ts';
+import { parseObjectBody } from '../json-members.ts';
 import { errorResponseParts, SqsApiError } from './errors.ts';
 import {
   changeMessageVisibility,
@@ -23,7 +24,6 @@ import {
 import { receiveMessage } from './receive.ts';
 import { sendMessage, sendMessageBatch } from './send.ts';
 import type { Action, ActionResult, SqsState } from './state.ts';
-import { isJsonObject, type JsonObject } from './wire.ts';
 
 /** The operations served, by the name after `AmazonSQS.` in the `x-amz-target` header. */
 export const ACTIONS: Readonly<Record<string, Action>> = {
@@ -73,7 +73,10 @@ async function dispatch(state: SqsState, request: EmulatorRequest): Promise<Acti
   const action = Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : undefined;
   if (!action)
     throw new SqsApiError('UnsupportedOperation', `Unsupported operation: ${target || '(no x-amz-target)'}.`);
-  const input = parseBody(request.body);
+  const input = parseObjectBody(
+    request.body,
+    (message, cause) => new SqsApiError('SerializationException', message, { cause }),
+  );
   return action(state, input, {
     origin: requestOrigin(request),
     senderId: senderIdOf(request, state.accountId),
@@ -111,18 +114,4 @@ function senderIdOf(request: EmulatorRequest, accountId: string): string {
   const authorization = headerValue(request, 'authorization') ?? '';
   const match = /Credential=([^/,\s]+)\//.exec(authorization);
   return match?.[1] ?? accountId;
-}
-
-/** Parses the JSON body; anything but a JSON object is a `SerializationException`. An empty body is `{}`. */
-function parseBody(body: Buffer): JsonObject {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new SqsApiError('SerializationException', 'The request body is not valid JSON.', { cause: error });
-  }
-  if (!isJsonObject(parsed))
-    throw new SqsApiError('SerializationException', 'The request body must be a JSON object.');
-  return parsed;
 }

@@ -62,15 +62,18 @@ function enqueue(state: SqsState, queue: Queue, parsed: ParsedSend, senderId: st
   return result;
 }
 
-export const sendMessage: Action = (state, input, { senderId }) => {
-  const queue = resolveQueue(state, input);
+export const sendMessage: Action = (state, input, { senderId }) =>
+  sendTo(state, resolveQueue(state, input), input, senderId);
+
+/** SendMessage's work once the queue is known (also how an EventBridge rule's target is sent to). */
+export function sendTo(state: SqsState, queue: Queue, input: JsonObject, senderId: string) {
   const parsed = parseSend(input, queue);
   const limit = queue.maximumMessageSize;
   if (messageSize(parsed.body, parsed.attributes) > limit) throw messageTooLong(limit);
   const result = enqueue(state, queue, parsed, senderId);
   notify(state, queue);
   return result;
-};
+}
 
 /** Parses every entry first: the batch's total size is checked before anything is sent. */
 export const sendMessageBatch: Action = (state, input, { senderId }) => {

@@ -396,7 +396,7 @@ describe('faults', () => {
     expect(refused).toBeInstanceOf(ServiceQuotaExceededException);
     expect(second).not.toBe(first);
     expect(emulator.contacts({ state: 'ENDED' })).toMatchObject([
-      { ContactId: first, DisconnectReason: 'AUTO_COMPLETED' },
+      { ContactId: first, DisconnectReason: 'EXPIRED' },
     ]);
   });
 });

@@ -18,19 +18,25 @@ describe('loadServerlessConfig against the repository serverless.yml', () => {
 
     // Assess
     const emulated = Object.entries(config.resources.Resources)
-      .filter(([, r]) => ['AWS::SQS::Queue', 'AWS::DynamoDB::Table'].includes((r as { Type: string }).Type))
+      .filter(([, r]) =>
+        ['AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::Events::EventBus', 'AWS::Events::Rule'].includes(
+          (r as { Type: string }).Type,
+        ),
+      )
       .map(([id]) => id);
     expect(emulated.sort()).toEqual(
       [
         'BudgetTable',
-        'ContactEventsQueue',
         'ContactEventsDeadLetterQueue',
+        'ContactEventsQueue',
+        'ContactEventsRule',
         'DeadLetterQueue',
         'IdempotencyTable',
         'IngestQueue',
         'IngestUrgentQueue',
         'IngestBulkQueue',
         'LedgerTable',
+        'OutcomeBus',
         'RulesTable',
         'TransfersTable',
       ].sort(),

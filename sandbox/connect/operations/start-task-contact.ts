@@ -7,7 +7,9 @@
  * operation); else resolve the one flow target (contact flow, quick connect, or an ACTIVE template
  * with a flow), fill template defaults, check the filled task against the model and the documented
  * rules, check linked contacts exist, copy the related contact's attributes (request attributes win),
- * enforce the chain and active-task quotas, create an ACTIVE task.
+ * enforce the chain and active-task quotas, create an ACTIVE task and publish INITIATED, then QUEUED
+ * in the task's queue (the quick connect's queue, else its flow's `queueId` in the world, else the
+ * instance's first queue) now, or, with a ScheduledTime, when that time comes on the emulator clock.
  *
  * The 12-task PreviousContactId chain counts every TASK contact linked to the chain's root (the first
  * contact with no PreviousContactId), the root included when it is a task, ended or not.
@@ -15,7 +17,14 @@
 import { randomUUID } from 'node:crypto';
 import { checkInput, type JsonObject } from '../check-input.ts';
 import { invalidParameter, invalidRequest, notFound, quotaExceeded } from '../errors.ts';
-import { type ConnectState, type InstanceIndex, requireFlow, tokenKey } from '../state.ts';
+import { queueContact } from '../lifecycle.ts';
+import {
+  type ConnectState,
+  type ContactRecord,
+  type InstanceIndex,
+  requireFlow,
+  tokenKey,
+} from '../state.ts';
 import {
   applyTemplateDefaults,
   missingRequiredFields,
@@ -47,12 +56,12 @@ interface StartInput {
   ClientToken?: string;
 }
 
-/** The flow the task runs, and the template it comes from when it does. */
+/** The flow the task runs, the template it comes from when it does, and the queue it enters. */
 function resolveTarget(
   state: ConnectState,
   index: InstanceIndex,
   input: StartInput,
-): { flowId: string; template?: TaskTemplate } {
+): { flowId: string; template?: TaskTemplate; queueId?: string } {
   const { ContactFlowId, QuickConnectId, TaskTemplateId } = input;
   const targets = [ContactFlowId, QuickConnectId, TaskTemplateId].filter((v) => v !== undefined);
   if (targets.length !== 1) {
@@ -60,11 +69,19 @@ function resolveTarget(
       `include exactly one of ContactFlowId, QuickConnectId or TaskTemplateId (got ${targets.length})`,
     );
   }
-  if (ContactFlowId !== undefined) return { flowId: requireFlow(index, ContactFlowId).id };
+  const firstQueue = index.instance.queues[0]?.id;
+  if (ContactFlowId !== undefined) {
+    const flow = requireFlow(index, ContactFlowId);
+    return { flowId: flow.id, queueId: flow.queueId ?? firstQueue };
+  }
   if (QuickConnectId !== undefined) {
     const quickConnect = index.quickConnects.get(QuickConnectId);
     if (!quickConnect) throw notFound(`QuickConnectId: quick connect ${QuickConnectId} does not exist`);
-    return { flowId: quickConnect.contactFlowId };
+    const flow = index.flows.get(quickConnect.contactFlowId);
+    return {
+      flowId: quickConnect.contactFlowId,
+      queueId: quickConnect.queueId ?? flow?.queueId ?? firstQueue,
+    };
   }
   const template = state.templateIn(input.InstanceId, TaskTemplateId as string);
   if (template.Status !== 'ACTIVE') {
@@ -77,7 +94,11 @@ function resolveTarget(
       `task template ${template.Id} has no contact flow, so TaskTemplateId alone cannot identify the flow to run`,
     );
   }
-  return { flowId: template.ContactFlowId, template };
+  return {
+    flowId: template.ContactFlowId,
+    template,
+    queueId: index.flows.get(template.ContactFlowId)?.queueId ?? firstQueue,
+  };
 }
 
 /** The task's content, template defaults filled in and checked as a request would be. */
@@ -138,7 +159,7 @@ export function startTaskContact(state: ConnectState, body: JsonObject): { Conta
     const prior = state.recall(state.startTokens, tokenKey(instanceId, clientToken));
     if (prior !== undefined) return { ContactId: prior };
   }
-  const { flowId, template } = resolveTarget(state, index, input);
+  const { flowId, template, queueId } = resolveTarget(state, index, input);
   const content = taskContent(state, input, template);
   const previous = input.PreviousContactId
     ? state.contactIn(instanceId, input.PreviousContactId, 'PreviousContactId')
@@ -153,7 +174,7 @@ export function startTaskContact(state: ConnectState, body: JsonObject): { Conta
   const chainRootId = previous ? previous.chainRootId : contactId;
   checkQuotas(state, instanceId, chainRootId, previous !== undefined);
   const t = state.now();
-  state.addContact({
+  const contact: ContactRecord = {
     contactId,
     arn: `${state.arnPrefix(instanceId)}/contact/${contactId}`,
     instanceId,
@@ -176,8 +197,23 @@ export function startTaskContact(state: ConnectState, body: JsonObject): { Conta
     taskTemplateId: template?.Id,
     transfers: 0,
     clientToken,
-  });
+  };
+  state.addContact(contact);
   if (clientToken !== undefined)
     state.startTokens.set(tokenKey(instanceId, clientToken), { at: t, value: contactId });
+  state.emit('INITIATED', contact);
+  if (queueId !== undefined) enterQueue(state, contact, queueId, t);
   return { ContactId: contactId };
+}
+
+/** QUEUED now, or at the task's ScheduledTime when that is still ahead. */
+function enterQueue(state: ConnectState, contact: ContactRecord, queueId: string, t: number): void {
+  const scheduled = contact.scheduledTimestamp;
+  if (scheduled === undefined || scheduled <= t) {
+    queueContact(state, contact, queueId, t);
+  } else {
+    contact.queueId = queueId;
+    contact.queueDueTimestamp = scheduled;
+    state.waiting.add(contact);
+  }
 }

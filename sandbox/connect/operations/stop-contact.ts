@@ -1,10 +1,11 @@
 /**
  * StopContact (POST /contact/stop): ends an active contact, freeing its place in the active-task
- * quota. A contact that already ended, or that does not exist in the instance, is
+ * quota: DISCONNECTED (reason the DisconnectReason code, else API), then COMPLETED at once. A contact that already ended, or that does not exist in the instance, is
  * ContactNotFoundException (410): "The contact with the specified ID is not active or does not exist".
  */
 import type { JsonObject } from '../check-input.ts';
 import { ConnectApiError } from '../errors.ts';
+import { disconnectContact } from '../lifecycle.ts';
 import type { ConnectState } from '../state.ts';
 
 export function stopContact(state: ConnectState, input: JsonObject): Record<string, never> {
@@ -19,6 +20,6 @@ export function stopContact(state: ConnectState, input: JsonObject): Record<stri
     throw new ConnectApiError('ContactNotFoundException', `contact ${contactId} is not active`);
   }
   const reason = input.DisconnectReason as { Code?: string } | undefined;
-  state.endContact(contact, state.now(), reason?.Code ?? 'API');
+  disconnectContact(state, contact, state.now(), reason?.Code ?? 'API');
   return {};
 }

@@ -1,5 +1,7 @@
 /**
  * TransferContact (POST /contact/transfer). Output: `{ContactId, ContactArn}`.
+ * Contact events: to a queue (QueueId, else the flow's `queueId` in the world), QUEUED in it; to a
+ * user, CONNECTED_TO_AGENT with that user; to a flow that names no queue, none.
  *
  * Primary course: never both QueueId and UserId; the contact exists; a known ClientToken with the
  * same parameters returns the first response (counted once), with other parameters 409
@@ -10,12 +12,14 @@
  */
 import type { JsonObject } from '../check-input.ts';
 import { ConnectApiError, invalidRequest, notFound } from '../errors.ts';
+import { connectToAgent, queueContact } from '../lifecycle.ts';
 import {
   type ConnectState,
   type InstanceIndex,
   requireFlow,
   type TransferResponse,
   tokenKey,
+  userIn,
 } from '../state.ts';
 
 /** TransferContact flow types (TransferContact API reference: inbound, transfer-to-agent, transfer-to-queue). */
@@ -28,15 +32,6 @@ interface TransferInput {
   QueueId?: string;
   UserId?: string;
   ClientToken?: string;
-}
-
-/** UserId is "the identifier for the user. This can be the ID or the ARN of the user." */
-function userIdOf(state: ConnectState, index: InstanceIndex, userId: string): string {
-  const agentArn = `${state.arnPrefix(index.instance.id)}/agent/`;
-  const id =
-    userId.startsWith('arn:') && userId.startsWith(agentArn) ? userId.slice(agentArn.length) : userId;
-  if (!index.users.has(id)) throw notFound(`UserId: user ${userId} does not exist`);
-  return id;
 }
 
 /** Checks flow, queue, user and transfer count, in that order; returns the user's id. */
@@ -55,7 +50,7 @@ function checkTransferable(
   if (input.QueueId !== undefined && !index.queues.has(input.QueueId)) {
     throw notFound(`QueueId: queue ${input.QueueId} does not exist`);
   }
-  const userId = input.UserId === undefined ? undefined : userIdOf(state, index, input.UserId);
+  const userId = input.UserId === undefined ? undefined : userIn(state, index, input.UserId);
   const max = state.limits.tasks.transfersMax;
   if (transfers >= max) throw invalidRequest(`a contact cannot be transferred more than ${max} times`);
   return userId;
@@ -95,15 +90,10 @@ export function transferContact(state: ConnectState, body: JsonObject): Transfer
   const t = state.now();
   contact.transfers += 1;
   contact.contactFlowId = input.ContactFlowId;
-  if (queueId !== undefined) {
-    contact.queueId = queueId;
-    contact.userId = undefined;
-  }
-  if (userId !== undefined) {
-    contact.userId = userId;
-    contact.queueId = undefined;
-  }
   contact.lastUpdateTimestamp = t;
+  const queue = queueId ?? (userId === undefined ? index.flows.get(input.ContactFlowId)?.queueId : undefined);
+  if (queue !== undefined) queueContact(state, contact, queue, t);
+  if (userId !== undefined) connectToAgent(state, contact, userId, t, false);
   const response = { ContactId: contact.contactId, ContactArn: contact.arn };
   if (clientToken !== undefined) {
     state.transferTokens.set(tokenKey(instanceId, clientToken), { at: t, value: { fingerprint, response } });

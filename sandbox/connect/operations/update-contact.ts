@@ -1,6 +1,7 @@
 /**
  * UpdateContact (POST /contacts/{InstanceId}/{ContactId}): Name, Description, References (added or
  * replaced by key, the 4,096-byte budget applying to the result). Ongoing and completed contacts.
+ * Publishes CONTACT_DATA_UPDATED.
  */
 import type { JsonObject } from '../check-input.ts';
 import { invalidParameter } from '../errors.ts';
@@ -24,5 +25,6 @@ export function updateContact(state: ConnectState, input: JsonObject): Record<st
   if (description !== undefined) contact.description = description;
   contact.references = merged;
   contact.lastUpdateTimestamp = Math.max(contact.lastUpdateTimestamp, state.now());
+  state.emit('CONTACT_DATA_UPDATED', contact);
   return {};
 }
