@@ -23,10 +23,10 @@ import { readContactEvent } from './event.ts';
 
 /** An unknown contact's event younger than this is retried, for its entry may still be written. */
 export const UNKNOWN_RETRY_WINDOW_MS = 5 * 60_000;
-/** ... at most this many receives. */
-export const UNKNOWN_RETRY_RECEIVES = 3;
-/** ... after this many seconds. */
-export const UNKNOWN_RETRY_SECONDS = 10;
+/** ... on its receives before this one ... */
+export const UNKNOWN_RETRY_RECEIVES = 4;
+/** ... after 2, 4, then 8 seconds: the entry is written right after StartTaskContact answers. */
+export const unknownRetrySeconds = (receives: number) => 2 ** Math.min(3, Math.max(1, receives));
 
 export type ContactEventMetric =
   | 'ContactEventsApplied'
@@ -67,7 +67,7 @@ export async function processContactEvent(
   if (out.status === 'unknown') {
     const receives = Number(record.attributes.ApproximateReceiveCount ?? '1') || 1;
     if (deps.now() - fact.at < UNKNOWN_RETRY_WINDOW_MS && receives < UNKNOWN_RETRY_RECEIVES) {
-      await deps.changeVisibility(record.receiptHandle, UNKNOWN_RETRY_SECONDS);
+      await deps.changeVisibility(record.receiptHandle, unknownRetrySeconds(receives));
       throw new ContactNotYetKnownError(contactId);
     }
     deps.count('ContactEventsUnknown');
