@@ -2,7 +2,8 @@
  * The DLQ-with-backoff story end to end on the sandbox: Connect's active-task quota turns away part of
  * a burst, the turned-away messages wait in the DLQ with `nextAttemptAt`, the tasks complete, and the
  * scheduled redrive function (functions/redrive.ts, invoked the way EventBridge would) brings them
- * back when due, until every event is exactly one task.
+ * back when due, until every event is exactly one task. Contact events are all lost here, so no freed
+ * slot brings an event back early: the timer is the only way back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedriveSummary } from '#lib/redrive/redrive.ts';
@@ -47,6 +48,9 @@ describe('over-quota messages parked in the DLQ and redriven with backoff', () =
     await h.connectConfig({
       activeTaskQuota: ACTIVE_TASK_QUOTA,
       autoCompleteAfterSeconds: TASK_LIFETIME_SECONDS,
+      // Every contact event lost: no freed slot releases a waiting event, so this is the timer's
+      // story, the fallback (test/integration/capacity-redrive.test.ts tells the event-driven one).
+      contactEvents: { dropRate: 1 },
     });
   });
 
