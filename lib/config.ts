@@ -269,6 +269,8 @@ export type RedriveConfig = {
   /** REDRIVE_MAX_ATTEMPTS and REDRIVE_MAX_AGE_SECONDS, both required. */
   limits: RedriveLimits;
   overQuotaBackoff: BackoffConfig;
+  /** LEDGER_TABLE: OVER_QUOTA copies whose task exists, or whose event parked again, are deleted. */
+  ledgerTable?: string;
 };
 
 export function redriveConfigFromEnv(env: Env = process.env): RedriveConfig {
@@ -282,6 +284,7 @@ export function redriveConfigFromEnv(env: Env = process.env): RedriveConfig {
       maxAgeSeconds: positiveInteger(env, 'REDRIVE_MAX_AGE_SECONDS'),
     },
     overQuotaBackoff: overQuotaBackoffFromEnv(env),
+    ...optionalText(env, 'LEDGER_TABLE', 'ledgerTable'),
   };
 }
 

@@ -95,10 +95,63 @@ process.on('SIGTERM', () => void shutdown(0));
  * What --once shows after the drain, on the sandbox's movable clock (hours pass in an instant):
  * 1. the sample escalation plan comes due and the transfer sweep performs it;
  * 2. with the instance at its active-task quota, one more event is parked in the DLQ as OVER_QUOTA;
- * 3. the tasks auto-complete, the scheduled redrive replays the parked event, and it becomes a task;
+ * 3. an agent accepts a task and completes it; its COMPLETED contact event frees the slot, the parked
+ *    event is created seconds later (not at its backoff), and the publisher gets its outcomes;
  * 4. the task schedules start (paused until now, so nothing earlier is invented) and the clock moves to
  *    the next occurrence of any of them: one task per occurrence appears.
  */
+/** Connect's default active-task quota, restored once the demo has shown a slot freeing. */
+const DEFAULT_ACTIVE_TASK_QUOTA = 2500;
+
+/** `POST /_sandbox/contacts/<id>/<action>`, as an agent's desktop would act on the task. */
+async function agent(contactId: string, action: 'accept' | 'complete', body: object = {}): Promise<void> {
+  const res = await fetch(`${sandbox.endpoint}/_sandbox/contacts/${contactId}/${action}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 200) throw new Error(`${action} ${contactId}: ${res.status} ${await res.text()}`);
+}
+
+/** Step 3 of --once: a slot frees and the parked event comes back at once. */
+async function agentFreesASlot(): Promise<void> {
+  if (!pipeline) return;
+  const active = sandbox.connect.contacts({ channel: 'TASK', state: 'ACTIVE' });
+  const task = active.find((c) => c.Name?.startsWith('Case 1001')) ?? active[0];
+  if (!task) return;
+  const short = `${task.ContactId.slice(0, 4)}…`;
+  console.log(`\n▸ an agent accepts task ${short} and completes it, with 30 s of after-contact work`);
+  await agent(task.ContactId, 'accept');
+  await agent(task.ContactId, 'complete', { afterContactWorkSeconds: 30 });
+  advanceClock(30_000);
+  const freedAt = performance.now();
+  await pipeline.idle();
+  const bus = sandbox.environment.OUTCOME_BUS_NAME as string;
+  for (const { event } of sandbox.events.kept(bus).events) {
+    const outcome = event.detail as { type: string; subject: string; data: Record<string, unknown> };
+    if (outcome.subject !== task.ContactId) continue;
+    console.log(
+      `  ⇢ the publisher gets ${[outcome.type, describeOutcome(outcome.data)].filter(Boolean).join(' ')}`,
+    );
+  }
+  const created = sandbox.connect.contacts({ channel: 'TASK' }).find((c) => c.Name?.startsWith('Case 1002'));
+  if (created) {
+    const seconds = ((performance.now() - freedAt) / 1000).toFixed(1);
+    console.log(`  ✓ the parked event is a task within ${seconds} s of the slot freeing: ${created.Name}`);
+  }
+}
+
+/** One line of an outcome's data: who, how it ended. */
+function describeOutcome(data: Record<string, unknown>): string {
+  const agentId = (data.agent as { id?: string } | undefined)?.id;
+  const completion = data.completion as { disconnectReason?: string; afterContactWork?: unknown } | undefined;
+  const parts = [
+    agentId ? `(agent ${agentId.slice(0, 4)}…)` : '',
+    completion?.disconnectReason ? completion.disconnectReason : '',
+    completion?.afterContactWork ? 'after-contact work done' : '',
+  ];
+  return parts.filter(Boolean).join(', ');
+}
+
 async function onceScenario(): Promise<void> {
   if (!pipeline) return;
   const run = async (part: string) => {
@@ -127,17 +180,12 @@ async function onceScenario(): Promise<void> {
     const parked = (await summarize(sandbox, sent)).dlq.filter((d) => d.class === 'OVER_QUOTA');
     for (const d of parked) console.log(`  ✗ ${d.class} ${d.code}: ${d.reason}`);
 
-    // Tasks end on their own an hour after this point; then the redrive finds the parked event due.
-    const ageMs =
-      now() -
-      Math.min(
-        ...sandbox.connect.contacts({ channel: 'TASK' }).map((c) => Date.parse(c.InitiationTimestamp)),
-      );
-    sandbox.connect.configure({ autoCompleteAfterSeconds: Math.ceil(ageMs / 1000) + 3600 });
-    advanceClock(3600_000 + 60_000);
-    step('sandbox clock +61 min: the tasks auto-complete, freeing the quota; running the DLQ redrive');
-    await run('redrive');
-    await pipeline.idle();
+    await agentFreesASlot();
+    sandbox.connect.configure({ activeTaskQuota: DEFAULT_ACTIVE_TASK_QUOTA });
+    step('the scheduled DLQ redrive runs: the parked copy of that event no longer waits');
+    const name = pipeline.schedules().find((n) => n.includes('redrive'));
+    const summary = name ? ((await pipeline.runSchedule(name)) as { superseded?: number }) : undefined;
+    console.log(`  ✓ ${summary?.superseded ?? 0} OVER_QUOTA copy deleted from the DLQ: its task exists`);
   }
 
   pipeline.taskSchedules.resume();

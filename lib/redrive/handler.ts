@@ -2,23 +2,27 @@
  * Builds the redrive Lambda handler: replays due over-quota messages from the DLQ (EventBridge
  * schedule, `{action: 'redrive'}`), or replays what ops ask for (`{filter, max?, dryRun?}`), each to
  * the queue of the lane it failed in. `functions/redrive.ts` calls this once at module scope.
- * Redrive calls SQS only: nothing here imports the Connect client.
+ * Redrive calls SQS and reads the ledger: nothing here imports the Connect client.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { now as clockNow } from '#lib/clock.ts';
 import type { RedriveConfig } from '#lib/config.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
 import { createMetrics, logger as powertoolsLogger } from '#lib/observability/powertools.ts';
 import { handleRedriveInvocation } from './invocation.ts';
 import type { RedriveSummary } from './redrive.ts';
+import { ledgerSettledCheck } from './settled.ts';
 import { createSqsPort } from './sqs-port.ts';
 
 export type RedriveRuntime = {
   config: RedriveConfig;
-  clients: { sqs: SQSClient };
+  /** `dynamodb`: the ledger, to delete OVER_QUOTA copies whose event no longer waits (settled.ts). */
+  clients: { sqs: SQSClient; dynamodb?: DynamoDBClient };
   now?: () => number;
   /** Default: the Powertools logger. */
   logger?: Logger;
@@ -35,6 +39,13 @@ export function createRedriveHandler(runtime: RedriveRuntime) {
     limits: config.limits,
     overQuotaBackoff: config.overQuotaBackoff,
     now: runtime.now ?? clockNow,
+    ...(runtime.clients.dynamodb && config.ledgerTable
+      ? {
+          settled: ledgerSettledCheck(
+            new DynamoLedger({ client: runtime.clients.dynamodb, tableName: config.ledgerTable }),
+          ),
+        }
+      : {}),
   };
   const observe = {
     count: (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value),

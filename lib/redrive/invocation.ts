@@ -65,7 +65,7 @@ export function parseRedriveEvent(
   );
 }
 
-export type RedriveMetricName = 'Replayed' | 'Deferred' | 'Exhausted' | 'RedriveProblems';
+export type RedriveMetricName = 'Replayed' | 'Deferred' | 'Exhausted' | 'Superseded' | 'RedriveProblems';
 
 /** Where an invocation's counts and log lines go (a Powertools `Logger` is a `Logger` as it is). */
 export type RedriveObservability = {
@@ -96,6 +96,7 @@ export async function handleRedriveInvocation(
     count('Replayed', summary.replayed);
     count('Deferred', summary.deferred);
     count('Exhausted', summary.exhausted);
+    count('Superseded', summary.superseded);
   }
   // Always at least this one: every invocation publishes a metric.
   count('RedriveProblems', summary.problems.length);
@@ -108,6 +109,7 @@ export async function handleRedriveInvocation(
     deferred: summary.deferred,
     exhausted: summary.exhausted,
     permanentUntouched: summary.permanentUntouched,
+    superseded: summary.superseded,
     skipped: summary.skipped,
     problems: summary.problems.length,
     stoppedBy: summary.stoppedBy,

@@ -34,6 +34,7 @@ import {
 import { FAILURE_ATTRIBUTE, type FailureClass, type FailureRecord } from '#lib/retry/failure-record.ts';
 import { type DlqFilter, matchesFilter } from './filter.ts';
 import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
+import { type SettledCheck, settledText } from './settled.ts';
 import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
 
 /** SQS caps a message's visibility at 12 hours from its receipt; a minute is kept back for the time spent since. */
@@ -68,6 +69,11 @@ export interface RedriveDeps {
   overQuotaBackoff?: BackoffConfig;
   /** Epoch ms; default the service clock. */
   now?: () => number;
+  /**
+   * Whether an OVER_QUOTA copy's event still waits (settled.ts): scheduled mode deletes one whose task
+   * exists or whose event parked again since. Absent: every copy is replayed when due.
+   */
+  settled?: SettledCheck;
 }
 
 export interface RedriveOptions {
@@ -87,7 +93,7 @@ export interface RedriveOptions {
   onProgress?: (summary: Readonly<RedriveSummary>) => void;
 }
 
-export type RedriveActionKind = 'replay' | 'defer' | 'exhaust' | 'leave';
+export type RedriveActionKind = 'replay' | 'defer' | 'exhaust' | 'leave' | 'drop';
 
 export interface RedriveAction {
   messageId: string;
@@ -117,6 +123,8 @@ export interface RedriveSummary {
   deferred: number;
   exhausted: number;
   permanentUntouched: number;
+  /** OVER_QUOTA copies deleted because their event no longer waits (settled.ts). */
+  superseded: number;
   /** Left alone: not matching the filter, or EXHAUSTED/TRANSIENT in scheduled mode. */
   skipped: number;
   problems: RedriveProblem[];
@@ -135,7 +143,8 @@ type Decision =
   | { kind: 'replay'; reason: string }
   | { kind: 'defer'; seconds: number; reason: string }
   | { kind: 'exhaust'; reason: string }
-  | { kind: 'leave'; reason: string; permanent: boolean };
+  | { kind: 'leave'; reason: string; permanent: boolean }
+  | { kind: 'drop'; reason: string };
 
 function exhaustionReason(failure: FailureRecord, limits: RedriveLimits, nowMs: number): string | undefined {
   if (failure.attempts >= limits.maxAttempts)
@@ -298,6 +307,7 @@ function emptySummary(options: RedriveOptions, dryRun: boolean): RedriveSummary 
     deferred: 0,
     exhausted: 0,
     permanentUntouched: 0,
+    superseded: 0,
     skipped: 0,
     problems: [],
     actions: [],
@@ -398,9 +408,23 @@ async function sendThenDelete(run: RedriveRun, target: Target): Promise<VisitOut
   return 'done';
 }
 
+/** An OVER_QUOTA copy whose event no longer waits: deleted (counted, not deleted, in a dry run). */
+async function drop(run: RedriveRun, { message }: Target): Promise<VisitOutcome> {
+  run.summary.superseded += 1;
+  if (run.dryRun) return 'hold';
+  try {
+    await run.deps.sqs.delete(run.deps.dlqUrl, message.receiptHandle);
+    return 'done';
+  } catch (error) {
+    run.summary.superseded -= 1;
+    return problem(run, message, `delete failed: ${errorText(error)}`);
+  }
+}
+
 const ACTIONS: Record<RedriveActionKind, (run: RedriveRun, target: Target) => Promise<VisitOutcome>> = {
   leave,
   defer,
+  drop,
   replay: sendThenDelete,
   exhaust: sendThenDelete,
 };
@@ -447,6 +471,25 @@ function decide(
   return { message, read, failure, decision };
 }
 
+/** In scheduled mode, an OVER_QUOTA copy whose event no longer waits becomes a `drop`. */
+async function settle(
+  run: RedriveRun,
+  target: ReturnType<typeof decide>,
+): Promise<ReturnType<typeof decide>> {
+  if (
+    run.options.mode !== 'scheduled' ||
+    !run.deps.settled ||
+    typeof target !== 'object' ||
+    'problem' in target
+  )
+    return target;
+  if (target.failure.class !== 'OVER_QUOTA' || target.decision.kind === 'leave') return target;
+  const reason = await run.deps.settled(target.failure);
+  return reason === undefined
+    ? target
+    : { ...target, decision: { kind: 'drop', reason: settledText(reason) } };
+}
+
 async function visit(
   run: RedriveRun,
   message: ReceivedMessage,
@@ -454,7 +497,7 @@ async function visit(
   if (run.rewritten.has(message.messageId)) return { outcome: 'hold', stop: false };
   const { summary, options } = run;
   summary.scanned += 1;
-  const target = decide(run, message, run.clock());
+  const target = await settle(run, decide(run, message, run.clock()));
   let outcome: VisitOutcome = 'hold';
   if (target === 'skip') summary.skipped += 1;
   else if ('problem' in target) problem(run, message, target.problem);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '../..');
 
 describe('npm start -- --once', () => {
-  it('drains the demo, then shows a transfer and an over-quota event coming back, and exits 0', () => {
+  it('drains the demo, then shows a transfer, an agent completing a task and the parked event created as its slot frees, and exits 0', () => {
     // Act: the same entry point `npm start` runs, on a free port.
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'sandbox/main.ts', '--once', '--port', '0'], {
       cwd: root,
@@ -36,8 +36,17 @@ describe('npm start -- --once', () => {
     expect(drained).toMatch(
       /ValidationFailed \[com\.example\.returns\]: TaskTemplateId: the task template is INACTIVE/,
     );
-    // The scenario: the plan transfers; an event over the active-task quota is parked, then redriven.
+    // The scenario: the plan transfers; an event over the active-task quota is parked; an agent
+    // accepts and completes a task; its slot brings the parked event back within seconds; the
+    // publisher gets the task's outcomes; the redrive deletes the parked copy (its task exists).
     expect(scenario).toMatch(/OVER_QUOTA ServiceQuotaExceededException/);
+    expect(scenario).toMatch(/an agent accepts task \S+ and completes it/);
+    expect(scenario).toMatch(/the publisher gets task\.accepted \(agent /);
+    expect(scenario).toMatch(/the publisher gets task\.completed \(agent [^)]+\), AGENT_DISCONNECT/);
+    expect(scenario).toMatch(
+      /the parked event is a task within [\d.]+ s of the slot freeing: Case 1002: Invoice shows the wrong address/,
+    );
+    expect(scenario).toContain('1 OVER_QUOTA copy deleted from the DLQ: its task exists');
     // Then the task schedules start and the clock moves to the next occurrence: one task for it.
     expect(scenario).toMatch(
       /▸ sandbox clock \+[^:]+: task schedule (weekday-escalations|monthly-disputes) \(cron\([^)]*\), Europe\/Berlin\) is due at /,
