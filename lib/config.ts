@@ -200,6 +200,11 @@ export type IngestConfig = {
   allowedInstanceIds?: string[];
   /** OUTCOME_BUS_NAME: where task outcomes are published; absent: they wait in the outbox for the sweep. */
   outcomeBusName?: string;
+  /**
+   * ACTIVE_TASK_QUOTA: the instances' active-task quota; at it, by the service's own count of its open
+   * tasks, an event is parked without calling Connect (lib/capacity/gate.ts). Absent: no such gate.
+   */
+  activeTaskQuota?: number;
 };
 
 export function ingestConfigFromEnv(env: Env = process.env): IngestConfig {
@@ -230,6 +235,9 @@ export function ingestConfigFromEnv(env: Env = process.env): IngestConfig {
     limits: parseTaskLimits(env.CONNECT_LIMITS),
     ...(allowedInstanceIds === undefined ? {} : { allowedInstanceIds }),
     ...optionalText(env, 'OUTCOME_BUS_NAME', 'outcomeBusName'),
+    ...(env.ACTIVE_TASK_QUOTA === undefined
+      ? {}
+      : { activeTaskQuota: positiveInteger(env, 'ACTIVE_TASK_QUOTA') }),
   };
 }
 

@@ -51,8 +51,10 @@ export function createContactEventsHandler(runtime: ContactEventsRuntime) {
   const metrics = createMetrics();
   const ledger = new DynamoLedger({ client: clients.dynamodb, tableName: config.ledgerTable });
   const publisher = new EventBridgeOutcomePublisher(clients.eventbridge, config.outcomeBusName);
-  const release = (instanceId: string, slots: number) =>
-    releaseWaiters(instanceId, slots, {
+  const release = async (instanceId: string, slots: number) => {
+    // The ended tasks' slots go back to the count first, then to the oldest waiting events.
+    for (let i = 0; i < slots; i += 1) await ledger.freeSlot(instanceId);
+    return releaseWaiters(instanceId, slots, {
       waiters: ledger,
       entries: ledger,
       now,
@@ -63,6 +65,7 @@ export function createContactEventsHandler(runtime: ContactEventsRuntime) {
       metrics.addMetric('WaitersReleased', MetricUnit.Count, out.released.length);
       return out;
     });
+  };
   const drain = (key: string, effects: Parameters<typeof drainEffects>[1]) =>
     drainEffects(key, effects, { outbox: ledger, publisher, release, log, now }).then((out) => {
       const published = out.done.filter((e) => e.kind === 'publish').length;

@@ -10,6 +10,8 @@
  *    again later, less often as it ages. A contact Connect does not know (after a grace) is closed as
  *    `CONTACT_NOT_FOUND`.
  *
+ * 3. **The slot counts** of the active-task gate (lib/capacity/gate.ts) are set from the open tasks.
+ *
  * Everything is found through the ledger's pending index, soonest first, a bounded number per run; the
  * run stops before the invocation's time runs out (the rest waits for the next run).
  */
@@ -20,6 +22,7 @@ import type {
   OutboxLedger,
   PendingLedger,
   ProgressLedger,
+  SlotLedger,
   TaskProgress,
 } from '#lib/ledger/port.ts';
 import type { Logger } from '#lib/observability/logger.ts';
@@ -42,7 +45,7 @@ const NOT_FOUND_GRACE_MS = 10 * 60_000;
 const TIME_MARGIN_MS = 5_000;
 
 export interface SweepDeps {
-  ledger: PendingLedger & ProgressLedger & OutboxLedger & ContactIndexLedger;
+  ledger: PendingLedger & ProgressLedger & OutboxLedger & ContactIndexLedger & SlotLedger;
   describe: ContactDescriber;
   /** The stage's instances (CONNECT_INSTANCE_IDS). */
   instanceIds: readonly string[];
@@ -169,7 +172,10 @@ export async function runContactSweep(deps: SweepDeps): Promise<SweepSummary> {
   }
   for (const instanceId of deps.instanceIds) {
     if (run.summary.stoppedBy === 'done') await sweepInstance(run, instanceId, limit);
-    run.summary.openTasks[instanceId] = await deps.ledger.openTasks(instanceId);
+    const open = await deps.ledger.openTasks(instanceId);
+    run.summary.openTasks[instanceId] = open;
+    // The active-task slot count (lib/capacity/gate.ts) from the truth it caches.
+    await deps.ledger.setSlots(instanceId, open);
   }
   return run.summary;
 }

@@ -123,3 +123,11 @@ export const WAITER_KEY_PREFIX = 'waiter#';
 export function waiterKey(clientToken: string): string {
   return ledgerKey(WAITER_KEY_PREFIX, 'waiter key', [['clientToken', clientToken]]);
 }
+
+/** Prefix of the ledger items counting an instance's active-task slots in use. */
+export const SLOTS_KEY_PREFIX = 'slots#';
+
+/** The ledger key of the slot count of `instanceId` (lib/capacity/gate.ts). */
+export function slotsKey(instanceId: string): string {
+  return ledgerKey(SLOTS_KEY_PREFIX, 'slot count key', [['instanceId', instanceId]]);
+}

@@ -14,6 +14,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { Budget } from '#lib/budget/budget.ts';
 import { createQuotaBudget } from '#lib/budget/config.ts';
 import { type BudgetMetrics, powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
+import { createCapacityGate } from '#lib/capacity/gate.ts';
 import { now as clockNow } from '#lib/clock.ts';
 import type { IngestConfig } from '#lib/config.ts';
 import { createTemplateProvider } from '#lib/connect/templates.ts';
@@ -154,6 +155,11 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
       ...(config.maxReceiveCount === undefined ? {} : { maxReceiveCount: config.maxReceiveCount }),
     }),
     outcomes,
+    ...(config.activeTaskQuota === undefined
+      ? {}
+      : {
+          capacity: createCapacityGate({ slots: ledger, quota: config.activeTaskQuota }),
+        }),
     metrics: runtime.metrics,
     log,
     limits: config.limits,

@@ -25,6 +25,7 @@
  * message.
  */
 import type { SQSRecord } from 'aws-lambda';
+import type { CapacityGate } from '#lib/capacity/gate.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
 import { EnvelopeError, parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
@@ -84,6 +85,11 @@ export interface IngestDeps {
    * neither is recorded.
    */
   outcomes?: IngestOutcomes;
+  /**
+   * The active-task gate (lib/capacity/gate.ts): an instance full by the service's own count parks
+   * the event OVER_QUOTA without a call. Absent: every event is tried at Connect.
+   */
+  capacity?: CapacityGate;
   now: () => number;
 }
 
@@ -106,8 +112,11 @@ export type RecordOutcome =
 
 type Unwrapped = ReturnType<typeof unwrapIngestRecord>;
 
-/** StartTaskContact's 402 for the active-task quota (and the chain limit when the ledger cannot tell). */
-const OVER_QUOTA_CODE = 'ServiceQuotaExceededException';
+/**
+ * The instance's active tasks are full: Connect's 402 (also the chain limit when the ledger cannot
+ * tell), or the service's own count (no call made). Such an event waits for a freed slot.
+ */
+const ACTIVE_QUOTA_CODES = new Set(['ServiceQuotaExceededException', 'ActiveTasksAtQuota']);
 
 /** What the record reached before it failed: its failure record names them. */
 interface Context extends PlanProgress {
@@ -297,6 +306,27 @@ async function forwardStep(
   return { status: 'forwarded', from: lane.from, lane: lane.to, ruleId: compiled.rule.ruleId };
 }
 
+/**
+ * StartTaskContact with one of the instance's active-task slots (the gate, when there is one): given
+ * back when no task came of the call, kept by a created task until it ends.
+ */
+async function startWithSlot(
+  deps: IngestDeps,
+  instanceId: string,
+  replay: boolean,
+  call: Parameters<IngestDeps['startTask']>[0],
+) {
+  const slot = await deps.capacity?.take(instanceId, { replay });
+  try {
+    const result = await deps.startTask(call);
+    if (result.duplicate) await slot?.giveBack();
+    return result;
+  } catch (error) {
+    await slot?.giveBack();
+    throw error;
+  }
+}
+
 /** Steps 4-5: start the planned task exactly once, then record it (afterCreate). */
 async function startStep(
   { record, deps, unwrapped }: Run,
@@ -306,7 +336,7 @@ async function startStep(
   const { rule: compiled, clientToken, request } = plan;
   const rule = compiled.rule;
   if (plan.truncated.length > 0) deps.metrics.count('Truncated');
-  const result = await deps.startTask({
+  const result = await startWithSlot(deps, rule.instanceId, unwrapped.failure !== undefined, {
     clientToken,
     request,
     onChainLimit: rule.options.onChainLimit,
@@ -514,7 +544,8 @@ async function afterPark(
   if (outcomes === undefined) return;
   const rule = ctx.rule?.rule;
   if (parked.class === 'OVER_QUOTA') {
-    if (parked.code !== OVER_QUOTA_CODE || rule?.action !== 'create' || ctx.clientToken === undefined) return;
+    if (!ACTIVE_QUOTA_CODES.has(parked.code) || rule?.action !== 'create' || ctx.clientToken === undefined)
+      return;
     const firstFailureAt = unwrapped?.failure?.firstFailureAt;
     await outcomes.waiters
       .putWaiter({

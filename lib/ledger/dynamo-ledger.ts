@@ -29,6 +29,7 @@ import {
   toLedgerItem,
 } from './codec.ts';
 import * as outbox from './dynamo-outbox.ts';
+import { DynamoSlots } from './dynamo-slots.ts';
 import { DynamoWaiters } from './dynamo-waiters.ts';
 import { LedgerStoreError } from './errors.ts';
 import {
@@ -54,10 +55,12 @@ export class DynamoLedger implements Ledger {
   /** Client, table name and retention, checked once. */
   readonly #db: DynamoTable;
   readonly #waiters: DynamoWaiters;
+  readonly #slots: DynamoSlots;
 
   constructor(options: DynamoLedgerOptions) {
     this.#db = dynamoTable('DynamoLedger', options, DEFAULT_LEDGER_RETENTION_MS);
     this.#waiters = new DynamoWaiters(this.#db);
+    this.#slots = new DynamoSlots(this.#db);
   }
 
   async put(entry: LedgerEntry, state?: NewEntryState): Promise<LedgerPutOutcome> {
@@ -270,8 +273,8 @@ export class DynamoLedger implements Ledger {
     return outbox.deferCheck(this.#db, clientToken, checkAt);
   }
 
-  openTasks(instanceId: string): Promise<number> {
-    return outbox.openTasks(this.#db, instanceId);
+  openTasks(instanceId: string, limit?: number): Promise<number> {
+    return outbox.openTasks(this.#db, instanceId, limit);
   }
 
   duePending(partition: string, dueBy: number, limit: number): Promise<string[]> {
@@ -314,6 +317,20 @@ export class DynamoLedger implements Ledger {
 
   removeWaiter(clientToken: string, parkedAt?: number): Promise<void> {
     return this.#waiters.removeWaiter(clientToken, parkedAt);
+  }
+
+  // ─── Active-task slot counts (dynamo-slots.ts) ──────────────────────────────────────────────────
+
+  takeSlot(instanceId: string, quota: number, force: boolean): Promise<{ taken: boolean; used: number }> {
+    return this.#slots.takeSlot(instanceId, quota, force);
+  }
+
+  freeSlot(instanceId: string): Promise<void> {
+    return this.#slots.freeSlot(instanceId);
+  }
+
+  setSlots(instanceId: string, used: number): Promise<void> {
+    return this.#slots.setSlots(instanceId, used);
   }
 }
 

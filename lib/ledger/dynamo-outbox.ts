@@ -226,7 +226,7 @@ async function queryPending(
             dueBy === undefined ? { ':p': partition } : { ':p': partition, ':d': dueBy },
           ),
           ...(count ? { Select: 'COUNT' } : {}),
-          ...(limit === undefined ? {} : { Limit: limit - keys.length }),
+          ...(limit === undefined ? {} : { Limit: limit - (count ? total : keys.length) }),
           ...(start === undefined ? {} : { ExclusiveStartKey: marshall(start) }),
         }),
       );
@@ -236,12 +236,12 @@ async function queryPending(
     } catch (error) {
       throw new LedgerStoreError('could not query the ledger pending index', { cause: error });
     }
-  } while (start !== undefined && (limit === undefined || keys.length < limit));
+  } while (start !== undefined && (limit === undefined || (count ? total : keys.length) < limit));
   return { keys, count: total };
 }
 
-export async function openTasks(db: DynamoTable, instanceId: string): Promise<number> {
-  return (await queryPending(db, openPartition(instanceId), undefined, undefined, true)).count;
+export async function openTasks(db: DynamoTable, instanceId: string, limit?: number): Promise<number> {
+  return (await queryPending(db, openPartition(instanceId), undefined, limit, true)).count;
 }
 
 export async function duePending(

@@ -216,8 +216,8 @@ export interface ProgressLedger {
 
 /** Open tasks and what else needs attention, through the pending index (`byPending`). */
 export interface PendingLedger {
-  /** The open tasks ingest created in `instanceId` (entries not yet seen completed). */
-  openTasks(instanceId: string): Promise<number>;
+  /** The open tasks ingest created in `instanceId` (entries not yet seen completed), counted up to `limit`. */
+  openTasks(instanceId: string, limit?: number): Promise<number>;
   /**
    * Keys of the items of `partition` due by `dueBy`, soonest first: `open#<instanceId>` (open tasks:
    * their reconcile check, or effects left by a writer) or `outbox` (ended tasks and rejections with
@@ -270,6 +270,20 @@ export interface WaiterLedger {
   removeWaiter(clientToken: string, parkedAt?: number): Promise<void>;
 }
 
+/**
+ * The service's count of each instance's active-task slots in use (lib/capacity/gate.ts): taken
+ * before StartTaskContact, given back when no task came of it or when the task ends, and set from the
+ * open tasks by the contact events sweep (so a lost update heals within a minute).
+ */
+export interface SlotLedger {
+  /** Takes a slot if fewer than `quota` are in use, or anyway when `force`; the count after the attempt. */
+  takeSlot(instanceId: string, quota: number, force: boolean): Promise<{ taken: boolean; used: number }>;
+  /** Gives a slot back (never below zero). */
+  freeSlot(instanceId: string): Promise<void>;
+  /** Sets the count. */
+  setSlots(instanceId: string, used: number): Promise<void>;
+}
+
 /** Every part of the ledger: what the DynamoDB adapter and the test double implement. */
 export interface Ledger
   extends LedgerStore,
@@ -279,4 +293,5 @@ export interface Ledger
     ProgressLedger,
     PendingLedger,
     OutboxLedger,
-    WaiterLedger {}
+    WaiterLedger,
+    SlotLedger {}

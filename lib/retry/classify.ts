@@ -50,6 +50,8 @@ const BY_NAME: Readonly<Record<string, ErrorClass>> = {
   RequestTimeout: 'TRANSIENT',
   RequestTimeoutException: 'TRANSIENT',
   ServiceQuotaExceededException: 'OVER_QUOTA',
+  // The service's own count says the instance is full (lib/capacity/gate.ts): no call was made.
+  ActiveTasksAtQuota: 'OVER_QUOTA',
   InvalidParameterException: 'PERMANENT',
   InvalidRequestException: 'PERMANENT',
   ResourceNotFoundException: 'PERMANENT',

@@ -248,6 +248,13 @@ export function ledgerContract(name: string, fresh: () => Promise<Ledger>): void
           expect(progress?.sent).toEqual([{ id: created(10).id, type: 'task.created', at: T0 + 5 }]);
         });
 
+        it('counts the open tasks of an instance up to a limit', async () => {
+          for (const n of [30, 31, 32]) await ledger.put(entry(n), { checkAt: T0 + HOUR, now: T0 });
+          expect(await ledger.openTasks(INSTANCE)).toBe(3);
+          expect(await ledger.openTasks(INSTANCE, 2)).toBe(2);
+          expect(await ledger.openTasks(INSTANCE, 5)).toBe(3);
+        });
+
         it('writes progress only at the revision it read', async () => {
           // Prepare
           const e = entry(11);
@@ -352,6 +359,28 @@ export function ledgerContract(name: string, fresh: () => Promise<Ledger>): void
           expect(await ledger.duePending(openPartition(INSTANCE), T0 + OUTBOX_GRACE_MS, 10)).toEqual([
             e.clientToken,
           ]);
+        });
+      });
+
+      describe('active-task slots', () => {
+        it('takes slots up to the quota, or past it when forced, and gives them back down to zero', async () => {
+          const taken = [];
+          for (let i = 0; i < 3; i += 1) taken.push(await ledger.takeSlot(INSTANCE, 2, false));
+          const forced = await ledger.takeSlot(INSTANCE, 2, true);
+          const other = await ledger.takeSlot(OTHER_INSTANCE, 2, false);
+          for (let i = 0; i < 5; i += 1) await ledger.freeSlot(INSTANCE);
+          const afterFree = await ledger.takeSlot(INSTANCE, 2, false);
+          await ledger.setSlots(INSTANCE, 2);
+          const afterSet = await ledger.takeSlot(INSTANCE, 2, false);
+          expect(taken).toEqual([
+            { taken: true, used: 1 },
+            { taken: true, used: 2 },
+            { taken: false, used: 2 },
+          ]);
+          expect(forced).toEqual({ taken: true, used: 3 });
+          expect(other).toEqual({ taken: true, used: 1 });
+          expect(afterFree).toEqual({ taken: true, used: 1 });
+          expect(afterSet).toEqual({ taken: false, used: 2 });
         });
       });
 

@@ -55,6 +55,7 @@ export class InMemoryLedger implements Ledger {
   readonly #outcomes = new Map<string, Outboxed>();
   readonly #waiters = new Map<string, WaiterRow>();
   readonly #index = new Map<string, string>();
+  readonly #slots = new Map<string, number>();
   readonly #chains = new Map<string, number>();
   readonly #retentionMs: number;
   readonly calls = { put: 0, countChainTask: 0 };
@@ -202,8 +203,9 @@ export class InMemoryLedger implements Ledger {
     if (row.effects.size === 0) row.pendAt = checkAt;
   }
 
-  async openTasks(instanceId: string): Promise<number> {
-    return this.#indexed(openPartition(instanceId), Number.POSITIVE_INFINITY).length;
+  async openTasks(instanceId: string, limit?: number): Promise<number> {
+    const open = this.#indexed(openPartition(instanceId), Number.POSITIVE_INFINITY).length;
+    return limit === undefined ? open : Math.min(open, limit);
   }
 
   async duePending(partition: string, dueBy: number, limit: number): Promise<string[]> {
@@ -294,6 +296,26 @@ export class InMemoryLedger implements Ledger {
       .filter(([, item]) => item.pendPk === partition && item.pendAt !== undefined && item.pendAt <= dueBy)
       .sort(([ka, a], [kb, b]) => (a.pendAt as number) - (b.pendAt as number) || (ka < kb ? -1 : 1))
       .map(([key]) => key);
+  }
+
+  async takeSlot(
+    instanceId: string,
+    quota: number,
+    force: boolean,
+  ): Promise<{ taken: boolean; used: number }> {
+    const used = this.#slots.get(instanceId) ?? 0;
+    if (!force && used >= quota) return { taken: false, used };
+    this.#slots.set(instanceId, used + 1);
+    return { taken: true, used: used + 1 };
+  }
+
+  async freeSlot(instanceId: string): Promise<void> {
+    const used = this.#slots.get(instanceId) ?? 0;
+    if (used > 0) this.#slots.set(instanceId, used - 1);
+  }
+
+  async setSlots(instanceId: string, used: number): Promise<void> {
+    this.#slots.set(instanceId, used);
   }
 }
 

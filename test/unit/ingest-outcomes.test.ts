@@ -7,6 +7,7 @@
 import { ServiceQuotaExceededException } from '@aws-sdk/client-connect';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { createCapacityGate } from '#lib/capacity/gate.ts';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { createAfterCreate } from '#lib/ingest/after-create.ts';
@@ -251,6 +252,31 @@ describe('ingest outcomes', () => {
     });
     expect(silent.dlq).toHaveLength(1);
     expect(silent.published).toEqual([]);
+  });
+
+  it('parks an event without calling Connect when the instance is full by the service’s own count, with its waiter', async () => {
+    // Prepare: the service's tasks hold all 4 of the instance's slots.
+    const f = setup();
+    await f.ledger.setSlots(INSTANCE, 4);
+    f.deps.capacity = createCapacityGate({ slots: f.ledger, quota: 4 });
+    // Act
+    const out = await processRecord(order('o-6'), f.deps);
+    // Assess
+    expect(out).toMatchObject({ status: 'parked', failureClass: 'OVER_QUOTA', code: 'ActiveTasksAtQuota' });
+    expect(f.calls).toEqual([]);
+    expect((await f.ledger.oldestWaiters(INSTANCE, 5, NOW)).map((w) => w.clientToken)).toEqual([
+      taskClientToken(INSTANCE, 'shop', 'o-6'),
+    ]);
+  });
+
+  it('gives the slot back when no task came of the call, and keeps it for a created task', async () => {
+    const f = setup();
+    f.deps.capacity = createCapacityGate({ slots: f.ledger, quota: 2 });
+    await processRecord(order('o-7'), f.deps);
+    await processRecord(redelivered(order('o-7')), f.deps);
+    f.faults.quota = true;
+    await processRecord(order('o-8'), f.deps);
+    expect(await f.ledger.takeSlot(INSTANCE, 2, false)).toEqual({ taken: true, used: 2 });
   });
 
   it('leaves a waiter beside an OVER_QUOTA event, removed once a replay creates its task', async () => {
