@@ -31,8 +31,8 @@ describe('tasks show, status and outcomes tail after a task is accepted and comp
   beforeAll(async () => {
     sandbox = await startSandbox({ port: 0 });
     pipeline = await startPipeline(sandbox, { schedules: false });
-    // startPipeline applies provider.environment only; the contactEvents function also reads its own
-    // (CONTACT_EVENTS_QUEUE_URL) when its module first loads, at its first invocation.
+    // The contactEvents function reads its own environment (CONTACT_EVENTS_QUEUE_URL, beside
+    // provider.environment) when its module first loads, at its first invocation.
     Object.assign(process.env, sandbox.functionEnvironment('contactEvents'));
     ledger = new DynamoLedger({
       client: sandbox.clients.dynamodb,
