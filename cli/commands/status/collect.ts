@@ -88,22 +88,25 @@ export interface StatusReport {
 }
 
 const MISSING_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
+const MISSING_TABLE = new Set(['ResourceNotFoundException']);
 
-/** True when the error (or one of its causes) says the queue does not exist. */
-function isMissingQueue(error: unknown): boolean {
+/** True when the error, or one of its causes, is named one of `names` (or carries one as its Code). */
+function causedBy(error: unknown, names: ReadonlySet<string>): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { Code?: unknown }).Code;
-    if (MISSING_QUEUE.has(e.name) || (typeof code === 'string' && MISSING_QUEUE.has(code))) return true;
+    if (names.has(e.name) || (typeof code === 'string' && names.has(code))) return true;
   }
   return false;
 }
 
+/** True when the error (or one of its causes) says the queue does not exist. */
+const isMissingQueue = (error: unknown) => causedBy(error, MISSING_QUEUE);
+
+/** True when the error (or one of its causes: a store wraps the SDK's) says the table does not exist. */
+export const isMissingTable = (error: unknown) => causedBy(error, MISSING_TABLE);
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : describeError(error);
-}
-
-function isMissingTable(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ResourceNotFoundException';
 }
 
 async function queueCounts(sqs: SQSClient, url: string): Promise<QueueCounts> {

@@ -13,6 +13,7 @@
  * The count is the service's own tasks (other systems' tasks share the quota unseen), and only those
  * whose entries were written since contact events are folded (older entries are not in the index).
  */
+import { isMissingTable } from '#cli/commands/status/collect.ts';
 import { CliUserError, describeError } from '#cli/errors.ts';
 import { isNonNegativeInteger } from '#lib/guards.ts';
 import type { PendingLedger } from '#lib/ledger/port.ts';
@@ -102,13 +103,6 @@ export interface OpenTasksDeps {
   /** The stage's instances; undefined when unknown. */
   instanceIds(): Promise<readonly string[] | undefined>;
   quota(): Promise<QuotaReading>;
-}
-
-function isMissingTable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e.name === 'ResourceNotFoundException') return true;
-  }
-  return false;
 }
 
 /** Counts the open tasks of each instance and reads the quota (in parallel). */
