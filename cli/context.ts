@@ -21,6 +21,9 @@
  *
  * Now (`now()`): against the sandbox, its movable clock (GET /_sandbox/clock), so ages, due times
  * and schedule occurrences agree with what the sandbox's functions see; elsewhere this machine's.
+ *
+ * The sandbox's admin API (`sandboxGet`): a GET of a `/_sandbox/*` route on a loopback endpoint
+ * (the kept events of a bus, the Connect emulator's configuration); undefined against AWS.
  */
 import type { ConnectClient } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -77,6 +80,8 @@ export interface CliContext {
   transfersTable(): string;
   ledgerTable(): string;
   budgetTable(): string;
+  /** The stack's outcome bus: OUTCOME_BUS_NAME, else `connect-task-ingest-<stage>-outcomes`. */
+  outcomeBusName(): string;
   ingestQueueUrl(): Promise<string>;
   /** The queue of a priority lane (normal is the ingest queue). */
   laneQueueUrl(lane: Lane): Promise<string>;
@@ -94,8 +99,20 @@ export interface CliContext {
   now(): Promise<number>;
   /** That clock as a function (it keeps running: the sandbox's offset is read once per run). */
   clock(): Promise<() => number>;
+  /**
+   * GET of a sandbox admin route (`path` from `/_sandbox/`, query included) on a loopback endpoint:
+   * its status and JSON body (undefined when not JSON); undefined against AWS. An endpoint that
+   * does not answer is a user error naming it.
+   */
+  sandboxGet(path: string): Promise<SandboxAnswer | undefined>;
   /** Closes the clients that were built. */
   destroy(): void;
+}
+
+/** What a sandbox admin route answered. */
+export interface SandboxAnswer {
+  status: number;
+  body: unknown;
 }
 
 export interface CreateCliContextInput {
@@ -162,6 +179,7 @@ export function createCliContext(input: CreateCliContextInput): CliContext {
     transfersTable: () => name('TRANSFERS_TABLE', 'transfers'),
     ledgerTable: () => name('LEDGER_TABLE', 'ledger'),
     budgetTable: () => name('BUDGET_TABLE', 'budget'),
+    outcomeBusName: () => name('OUTCOME_BUS_NAME', 'outcomes'),
     ingestQueueUrl: () => queueUrl('INGEST_QUEUE_URL', 'ingest'),
     laneQueueUrl: (lane) => queueUrl(LANE_QUEUES[lane].variable, LANE_QUEUES[lane].suffix),
     dlqUrl: () => queueUrl('DLQ_URL', 'dlq'),
@@ -182,6 +200,7 @@ export function createCliContext(input: CreateCliContextInput): CliContext {
     serverlessValue: (address) => serverlessValue(context, address),
     clock: () => once('clock', () => runClock(context, input.fetch ?? globalThis.fetch)),
     now: async () => (await context.clock())(),
+    sandboxGet: (path) => sandboxGet(context, input.fetch ?? globalThis.fetch, path),
     destroy: aws.destroy,
   };
   return context;
@@ -267,25 +286,35 @@ async function runClock(context: CliContext, fetch: typeof globalThis.fetch): Pr
 
 async function sandboxOffset(context: CliContext, fetch: typeof globalThis.fetch): Promise<number> {
   const { endpoint } = context.settings();
-  if (endpoint === undefined || !isLoopback(endpoint)) return 0;
-  let response: Response;
-  try {
-    response = await fetch(new URL('/_sandbox/clock', endpoint), { signal: AbortSignal.timeout(2000) });
-  } catch (error) {
-    const reason = unreachableReason(error) ?? describeError(error);
-    throw new CliUserError(
-      `cannot read the sandbox's clock: ${unreachableMessage(endpoint, reason, true)}`,
-      [],
-      {
-        cause: error,
-      },
-    );
-  }
-  const body = (await response.json().catch(() => ({}))) as { now?: unknown };
-  const ms = typeof body.now === 'string' ? Date.parse(body.now) : Number.NaN;
-  if (response.ok && Number.isFinite(ms)) return ms - clockNow();
+  const answer = await sandboxGet(context, fetch, 'clock', "the sandbox's clock");
+  if (answer === undefined) return 0;
+  const body = answer.body as { now?: unknown } | undefined;
+  const ms = typeof body?.now === 'string' ? Date.parse(body.now) : Number.NaN;
+  if (answer.status >= 200 && answer.status < 300 && Number.isFinite(ms)) return ms - clockNow();
   context.io.stderr(
-    `note: ${endpoint} has no sandbox clock (GET /_sandbox/clock: ${response.status}); using this machine's clock\n`,
+    `note: ${endpoint} has no sandbox clock (GET /_sandbox/clock: ${answer.status}); using this machine's clock\n`,
   );
   return 0;
+}
+
+/** GET `/_sandbox/<path>` on a loopback endpoint (2 s at most); undefined elsewhere. */
+async function sandboxGet(
+  context: CliContext,
+  fetch: typeof globalThis.fetch,
+  path: string,
+  what = `/_sandbox/${path}`,
+): Promise<SandboxAnswer | undefined> {
+  const { endpoint } = context.settings();
+  if (endpoint === undefined || !isLoopback(endpoint)) return undefined;
+  let response: Response;
+  try {
+    response = await fetch(new URL(`/_sandbox/${path}`, endpoint), { signal: AbortSignal.timeout(2000) });
+  } catch (error) {
+    const reason = unreachableReason(error) ?? describeError(error);
+    throw new CliUserError(`cannot read ${what}: ${unreachableMessage(endpoint, reason, true)}`, [], {
+      cause: error,
+    });
+  }
+  const body = (await response.json().catch(() => undefined)) as unknown;
+  return { status: response.status, body };
 }

@@ -53,6 +53,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     load: () => import('#cli/commands/tasks/index.ts'),
   },
   {
+    name: 'outcomes',
+    summary: "the task outcomes on the stage's outcome bus (tail, follow; the sandbox keeps them)",
+    load: () => import('#cli/commands/outcomes.ts'),
+  },
+  {
     name: 'schedules',
     summary: 'the task schedules of serverless.yml (EventBridge Scheduler): declarations, occurrences, tasks',
     load: () => import('#cli/commands/schedules.ts'),
@@ -60,7 +65,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   {
     name: 'status',
     summary:
-      'backlog per lane, the DLQ by class, the shared budget and how much of it the service gets, and the time to drain',
+      'backlog per lane, the DLQ by class, open tasks against the active-task quota, the shared budget and how much of it the service gets, and the time to drain',
     load: () => import('#cli/commands/status/index.ts'),
   },
 ];

@@ -3,22 +3,26 @@
  * (scripts/build-cli.mjs; the bin makes it again when the sources changed), in its own process
  * against a sandbox started here, whose clock the test moves hours ahead of this machine's.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '#cli/commands/status/collect.ts';
 import { advanceClock, now, resetClock } from '#lib/clock.ts';
+import { buildOutcome } from '#lib/outcomes/outcome.ts';
+import { EventBridgeOutcomePublisher } from '#lib/outcomes/publisher.ts';
 import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
 import { type Sandbox, startSandbox } from '#sandbox/index.ts';
+import { loopbackClientConfig } from '#test/support/loopback.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const HOUR = 3_600_000;
 
-/** Runs the bin in its own process (asynchronously: the sandbox of this process must keep answering). */
-async function bin(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+/** The environment the bin runs in: this process's, without an endpoint, credentials or stage. */
+function binEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [
     'AWS_ENDPOINT_URL',
@@ -28,10 +32,15 @@ async function bin(args: readonly string[]): Promise<{ code: number; out: string
   ]) {
     delete env[name];
   }
+  return env;
+}
+
+/** Runs the bin in its own process (asynchronously: the sandbox of this process must keep answering). */
+async function bin(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/task-ingest.mjs', ...args], {
       cwd: root,
-      env,
+      env: binEnv(),
       timeout: 60_000,
     });
     return { code: 0, out: stdout, err: stderr };
@@ -69,7 +78,17 @@ describe('the task-ingest bin', () => {
     // Assess
     expect(help.code).toBe(0);
     expect(help.err).toBe('');
-    for (const group of ['rules', 'templates', 'send', 'dlq', 'transfers', 'tasks', 'schedules', 'status']) {
+    for (const group of [
+      'rules',
+      'templates',
+      'send',
+      'dlq',
+      'transfers',
+      'tasks',
+      'outcomes',
+      'schedules',
+      'status',
+    ]) {
       expect(help.out).toMatch(new RegExp(`^  ${group} `, 'm'));
     }
   });
@@ -132,5 +151,73 @@ describe('the task-ingest bin', () => {
     expect(next.code).toBe(1);
     expect(next.err).toContain(`cannot reach ${endpoint}`);
     expect(next.out).toBe('');
+  });
+
+  it('follows the outcomes on the bus, printing each as it is published, and exits 0 on Ctrl-C (SIGINT)', async () => {
+    // Prepare
+    const eventbridge = new EventBridgeClient(loopbackClientConfig(sandbox.endpoint));
+    const publisher = new EventBridgeOutcomePublisher(eventbridge, 'connect-task-ingest-local-outcomes');
+    const publish = (type: 'task.created' | 'task.accepted', id: string) =>
+      publisher.publish([
+        buildOutcome(type, [id], `contact-${id}`, now(), { event: { source: 'com.example.follow', id } }),
+      ]);
+    await publish('task.created', 'f-1');
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/task-ingest.mjs',
+        '--endpoint',
+        sandbox.endpoint,
+        'outcomes',
+        'tail',
+        '--follow',
+        '--interval',
+        '100',
+      ],
+      { cwd: root, env: binEnv() },
+    );
+    let out = '';
+    let err = '';
+    const waiters: Array<() => void> = [];
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      for (const wake of waiters.splice(0)) wake();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    const exited = new Promise<number | null>((done) =>
+      child.on('exit', (code) => {
+        for (const wake of waiters.splice(0)) wake();
+        done(code);
+      }),
+    );
+    const printed = async (text: string) => {
+      while (!out.includes(text)) {
+        if (child.exitCode !== null) throw new Error(`the bin exited ${child.exitCode}: ${err}`);
+        await new Promise<void>((wake) => waiters.push(wake));
+      }
+    };
+
+    // Act
+    await printed('com.example.follow/f-1');
+    await publish('task.accepted', 'f-2');
+    await printed('com.example.follow/f-2');
+    child.kill('SIGINT');
+    const code = await exited;
+    eventbridge.destroy();
+
+    // Assess
+    expect(code, err).toBe(0);
+    expect(err).toBe('');
+    const lines = out.trim().split('\n');
+    expect(lines.filter((line) => line.includes('com.example.follow/'))).toEqual([
+      expect.stringMatching(
+        /^#\d+ {2}\S+ {2}task\.created {4}o-\S+ {2}contact-f-1 {2}com\.example\.follow\/f-1$/,
+      ),
+      expect.stringMatching(
+        /^#\d+ {2}\S+ {2}task\.accepted {3}o-\S+ {2}contact-f-2 {2}com\.example\.follow\/f-2$/,
+      ),
+    ]);
   });
 });

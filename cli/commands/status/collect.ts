@@ -11,12 +11,14 @@
  *   (lib/budget/status.ts). No budget item = no calls yet.
  * - The estimated time to drain the lane backlog: backlog ÷ the StartTaskContact rate achieved over
  *   the window, or ÷ the current budget when nothing ran; the output says which.
+ * - The open tasks per instance against the active-task quota (cli/commands/status/open-tasks.ts).
  *
  * Read-only apart from the DLQ pass. Exit code 0 whatever the figures say; 1 when AWS cannot be
  * read (other than a missing lane queue, DLQ or budget table), 2 for a usage error.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
+import type { OpenTasksStatus } from '#cli/commands/status/open-tasks.ts';
 import { describeError } from '#cli/errors.ts';
 import {
   type BudgetStatus,
@@ -42,6 +44,8 @@ export interface StatusDeps {
   stage?: string;
   /** Epoch ms: the run's clock (the sandbox's against the sandbox). */
   now: () => number;
+  /** The open tasks per instance against the quota (cli/commands/status/open-tasks.ts). */
+  openTasks(): Promise<OpenTasksStatus>;
 }
 
 interface QueueCounts {
@@ -79,25 +83,30 @@ export interface StatusReport {
   budget: { table: string; missing: false; status: BudgetStatus } | { table: string; missing: true };
   /** Time to drain the lane backlog, from StartTaskContact's figures. */
   drain: DrainEstimate;
+  /** The service's open tasks per instance against the active-task quota. */
+  openTasks: OpenTasksStatus;
 }
 
 const MISSING_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
+const MISSING_TABLE = new Set(['ResourceNotFoundException']);
 
-/** True when the error (or one of its causes) says the queue does not exist. */
-function isMissingQueue(error: unknown): boolean {
+/** True when the error, or one of its causes, is named one of `names` (or carries one as its Code). */
+function causedBy(error: unknown, names: ReadonlySet<string>): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { Code?: unknown }).Code;
-    if (MISSING_QUEUE.has(e.name) || (typeof code === 'string' && MISSING_QUEUE.has(code))) return true;
+    if (names.has(e.name) || (typeof code === 'string' && names.has(code))) return true;
   }
   return false;
 }
 
+/** True when the error (or one of its causes) says the queue does not exist. */
+const isMissingQueue = (error: unknown) => causedBy(error, MISSING_QUEUE);
+
+/** True when the error (or one of its causes: a store wraps the SDK's) says the table does not exist. */
+export const isMissingTable = (error: unknown) => causedBy(error, MISSING_TABLE);
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : describeError(error);
-}
-
-function isMissingTable(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ResourceNotFoundException';
 }
 
 async function queueCounts(sqs: SQSClient, url: string): Promise<QueueCounts> {
@@ -187,10 +196,11 @@ export async function collectStatus(
   options: { minutes: number; dlqScan: number },
 ): Promise<StatusReport> {
   const nowMs = deps.now();
-  const [lanes, dlq, budget] = await Promise.all([
+  const [lanes, dlq, budget, openTasks] = await Promise.all([
     Promise.all(LANES.map((lane) => laneBacklog(deps, lane))),
     dlqStatus(deps, options.dlqScan, nowMs),
     budgetStatus(deps, options.minutes, nowMs),
+    deps.openTasks(),
   ]);
   const backlog = lanes.reduce((sum, lane) => sum + (lane.missing ? 0 : lane.total), 0);
   const startTask = budget.missing
@@ -204,5 +214,6 @@ export async function collectStatus(
     dlq,
     budget,
     drain: estimateDrain(backlog, startTask),
+    openTasks,
   };
 }

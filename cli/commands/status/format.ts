@@ -1,5 +1,6 @@
-/** The human output of `task-ingest status`: backlog, DLQ, budget per operation, drain. */
+/** The human output of `task-ingest status`: backlog, DLQ, open tasks, budget per operation, drain. */
 import type { StatusReport } from '#cli/commands/status/collect.ts';
+import type { OpenTasksStatus } from '#cli/commands/status/open-tasks.ts';
 import { ago, duration, table } from '#cli/format.ts';
 import type { DrainEstimate, OperationStatus } from '#lib/budget/status.ts';
 import { LANES } from '#lib/lanes.ts';
@@ -51,6 +52,26 @@ function operationLines(op: OperationStatus, nowMs: number): string[] {
     lines.push(...table(laneRows, 1));
   }
   return lines;
+}
+
+function openTaskLines(status: OpenTasksStatus): string[] {
+  const { quota } = status;
+  const against =
+    quota === null
+      ? `no quota to compare with (${status.quotaError})`
+      : `active-task quota ${quota.value}, from ${quota.from}`;
+  const lines = [`Open tasks (the service's, per instance; ${against})`];
+  if (status.missing) return [...lines, `  ledger table ${status.table} not found`];
+  if (status.instancesUnknown !== undefined) return [...lines, `  ${status.instancesUnknown}`];
+  const rows = [['  instance', 'open', 'quota', 'share']];
+  for (const i of status.instances)
+    rows.push([
+      `  ${i.instanceId}`,
+      String(i.open),
+      quota === null ? '-' : String(quota.value),
+      percent(i.share),
+    ]);
+  return [...lines, ...table(rows, 1)];
 }
 
 function drainLine(drain: DrainEstimate): string {
@@ -106,7 +127,7 @@ export function formatStatus(report: StatusReport): string {
     ]);
     if (classRows.length > 0) lines.push(...table(classRows, 1));
   }
-  lines.push('');
+  lines.push('', ...openTaskLines(report.openTasks), '');
 
   if (report.budget.missing) {
     lines.push(`Budget: table ${report.budget.table} not found`);

@@ -11,6 +11,9 @@
  *   (lib/budget/status.ts). No budget item = no calls yet.
  * - The estimated time to drain the lane backlog: backlog ÷ the StartTaskContact rate achieved over
  *   the window, or ÷ the current budget when nothing ran; the output says which.
+ * - The service's open tasks per instance of the stage against the active-task quota: the sandbox
+ *   Connect emulator's when it answers, else ACTIVE_TASK_QUOTA, else the stage's `activeTaskQuota`
+ *   param (cli/commands/status/open-tasks.ts); the output says which.
  *
  * Times are the run's clock: the sandbox's against the sandbox. Read-only apart from the DLQ pass.
  * Exit code 0 whatever the figures say; 1 when AWS cannot be read (other than a missing lane queue,
@@ -20,10 +23,12 @@ import type { Command } from 'commander';
 import { queuePort } from '#cli/commands/dlq/shared.ts';
 import { collectStatus } from '#cli/commands/status/collect.ts';
 import { formatStatus } from '#cli/commands/status/format.ts';
+import { collectOpenTasks, type OpenTasksStatus, resolveQuota } from '#cli/commands/status/open-tasks.ts';
 import type { CliContext } from '#cli/context.ts';
 import { toJson } from '#cli/io.ts';
 import { integerIn } from '#cli/options.ts';
 import { DEFAULT_STATUS_MINUTES, MAX_STATUS_MINUTES } from '#lib/budget/status.ts';
+import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 
 export const DEFAULT_STATUS_DLQ_SCAN = 100;
 const MAX_STATUS_DLQ_SCAN = 10_000;
@@ -60,10 +65,29 @@ export function register(status: Command, ctx: CliContext): void {
           laneQueueUrl: (lane) => ctx.laneQueueUrl(lane),
           dlqUrl: () => ctx.dlqUrl(),
           now,
+          openTasks: () => openTasks(ctx),
           ...(stage === undefined ? {} : { stage }),
         },
         { minutes: options.minutes, dlqScan: options.dlqScan },
       );
       ctx.io.stdout(options.json ? `${toJson(report)}\n` : formatStatus(report));
     });
+}
+
+/** The stage's open tasks per instance against the quota (the ledger's pending index). */
+async function openTasks(ctx: CliContext): Promise<OpenTasksStatus> {
+  const table = ctx.ledgerTable();
+  const ledger = new DynamoLedger({ client: await ctx.dynamo(), tableName: table });
+  return collectOpenTasks({
+    ledger,
+    table,
+    instanceIds: () => ctx.connectInstanceIds(),
+    quota: () =>
+      resolveQuota({
+        sandboxConfig: () => ctx.sandboxGet('config'),
+        env: ctx.env.ACTIVE_TASK_QUOTA,
+        param: () => ctx.serverlessValue('param:activeTaskQuota'),
+        stage: ctx.settings().stage ?? '-',
+      }),
+  });
 }

@@ -4,7 +4,7 @@
  *   tasks show <contactId> [--instance-id I] [--json]
  *   tasks show --source S --key K [--instance-id I] [--json]
  *
- * One task (cli/commands/tasks/report.ts), found by ContactId through the ledger's contact index, or
+ * One task (cli/commands/tasks/report.ts) with its timeline (cli/commands/tasks/timeline.ts), found by ContactId through the ledger's contact index, or
  * by `taskClientToken(instance, source, key)`. Without --instance-id the stage's instances are tried
  * in turn (CONNECT_INSTANCE_IDS, or the sandbox's serverless.yml value). A task the ledger does not
  * know: exit 1, as other "not found" cases.
@@ -29,7 +29,7 @@ export function register(tasks: Command, ctx: CliContext): void {
   tasks
     .command('show')
     .description(
-      'print a task: its ledger entry, DescribeContact, its references, its transfer plans and the events applied to it',
+      'print a task: its ledger entry, its timeline (contact events, lifecycle events, outcomes sent) and state, DescribeContact, its references, its transfer plans',
     )
     .argument('[contactId]', 'the task (ContactId); or give --source and --key')
     .option('--source <source>', 'the source of the event that created the task')
@@ -37,9 +37,9 @@ export function register(tasks: Command, ctx: CliContext): void {
     .option('--instance-id <instanceId>', "the Connect instance (default: try each of the stage's instances)")
     .option('--json', 'print JSON')
     .action(async (contactId: string | undefined, options: ShowOptions) => {
-      const found = await findTask(ctx, contactId, options);
+      const { ledger, ...found } = await findTask(ctx, contactId, options);
       const [dynamo, connect] = await Promise.all([ctx.dynamo(), ctx.connect()]);
-      const report = await gather({ dynamo, connect, transfersTable: ctx.transfersTable() }, found);
+      const report = await gather({ dynamo, connect, ledger, transfersTable: ctx.transfersTable() }, found);
       ctx.io.stdout(options.json ? `${toJson(report)}\n` : render(report));
     });
 }
@@ -49,7 +49,7 @@ async function findTask(
   ctx: CliContext,
   contactId: string | undefined,
   options: ShowOptions,
-): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle }> {
+): Promise<{ entry: StoredLedgerEntry; lifecycle: TaskLifecycle; ledger: DynamoLedger }> {
   const bySourceKey = options.source !== undefined || options.key !== undefined;
   if (contactId !== undefined && bySourceKey)
     throw new CliUsageError('give a contactId or --source and --key, not both');
@@ -70,7 +70,7 @@ async function findTask(
         ? await ledger.tokenOfContact(instanceId, contactId)
         : taskClientToken(instanceId, options.source as string, options.key as string);
     const found = token === undefined ? undefined : await ledger.lifecycle(token);
-    if (found !== undefined) return found;
+    if (found !== undefined) return { entry: found.entry, lifecycle: found.lifecycle, ledger };
   }
   const what =
     contactId !== undefined

@@ -1,8 +1,10 @@
 /**
  * One task ingest created, from every place that knows something about it (`task-ingest tasks show`):
- * its ledger entry, DescribeContact, ListContactReferences (every page, every reference type of the
- * API model), its transfer plans (the transfers table) and the lifecycle events applied to it. A
- * Connect call that fails does not hide the rest: its error is shown in place of its section.
+ * its ledger entry, its timeline and state from the ledger (contact facts, lifecycle events, outcomes
+ * sent, effects pending: cli/commands/tasks/timeline.ts), DescribeContact, ListContactReferences
+ * (every page, every reference type of the API model), its transfer plans (the transfers table) and
+ * the lifecycle events applied to it. A read that fails does not hide the rest: its error is shown in
+ * place of its section.
  */
 import {
   type ConnectClient,
@@ -12,17 +14,19 @@ import {
   type ReferenceSummary,
 } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { buildTimeline, renderTimeline, type TaskTimeline } from '#cli/commands/tasks/timeline.ts';
 import { allPlans } from '#cli/commands/transfers.ts';
 import { describeError } from '#cli/errors.ts';
 import { iso } from '#cli/format.ts';
 import { REFERENCE_TYPES } from '#lib/connect/constraints.ts';
-import type { StoredLedgerEntry, TaskLifecycle } from '#lib/ledger/port.ts';
+import type { OutboxLedger, ProgressLedger, StoredLedgerEntry, TaskLifecycle } from '#lib/ledger/port.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import type { TransferItem } from '#lib/transfers/store/port.ts';
 
-/** Where the report reads: the clients and the stage's transfers table. */
+/** Where the report reads: the clients, the ledger and the stage's transfers table. */
 export interface TaskReportDeps {
   dynamo: DynamoDBClient;
+  ledger: Pick<ProgressLedger, 'progress'> & Pick<OutboxLedger, 'pendingEffects'>;
   connect: ConnectClient;
   transfersTable: string;
 }
@@ -38,6 +42,8 @@ export interface TaskReport {
   entry: StoredLedgerEntry;
   /** The lifecycle events applied to the task (ledger). */
   lifecycle: TaskLifecycle;
+  /** The timeline and state now, from the ledger. */
+  progress: TaskTimeline | { error: string };
   contact: Contact | { error: string };
   references: TaskReference[] | { error: string };
   transfers: { count: number; plans: TransferItem[] };
@@ -51,7 +57,8 @@ export async function gather(
   const { entry } = found;
   const ids = { InstanceId: entry.instanceId, ContactId: entry.contactId };
   const transfers = new DynamoTransferStore({ client: d.dynamo, tableName: d.transfersTable });
-  const [contact, references, plans, count] = await Promise.all([
+  const [progress, contact, references, plans, count] = await Promise.all([
+    timelineOf(d.ledger, found).catch((error: unknown) => ({ error: describeError(error) })),
     d.connect
       .send(new DescribeContactCommand(ids))
       .then((out) => out.Contact ?? { error: 'DescribeContact returned no contact' })
@@ -60,7 +67,17 @@ export async function gather(
     allPlans(transfers, entry.contactId),
     transfers.countTransfers(entry.contactId),
   ]);
-  return { entry, lifecycle: found.lifecycle, contact, references, transfers: { count, plans } };
+  return { entry, lifecycle: found.lifecycle, progress, contact, references, transfers: { count, plans } };
+}
+
+async function timelineOf(
+  ledger: TaskReportDeps['ledger'],
+  found: { entry: StoredLedgerEntry; lifecycle: TaskLifecycle },
+): Promise<TaskTimeline> {
+  const token = found.entry.clientToken;
+  const [progress, pending] = await Promise.all([ledger.progress(token), ledger.pendingEffects(token)]);
+  if (progress === undefined) throw new Error(`the ledger entry ${token} is gone`);
+  return buildTimeline(progress, found.lifecycle, pending);
 }
 
 async function listReferences(
@@ -116,7 +133,7 @@ function rows(pairs: ReadonlyArray<[string, string]>): string {
 
 /** The human output. */
 export function render(report: TaskReport): string {
-  const { entry, lifecycle, contact, references, transfers } = report;
+  const { entry, lifecycle, progress, contact, references, transfers } = report;
   let text = `task ${entry.contactId}\n`;
   text += rows([
     ['instance', entry.instanceId],
@@ -152,6 +169,8 @@ export function render(report: TaskReport): string {
           ['being applied', `event ${lifecycle.lease.eventId} (lease until ${iso(lifecycle.lease.until)})`],
         ] as Array<[string, string]>)),
   ]);
+
+  text += 'error' in progress ? `\ntimeline\n  error: ${progress.error}\n` : renderTimeline(progress);
 
   text += '\ncontact (DescribeContact)\n';
   if ('error' in contact) text += `  error: ${contact.error}\n`;
