@@ -72,7 +72,7 @@ describe('parseRedriveEvent', () => {
 });
 
 describe('handleRedriveInvocation', () => {
-  it('emits Replayed, Deferred and Exhausted counts for a real run', async () => {
+  it('emits Replayed, Deferred, Exhausted and Superseded counts for a real run', async () => {
     const sqs = createInMemorySqsPort(() => T0);
     sqs.put(DLQ, dueMessage());
     const deps: RedriveDeps = {
@@ -87,7 +87,7 @@ describe('handleRedriveInvocation', () => {
     const summary = await handleRedriveInvocation(deps, { action: 'redrive' }, { observe });
 
     expect(summary.replayed).toBe(1);
-    expect(counts).toEqual({ Replayed: 1, Deferred: 0, Exhausted: 0, RedriveProblems: 0 });
+    expect(counts).toEqual({ Replayed: 1, Deferred: 0, Exhausted: 0, Superseded: 0, RedriveProblems: 0 });
   });
 
   it('emits no replay metrics for a dry run and warns once per problem message', async () => {
