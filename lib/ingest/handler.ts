@@ -10,6 +10,7 @@ import type { ConnectClient } from '@aws-sdk/client-connect';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { CONNECT_TIMEOUTS } from '#lib/aws/connect.ts';
 import type { Budget } from '#lib/budget/budget.ts';
 import { createQuotaBudget } from '#lib/budget/config.ts';
 import { type BudgetMetrics, powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
@@ -21,6 +22,7 @@ import type { Logger } from '#lib/observability/logger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
 import { powertoolsIngestMetrics } from '#lib/observability/ports.ts';
 import { createMetrics, logger } from '#lib/observability/powertools.ts';
+import { lambdaDeadline } from '#lib/retry/deadline.ts';
 import { createRuleProvider } from '#lib/rules/provider.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { DynamoLedgerStore } from '#lib/transfers/ledger.ts';
@@ -31,6 +33,17 @@ import { connectContactActions, createLifecycleApplier } from './lifecycle.ts';
 import type { IngestMetrics } from './ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from './process-record.ts';
 import { createTaskStarter } from './start-task.ts';
+
+/**
+ * The part of the invocation a record keeps back after its last wait (a budget slot, a lease), so
+ * the invocation never runs into its timeout (lib/retry/deadline.ts): one Connect attempt at the most
+ * (the client's connection plus request timeout, lib/aws/connect.ts: 7 s), then the idempotency
+ * record, the ledger and transfer-plan writes or the failure's one SQS send, and the batch response
+ * to the event source (INGEST_TAIL_MS).
+ */
+export const INGEST_TAIL_MS = 3_000;
+export const INGEST_DEADLINE_MARGIN_MS =
+  CONNECT_TIMEOUTS.connectionMs + CONNECT_TIMEOUTS.requestMs + INGEST_TAIL_MS;
 
 export interface IngestRuntime {
   /**
@@ -49,6 +62,8 @@ export interface IngestRuntime {
   budgetMetrics?: BudgetMetrics;
   /** Sees every record's outcome (the sandbox's live summary). */
   onOutcome?: (record: SQSRecord, outcome: RecordOutcome | { status: 'retry'; error: unknown }) => void;
+  /** Kept back of each invocation after a record's last wait (default INGEST_DEADLINE_MARGIN_MS). */
+  deadlineMarginMs?: number;
 }
 
 export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): IngestDeps & {
@@ -91,6 +106,9 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
     maxAgeMs: config.templatesCacheSeconds * 1000,
   });
   const transfers = new DynamoTransferStore({ client: clients.dynamodb, tableName: config.transfersTable });
+  /** The queue a record of `lane` came from (normal: the ingest queue). */
+  const ownQueueUrl = (lane: Lane) =>
+    (lane === 'normal' ? config.ingestQueueUrl : config.laneQueueUrls?.[lane]) ?? config.ingestQueueUrl;
   return {
     rules,
     templates,
@@ -102,12 +120,15 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
         await clients.sqs.send(
           new ChangeMessageVisibilityCommand({
             // The record's own queue: a receipt handle is only valid on the queue that gave it out.
-            QueueUrl:
-              (lane === 'normal' ? config.ingestQueueUrl : config.laneQueueUrls?.[lane]) ??
-              config.ingestQueueUrl,
+            QueueUrl: ownQueueUrl(lane),
             ReceiptHandle: receiptHandle,
             VisibilityTimeout: seconds,
           }),
+        );
+      },
+      async sendBack(lane, message, delaySeconds) {
+        await clients.sqs.send(
+          new SendMessageCommand({ QueueUrl: ownQueueUrl(lane), ...message, DelaySeconds: delaySeconds }),
         );
       },
       async sendToDlq(message) {
@@ -139,6 +160,7 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
     ...(config.allowedInstanceIds === undefined ? {} : { allowedInstanceIds: config.allowedInstanceIds }),
     transientBackoff: config.transientBackoff,
     overQuotaBackoff: config.overQuotaBackoff,
+    ...(config.transientRedriveBackoff ? { transientRedriveBackoff: config.transientRedriveBackoff } : {}),
     maxReceiveCount: config.maxReceiveCount,
     now,
   };
@@ -149,21 +171,27 @@ export function createIngestHandler(runtime: IngestRuntime) {
   const ingestMetrics = runtime.metrics ?? powertoolsIngestMetrics(metrics);
   const deps = createIngestDeps({ ...runtime, metrics: ingestMetrics });
   const limit = createLimit(runtime.config.recordConcurrency);
+  const marginMs = runtime.deadlineMarginMs ?? INGEST_DEADLINE_MARGIN_MS;
 
-  const recordHandler = (record: SQSRecord) =>
-    limit(async () => {
-      try {
-        const outcome = await processRecord(record, deps);
-        runtime.onOutcome?.(record, outcome);
-        return outcome.status;
-      } catch (error) {
-        runtime.onOutcome?.(record, { status: 'retry', error });
-        throw error;
-      }
-    });
+  /** The records of one invocation, each within its deadline (a record waiting for `limit` included). */
+  const recordHandlerFor = (context: Context) => {
+    const deadline = lambdaDeadline(context, marginMs);
+    return (record: SQSRecord) =>
+      limit(async () => {
+        try {
+          const outcome = await processRecord(record, deps, deadline);
+          runtime.onOutcome?.(record, outcome);
+          return outcome.status;
+        } catch (error) {
+          runtime.onOutcome?.(record, { status: 'retry', error });
+          throw error;
+        }
+      });
+  };
 
   const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     deps.registerLambdaContext(context);
+    const recordHandler = recordHandlerFor(context);
     // Always one plain metric per invocation: the batch size (per-code failure metrics are single
     // metrics, so an all-failure batch would otherwise publish nothing and Powertools warns).
     ingestMetrics.count('RecordsReceived', {}, event.Records.length);

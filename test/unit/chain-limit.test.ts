@@ -448,6 +448,9 @@ function ingestDeps(startTask: IngestDeps['startTask']) {
       async sendToDlq(message) {
         dlq.push(message);
       },
+      async sendBack() {
+        throw new Error('nothing is sent back in these tests');
+      },
     },
     afterCreate: async ({ entry: e }) => {
       entries.push(e);

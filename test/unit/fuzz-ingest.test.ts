@@ -348,6 +348,9 @@ function deps(
       async sendToDlq(message) {
         recorded.dlq.push(message);
       },
+      async sendBack() {
+        throw new Error('nothing is sent back in this test');
+      },
     },
     afterCreate: async () => {},
     lifecycle: async () => {

@@ -103,6 +103,9 @@ function setup(rules: CompiledRule[], options: { lanes?: Lane[]; forwardFails?: 
       async sendToDlq(message) {
         dlq.push(message);
       },
+      async sendBack() {
+        throw new Error('nothing is sent back in these tests');
+      },
       lanes: options.lanes ?? ['urgent', 'normal', 'bulk'],
       async forward(lane, message) {
         if (options.forwardFails) {
