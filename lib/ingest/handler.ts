@@ -62,8 +62,6 @@ export interface IngestRuntime {
   budgetMetrics?: BudgetMetrics;
   /** Sees every record's outcome (the sandbox's live summary). */
   onOutcome?: (record: SQSRecord, outcome: RecordOutcome | { status: 'retry'; error: unknown }) => void;
-  /** Kept back of each invocation after a record's last wait (default INGEST_DEADLINE_MARGIN_MS). */
-  deadlineMarginMs?: number;
 }
 
 export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): IngestDeps & {
@@ -171,11 +169,10 @@ export function createIngestHandler(runtime: IngestRuntime) {
   const ingestMetrics = runtime.metrics ?? powertoolsIngestMetrics(metrics);
   const deps = createIngestDeps({ ...runtime, metrics: ingestMetrics });
   const limit = createLimit(runtime.config.recordConcurrency);
-  const marginMs = runtime.deadlineMarginMs ?? INGEST_DEADLINE_MARGIN_MS;
 
   /** The records of one invocation, each within its deadline (a record waiting for `limit` included). */
   const recordHandlerFor = (context: Context) => {
-    const deadline = lambdaDeadline(context, marginMs);
+    const deadline = lambdaDeadline(context, INGEST_DEADLINE_MARGIN_MS);
     return (record: SQSRecord) =>
       limit(async () => {
         try {
