@@ -30,7 +30,14 @@ import { type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { startPipeline } from '#sandbox/pipeline.ts';
 import { OTHER_ATTRIBUTE, type OtherLog, otherCaller } from './quota.ts';
 import { type Cell, fmt, median, percentile, type Reporter } from './report.ts';
-import { caseMessages, type IngestHandler, ingestInstances, installCaseRule, sleep } from './workload.ts';
+import {
+  caseMessages,
+  type IngestHandler,
+  ingestInstances,
+  installCaseRule,
+  restoreEnvironment,
+  sleep,
+} from './workload.ts';
 
 /** Errors of an invocation that ran out of time: the sandbox poller's, and middy's early timeout. */
 const TIMEOUT_ERRORS = new Set(['HandlerTimeoutError', 'TimeoutError']);
@@ -293,8 +300,7 @@ export async function squeezeRun(
       drainS,
     };
   } finally {
-    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-    Object.assign(process.env, savedEnv);
+    restoreEnvironment(savedEnv);
     instances.destroy();
     await sandbox.stop();
   }
@@ -443,36 +449,13 @@ export async function squeezeBench(report: Reporter, options: { quick: boolean }
     rows,
   );
   const note = runs > 1 ? `worst of ${runs}` : 'one run';
-  report.check({
-    bench: 'squeeze',
-    figure: 'invocations timed out',
-    value: worst.timedOut,
-    unit: '',
-    target: { op: '<=', limit: 0 },
-    note,
-  });
-  report.check({
-    bench: 'squeeze',
-    figure: 'EXHAUSTED at the end',
-    value: worst.exhausted,
-    unit: '',
-    target: { op: '<=', limit: 0 },
-    note,
-  });
-  report.check({
-    bench: 'squeeze',
-    figure: 'messages without a task once drained',
-    value: worst.messages - worst.tasks,
-    unit: '',
-    target: { op: '<=', limit: 0 },
-    note,
-  });
-  report.check({
-    bench: 'squeeze',
-    figure: 'duplicated tasks',
-    value: worst.duplicated,
-    unit: '',
-    target: { op: '<=', limit: 0 },
-    note,
-  });
+  const zeroTargets: Array<[string, number]> = [
+    ['invocations timed out', worst.timedOut],
+    ['EXHAUSTED at the end', worst.exhausted],
+    ['messages without a task once drained', worst.messages - worst.tasks],
+    ['duplicated tasks', worst.duplicated],
+  ];
+  for (const [figure, value] of zeroTargets) {
+    report.check({ bench: 'squeeze', figure, value, unit: '', target: { op: '<=', limit: 0 }, note });
+  }
 }

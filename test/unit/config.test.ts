@@ -7,21 +7,10 @@ import {
   redriveConfigFromEnv,
   transferConfigFromEnv,
 } from '#lib/config.ts';
+import { TEST_INGEST_ENV, TEST_LANE_QUEUES } from '#test/support/env.ts';
 
-const QUEUES = {
-  INGEST_QUEUE_URL: 'https://sqs.test/1/ingest',
-  INGEST_URGENT_QUEUE_URL: 'https://sqs.test/1/urgent',
-  INGEST_BULK_QUEUE_URL: 'https://sqs.test/1/bulk',
-};
-const INGEST = {
-  ...QUEUES,
-  RULES_TABLE: 'rules',
-  IDEMPOTENCY_TABLE: 'idempotency',
-  LEDGER_TABLE: 'ledger',
-  TRANSFERS_TABLE: 'transfers',
-  DLQ_URL: 'https://sqs.test/1/dlq',
-  BUDGET_TABLE: 'budget',
-};
+const QUEUES = TEST_LANE_QUEUES;
+const INGEST = TEST_INGEST_ENV;
 
 describe('ingestFunctionConfigFromEnv', () => {
   it('reads the given environment and fills the defaults', () => {

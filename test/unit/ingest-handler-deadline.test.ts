@@ -12,6 +12,7 @@ import { ingestFunctionConfigFromEnv } from '#lib/config.ts';
 import { createIngestHandler, INGEST_DEADLINE_MARGIN_MS } from '#lib/ingest/handler.ts';
 import { silentLogger } from '#lib/observability/logger.ts';
 import { FAILURE_ATTRIBUTE } from '#lib/retry/failure-record.ts';
+import { TEST_INGEST_ENV } from '#test/support/env.ts';
 import { lambdaContext, readSample, sqsRecord } from '#test/support/lambda.ts';
 
 const sqsMock = mockClient(SQSClient);
@@ -24,17 +25,7 @@ afterEach(() => {
   connectMock.reset();
 });
 
-const ENV = {
-  INGEST_QUEUE_URL: 'https://sqs.test/1/ingest',
-  INGEST_URGENT_QUEUE_URL: 'https://sqs.test/1/urgent',
-  INGEST_BULK_QUEUE_URL: 'https://sqs.test/1/bulk',
-  RULES_TABLE: 'rules',
-  IDEMPOTENCY_TABLE: 'idempotency',
-  LEDGER_TABLE: 'ledger',
-  TRANSFERS_TABLE: 'transfers',
-  DLQ_URL: 'https://sqs.test/1/dlq',
-  BUDGET_TABLE: 'budget',
-};
+const ENV = TEST_INGEST_ENV;
 
 describe('the ingest handler within its invocation’s time', () => {
   it('sends every record of an invocation with less than its margin left back to its queue, calling neither DynamoDB nor Connect', async () => {

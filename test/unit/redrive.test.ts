@@ -381,25 +381,22 @@ describe('runRedrive, scheduled', () => {
     expect(round1).toMatchObject({ class: 'TRANSIENT', transientRounds: 1, redriveCount: 1 });
     expect(round1.inPlace).toBeUndefined();
 
-    // Act 2: ingest parks it again after each round (as it would on failing again); the schedule runs.
-    park(sqs, {
-      failure: transient,
-      previous: round1,
-      nextAttemptAt: T0 + 20 * MINUTE,
-      at: T0 + 10 * MINUTE,
-    });
-    clock.t = T0 + 20 * MINUTE;
-    const second = await runRedrive(rounds, { mode: 'scheduled' });
+    // Act 2: ingest parks it again after each round (as it would on failing again); the schedule runs
+    // when that round is due.
+    const parkedAgain = async (previous: FailureRecord, atMinute: number) => {
+      park(sqs, {
+        failure: transient,
+        previous,
+        nextAttemptAt: T0 + (atMinute + 10) * MINUTE,
+        at: T0 + atMinute * MINUTE,
+      });
+      clock.t = T0 + (atMinute + 10) * MINUTE;
+      return runRedrive(rounds, { mode: 'scheduled' });
+    };
+    const second = await parkedAgain(round1, 10);
     const again = sqs.messages(INGEST).at(-1);
     const round2 = recordOf(again as NonNullable<typeof again>).failure as FailureRecord;
-    park(sqs, {
-      failure: transient,
-      previous: round2,
-      nextAttemptAt: T0 + 40 * MINUTE,
-      at: T0 + 30 * MINUTE,
-    });
-    clock.t = T0 + 40 * MINUTE;
-    const third = await runRedrive(rounds, { mode: 'scheduled' });
+    const third = await parkedAgain(round2, 30);
     const fourth = await runRedrive(rounds, { mode: 'scheduled' });
 
     // Assess 2: the second round replayed; then, its rounds spent, EXHAUSTED with the reason, left alone.

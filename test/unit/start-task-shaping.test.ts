@@ -181,43 +181,43 @@ describe('createTaskStarter call shaping', () => {
   }
   const invocation: Deadline = { remainingMs: () => 20_000, marginMs: 10_000 };
 
-  it('calls nothing when the first slot would come too late: the task is not attempted', async () => {
-    // Prepare
+  /** Starts one task under `invocation` with the scripted answers and a limiter of `slots` slots. */
+  async function startWithSlots(script: Array<() => FakeResponse>, slots: number, clientToken: string) {
     dynamoMock.on(PutItemCommand).resolves({});
     dynamoMock.on(UpdateItemCommand).resolves({});
-    const connect = scriptedConnect([() => created('contact-4')]);
-    const limiter = limiterWithSlots(0);
+    const connect = scriptedConnect(script);
+    const limiter = limiterWithSlots(slots);
     const starter = starterWith(connect.client, limiter);
+    const error = await starter.startTask({ ...CALL, clientToken, deadline: invocation }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { error, requests: connect.requests(), deadlines: limiter.deadlines };
+  }
+
+  it('calls nothing when the first slot would come too late: the task is not attempted', async () => {
     // Act
-    const error = await starter
-      .startTask({ ...CALL, clientToken: 'cti1-token-4', deadline: invocation })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const { error, requests, deadlines } = await startWithSlots(
+      [() => created('contact-4')],
+      0,
+      'cti1-token-4',
+    );
     // Assess: the invocation's deadline reached the budget, and no request went out.
     expect(error).toBeInstanceOf(DeadlineError);
-    expect(limiter.deadlines).toEqual([invocation]);
-    expect(connect.requests()).toBe(0);
+    expect(deadlines).toEqual([invocation]);
+    expect(requests).toBe(0);
   });
 
   it('ends a call whose retry would wait past the deadline with the failure of the attempt before it', async () => {
-    // Prepare: the first attempt is throttled; the retry's slot would come too late.
-    dynamoMock.on(PutItemCommand).resolves({});
-    dynamoMock.on(UpdateItemCommand).resolves({});
-    const connect = scriptedConnect([throttled, () => created('contact-5')]);
-    const limiter = limiterWithSlots(1);
-    const starter = starterWith(connect.client, limiter);
-    // Act
-    const error = await starter
-      .startTask({ ...CALL, clientToken: 'cti1-token-5', deadline: invocation })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    // Act: the first attempt is throttled; the retry's slot would come too late.
+    const { error, requests, deadlines } = await startWithSlots(
+      [throttled, () => created('contact-5')],
+      1,
+      'cti1-token-5',
+    );
     // Assess: attempted once; the failure that counts is the throttle, not the deadline.
     expect(error).toBeInstanceOf(ThrottlingException);
-    expect(connect.requests()).toBe(1);
-    expect(limiter.deadlines).toEqual([invocation, invocation]);
+    expect(requests).toBe(1);
+    expect(deadlines).toEqual([invocation, invocation]);
   });
 });
