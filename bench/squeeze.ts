@@ -26,6 +26,7 @@ import { createConnectClient } from '#lib/aws/connect.ts';
 import { now } from '#lib/clock.ts';
 import type { RecordOutcome } from '#lib/ingest/process-record.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
+import { FAILURE_ATTRIBUTE } from '#lib/retry/failure-record.ts';
 import { type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { startPipeline } from '#sandbox/pipeline.ts';
 import { OTHER_ATTRIBUTE, type OtherLog, otherCaller } from './quota.ts';
@@ -90,6 +91,8 @@ export interface SqueezeFigures {
   notAttempted: number;
   notAttemptedWaitP50S: number;
   notAttemptedWaitP90S: number;
+  /** Every event's wait from its send to its first receive, p50 (s): the backlog ahead of it. */
+  firstReceiveWaitP50S: number;
   /** Records retried in place (a counted transient failure). */
   retried: number;
   /** Ingest's tasks/s during the squeeze. */
@@ -109,6 +112,8 @@ export interface SqueezeFigures {
 function createObserver() {
   const returnedAt = new Map<string, number>();
   const waits: number[] = [];
+  /** From an event's send to its first receive (s): the wait of the backlog every event sees. */
+  const firstWaits: number[] = [];
   const counts = { received: 0, notAttempted: 0, retried: 0 };
   /** How long each handler ran (s), the part of a timed-out one past the timeout included. */
   const durations: number[] = [];
@@ -121,6 +126,7 @@ function createObserver() {
   };
   return {
     waits,
+    firstWaits,
     counts,
     durations,
     /** The instance's handler, noting each record's receive. */
@@ -129,6 +135,12 @@ function createObserver() {
         const at = now();
         for (const record of event.Records) {
           counts.received += 1;
+          if (
+            record.attributes.ApproximateReceiveCount === '1' &&
+            !(FAILURE_ATTRIBUTE in record.messageAttributes)
+          ) {
+            firstWaits.push((at - Number(record.attributes.SentTimestamp)) / 1000);
+          }
           const id = eventIdOf(record);
           const back = returnedAt.get(id);
           if (back !== undefined) {
@@ -316,6 +328,7 @@ function observerFigures(observer: ReturnType<typeof createObserver>) {
     notAttempted: observer.counts.notAttempted,
     notAttemptedWaitP50S: median(observer.waits),
     notAttemptedWaitP90S: percentile(observer.waits, 90),
+    firstReceiveWaitP50S: median(observer.firstWaits),
     retried: observer.counts.retried,
   };
 }
@@ -354,6 +367,7 @@ const COLUMNS = [
   'not attempted',
   'wait p50 s',
   'wait p90 s',
+  'first receive p50 s',
   'retried',
   'squeeze tasks/s',
   'ingest thr',
@@ -378,6 +392,7 @@ function row(name: string, f: SqueezeFigures): Cell[] {
     f.notAttempted,
     f.notAttemptedWaitP50S,
     f.notAttemptedWaitP90S,
+    f.firstReceiveWaitP50S,
     f.retried,
     f.squeezeTasksPerSecond,
     f.ingestThrottled,
@@ -406,6 +421,7 @@ function worstOf(runs: readonly SqueezeFigures[]): SqueezeFigures {
     notAttempted: max((f) => f.notAttempted),
     notAttemptedWaitP50S: max((f) => f.notAttemptedWaitP50S),
     notAttemptedWaitP90S: max((f) => f.notAttemptedWaitP90S),
+    firstReceiveWaitP50S: max((f) => f.firstReceiveWaitP50S),
     retried: max((f) => f.retried),
     squeezeTasksPerSecond: min((f) => f.squeezeTasksPerSecond),
     ingestThrottled: max((f) => f.ingestThrottled),
@@ -428,7 +444,8 @@ export async function squeezeBench(report: Reporter, options: { quick: boolean }
       `${spec.squeezeMs / 1000} s while ingest's ceiling is ${spec.budget}/s for K = ${spec.instances} instances (normal lane, ` +
       `serverless.yml's batch size and timeout); ${spec.arrivalPerSecond} events/s arrive. Then the other caller is gone, ` +
       `ingest's ceiling is ${spec.quota}/s again (new instances) and the backlog drains. "timed out" = invocations ended by the ` +
-      'function timeout; "not attempted" = records sent back as a copy without an attempt, "wait" = from then to their next receive; ' +
+      'function timeout; "not attempted" = records sent back as a copy without an attempt (delayed 1-5 s), "wait" = from then to ' +
+      'their next receive (a copy joins the end of the backlog: the emulator serves oldest first); "first receive" = any event, send to first receive; ' +
       '"longest" = the longest invocation during the squeeze; "retried" = records retried in place (counted); "EXHAUSTED" and ' +
       '"DLQ" = at the end, by class; "tasks" = ingest tasks / messages once drained; "dup" = tasks beyond one per event.',
   );
