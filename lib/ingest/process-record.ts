@@ -394,7 +394,7 @@ type Classified = ReturnType<typeof classifyFailure>;
 /** A record whose course ended in an error: what routing needs of it. */
 interface Failure {
   record: SQSRecord;
-  unwrapped: Unwrapped | undefined;
+  unwrapped: Unwrapped;
   ctx: Context;
   account: ReceiveAccount;
   deps: IngestDeps;
@@ -493,10 +493,10 @@ async function sendBack(
     : notAttemptedDelaySeconds(deps.transientBackoff.random);
   const lane = laneOfRecord(record);
   const copy = buildRetryCopy({
-    body: unwrapped?.body ?? record.body,
-    attributes: unwrapped?.attributes ?? record.messageAttributes,
+    body: unwrapped.body,
+    attributes: unwrapped.attributes,
     messageId: record.messageId,
-    ...(unwrapped?.failure ? { previous: unwrapped.failure } : {}),
+    ...(unwrapped.failure ? { previous: unwrapped.failure } : {}),
     failure: { class: 'TRANSIENT', code: back.code, message: back.reason, lane, ...reached(ctx) },
     inPlace,
     now: deps.now(),
@@ -564,11 +564,11 @@ async function park(
         `retried in place ${countedAttempt(account)} times (maxReceiveCount ${deps.maxReceiveCount}); last failure: ${classified.message}`,
       )
     : classified.message;
-  const previous: FailureRecord | undefined = unwrapped?.failure;
+  const previous: FailureRecord | undefined = unwrapped.failure;
   const nextAttemptAt = parkedNextAttempt(deps, parkedClass, previous);
   const message = buildDlqMessage({
-    body: unwrapped?.body ?? record.body,
-    attributes: unwrapped?.attributes ?? record.messageAttributes,
+    body: unwrapped.body,
+    attributes: unwrapped.attributes,
     messageId: record.messageId,
     ...(previous ? { previous } : {}),
     failure: {
