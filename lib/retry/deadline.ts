@@ -58,7 +58,7 @@ export class DeadlineError extends Error {
     readonly allowanceMs: number,
   ) {
     super(
-      `not attempted: ${waitFor} ${waitMs === undefined ? '' : `(${Math.ceil(waitMs)} ms away) `}does not fit in the ${Math.max(0, Math.floor(allowanceMs))} ms the invocation has left before its margin`,
+      `not attempted: ${waitFor} ${waitMs ? `(${Math.ceil(waitMs)} ms away) ` : ''}does not fit in the ${Math.max(0, Math.floor(allowanceMs))} ms the invocation has left before its margin`,
     );
     this.name = 'DeadlineError';
   }
