@@ -1,5 +1,5 @@
 /**
- * Builds the redrive Lambda handler: replays due over-quota messages from the DLQ (EventBridge
+ * Builds the redrive Lambda handler: replays due over-quota and transient messages from the DLQ (EventBridge
  * schedule, `{action: 'redrive'}`), or replays what ops ask for (`{filter, max?, dryRun?}`), each to
  * the queue of the lane it failed in. `functions/redrive.ts` calls this once at module scope.
  * Redrive calls SQS and reads the ledger: nothing here imports the Connect client.
@@ -38,6 +38,7 @@ export function createRedriveHandler(runtime: RedriveRuntime) {
     laneQueueUrls: config.laneQueueUrls,
     limits: config.limits,
     overQuotaBackoff: config.overQuotaBackoff,
+    transientBackoff: config.transientBackoff,
     now: runtime.now ?? clockNow,
     ...(runtime.clients.dynamodb && config.ledgerTable
       ? {

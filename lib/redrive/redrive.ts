@@ -5,8 +5,11 @@
  *
  * Scheduled mode (EventBridge, every few minutes) replays OVER_QUOTA messages whose `nextAttemptAt`
  * has come, defers the others to their due time, and gives up (EXHAUSTED) after the configured number
- * of attempts or age. PERMANENT, EXHAUSTED and TRANSIENT records are left for ops. Ops replay mode
- * replays every message matching a filter, whatever its class (after a rule was fixed, say).
+ * of attempts or age. TRANSIENT messages (ingest spent their retries in place: a fault that outlived
+ * them, which is retryable by its nature) are replayed the same way on their own backoff, for
+ * `transientRounds` rounds; then they too wait for ops as EXHAUSTED, with a reason that says so.
+ * PERMANENT and EXHAUSTED records are left for ops. Ops replay mode replays every message matching a
+ * filter, whatever its class (after a rule was fixed, say).
  *
  * Safety:
  * - Send first, delete after. A crash (or a failed delete) between the two leaves the message in both
@@ -21,6 +24,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { now as clockNow } from '#lib/clock.ts';
+import { CONFIG_DEFAULTS } from '#lib/config.ts';
 import { isPositiveInteger } from '#lib/guards.ts';
 import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
@@ -48,6 +52,11 @@ export interface RedriveLimits {
   maxAttempts: number;
   /** REDRIVE_MAX_AGE_SECONDS: give up once the first failure is this old. */
   maxAgeSeconds: number;
+  /**
+   * REDRIVE_TRANSIENT_ROUNDS: a TRANSIENT record is replayed until it has had this many rounds, then
+   * left for ops as EXHAUSTED (0: at once). Default CONFIG_DEFAULTS.REDRIVE_TRANSIENT_ROUNDS.
+   */
+  transientRounds?: number;
 }
 
 export interface RedriveDeps {
@@ -67,6 +76,8 @@ export interface RedriveDeps {
    * version) is due `base` seconds after its last failure. Without it, such a record is due at once.
    */
   overQuotaBackoff?: BackoffConfig;
+  /** The same for a TRANSIENT record without `nextAttemptAt` (REDRIVE_TRANSIENT_BACKOFF_*). */
+  transientBackoff?: BackoffConfig;
   /** Epoch ms; default the service clock. */
   now?: () => number;
   /**
@@ -125,7 +136,7 @@ export interface RedriveSummary {
   permanentUntouched: number;
   /** OVER_QUOTA copies deleted because their event no longer waits (settled.ts). */
   superseded: number;
-  /** Left alone: not matching the filter, or EXHAUSTED/TRANSIENT in scheduled mode. */
+  /** Left alone: not matching the filter, or EXHAUSTED in scheduled mode. */
   skipped: number;
   problems: RedriveProblem[];
   actions: RedriveAction[];
@@ -163,45 +174,67 @@ function exhaustionReason(failure: FailureRecord, limits: RedriveLimits, nowMs: 
   return undefined;
 }
 
-/** When an OVER_QUOTA record is due: its `nextAttemptAt`, else derived from its last failure. */
+/**
+ * When a parked record is due: its `nextAttemptAt`, else derived from its last failure and `round`
+ * (OVER_QUOTA: its parks; TRANSIENT: its redrive rounds).
+ */
 function dueAt(
   failure: FailureRecord,
   backoff: BackoffConfig | undefined,
+  round: number,
 ): { ms: number; iso: string } | undefined {
   if (failure.nextAttemptAt !== undefined)
     return { ms: Date.parse(failure.nextAttemptAt), iso: failure.nextAttemptAt };
   if (!backoff) return undefined;
   // random 0: the earliest time the backoff allows (base after the last failure), the same on every run.
-  const due = overQuotaNextAttempt(
-    failure.attempts,
-    { ...backoff, random: () => 0 },
-    Date.parse(failure.lastFailureAt),
-  );
+  const due = overQuotaNextAttempt(round, { ...backoff, random: () => 0 }, Date.parse(failure.lastFailureAt));
   return { ms: due.getTime(), iso: due.toISOString() };
+}
+
+/** Replay when due, else defer until then. */
+function whenDue(due: { ms: number; iso: string } | undefined, nowMs: number): Decision {
+  if (due === undefined) return { kind: 'replay', reason: 'no nextAttemptAt: due now' };
+  if (due.ms <= nowMs) return { kind: 'replay', reason: `due since ${due.iso}` };
+  const seconds = Math.min(MAX_DEFER_SECONDS, Math.max(1, Math.ceil((due.ms - nowMs) / 1000)));
+  return { kind: 'defer', seconds, reason: `due at ${due.iso}` };
+}
+
+/** A TRANSIENT record: replayed on its backoff until it has had its rounds, then EXHAUSTED. */
+function decideTransient(
+  failure: FailureRecord,
+  limits: RedriveLimits,
+  deps: RedriveDeps,
+  nowMs: number,
+): Decision {
+  const rounds = failure.transientRounds ?? 0;
+  const limit = limits.transientRounds ?? CONFIG_DEFAULTS.REDRIVE_TRANSIENT_ROUNDS;
+  if (rounds >= limit) {
+    return {
+      kind: 'exhaust',
+      reason: `${rounds} redrive rounds of transient failures (limit ${limit}, REDRIVE_TRANSIENT_ROUNDS)`,
+    };
+  }
+  return whenDue(dueAt(failure, deps.transientBackoff, rounds + 1), nowMs);
 }
 
 function decideScheduled(
   failure: FailureRecord,
   limits: RedriveLimits,
-  backoff: BackoffConfig | undefined,
+  deps: RedriveDeps,
   nowMs: number,
 ): Decision {
   switch (failure.class) {
     case 'OVER_QUOTA': {
       const exhausted = exhaustionReason(failure, limits, nowMs);
       if (exhausted) return { kind: 'exhaust', reason: exhausted };
-      const due = dueAt(failure, backoff);
-      if (due === undefined) return { kind: 'replay', reason: 'no nextAttemptAt: due now' };
-      if (due.ms <= nowMs) return { kind: 'replay', reason: `due since ${due.iso}` };
-      const seconds = Math.min(MAX_DEFER_SECONDS, Math.max(1, Math.ceil((due.ms - nowMs) / 1000)));
-      return { kind: 'defer', seconds, reason: `due at ${due.iso}` };
+      return whenDue(dueAt(failure, deps.overQuotaBackoff, failure.attempts), nowMs);
     }
+    case 'TRANSIENT':
+      return decideTransient(failure, limits, deps, nowMs);
     case 'PERMANENT':
       return { kind: 'leave', permanent: true, reason: 'permanent failure: ops decide' };
     case 'EXHAUSTED':
       return { kind: 'leave', permanent: false, reason: 'exhausted: ops decide' };
-    case 'TRANSIENT':
-      return { kind: 'leave', permanent: false, reason: 'transient failure parked: ops decide' };
   }
 }
 
@@ -349,6 +382,7 @@ async function sendReplay(run: RedriveRun, { read, failure }: Target, url: strin
   const outgoing = toReplayMessage(read, {
     redriveCount: failure.redriveCount + 1,
     ...(replayId === undefined ? {} : { replayId }),
+    ...(replayId === undefined && failure.class === 'TRANSIENT' ? { transientRound: true } : {}),
     ...(replayId !== undefined && failure.class === 'EXHAUSTED'
       ? { freshBudgetAt: new Date(run.clock()).toISOString() }
       : {}),
@@ -466,7 +500,7 @@ function decide(
   const failure = read.failure;
   const decision: Decision =
     options.mode === 'scheduled' && deps.limits
-      ? decideScheduled(failure, deps.limits, deps.overQuotaBackoff, nowMs)
+      ? decideScheduled(failure, deps.limits, deps, nowMs)
       : { kind: 'replay', reason: `ops replay (${failure.class})` };
   return { message, read, failure, decision };
 }
@@ -516,7 +550,8 @@ async function visit(
  * Primary course (scheduled): receive DLQ messages in batches; for each readable OVER_QUOTA record:
  * give up if it reached the attempt or age limit (send the EXHAUSTED record to the DLQ, then delete
  * the old message), replay it when due (send to its lane's queue with `redriveCount + 1`, then delete
- * it from the DLQ), or hide it until it is due. Ops replay: replay every matching message.
+ * it from the DLQ), or hide it until it is due. A TRANSIENT record the same way, its limit its rounds
+ * (`transientRounds + 1` on each replay). Ops replay: replay every matching message.
  * Alternatives: unreadable record → `problems`, left in place; `dryRun` → nothing sent, deleted or
  * deferred (held messages are made visible again); a failed send leaves the message where it was; a
  * failed delete after a successful send leaves a duplicate (reported in `problems`).
