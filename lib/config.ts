@@ -306,6 +306,8 @@ export type RedriveConfig = {
   transientBackoff: BackoffConfig;
   /** LEDGER_TABLE: OVER_QUOTA copies whose task exists, or whose event parked again, are deleted. */
   ledgerTable?: string;
+  /** RULES_TABLE: whose rules ask for task.rejected when a message is given up on. */
+  rulesTable?: string;
 };
 
 export function redriveConfigFromEnv(env: Env = process.env): RedriveConfig {
@@ -326,6 +328,7 @@ export function redriveConfigFromEnv(env: Env = process.env): RedriveConfig {
     overQuotaBackoff: overQuotaBackoffFromEnv(env),
     transientBackoff: transientRedriveBackoffFromEnv(env),
     ...optionalText(env, 'LEDGER_TABLE', 'ledgerTable'),
+    ...optionalText(env, 'RULES_TABLE', 'rulesTable'),
   };
 }
 

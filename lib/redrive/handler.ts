@@ -14,8 +14,10 @@ import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
 import { createMetrics, logger as powertoolsLogger } from '#lib/observability/powertools.ts';
+import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { handleRedriveInvocation } from './invocation.ts';
 import type { RedriveSummary } from './redrive.ts';
+import { outboxRejections } from './rejections.ts';
 import { ledgerSettledCheck } from './settled.ts';
 import { createSqsPort } from './sqs-port.ts';
 
@@ -27,6 +29,32 @@ export type RedriveRuntime = {
   /** Default: the Powertools logger. */
   logger?: Logger;
 };
+
+/**
+ * What the redrive does with the ledger: delete OVER_QUOTA copies whose event no longer waits
+ * (settled.ts), and record the task.rejected outcome of what it gives up on (rejections.ts, with the
+ * rules table).
+ */
+function ledgerDeps(runtime: RedriveRuntime) {
+  const { dynamodb } = runtime.clients;
+  const { ledgerTable, rulesTable } = runtime.config;
+  if (dynamodb === undefined || ledgerTable === undefined) return {};
+  const ledger = new DynamoLedger({ client: dynamodb, tableName: ledgerTable });
+  const rules =
+    rulesTable === undefined ? undefined : new DynamoRuleStore({ client: dynamodb, tableName: rulesTable });
+  return {
+    settled: ledgerSettledCheck(ledger),
+    ...(rules === undefined
+      ? {}
+      : {
+          rejections: outboxRejections({
+            rulesOf: (source) => rules.list(source),
+            outbox: ledger,
+            now: runtime.now ?? clockNow,
+          }),
+        }),
+  };
+}
 
 export function createRedriveHandler(runtime: RedriveRuntime) {
   const { config } = runtime;
@@ -40,13 +68,7 @@ export function createRedriveHandler(runtime: RedriveRuntime) {
     overQuotaBackoff: config.overQuotaBackoff,
     transientBackoff: config.transientBackoff,
     now: runtime.now ?? clockNow,
-    ...(runtime.clients.dynamodb && config.ledgerTable
-      ? {
-          settled: ledgerSettledCheck(
-            new DynamoLedger({ client: runtime.clients.dynamodb, tableName: config.ledgerTable }),
-          ),
-        }
-      : {}),
+    ...ledgerDeps(runtime),
   };
   const observe = {
     count: (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value),

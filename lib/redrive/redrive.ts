@@ -37,6 +37,7 @@ import {
 } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE, type FailureClass, type FailureRecord } from '#lib/retry/failure-record.ts';
 import { type DlqFilter, matchesFilter } from './filter.ts';
+import type { RejectionRecorder } from './rejections.ts';
 import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
 import { type SettledCheck, settledText } from './settled.ts';
 import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
@@ -85,6 +86,8 @@ export interface RedriveDeps {
    * exists or whose event parked again since. Absent: every copy is replayed when due.
    */
   settled?: SettledCheck;
+  /** Records the task.rejected outcome of a message given up on (rejections.ts). Absent: none. */
+  rejections?: RejectionRecorder;
 }
 
 export interface RedriveOptions {
@@ -392,7 +395,8 @@ async function sendReplay(run: RedriveRun, { read, failure }: Target, url: strin
 }
 
 /** Sends the EXHAUSTED rewrite of the record to the DLQ (the run then skips it). */
-async function sendExhausted(run: RedriveRun, { read, failure, decision }: Target): Promise<void> {
+async function sendExhausted(run: RedriveRun, target: Target): Promise<void> {
+  const { read, failure, decision } = target;
   const record: FailureRecord = {
     ...failure,
     class: 'EXHAUSTED',
@@ -401,6 +405,14 @@ async function sendExhausted(run: RedriveRun, { read, failure, decision }: Targe
   delete record.nextAttemptAt;
   const sent = await run.deps.sqs.send(run.deps.dlqUrl, rewriteDlqMessage(read, record));
   run.rewritten.add(sent.messageId);
+  // Given up for good: its publisher hears of it (a failure here leaves the rewrite; ops see both).
+  await run.deps.rejections?.(record, sent.messageId).catch((error: unknown) => {
+    problem(
+      run,
+      target.message,
+      `EXHAUSTED, but its task.rejected outcome was not recorded: ${errorText(error)}`,
+    );
+  });
 }
 
 /** Replay or give up: send first, then delete; a failed send leaves the message where it was. */
