@@ -11,7 +11,7 @@ import type { BudgetConfig } from './budget/config.ts';
 import { parseTaskLimits, type TaskLimits } from './connect/constraints.ts';
 import { allowedInstanceIdsFromEnv } from './connect/instances.ts';
 import type { Lane, LaneQueueUrls } from './lanes.ts';
-import type { RedriveLimits } from './redrive/redrive.ts';
+import { DEFAULT_TRANSIENT_ROUNDS, type RedriveLimits } from './redrive/redrive.ts';
 import type { BackoffConfig } from './retry/backoff.ts';
 
 export type { BackoffConfig } from './retry/backoff.ts';
@@ -39,11 +39,7 @@ export const CONFIG_DEFAULTS = {
   TRANSIENT_BACKOFF_MAX_SECONDS: 300,
   OVER_QUOTA_BACKOFF_BASE_SECONDS: 60,
   OVER_QUOTA_BACKOFF_MAX_SECONDS: 3600,
-  /**
-   * A message parked TRANSIENT (its retries in place spent) is replayed by the scheduled redrive this
-   * many times, each after the redrive backoff below, before it waits for ops as EXHAUSTED.
-   */
-  REDRIVE_TRANSIENT_ROUNDS: 5,
+  REDRIVE_TRANSIENT_ROUNDS: DEFAULT_TRANSIENT_ROUNDS,
   /** One redrive run (rate 5 minutes) at least, then doubling up to an hour: about 3 h in all. */
   REDRIVE_TRANSIENT_BACKOFF_BASE_SECONDS: 300,
   REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS: 3600,

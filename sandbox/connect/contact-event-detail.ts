@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '../events/envelope.ts';
 import { eventTime } from '../events/envelope.ts';
-import type { ContactRecord } from './state.ts';
+import type { ContactRecord } from './contact-record.ts';
 
 /** The event types the emulator emits (of those the guide lists, the ones a task goes through). */
 export const CONTACT_EVENT_TYPES = [

@@ -13,7 +13,7 @@
  * The count is the service's own tasks (other systems' tasks share the quota unseen), and only those
  * whose entries were written since contact events are folded (older entries are not in the index).
  */
-import { isMissingTable } from '#cli/commands/status/collect.ts';
+import { isMissingTable } from '#cli/commands/status/missing.ts';
 import { CliUserError, describeError } from '#cli/errors.ts';
 import { isNonNegativeInteger } from '#lib/guards.ts';
 import type { PendingLedger } from '#lib/ledger/port.ts';
