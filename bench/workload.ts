@@ -46,7 +46,7 @@ export function readJson<T>(path: string): T {
 }
 
 export const RULE_FILE = 'events/rules/crm-case.json';
-export const MESSAGE_FILE = 'events/messages/cloudevents.json';
+const MESSAGE_FILE = 'events/messages/cloudevents.json';
 
 export interface BacklogMessage {
   body: string;
@@ -176,7 +176,7 @@ export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done
 export const NAIVE_VISIBILITY_TIMEOUT_SECONDS = 30;
 
 /** Turns ChangeMessageVisibility into a no-op on this client (the naive run's queue port). */
-export function withoutVisibilityBackoff(client: SQSClient): SQSClient {
+function withoutVisibilityBackoff(client: SQSClient): SQSClient {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === 'ChangeMessageVisibilityCommand') {

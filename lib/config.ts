@@ -14,8 +14,6 @@ import type { Lane, LaneQueueUrls } from './lanes.ts';
 import { DEFAULT_TRANSIENT_ROUNDS, type RedriveLimits } from './redrive/redrive.ts';
 import type { BackoffConfig } from './retry/backoff.ts';
 
-export type { BackoffConfig } from './retry/backoff.ts';
-
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export class ConfigError extends TypeError {
@@ -123,12 +121,12 @@ function backoff(env: Env, baseKey: keyof typeof CONFIG_DEFAULTS, capKey: keyof 
  * The backoff of the scheduled redrive's rounds for TRANSIENT records: ingest stamps `nextAttemptAt`
  * with it when it parks one and the redrive derives it for a record without one, so both read it here.
  */
-export function transientRedriveBackoffFromEnv(env: Env = process.env): BackoffConfig {
+function transientRedriveBackoffFromEnv(env: Env = process.env): BackoffConfig {
   return backoff(env, 'REDRIVE_TRANSIENT_BACKOFF_BASE_SECONDS', 'REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS');
 }
 
 /** The over-quota backoff: ingest parks with it and the redrive defers with it, so both read it here. */
-export function overQuotaBackoffFromEnv(env: Env = process.env): BackoffConfig {
+function overQuotaBackoffFromEnv(env: Env = process.env): BackoffConfig {
   return backoff(env, 'OVER_QUOTA_BACKOFF_BASE_SECONDS', 'OVER_QUOTA_BACKOFF_MAX_SECONDS');
 }
 

@@ -72,7 +72,7 @@ import { type PassProbe, type Progress, type WaitPolicy, waitForPass, waitPolicy
 // ------------------------------------------------------------------------------------------------
 // Options
 
-export interface ChaosFaults {
+interface ChaosFaults {
   /** Per StartTaskContact call: injected 500 InternalServiceException. */
   internalErrorRate: number;
   /** Per StartTaskContact call: injected 429 ThrottlingException. */
@@ -98,7 +98,7 @@ export interface ChaosFaults {
   dynamodbErrorRate: number;
 }
 
-export const DEFAULT_CHAOS_FAULTS: Readonly<ChaosFaults> = Object.freeze({
+const DEFAULT_CHAOS_FAULTS: Readonly<ChaosFaults> = Object.freeze({
   internalErrorRate: 0.08,
   throttlingRate: 0.08,
   serviceQuotaRate: 0.03,

@@ -6,7 +6,7 @@
 import { LANES, type Lane } from '#lib/lanes.ts';
 import { CHAOS_EVENT_ATTRIBUTE, type ChaosEvent, type EventKind, EXPECTED_CODES } from './scenario.ts';
 
-export interface LaneReport {
+interface LaneReport {
   /** Events sent to this lane's queue (upstream duplicates not counted twice). */
   events: number;
   valid: number;

@@ -143,7 +143,7 @@ export const EXPECTED_CODES: Readonly<Partial<Record<EventKind, string>>> = Obje
 const VALID_KINDS: readonly EventKind[] = ['cloudevents', 'eventbridge', 'sns', 'raw'];
 
 /** The lane a valid kind's rule puts its events in (the others keep the lane they were sent to). */
-export const RULE_LANES: Readonly<Partial<Record<EventKind, Lane>>> = Object.freeze({
+const RULE_LANES: Readonly<Partial<Record<EventKind, Lane>>> = Object.freeze({
   eventbridge: 'urgent',
   raw: 'bulk',
 });

@@ -21,7 +21,7 @@ const BATCH_KEYS = 100;
 const MAX_ROUNDS = 6;
 const RETRY_BASE_MS = 50;
 
-export class BudgetStatusReadError extends Error {
+class BudgetStatusReadError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'BudgetStatusReadError';

@@ -88,7 +88,7 @@ export interface ThrottleInput {
   resumeAt: number;
 }
 
-export class BudgetStoreError extends Error {
+class BudgetStoreError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'BudgetStoreError';
@@ -102,7 +102,7 @@ function num(v: unknown): number | undefined {
 }
 
 /** Decodes a stored budget item (unknown attributes ignored; a missing item is empty). */
-export function toBudgetItem(raw: Record<string, unknown> | undefined): BudgetItem {
+function toBudgetItem(raw: Record<string, unknown> | undefined): BudgetItem {
   const item: BudgetItem = { demandUntil: {}, floorAt: {} };
   if (!raw) return item;
   for (const key of ['tat', 'wmax', 'throttleAt', 'ceiling'] as const) {
@@ -119,7 +119,7 @@ export function toBudgetItem(raw: Record<string, unknown> | undefined): BudgetIt
 }
 
 /** The condition and update of one claim (exported for the unit tests of the expressions). */
-export function claimExpressions(input: ClaimInput): {
+function claimExpressions(input: ClaimInput): {
   update: string;
   condition: string;
   values: Record<string, number>;

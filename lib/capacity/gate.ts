@@ -31,7 +31,7 @@ export class ActiveTasksAtQuotaError extends Error {
 }
 
 /** A slot taken for one StartTaskContact call. */
-export interface Slot {
+interface Slot {
   /** Gives the slot back: no task came of the call (an error, a 402, a duplicate). Never throws. */
   giveBack(): Promise<void>;
 }

@@ -12,7 +12,7 @@
 
 /** Reference types in the Amazon Connect API model. */
 export const REFERENCE_TYPES = ['URL', 'ATTACHMENT', 'NUMBER', 'STRING', 'DATE', 'EMAIL'] as const;
-export type ReferenceType = (typeof REFERENCE_TYPES)[number];
+type ReferenceType = (typeof REFERENCE_TYPES)[number];
 
 /**
  * Task template field types: the Amazon Connect API model's TaskTemplateFieldType. The task template
@@ -102,7 +102,7 @@ export const DEFAULT_TASK_LIMITS: Readonly<TaskLimits> = Object.freeze<TaskLimit
 });
 
 /** Thrown when `CONNECT_LIMITS` (or an override object) is not a valid partial limits table. */
-export class LimitsConfigError extends TypeError {
+class LimitsConfigError extends TypeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LimitsConfigError';

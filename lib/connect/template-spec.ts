@@ -31,7 +31,7 @@ import type {
 import { TEMPLATE_FIELD_TYPES, type TemplateFieldType } from '#lib/connect/constraints.ts';
 import { isObject } from '#lib/guards.ts';
 
-export const TEMPLATE_LIMITS = Object.freeze({
+const TEMPLATE_LIMITS = Object.freeze({
   nameMaxLength: 100,
   descriptionMaxLength: 255,
   contactFlowIdMaxLength: 500,
@@ -43,9 +43,9 @@ export const TEMPLATE_LIMITS = Object.freeze({
   defaultsMax: 50,
 });
 
-export type TemplateStatus = 'ACTIVE' | 'INACTIVE';
+type TemplateStatus = 'ACTIVE' | 'INACTIVE';
 
-export interface TemplateFieldSpec {
+interface TemplateFieldSpec {
   name: string;
   type?: TemplateFieldType;
   description?: string;
@@ -258,7 +258,7 @@ function checkDefaults(errors: string[], input: unknown, names: Set<string>): Re
 const sortedUnique = (list: readonly string[]) => [...new Set(list)].sort();
 
 /** The canonical form (see the module comment). */
-export function normalizeSpec(spec: TemplateSpec): TemplateSpec {
+function normalizeSpec(spec: TemplateSpec): TemplateSpec {
   const defaults: Record<string, string> = {};
   for (const key of Object.keys(spec.defaults).sort()) defaults[key] = spec.defaults[key] as string;
   return {

@@ -59,7 +59,7 @@ export interface PlanProgress {
   clientToken?: string;
 }
 
-export type PlanStep = 'select' | 'instance' | 'map' | 'validate';
+type PlanStep = 'select' | 'instance' | 'map' | 'validate';
 
 export type TaskPlan =
   | {

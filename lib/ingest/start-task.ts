@@ -54,7 +54,7 @@ import { type Deadline, DeadlineError, NO_DEADLINE } from '#lib/retry/deadline.t
 import type { StartTaskCall, StartTaskResult, TaskStarter } from './ports.ts';
 
 /** How many tasks the ledger counts in the chain of `previousContactId`; undefined when it knows none. */
-export type ChainTasksLookup = (instanceId: string, previousContactId: string) => Promise<number | undefined>;
+type ChainTasksLookup = (instanceId: string, previousContactId: string) => Promise<number | undefined>;
 
 export interface TaskStarterOptions {
   connect: ConnectClient;
@@ -81,10 +81,10 @@ export interface TaskStarterOptions {
  * Connect refuses a ScheduledTime in the past, and one that was ahead when the event was planned can
  * pass while the call waits for its budget slot or crosses the network.
  */
-export const SCHEDULE_LEAD_MS = 2_000;
+const SCHEDULE_LEAD_MS = 2_000;
 
 /** Code of the PERMANENT failure of a task asked for on a full PreviousContactId chain. */
-export const CHAIN_LIMIT_CODE = 'ChainLimit';
+const CHAIN_LIMIT_CODE = 'ChainLimit';
 
 /**
  * StartTaskContact answered 402 for a PreviousContactId chain the ledger counts as full, and the rule
@@ -114,7 +114,7 @@ interface StoredResult {
   linkedAsRelated: boolean;
 }
 
-export class ConnectResponseError extends Error {
+class ConnectResponseError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConnectResponseError';

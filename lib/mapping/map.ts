@@ -25,7 +25,7 @@ import {
 } from '#lib/rules/compile.ts';
 
 /** A StartTaskContact request before its ClientToken is set. */
-export type TaskRequestWithoutToken = Omit<StartTaskContactCommandInput, 'ClientToken'>;
+type TaskRequestWithoutToken = Omit<StartTaskContactCommandInput, 'ClientToken'>;
 
 export interface MappedTask {
   request: TaskRequestWithoutToken;

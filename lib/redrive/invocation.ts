@@ -38,7 +38,7 @@ const common = {
 const scheduledEvent = z.object({ action: z.literal('redrive'), ...common });
 const opsEvent = z.object({ action: z.optional(z.literal('replay')), ...common, filter: filterSchema });
 
-export class RedriveEventError extends Error {
+class RedriveEventError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'RedriveEventError';
@@ -65,7 +65,7 @@ export function parseRedriveEvent(
   );
 }
 
-export type RedriveMetricName = 'Replayed' | 'Deferred' | 'Exhausted' | 'Superseded' | 'RedriveProblems';
+type RedriveMetricName = 'Replayed' | 'Deferred' | 'Exhausted' | 'Superseded' | 'RedriveProblems';
 
 /** Where an invocation's counts and log lines go (a Powertools `Logger` is a `Logger` as it is). */
 export type RedriveObservability = {

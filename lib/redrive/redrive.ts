@@ -45,7 +45,7 @@ import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
 export const MAX_DEFER_SECONDS = 43_200 - 60;
 export const DEFAULT_MAX_SCAN = 1_000;
 /** Visibility while a run holds messages, when the caller gives no remaining time. */
-export const DEFAULT_HOLD_SECONDS = 300;
+const DEFAULT_HOLD_SECONDS = 300;
 /**
  * REDRIVE_TRANSIENT_ROUNDS when unset: a message parked TRANSIENT (its retries in place spent) is
  * replayed by the scheduled redrive this many times, each after the redrive backoff, before it waits
@@ -113,9 +113,9 @@ export interface RedriveOptions {
   onProgress?: (summary: Readonly<RedriveSummary>) => void;
 }
 
-export type RedriveActionKind = 'replay' | 'defer' | 'exhaust' | 'leave' | 'drop';
+type RedriveActionKind = 'replay' | 'defer' | 'exhaust' | 'leave' | 'drop';
 
-export interface RedriveAction {
+interface RedriveAction {
   messageId: string;
   action: RedriveActionKind;
   class?: FailureClass;
@@ -129,7 +129,7 @@ export interface RedriveAction {
   reason: string;
 }
 
-export interface RedriveProblem {
+interface RedriveProblem {
   messageId: string;
   problem: string;
 }
@@ -152,7 +152,7 @@ export interface RedriveSummary {
   stoppedBy: StopReason | 'max';
 }
 
-export class RedriveError extends Error {
+class RedriveError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'RedriveError';
@@ -286,7 +286,7 @@ function holdSecondsFor(options: RedriveOptions): number {
  * it), so that an ops replay carries the same metadata as any other replay. Its lane is the lane of
  * the queue SQS moved it from (`DeadLetterQueueSourceArn`), when SQS reports one.
  */
-export function unrecordedFailure(messageId: string, nowMs: number, sourceQueueArn?: string): FailureRecord {
+function unrecordedFailure(messageId: string, nowMs: number, sourceQueueArn?: string): FailureRecord {
   const at = new Date(nowMs).toISOString();
   return {
     v: 1,

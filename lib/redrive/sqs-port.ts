@@ -45,7 +45,7 @@ export interface SqsPort {
   approximateCount?(queueUrl: string): Promise<number | undefined>;
 }
 
-export class SqsPortError extends Error {
+class SqsPortError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'SqsPortError';

@@ -24,7 +24,7 @@ import {
 import { describeIssues, failureRecordSchema, wrappedMessageSchema } from './failure-record-schema.ts';
 
 /** Message attributes as the Lambda SQS event carries them. */
-export type LambdaMessageAttributes = SQSMessageAttributes;
+type LambdaMessageAttributes = SQSMessageAttributes;
 
 /** What went wrong, as the ingest handler knows it when it parks a message. */
 export type FailureInput = Pick<
@@ -72,7 +72,7 @@ export interface UnwrappedIngestRecord {
   problem?: string;
 }
 
-export class DlqRecordError extends Error {
+class DlqRecordError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'DlqRecordError';
@@ -128,7 +128,7 @@ function mapAttributes<A, B>(
  * Puts `record` beside the original body and attributes: one extra attribute when a slot is free,
  * otherwise a `WrappedMessage` body whose only attribute is the record (`wrapped: true`).
  */
-export function composeMessage(
+function composeMessage(
   body: string,
   attributes: Record<string, SqsAttributeValue>,
   record: FailureRecord,

@@ -93,7 +93,7 @@ export interface BoundExpression {
   evaluate(env: Envelope): Promise<unknown>;
 }
 
-export interface CompiledReference {
+interface CompiledReference {
   readonly key: string;
   /** ATTACHMENT only in an update mapping. */
   readonly type: 'URL' | 'NUMBER' | 'STRING' | 'DATE' | 'EMAIL' | 'ATTACHMENT';

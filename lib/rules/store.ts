@@ -33,7 +33,7 @@ import { validateRule } from '#lib/rules/compile.ts';
 import type { Rule } from '#lib/rules/schema.ts';
 
 /** Bookkeeping the store adds to every rule it writes. */
-export interface RuleMeta {
+interface RuleMeta {
   /** 1 on create, incremented by every put. */
   version: number;
   /** ISO-8601 time of the last put. */

@@ -24,7 +24,7 @@ import {
   type ScheduleExpression,
 } from '#lib/schedules/expression.ts';
 
-export interface TaskScheduleEvent {
+interface TaskScheduleEvent {
   source: string;
   type: string;
   /** Any JSON value; becomes the CloudEvent's `data`. */
@@ -47,12 +47,12 @@ export interface TaskSchedule {
 }
 
 /** The placeholder EventBridge Scheduler replaces with the occurrence's scheduled time. */
-export const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
+const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
 
 /** Scheduler's schedule names: letters, digits, `-`, `_`, `.`; 1-64 characters. */
 const NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
 /** Scheduler's Input is at most 8,192 characters (CloudFormation: Target.Input, maximum 8192). */
-export const MAX_INPUT_LENGTH = 8192;
+const MAX_INPUT_LENGTH = 8192;
 const FIELDS = new Set([
   'name',
   'description',
@@ -252,7 +252,7 @@ export function renderOccurrence(schedule: TaskSchedule, scheduledMs: number): s
   return scheduleInput(schedule).replaceAll(SCHEDULED_TIME_PLACEHOLDER, formatScheduledTime(scheduledMs));
 }
 
-export function scheduleBounds(schedule: TaskSchedule, createdAt?: number): OccurrenceBounds {
+function scheduleBounds(schedule: TaskSchedule, createdAt?: number): OccurrenceBounds {
   return {
     timezone: schedule.timezone,
     ...(schedule.startDate === undefined ? {} : { startDate: schedule.startDate }),

@@ -35,7 +35,7 @@ export interface TransferGateway {
   transferContact(call: TransferCall): Promise<TransferCallResult>;
 }
 
-export class TransferGatewayError extends Error {
+class TransferGatewayError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TransferGatewayError';
@@ -49,7 +49,7 @@ export class TransferGatewayError extends Error {
  *   (for TransferContact: the contact's transfer quota), other 4xx: FAILED with the reason;
  * - `conflict` — 409 IdempotencyException: the token was used with other parameters: FAILED.
  */
-export type CallFailureAction = 'retry' | 'fail' | 'conflict';
+type CallFailureAction = 'retry' | 'fail' | 'conflict';
 
 export interface CallFailure {
   action: CallFailureAction;

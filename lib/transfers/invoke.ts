@@ -13,13 +13,6 @@ import {
   type TransferOutcome,
 } from './sweep.ts';
 
-/** The input the EventBridge schedule sends (serverless.yml: `input: {action: sweep}`). */
-export interface SweepInvocation {
-  action: 'sweep';
-  /** Claim at most this many items. */
-  max?: number;
-}
-
 export type TransferInvocationResult =
   | { kind: 'sweep'; summary: SweepSummary }
   | {
@@ -33,7 +26,7 @@ export type TransferInvocationResult =
     };
 
 /** An invocation that is neither a sweep nor an EventBridge event with a `detail`. */
-export class TransferInvocationError extends TypeError {
+class TransferInvocationError extends TypeError {
   constructor(message: string) {
     super(message);
     this.name = 'TransferInvocationError';

@@ -74,7 +74,7 @@ export function disconnectContact(
 }
 
 /** The contact is done at `at`: after-contact work (if any) ends, the quota slot is freed. */
-export function completeContact(state: ConnectState, contact: ContactRecord, at: number): void {
+function completeContact(state: ConnectState, contact: ContactRecord, at: number): void {
   const seconds = contact.afterContactWorkSeconds;
   if (seconds !== undefined) {
     contact.afterContactWorkEndTimestamp = at;

@@ -18,8 +18,6 @@ import { ConnectState } from './state.ts';
 import { checkAttributeKeys, checkAttributesBudget } from './validate.ts';
 import type { World } from './world.ts';
 
-export type { ContactChannel, ContactState } from './contact-record.ts';
-
 type TimestampKey =
   | 'initiationTimestamp'
   | 'lastUpdateTimestamp'
@@ -94,8 +92,6 @@ export interface ConnectServiceOptions {
   /** Where contact events go. */
   publish?: (event: EventEnvelope) => void;
 }
-
-export type ConnectService = ReturnType<typeof createConnectService>;
 
 export function createConnectService(options: ConnectServiceOptions) {
   const { world, limits, now, config } = options;

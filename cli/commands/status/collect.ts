@@ -56,13 +56,13 @@ interface QueueCounts {
   total: number;
 }
 
-export type LaneBacklog = { lane: Lane; url: string; missing: false } & QueueCounts;
-export type MissingLane = { lane: Lane; missing: true; reason: string };
+type LaneBacklog = { lane: Lane; url: string; missing: false } & QueueCounts;
+type MissingLane = { lane: Lane; missing: true; reason: string };
 
 /** Failure classes, plus NO_RECORD for a DLQ message without a readable failure record. */
 type DlqClass = FailureClass | 'NO_RECORD';
 
-export interface DlqStatus {
+interface DlqStatus {
   missing: boolean;
   reason?: string;
   url?: string;
