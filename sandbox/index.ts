@@ -31,11 +31,20 @@ const AUTO_SWEEP_MS = 1000;
 const EVENTBRIDGE_SENDER_ID = 'events.amazonaws.com';
 
 export interface SandboxOptions {
-  /** 0 = any free port. Default: SANDBOX_PORT or 4566. */
+  /**
+   * 0 = any free port.
+   * @default SANDBOX_PORT or 4566
+   */
   port?: number;
-  /** Persist DynamoDB data in this folder (default: in memory). */
+  /**
+   * Persist DynamoDB data in this folder.
+   * @default in memory
+   */
   dataDir?: string;
-  /** Stage used to name resources from serverless.yml (default 'local'). */
+  /**
+   * Stage used to name resources from serverless.yml.
+   * @default 'local'
+   */
   stage?: string;
   serverlessPath?: string;
   worldPath?: string;
