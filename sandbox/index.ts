@@ -93,6 +93,14 @@ export function sandboxPortFromEnv(env: NodeJS.ProcessEnv = process.env): number
 /**
  * Starts the emulators behind one edge endpoint and deploys serverless.yml's queues and tables on it.
  * On a failed deployment everything started is closed again before the error is thrown.
+ *
+ * @param options - port, stage, persistence folder and emulator settings; every field is optional.
+ * @returns the running sandbox: its endpoint, the deployed resources and `stop()`.
+ * @example
+ * const sandbox = await startSandbox({ port: 0 }); // any free port on 127.0.0.1
+ * process.env.AWS_ENDPOINT_URL = sandbox.endpoint;
+ * // ... SDK clients now talk to the sandbox ...
+ * await sandbox.stop();
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const stage = options.stage ?? 'local';
