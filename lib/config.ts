@@ -27,7 +27,6 @@ export class ConfigError extends TypeError {
 export const CONFIG_DEFAULTS = {
   POWERTOOLS_SERVICE_NAME: 'connect-task-ingest',
   POWERTOOLS_METRICS_NAMESPACE: 'ConnectTaskIngest',
-  BUDGET_MODE: 'shared',
   /** START_TASK_RATE and TRANSFER_RATE: the Connect default quota of both operations, requests/s. */
   RATE: 2,
   BUDGET_LANE_FLOOR: 0.1,
@@ -148,18 +147,14 @@ export function budgetConfigFromEnv(
   env: Env = process.env,
   defaultCeiling: number = CONFIG_DEFAULTS.RATE,
 ): BudgetConfig {
-  const mode = text(env, 'BUDGET_MODE', CONFIG_DEFAULTS.BUDGET_MODE);
-  if (mode !== 'shared' && mode !== 'local')
-    throw new ConfigError(`BUDGET_MODE must be "shared" or "local", got "${mode}"`);
   const ceiling = positive(env, ceilingKey, defaultCeiling);
   const instances = instanceKeys.reduce((sum, key) => sum + number(env, key, 0), 0);
   const laneFloor = number(env, 'BUDGET_LANE_FLOOR', CONFIG_DEFAULTS.BUDGET_LANE_FLOOR);
   if (!(laneFloor > 0 && laneFloor < 1))
     throw new ConfigError(`BUDGET_LANE_FLOOR must be between 0 and 1, got ${laneFloor}`);
   const table = env.BUDGET_TABLE?.trim() || undefined;
-  if (mode === 'shared' && table === undefined)
-    throw new ConfigError('BUDGET_TABLE must be set (or BUDGET_MODE=local)');
-  return { mode, table, ceiling, instances: Math.max(1, instances), laneFloor };
+  if (table === undefined) throw new ConfigError('BUDGET_TABLE must be set');
+  return { table, ceiling, instances: Math.max(1, instances), laneFloor };
 }
 
 /**

@@ -96,7 +96,7 @@ export interface BudgetOptions {
 }
 
 /** What the budget did since the last snapshot (published as metrics per invocation). */
-export interface BudgetSnapshot {
+interface BudgetSnapshot {
   /** Requests/s the budget allows now. */
   rate: number;
   ceiling: number;
