@@ -1,7 +1,7 @@
 /**
  * One budget per Connect quota the service spends, shared by every instance of a function.
  *
- * Mechanism (measured against per-instance shaping in `npm run bench -- quota`):
+ * Mechanism (measured in `npm run bench -- quota`, beside a naive consumer):
  * - Slots, not shares. Each call claims the next free slot of the account-wide schedule with one
  *   conditional UpdateItem on the budget item (lib/budget/store.ts): slots are one interval apart
  *   whatever the number of instances, so instances never collide on Connect's bucket and need no
