@@ -260,14 +260,14 @@ async function scenarioA(report: Reporter, quick: boolean): Promise<void> {
 
 // ---- (b) another caller --------------------------------------------------------------------------
 
-interface OtherCall {
+export interface OtherCall {
   /** Epoch ms when the call was sent. */
   at: number;
   /** "200" or the error's name. */
   outcome: string;
 }
 
-interface OtherLog {
+export interface OtherLog {
   calls: OtherCall[];
   /** The emulator's StartTaskContact counts (every caller) at `fromMs` and when the other caller stopped. */
   countsAtFrom: Record<string, number>;
@@ -275,16 +275,17 @@ interface OtherLog {
 }
 
 /** The attribute that marks the other caller's tasks in the emulator's contact list. */
-const OTHER_ATTRIBUTE = 'benchCaller';
+export const OTHER_ATTRIBUTE = 'benchCaller';
 
 /**
  * A second caller of StartTaskContact on the same account: a plain ConnectClient (1 attempt), its
- * own ClientTokens, the crm-case rule's instance and flow, one call every 0.5–1.5 s (seeded) from the
- * pipeline's start until `untilMs`. Then it waits until `untilMs` and snapshots the emulator's counts.
+ * own ClientTokens, the crm-case rule's instance and flow, one call every 0.5–1.5 × `meanGapMs`
+ * (default 1 s; seeded) from the pipeline's start until `untilMs`. Then it waits until `untilMs` and
+ * snapshots the emulator's counts. (The squeeze bench, bench/squeeze.ts, runs it too.)
  */
-async function otherCaller(
+export async function otherCaller(
   run: RunContext,
-  options: { fromMs: number; untilMs: number; seed: number; label: string },
+  options: { fromMs: number; untilMs: number; seed: number; label: string; meanGapMs?: number },
 ): Promise<OtherLog> {
   const rule = readJson<{ instanceId: string; target: { contactFlowId: string } }>(RULE_FILE);
   const client = new ConnectClient({
@@ -305,7 +306,7 @@ async function otherCaller(
   try {
     let next = run.started;
     for (let i = 0; ; i += 1) {
-      next += 1000 * (0.5 + random());
+      next += (options.meanGapMs ?? 1000) * (0.5 + random());
       if (next >= stopAt) break;
       await sleep(Math.max(0, next - now()));
       const at = now();

@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- <bench...>] [--quick]`: runs the benchmarks and prints their figures.
  *
- *   npm run bench                   # goodput, quota, quota-sim, overquota, cpu, cold, memory, then the summary
+ *   npm run bench                   # goodput, quota, quota-sim, overquota, squeeze, cpu, cold, memory, then the summary
+ *   npm run bench -- squeeze        # ingest under a budget at a tenth of the arrival rate, 10 min (SQUEEZE_RUNS=3: three runs)
  *   npm run bench -- goodput cpu    # only these
  *   npm run bench -- --quick        # smaller sizes: a smoke run
  *
@@ -19,7 +20,7 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const BENCHES = ['goodput', 'quota', 'quota-sim', 'overquota', 'cpu', 'cold', 'memory'] as const;
+const BENCHES = ['goodput', 'quota', 'quota-sim', 'overquota', 'squeeze', 'cpu', 'cold', 'memory'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 type Reporter = ReturnType<typeof import('./report.ts').createReporter>;
@@ -31,6 +32,7 @@ const RUNNERS: Record<BenchName, Runner> = {
   quota: async (r, o) => (await import('./quota.ts')).quotaBench(r, o),
   'quota-sim': async (r, o) => (await import('./quota-sim.ts')).quotaSimBench(r, o),
   overquota: async (r, o) => (await import('./overquota.ts')).overQuotaBench(r, o),
+  squeeze: async (r, o) => (await import('./squeeze.ts')).squeezeBench(r, o),
   cpu: async (r, o) => (await import('./pipeline-cpu.ts')).pipelineCpuBench(r, o),
   cold: async (r, o) => (await import('./cold-start.ts')).coldStartBench(r, o),
   memory: async (r, o) => (await import('./memory.ts')).memoryBench(r, o),
@@ -43,7 +45,7 @@ function isBench(name: string): name is BenchName {
 async function main(): Promise<void> {
   const program = new Command('bench')
     .description(
-      'Benchmarks of connect-task-ingest: goodput at the quota, sharing the quota (and its virtual-time study), parked events coming back when capacity frees, pipeline CPU, cold start, memory',
+      'Benchmarks of connect-task-ingest: goodput at the quota, sharing the quota (and its virtual-time study), parked events coming back when capacity frees, the squeeze, pipeline CPU, cold start, memory',
     )
     .argument('[bench...]', `which to run: ${BENCHES.join(', ')} (default: all)`)
     .option('--quick', 'shrink sizes for a smoke run', false)

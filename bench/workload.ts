@@ -394,9 +394,17 @@ export async function runIngestPipeline(spec: PipelineRunSpec): Promise<Pipeline
       stopSeconds,
     };
   } finally {
-    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-    Object.assign(process.env, savedEnv);
+    restoreEnvironment(savedEnv);
     instances.destroy();
     await sandbox.stop();
   }
+}
+
+/**
+ * Puts `process.env` back as `saved` had it: a run sets the function's environment (and the pipeline
+ * the provider's), and the next run must not inherit a variable its serverless.yml no longer sets.
+ */
+export function restoreEnvironment(saved: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  Object.assign(process.env, saved);
 }

@@ -39,6 +39,14 @@ export const CONFIG_DEFAULTS = {
   TRANSIENT_BACKOFF_MAX_SECONDS: 300,
   OVER_QUOTA_BACKOFF_BASE_SECONDS: 60,
   OVER_QUOTA_BACKOFF_MAX_SECONDS: 3600,
+  /**
+   * A message parked TRANSIENT (its retries in place spent) is replayed by the scheduled redrive this
+   * many times, each after the redrive backoff below, before it waits for ops as EXHAUSTED.
+   */
+  REDRIVE_TRANSIENT_ROUNDS: 5,
+  /** One redrive run (rate 5 minutes) at least, then doubling up to an hour: about 3 h in all. */
+  REDRIVE_TRANSIENT_BACKOFF_BASE_SECONDS: 300,
+  REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS: 3600,
   /** The ingest queue's maxReceiveCount in serverless.yml; keep the two equal. */
   INGEST_MAX_RECEIVE_COUNT: 10,
   IDEMPOTENCY_EXPIRY_SECONDS: 30 * 24 * 3600,
@@ -87,6 +95,12 @@ function nonNegative(env: Env, key: string, defaultValue?: number): number {
   return value;
 }
 
+function nonNegativeInteger(env: Env, key: string, defaultValue: number): number {
+  const value = nonNegative(env, key, defaultValue);
+  if (!Number.isInteger(value)) throw new ConfigError(`${key} must be a whole number ≥ 0, got ${value}`);
+  return value;
+}
+
 function positiveInteger(
   env: Env,
   key: string,
@@ -107,6 +121,14 @@ function backoff(env: Env, baseKey: keyof typeof CONFIG_DEFAULTS, capKey: keyof 
   };
   if (config.capSeconds < config.baseSeconds) throw new ConfigError(`${capKey} must be ≥ ${baseKey}`);
   return config;
+}
+
+/**
+ * The backoff of the scheduled redrive's rounds for TRANSIENT records: ingest stamps `nextAttemptAt`
+ * with it when it parks one and the redrive derives it for a record without one, so both read it here.
+ */
+export function transientRedriveBackoffFromEnv(env: Env = process.env): BackoffConfig {
+  return backoff(env, 'REDRIVE_TRANSIENT_BACKOFF_BASE_SECONDS', 'REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS');
 }
 
 /** The over-quota backoff: ingest parks with it and the redrive defers with it, so both read it here. */
@@ -184,10 +206,12 @@ export type IngestConfig = {
   recordConcurrency: number;
   transientBackoff: BackoffConfig;
   overQuotaBackoff: BackoffConfig;
+  /** REDRIVE_TRANSIENT_BACKOFF_*: the `nextAttemptAt` of a message parked TRANSIENT. */
+  transientRedriveBackoff?: BackoffConfig;
   /**
-   * The ingest queue's RedrivePolicy maxReceiveCount (INGEST_MAX_RECEIVE_COUNT). Two receives before
-   * it (lib/ingest/receives.ts) a transient failure is parked in the DLQ as EXHAUSTED with a failure
-   * record, before SQS would move the message there without one.
+   * The ingest queue's RedrivePolicy maxReceiveCount (INGEST_MAX_RECEIVE_COUNT). On the counted
+   * attempt two before it (lib/ingest/receives.ts) a transient failure is parked in the DLQ as
+   * TRANSIENT with a failure record, before SQS would move the message there without one.
    */
   maxReceiveCount: number;
   idempotencyExpirySeconds: number;
@@ -222,6 +246,7 @@ export function ingestConfigFromEnv(env: Env = process.env): IngestConfig {
     recordConcurrency: positive(env, 'RECORD_CONCURRENCY', d.RECORD_CONCURRENCY),
     transientBackoff: backoff(env, 'TRANSIENT_BACKOFF_BASE_SECONDS', 'TRANSIENT_BACKOFF_MAX_SECONDS'),
     overQuotaBackoff: overQuotaBackoffFromEnv(env),
+    transientRedriveBackoff: transientRedriveBackoffFromEnv(env),
     maxReceiveCount: positiveInteger(
       env,
       'INGEST_MAX_RECEIVE_COUNT',
@@ -274,11 +299,15 @@ export type RedriveConfig = {
   ingestQueueUrl: string;
   /** Every lane's queue (normal: the ingest queue): a replay goes back to the lane it failed in. */
   laneQueueUrls: Record<Lane, string>;
-  /** REDRIVE_MAX_ATTEMPTS and REDRIVE_MAX_AGE_SECONDS, both required. */
+  /** REDRIVE_MAX_ATTEMPTS and REDRIVE_MAX_AGE_SECONDS, both required; REDRIVE_TRANSIENT_ROUNDS. */
   limits: RedriveLimits;
   overQuotaBackoff: BackoffConfig;
+  /** REDRIVE_TRANSIENT_BACKOFF_*: when a TRANSIENT record without `nextAttemptAt` is due. */
+  transientBackoff: BackoffConfig;
   /** LEDGER_TABLE: OVER_QUOTA copies whose task exists, or whose event parked again, are deleted. */
   ledgerTable?: string;
+  /** RULES_TABLE: whose rules ask for task.rejected when a message is given up on. */
+  rulesTable?: string;
 };
 
 export function redriveConfigFromEnv(env: Env = process.env): RedriveConfig {
@@ -290,9 +319,16 @@ export function redriveConfigFromEnv(env: Env = process.env): RedriveConfig {
     limits: {
       maxAttempts: positiveInteger(env, 'REDRIVE_MAX_ATTEMPTS'),
       maxAgeSeconds: positiveInteger(env, 'REDRIVE_MAX_AGE_SECONDS'),
+      transientRounds: nonNegativeInteger(
+        env,
+        'REDRIVE_TRANSIENT_ROUNDS',
+        CONFIG_DEFAULTS.REDRIVE_TRANSIENT_ROUNDS,
+      ),
     },
     overQuotaBackoff: overQuotaBackoffFromEnv(env),
+    transientBackoff: transientRedriveBackoffFromEnv(env),
     ...optionalText(env, 'LEDGER_TABLE', 'ledgerTable'),
+    ...optionalText(env, 'RULES_TABLE', 'rulesTable'),
   };
 }
 

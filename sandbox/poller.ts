@@ -105,7 +105,11 @@ export interface PollerStats {
 }
 
 export interface IdleOptions {
-  /** Also wait for messages that are in flight elsewhere or waiting out a visibility timeout. Default true. */
+  /**
+   * Also wait for the hidden messages: in flight elsewhere, waiting out a visibility timeout, or
+   * delayed (a message sent with DelaySeconds is hidden until then, as one whose visibility was
+   * pushed out). Default true.
+   */
   includeInvisible?: boolean;
   /** How often the queue is checked; default 50 ms. */
   intervalMs?: number;
@@ -586,8 +590,9 @@ async function deleteChunk(m: Mapping, chunk: readonly SQSRecord[]): Promise<voi
 // ------------------------------------------------------------------------------------------ idle
 
 async function queueIsEmpty(m: Mapping, includeInvisible: boolean): Promise<boolean> {
-  const names: QueueAttributeName[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'];
-  if (includeInvisible) names.push('ApproximateNumberOfMessagesNotVisible');
+  const names: QueueAttributeName[] = ['ApproximateNumberOfMessages'];
+  if (includeInvisible)
+    names.push('ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed');
   const out = await m.opts.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: m.opts.queueUrl, AttributeNames: names }),
   );

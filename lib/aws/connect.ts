@@ -10,6 +10,12 @@ import { ConnectClient } from '@aws-sdk/client-connect';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { tracer } from '#lib/observability/powertools.ts';
 
+/**
+ * The Connect client's timeouts: the longest one attempt can take once it has gone out is their sum.
+ * Ingest keeps that much of its invocation back after its last wait (lib/ingest/handler.ts).
+ */
+export const CONNECT_TIMEOUTS = Object.freeze({ connectionMs: 2_000, requestMs: 5_000 });
+
 export interface ConnectClientOptions {
   /** Total attempts per call including the first (SDK standard retry: 429/5xx only). */
   maxAttempts?: number;
@@ -21,8 +27,8 @@ export function createConnectClient(options: ConnectClientOptions = {}): Connect
   return new ConnectClient({
     maxAttempts: options.maxAttempts ?? 2,
     requestHandler: new NodeHttpHandler({
-      connectionTimeout: options.connectionTimeoutMs ?? 2_000,
-      requestTimeout: options.requestTimeoutMs ?? 5_000,
+      connectionTimeout: options.connectionTimeoutMs ?? CONNECT_TIMEOUTS.connectionMs,
+      requestTimeout: options.requestTimeoutMs ?? CONNECT_TIMEOUTS.requestMs,
       // Since @smithy/node-http-handler 4.x an exceeded requestTimeout only logs a warning and the call
       // keeps waiting (up to the function timeout, failing the whole batch). Make it a TimeoutError.
       throwOnRequestTimeout: true,

@@ -17,12 +17,18 @@
  * - Never stops ingesting. When the store fails or is slow, the instance paces itself at a
  *   conservative local rate (its static share of the current budget) for `fallbackMs`, then tries
  *   the store again.
+ * - Within the invocation's time. A waiter may carry a deadline (lib/retry/deadline.ts): it is
+ *   turned away (`DeadlineError`, no slot spent) as soon as the earliest slot it could get is later
+ *   than the deadline allows. That earliest slot is known in advance: from the schedule as last
+ *   seen (its next free slot, one interval at the ceiling per waiter ahead in this instance) before a
+ *   claim, and exactly once the slot is booked, since a claim never books past the deadline.
  *
  * Time is real time (epoch ms shared by all instances), not the movable business clock.
  */
 import { sleep as realSleep } from '#lib/clock.ts';
 import { createRateLimiter, type RateLimiter } from '#lib/connect/rate-limiter.ts';
 import { DEFAULT_LANE, LANES, type Lane, lanePriority } from '#lib/lanes.ts';
+import { type Deadline, DeadlineError, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
 import { type CurveParams, type CurveState, curveAt, curveThrottled, DEFAULT_CURVE } from './curve.ts';
 import type { BudgetItem, BudgetStore, StatsDelta } from './store.ts';
 
@@ -77,7 +83,11 @@ export interface BudgetSnapshot {
 }
 
 export interface Budget extends RateLimiter {
-  acquire(lane?: Lane): Promise<void>;
+  /**
+   * Resolves when the caller may make one call in `lane`. Rejects with `DeadlineError` (no slot
+   * spent) when the slot would come later than `deadline` allows.
+   */
+  acquire(lane?: Lane, deadline?: Deadline): Promise<void>;
   throttled(): void;
   /** Writes this instance's pending statistics (call at the end of each invocation). */
   flush(): Promise<void>;
@@ -88,7 +98,10 @@ export interface Budget extends RateLimiter {
 interface Waiter {
   lane: Lane;
   since: number;
+  /** The latest slot (budget clock) the waiter can still use; Infinity without a deadline. */
+  latestAt: number;
   resolve: () => void;
+  reject: (error: DeadlineError) => void;
 }
 
 /** Where the next attempt to claim stands, from the item as last seen. */
@@ -136,6 +149,13 @@ export function createBudget(options: BudgetOptions): Budget {
   const queue: Waiter[] = [];
   let pumping = false;
 
+  /** Removes a waiter the deadline turned away; it rejects with `error`. */
+  function turnAway(waiter: Waiter, error: DeadlineError): void {
+    const at = queue.indexOf(waiter);
+    if (at >= 0) queue.splice(at, 1);
+    waiter.reject(error);
+  }
+
   /** Grants queued waiters one slot each, most urgent first. */
   async function pump(): Promise<void> {
     if (pumping) return;
@@ -143,16 +163,28 @@ export function createBudget(options: BudgetOptions): Budget {
     try {
       while (queue.length > 0) {
         const head = queue[0] as Waiter;
-        const { slot, shared } = await slots.obtain(head.lane);
+        let obtained: { slot: number; shared: boolean };
+        try {
+          obtained = await slots.obtain(head.lane, head.latestAt);
+        } catch (error) {
+          if (!(error instanceof DeadlineError)) throw error;
+          turnAway(head, error);
+          continue;
+        }
+        const { slot, shared } = obtained;
         // At the top and while probing, a random part of an interval late: evenly spaced calls near
         // the bucket's refill rate leave it at the edge, where another caller's calls fail and ours
         // do not, so the budget never learns (see max in curve.ts); a probe would then end "clear"
         // and go to the top. Holding, well under what the other leaves, calls keep to their slots.
+        // Never later than the waiter's deadline allows.
         const jitter = shared && slots.jittered(slot) ? random() * slotJitter * slots.intervalAt(slot) : 0;
-        const wait = slot - clock() + jitter;
+        const at = Math.max(slot, Math.min(slot + jitter, head.latestAt));
+        const wait = at - clock();
         if (wait > 0) await sleep(wait);
-        // The most urgent waiter now (one may have arrived while this slot was being claimed).
-        const waiter = queue.shift() as Waiter;
+        // The most urgent waiter now (one may have arrived while this slot was being claimed) that
+        // can still use it: a waiter whose deadline is before this slot can use no later one either.
+        const waiter = nextServable(slot);
+        if (waiter === undefined) continue;
         const waitedMs = clock() - waiter.since;
         stats.granted(waiter.lane, waitedMs);
         options.onGrant?.({ lane: waiter.lane, slot, waitedMs, shared });
@@ -164,10 +196,32 @@ export function createBudget(options: BudgetOptions): Budget {
     }
   }
 
+  /** Takes the first waiter whose deadline admits `slot`, turning away those before it that it does not. */
+  function nextServable(slot: number): Waiter | undefined {
+    for (;;) {
+      const waiter = queue.shift();
+      if (waiter === undefined || waiter.latestAt >= slot) return waiter;
+      waiter.reject(new DeadlineError('a budget slot', slot - waiter.since, waiter.latestAt - waiter.since));
+    }
+  }
+
+  /** The earliest slot a new waiter of `lane` could get: the next free slot, then one per waiter ahead. */
+  function earliestSlot(lane: Lane, now: number): number {
+    const p = lanePriority(lane);
+    const ahead = queue.filter((w) => lanePriority(w.lane) <= p).length;
+    return slots.earliest(now) + ahead * (1000 / ceiling);
+  }
+
   return {
-    acquire(lane: Lane = DEFAULT_LANE) {
-      return new Promise<void>((resolve) => {
-        enqueue(queue, { lane, since: clock(), resolve });
+    acquire(lane: Lane = DEFAULT_LANE, deadline: Deadline = NO_DEADLINE) {
+      const since = clock();
+      const latestAt = since + waitAllowanceMs(deadline);
+      const earliest = earliestSlot(lane, since);
+      if (earliest > latestAt) {
+        return Promise.reject(new DeadlineError('a budget slot', earliest - since, latestAt - since));
+      }
+      return new Promise<void>((resolve, reject) => {
+        enqueue(queue, { lane, since, latestAt, resolve, reject });
         void pump();
       });
     },
@@ -246,12 +300,16 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
     void store.markFallback(at).catch(() => {});
   }
 
-  async function claimShared(lane: Lane): Promise<number> {
+  /** Claims a slot no later than `latestAt`; `DeadlineError` once the earliest possible one is later. */
+  async function claimShared(lane: Lane, latestAt: number): Promise<number> {
     for (;;) {
       const t = clock();
       const intervalMs = intervalAt(t);
       const horizonMs = Math.max(horizonSlots * intervalMs, MIN_HORIZON_MS);
       const plan = planClaim(item, lane, t, { intervalMs, horizonMs, laneFloor });
+      // Every slot a claim can book from here on is at or after this.
+      const earliest = plan.kind === 'wait' ? plan.until : plan.mode === 'idle' ? t : (item.tat ?? t);
+      if (earliest > latestAt) throw new DeadlineError('a budget slot', earliest - t, latestAt - t);
       if (plan.kind === 'wait') {
         // A little jitter: instances that learnt the same time do not all retry at once.
         await sleep(Math.max(1, plan.until - t + random() * Math.min(50, intervalMs / 4)));
@@ -264,7 +322,7 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
         intervalMs,
         ceiling,
         mode: plan.mode,
-        latest: t + horizonMs,
+        latest: Math.min(t + horizonMs, latestAt),
         higher: LANES.filter((h) => lanePriority(h) < lanePriority(lane)),
         floorDue: t - intervalMs / laneFloor,
       });
@@ -274,6 +332,16 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
       }
       item = await store.read();
     }
+  }
+
+  /**
+   * The next free slot as last seen. While falling back, the local pace's: the calls waiting there
+   * take one interval each, and the next one at most one more (an upper bound: that limiter's slots
+   * are not known in advance).
+   */
+  function earliest(t: number): number {
+    if (fallbackUntil > t) return t + (((local as RateLimiter).waiting + 1) * 1000) / localRate(t);
+    return Math.max(t, item.tat ?? t);
   }
 
   async function recordThrottle(): Promise<void> {
@@ -296,14 +364,20 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
     intervalAt,
     /** At the top and while probing, calls go out a random part of an interval late (see the pump). */
     jittered: (t: number) => curveAt(state(), t, curve).phase !== 'hold',
-    async obtain(lane: Lane): Promise<{ slot: number; shared: boolean }> {
+    earliest,
+    /** A slot for `lane` no later than `latestAt`; `DeadlineError` when none can be. */
+    async obtain(lane: Lane, latestAt: number): Promise<{ slot: number; shared: boolean }> {
       if (fallbackUntil <= clock()) {
         try {
-          return { slot: await claimShared(lane), shared: true };
+          return { slot: await claimShared(lane, latestAt), shared: true };
         } catch (error) {
+          if (error instanceof DeadlineError) throw error;
           enterFallback(error);
         }
       }
+      const t = clock();
+      const first = earliest(t);
+      if (first > latestAt) throw new DeadlineError('a budget slot', first - t, latestAt - t);
       await (local as RateLimiter).acquire();
       return { slot: clock(), shared: false };
     },

@@ -6,6 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { Logger } from '#lib/observability/logger.ts';
+import { type Deadline, DeadlineError, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
 import { type Budget, type BudgetSnapshot, createBudget } from './budget.ts';
 import { DynamoBudgetStore } from './store.ts';
 
@@ -35,7 +36,11 @@ function createLocalBudget(config: BudgetConfig): Budget {
   let calls = 0;
   let throttled = 0;
   return {
-    async acquire(_lane?: Lane) {
+    async acquire(_lane?: Lane, deadline: Deadline = NO_DEADLINE) {
+      // The waiters ahead take one interval each and this one at most one more: the longest it waits.
+      const earliestMs = ((limiter.waiting + 1) * 1000) / ratePerSecond;
+      const allowance = waitAllowanceMs(deadline);
+      if (earliestMs > allowance) throw new DeadlineError('a budget slot', earliestMs, allowance);
       await limiter.acquire();
       calls += 1;
     },

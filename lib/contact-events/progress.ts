@@ -29,14 +29,8 @@ export type ContactEventType = (typeof CONTACT_EVENT_TYPES)[number];
 /** Where a fact came from: a contact event, a DescribeContact reading, or our own StopContact. */
 export type FactSource = 'event' | 'reconcile' | 'api';
 
-/** Times are epoch milliseconds. */
-export interface ContactFact {
-  type: ContactEventType;
-  /** When it happened: the type's own timestamp, else the event's time. */
-  at: number;
-  /** What said it: the EventBridge event id, `describe@<time>`, or the lifecycle event id. */
-  ref: string;
-  via: FactSource;
+/** What Connect said of the contact at one point: the agent, the queue, every time so far (epoch ms). */
+export interface ContactSnapshot {
   agentId?: string;
   queueId?: string;
   initiatedAt?: number;
@@ -48,23 +42,23 @@ export interface ContactFact {
   disconnectReason?: string;
 }
 
+export interface ContactFact extends ContactSnapshot {
+  type: ContactEventType;
+  /** When it happened (epoch ms): the type's own timestamp, else the event's time. */
+  at: number;
+  /** What said it: the EventBridge event id, `describe`, or the lifecycle event id. */
+  ref: string;
+  via: FactSource;
+}
+
 export type ContactFacts = Partial<Record<ContactEventType, ContactFact>>;
 
-/** The task as the facts tell it. */
-export interface TaskView {
+/** The task as the facts tell it: each snapshot field from the furthest fact that has it. */
+export interface TaskView extends ContactSnapshot {
   /** The furthest type seen; undefined before any fact. */
   state?: ContactEventType;
   open: boolean;
-  agentId?: string;
-  queueId?: string;
-  initiatedAt?: number;
-  enqueuedAt?: number;
-  connectedAt?: number;
-  disconnectedAt?: number;
-  acwStartAt?: number;
-  acwEndAt?: number;
   completedAt?: number;
-  disconnectReason?: string;
 }
 
 const VIA_RANK: Record<FactSource, number> = { api: 0, reconcile: 1, event: 2 };

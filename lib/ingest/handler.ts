@@ -11,6 +11,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { CONNECT_TIMEOUTS } from '#lib/aws/connect.ts';
 import type { Budget } from '#lib/budget/budget.ts';
 import { createQuotaBudget } from '#lib/budget/config.ts';
 import { type BudgetMetrics, powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
@@ -27,6 +28,7 @@ import { createMetrics, logger } from '#lib/observability/powertools.ts';
 import { drainEffects } from '#lib/outcomes/drain.ts';
 import type { Effect } from '#lib/outcomes/effects.ts';
 import { EventBridgeOutcomePublisher } from '#lib/outcomes/publisher.ts';
+import { lambdaDeadline } from '#lib/retry/deadline.ts';
 import { createRuleProvider } from '#lib/rules/provider.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
@@ -37,6 +39,17 @@ import type { IngestOutcomes } from './outcomes.ts';
 import type { IngestMetrics } from './ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from './process-record.ts';
 import { createTaskStarter } from './start-task.ts';
+
+/**
+ * The part of the invocation a record keeps back after its last wait (a budget slot, a lease), so
+ * the invocation never runs into its timeout (lib/retry/deadline.ts): one Connect attempt at the most
+ * (the client's connection plus request timeout, lib/aws/connect.ts: 7 s), then the idempotency
+ * record, the ledger and transfer-plan writes or the failure's one SQS send, and the batch response
+ * to the event source (INGEST_TAIL_MS).
+ */
+export const INGEST_TAIL_MS = 3_000;
+export const INGEST_DEADLINE_MARGIN_MS =
+  CONNECT_TIMEOUTS.connectionMs + CONNECT_TIMEOUTS.requestMs + INGEST_TAIL_MS;
 
 export interface IngestRuntime {
   /**
@@ -110,6 +123,9 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
   const drain = (key: string, effects: readonly Effect[]) =>
     drainEffects(key, effects, { outbox: ledger, ...(publisher ? { publisher } : {}), log, now });
   const outcomes: IngestOutcomes = { outbox: ledger, waiters: ledger, drain };
+  /** The queue a record of `lane` came from (normal: the ingest queue). */
+  const ownQueueUrl = (lane: Lane) =>
+    (lane === 'normal' ? config.ingestQueueUrl : config.laneQueueUrls?.[lane]) ?? config.ingestQueueUrl;
   return {
     rules,
     templates,
@@ -121,12 +137,15 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
         await clients.sqs.send(
           new ChangeMessageVisibilityCommand({
             // The record's own queue: a receipt handle is only valid on the queue that gave it out.
-            QueueUrl:
-              (lane === 'normal' ? config.ingestQueueUrl : config.laneQueueUrls?.[lane]) ??
-              config.ingestQueueUrl,
+            QueueUrl: ownQueueUrl(lane),
             ReceiptHandle: receiptHandle,
             VisibilityTimeout: seconds,
           }),
+        );
+      },
+      async sendBack(lane, message, delaySeconds) {
+        await clients.sqs.send(
+          new SendMessageCommand({ QueueUrl: ownQueueUrl(lane), ...message, DelaySeconds: delaySeconds }),
         );
       },
       async sendToDlq(message) {
@@ -166,6 +185,7 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
     ...(config.allowedInstanceIds === undefined ? {} : { allowedInstanceIds: config.allowedInstanceIds }),
     transientBackoff: config.transientBackoff,
     overQuotaBackoff: config.overQuotaBackoff,
+    ...(config.transientRedriveBackoff ? { transientRedriveBackoff: config.transientRedriveBackoff } : {}),
     maxReceiveCount: config.maxReceiveCount,
     now,
   };
@@ -177,20 +197,25 @@ export function createIngestHandler(runtime: IngestRuntime) {
   const deps = createIngestDeps({ ...runtime, metrics: ingestMetrics });
   const limit = createLimit(runtime.config.recordConcurrency);
 
-  const recordHandler = (record: SQSRecord) =>
-    limit(async () => {
-      try {
-        const outcome = await processRecord(record, deps);
-        runtime.onOutcome?.(record, outcome);
-        return outcome.status;
-      } catch (error) {
-        runtime.onOutcome?.(record, { status: 'retry', error });
-        throw error;
-      }
-    });
+  /** The records of one invocation, each within its deadline (a record waiting for `limit` included). */
+  const recordHandlerFor = (context: Context) => {
+    const deadline = lambdaDeadline(context, INGEST_DEADLINE_MARGIN_MS);
+    return (record: SQSRecord) =>
+      limit(async () => {
+        try {
+          const outcome = await processRecord(record, deps, deadline);
+          runtime.onOutcome?.(record, outcome);
+          return outcome.status;
+        } catch (error) {
+          runtime.onOutcome?.(record, { status: 'retry', error });
+          throw error;
+        }
+      });
+  };
 
   const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     deps.registerLambdaContext(context);
+    const recordHandler = recordHandlerFor(context);
     // Always one plain metric per invocation: the batch size (per-code failure metrics are single
     // metrics, so an all-failure batch would otherwise publish nothing and Powertools warns).
     ingestMetrics.count('RecordsReceived', {}, event.Records.length);

@@ -7,10 +7,10 @@
  * first; no expression there: the envelope id) evaluated over this event.
  *
  * Order and duplicates (a standard queue reorders and redelivers):
- * - no ledger entry yet (the create is still on its way): TRANSIENT `TaskNotFound`, retried in place
- *   with the transient visibility backoff; one receive before the parking receive (receives.ts: 7
- *   of 10) it is parked PERMANENT `TaskNotFound` with its reason, so that once its create is there a
- *   transient failure still has a receive to retry on; `dlq replay` gives it the same wait again;
+ * - no ledger entry yet (the create is still on its way): TRANSIENT `TaskNotFound`; ingest sends the
+ *   message back to wait for it with the transient backoff, counting the waits apart from its failed
+ *   attempts (receives.ts); on the wait `taskWaitReceive` (7 of 10) it is parked PERMANENT
+ *   `TaskNotFound` with its reason; `dlq replay` gives it the same wait again;
  * - an update carries its envelope `time`; the ledger keeps the newest applied update's time and id,
  *   and an update whose (time, id) is not newer than that (or than the event holding the lease) is
  *   stale: success, nothing called. The same event again is a duplicate: success, nothing called;
@@ -18,7 +18,8 @@
  * - the event being applied holds a lease on the entry (a conditional write on the entry's `rev`), so
  *   two deliveries of one task never call Connect at once: another event, or another message of the
  *   same event (an upstream duplicate), that finds a live lease waits for it in the invocation (up
- *   to BUSY_WAIT_MS), then gives up the receive (TRANSIENT `TaskBusy`); the
+ *   to BUSY_WAIT_MS, and only when the invocation's deadline leaves that wait and its margin; else
+ *   the event is not attempted), then gives up the receive (TRANSIENT `TaskBusy`); the
  *   holder's own retry (same SQS message) takes it back, and a lease whose holder died expires after
  *   `leaseMs`; its event's time still counts as applied (its call may have reached Connect).
  * - StopContact answering ContactNotFoundException (410: the contact is not active or does not exist:
@@ -53,6 +54,7 @@ import { evaluateIdempotencyKey, MappingError } from '#lib/mapping/map.ts';
 import { parseTimeInput } from '#lib/mapping/time.ts';
 import { type Effect, publishEffect } from '#lib/outcomes/effects.ts';
 import { buildOutcome, type NotifySpec, wants } from '#lib/outcomes/outcome.ts';
+import { assertFits, type Deadline, NO_DEADLINE } from '#lib/retry/deadline.ts';
 import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
 import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';
@@ -95,9 +97,12 @@ export type LifecycleApplier = (input: {
   /** The source's rules (the default correlation key is its create rule's idempotency key). */
   rules: readonly CompiledRule[];
   envelope: Envelope;
-  receiveCount: number;
-  /** The SQS message id of this delivery: its own retry may take back a lease it holds. */
+  /** Earlier receives this event spent waiting for its create (receives.ts). */
+  taskWaitsBefore: number;
+  /** The id of this delivery (its first SQS message id): its own retry may take back a lease it holds. */
   deliveryId: string;
+  /** The invocation's deadline: the wait for another delivery's lease starts only within it. */
+  deadline?: Deadline;
 }) => Promise<LifecycleResult>;
 
 export function connectContactActions(connect: Pick<ConnectClient, 'send'>): ContactActions {
@@ -243,7 +248,7 @@ export interface LifecycleDeps {
   contacts: ContactActions;
   limits: TaskLimits;
   now: () => number;
-  /** The ingest queue's maxReceiveCount: on `taskWaitReceive` of it (receives.ts), a missing task is parked PERMANENT. */
+  /** The ingest queue's maxReceiveCount: on the wait `taskWaitReceive` of it (receives.ts), a missing task is parked PERMANENT. */
   maxReceiveCount?: number;
   leaseMs?: number;
   /** Real-time sleep for the wait for another delivery's lease (BUSY_WAIT_MS); injectable for tests. */
@@ -336,15 +341,16 @@ async function lifecycleChange(
 function taskNotFound(
   change: LifecycleChange,
   envelope: Envelope,
-  receiveCount: number,
-  waitReceives: number,
+  taskWaitsBefore: number,
+  waitLimit: number,
 ): Error {
   const { rule } = change.compiled;
   const reason = `no task recorded for this ${rule.action} (source "${envelope.source}", rule "${rule.ruleId}", ClientToken ${change.clientToken}): its create has not been ingested`;
-  if (receiveCount >= waitReceives) {
+  const wait = taskWaitsBefore + 1;
+  if (wait >= waitLimit) {
     return new IngestRefusalError(
       TASK_NOT_FOUND_CODE,
-      `${reason} after ${receiveCount} receives; replay it once the create exists`,
+      `${reason} after ${wait} receives waiting for it; replay it once the create exists`,
     );
   }
   return new IngestRetryError(TASK_NOT_FOUND_CODE, reason);
@@ -461,7 +467,7 @@ function leftTaskCompleted(change: LifecycleChange, result: LifecycleResult): bo
 export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
   const leaseMs = deps.leaseMs ?? DEFAULT_LIFECYCLE_LEASE_MS;
   const wait = deps.sleep ?? sleep;
-  const waitReceives = taskWaitReceive(deps.maxReceiveCount ?? CONFIG_DEFAULTS.INGEST_MAX_RECEIVE_COUNT);
+  const waitLimit = taskWaitReceive(deps.maxReceiveCount ?? CONFIG_DEFAULTS.INGEST_MAX_RECEIVE_COUNT);
 
   /** Steps 2-4 once: read the entry, decide, take the lease; undefined when the lease was lost. */
   const attempt = async (
@@ -470,7 +476,7 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
   ): Promise<LifecycleResult | typeof BUSY | undefined> => {
     const { clientToken, eventId, eventAt } = change;
     const found = await deps.ledger.lifecycle(clientToken);
-    if (!found) throw taskNotFound(change, input.envelope, input.receiveCount, waitReceives);
+    if (!found) throw taskNotFound(change, input.envelope, input.taskWaitsBefore, waitLimit);
     const { entry, lifecycle: lc } = found;
     const contactId = entry.contactId;
     const stale = staleReason(change, lc);
@@ -492,6 +498,7 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
 
   return async (input) => {
     const change = await lifecycleChange(input, deps.limits);
+    const deadline = input.deadline ?? NO_DEADLINE;
     let busyWaitedMs = 0;
     for (let tries = 0; tries < 3; ) {
       const result = await attempt(input, change);
@@ -504,6 +511,8 @@ export function createLifecycleApplier(deps: LifecycleDeps): LifecycleApplier {
             `another delivery or event of this task is being applied (ClientToken ${change.clientToken})`,
           );
         }
+        // The rest of the bounded lease wait must fit in the invocation: else nothing was attempted.
+        assertFits(deadline, BUSY_WAIT_MS - busyWaitedMs, "another delivery's lease on the task");
         await wait(BUSY_POLL_MS);
         busyWaitedMs += BUSY_POLL_MS;
         continue;

@@ -9,6 +9,7 @@ import type { Lane } from '#lib/lanes.ts';
 import type { LedgerEntry } from '#lib/ledger/port.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import type { NotifySpec } from '#lib/outcomes/outcome.ts';
+import type { Deadline } from '#lib/retry/deadline.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
 
 /** Set on a message an ops replay sent back: the first message of each replay refreshes the cache. */
@@ -38,6 +39,8 @@ export interface StartTaskCall {
   onChainLimit: 'related' | 'park';
   /** The lane the task is started in (the record's queue's lane): the quota budget serves lanes in priority order. */
   lane: Lane;
+  /** The invocation's deadline: no budget slot is waited for past it (default: none). */
+  deadline?: Deadline;
 }
 
 /** StartTaskContact, exactly once per ClientToken (idempotency record + Connect's own token). */
@@ -51,6 +54,15 @@ export interface QueueActions {
     MessageBody: string;
     MessageAttributes: Record<string, MessageAttributeValue>;
   }): Promise<{ messageId?: string }>;
+  /**
+   * Sends a copy of a record back to the queue of `lane` (its own), hidden for `delaySeconds`
+   * (0..900, SQS's DelaySeconds): the receive accounting of lib/ingest/receives.ts.
+   */
+  sendBack(
+    lane: Lane,
+    message: { MessageBody: string; MessageAttributes: Record<string, MessageAttributeValue> },
+    delaySeconds: number,
+  ): Promise<void>;
   /** Sends a message to the queue of `lane` (a rule moved the event there). */
   forward?(
     lane: Lane,
@@ -97,7 +109,9 @@ export type IngestMetricName =
   | 'TasksCompleted'
   | 'StaleEvents'
   | 'Truncated'
-  | 'LinkedAsRelated';
+  | 'LinkedAsRelated'
+  /** Records sent back without an attempt: the invocation's time ran short (lib/retry/deadline.ts). */
+  | 'NotAttempted';
 
 export interface IngestMetrics {
   /** Adds `value` (default 1) to the metric. */

@@ -16,13 +16,17 @@
  *  5. record the ledger entry and the transfer plan (idempotent writes).
  * Lanes: the record's lane is its queue's lane; when a create rule names another lane, the message is
  * forwarded to that lane's queue unchanged instead of steps 3-5 (`lane.ts`), and the record is done.
+ * Time: the record starts, and waits for a budget slot or a lease, only while the invocation's
+ * deadline allows (lib/retry/deadline.ts); otherwise it is not attempted and goes back to its queue
+ * as a copy within seconds, with nothing counted (receives.ts).
  * Failures: PERMANENT and OVER_QUOTA go to the DLQ with a failure record (the record is then done);
+ * an update or complete whose create is not there yet goes back as a copy that counts one wait for it;
  * TRANSIENT pushes the message's visibility out by a full-jitter backoff and reports the record
- * failed, except from the parking receive on (`parkingReceive`, receives.ts: two before the queue's
- * `maxReceiveCount`): then it goes to the DLQ as EXHAUSTED with the transient code, so ops see a
- * reason and `dlq replay` can replay it (SQS would otherwise move it there after maxReceiveCount with
- * no record at all). If the DLQ send itself fails, the record is reported failed so SQS keeps the
- * message.
+ * failed, except from the parking attempt on (`parkingReceive`, receives.ts: two before the queue's
+ * `maxReceiveCount`): then it goes to the DLQ as TRANSIENT with its code and reason, and the scheduled
+ * redrive replays it for a bounded number of rounds before it waits for ops as EXHAUSTED (SQS would
+ * otherwise move it there after maxReceiveCount with no record at all). If the DLQ send itself fails,
+ * the record is reported failed so SQS keeps the message.
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { CapacityGate } from '#lib/capacity/gate.ts';
@@ -34,12 +38,18 @@ import { MappingError } from '#lib/mapping/map.ts';
 import type { LogFields } from '#lib/observability/logger.ts';
 import { type BackoffConfig, overQuotaNextAttempt, transientVisibilitySeconds } from '#lib/retry/backoff.ts';
 import { classifyError, cutMessage } from '#lib/retry/classify.ts';
-import { buildDlqMessage, type OutgoingMessage, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
+import { assertFits, type Deadline, deadlineErrorIn, NO_DEADLINE } from '#lib/retry/deadline.ts';
+import {
+  buildDlqMessage,
+  buildRetryCopy,
+  type OutgoingMessage,
+  unwrapIngestRecord,
+} from '#lib/retry/dlq-message.ts';
 import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
 import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
 import { IngestRefusalError, RecordNotDoneError } from './errors.ts';
 import { decideLane, forwardedEventId, type LaneDecision, laneOfRecord } from './lane.ts';
-import type { LifecycleApplier } from './lifecycle.ts';
+import { type LifecycleApplier, TASK_NOT_FOUND_CODE } from './lifecycle.ts';
 import { type IngestOutcomes, recordRejection } from './outcomes.ts';
 import { type CompiledCreateRule, type PlanProgress, planTask, type TaskPlan } from './plan.ts';
 import type {
@@ -52,7 +62,14 @@ import type {
   TemplateSource,
   TransferRequester,
 } from './ports.ts';
-import { parkingReceive } from './receives.ts';
+import {
+  countedAttempt,
+  MAX_COPY_DELAY_SECONDS,
+  notAttemptedDelaySeconds,
+  parkingReceive,
+  type ReceiveAccount,
+  receiveAccount,
+} from './receives.ts';
 
 export interface IngestDeps {
   rules: RuleSource;
@@ -75,9 +92,15 @@ export interface IngestDeps {
   transientBackoff: BackoffConfig;
   overQuotaBackoff: BackoffConfig;
   /**
+   * The scheduled redrive's backoff for TRANSIENT records (REDRIVE_TRANSIENT_BACKOFF_*): a message
+   * parked TRANSIENT gets its `nextAttemptAt` from it. Undefined: none (the redrive derives one).
+   */
+  transientRedriveBackoff?: BackoffConfig;
+  /**
    * The ingest queue's maxReceiveCount: a TRANSIENT failure from `parkingReceive(maxReceiveCount)`
-   * on is parked as EXHAUSTED instead of being retried in place. Undefined: always retried in place (the queue's
-   * redrive policy is then the only backstop, and it moves the message without a failure record).
+   * counted attempts on (receives.ts) is parked TRANSIENT instead of being retried in place. Undefined:
+   * always retried in place (the queue's redrive policy is then the only backstop, and it moves the
+   * message without a failure record).
    */
   maxReceiveCount?: number;
   /**
@@ -108,7 +131,9 @@ export type RecordOutcome =
       /** duplicate: applied before; older: a newer update was applied; completed: the task is completed. */
       reason: 'duplicate' | 'older' | 'completed';
     }
-  | { status: 'parked'; failureClass: FailureClass; code: string; reason: string };
+  | { status: 'parked'; failureClass: FailureClass; code: string; reason: string }
+  /** Sent back to its queue as a copy (receives.ts): not attempted, or waiting for its create. */
+  | { status: 'returned'; code: string; delaySeconds: number };
 
 type Unwrapped = ReturnType<typeof unwrapIngestRecord>;
 
@@ -123,24 +148,34 @@ interface Context extends PlanProgress {
   envelope?: Envelope;
 }
 
-/** One record's course: its SQS record, what unwrapping found, its receive count and the deps. */
+/** One record's course: its SQS record, what unwrapping found, its receive accounting, the deadline and the deps. */
 interface Run {
   record: SQSRecord;
   unwrapped: Unwrapped;
-  receiveCount: number;
+  account: ReceiveAccount;
+  deadline: Deadline;
   deps: IngestDeps;
   ctx: Context;
 }
 
-export async function processRecord(record: SQSRecord, deps: IngestDeps): Promise<RecordOutcome> {
+/**
+ * Processes one record of an invocation whose time is `deadline` (default: none). A record that
+ * starts with less than the deadline's margin left is not attempted.
+ */
+export async function processRecord(
+  record: SQSRecord,
+  deps: IngestDeps,
+  deadline: Deadline = NO_DEADLINE,
+): Promise<RecordOutcome> {
   const ctx: Context = {};
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1') || 1;
-  let unwrapped: Unwrapped | undefined;
+  const unwrapped = unwrapIngestRecord(record);
+  const account = receiveAccount(receiveCount, unwrapped.failure?.inPlace);
   try {
-    unwrapped = unwrapIngestRecord(record);
-    return await ingest({ record, unwrapped, receiveCount, deps, ctx });
+    assertFits(deadline, 0, 'the record');
+    return await ingest({ record, unwrapped, account, deadline, deps, ctx });
   } catch (error) {
-    return await routeFailure(error, record, unwrapped, ctx, receiveCount, deps);
+    return await routeFailure(error, { record, unwrapped, ctx, account, deps });
   }
 }
 
@@ -234,7 +269,11 @@ async function ruleAction(
     return { status: 'dropped', ruleId: rule.ruleId };
   }
   if (rule.action === 'transfer') {
-    const out = await deps.requestTransfer({ rule: compiled, envelope, receiveCount: run.receiveCount });
+    const out = await deps.requestTransfer({
+      rule: compiled,
+      envelope,
+      receiveCount: countedAttempt(run.account),
+    });
     deps.metrics.count('TransfersRequested');
     deps.log.info('transfer requested', { ...eventFields(envelope, compiled), contactId: out.contactId });
     return {
@@ -249,7 +288,7 @@ async function ruleAction(
 
 /** The update and complete actions (lifecycle.ts). */
 async function lifecycleStep(
-  { record, receiveCount, deps, ctx }: Run,
+  { record, unwrapped, account, deadline, deps, ctx }: Run,
   envelope: Envelope,
   compiled: CompiledRule,
   rules: readonly CompiledRule[],
@@ -259,8 +298,10 @@ async function lifecycleStep(
     rule: compiled,
     rules,
     envelope,
-    receiveCount,
-    deliveryId: record.messageId,
+    taskWaitsBefore: account.taskWaitsBefore,
+    // The first delivery's id: a copy sent back, or a replay, is the same delivery taking its lease back.
+    deliveryId: unwrapped.failure?.originalMessageId ?? record.messageId,
+    deadline,
   });
   ctx.clientToken = out.clientToken;
   const task = { contactId: out.contactId, clientToken: out.clientToken, ruleId: rule.ruleId };
@@ -329,7 +370,7 @@ async function startWithSlot(
 
 /** Steps 4-5: start the planned task exactly once, then record it (afterCreate). */
 async function startStep(
-  { record, deps, unwrapped }: Run,
+  { record, deadline, deps, unwrapped }: Run,
   envelope: Envelope,
   plan: Extract<TaskPlan, { kind: 'start' }>,
 ): Promise<RecordOutcome> {
@@ -341,6 +382,7 @@ async function startStep(
     request,
     onChainLimit: rule.options.onChainLimit,
     lane: plan.lane?.lane ?? laneOfRecord(record),
+    deadline,
   });
   if (result.linkedAsRelated) deps.metrics.count('LinkedAsRelated');
   await deps.afterCreate({
@@ -396,49 +438,76 @@ function classifyFailure(error: unknown): { class: FailureClass; code: string; m
 
 type Classified = ReturnType<typeof classifyFailure>;
 
-/** Failure routing: TRANSIENT retries in place; the rest (and a TRANSIENT on the last receive) is parked. */
-async function routeFailure(
-  error: unknown,
-  record: SQSRecord,
-  unwrapped: Unwrapped | undefined,
-  ctx: Context,
-  receiveCount: number,
-  deps: IngestDeps,
-): Promise<RecordOutcome> {
-  const classified = classifyFailure(error);
-  const fields = {
+/** A record whose course ended in an error: what routing needs of it. */
+interface Failure {
+  record: SQSRecord;
+  unwrapped: Unwrapped;
+  ctx: Context;
+  account: ReceiveAccount;
+  deps: IngestDeps;
+}
+
+/** The identifiers a failure's log lines carry (never task contents). */
+function failureFields({ record, ctx, account }: Failure, failureClass: string, code: string): LogFields {
+  return {
     messageId: record.messageId,
     ...(ctx.envelope ? { source: ctx.envelope.source, eventId: ctx.envelope.id } : {}),
     ...(ctx.rule ? { ruleId: ctx.rule.rule.ruleId } : {}),
     ...(ctx.clientToken ? { clientToken: ctx.clientToken } : {}),
-    failureClass: classified.class,
-    code: classified.code,
-    receiveCount,
+    failureClass,
+    code,
+    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1') || 1,
+    attempt: countedAttempt(account),
     lane: laneOfRecord(record),
   };
-  // Near the last receive SQS allows: park with a record now rather than let the redrive policy move
-  // it bare (receives.ts says why two receives are kept back).
-  const exhausted =
+}
+
+/**
+ * Failure routing (receives.ts says which receives count):
+ * - not attempted (the invocation's time ran short): back to the queue as a copy, nothing counted;
+ * - TRANSIENT TaskNotFound (an update or complete before its create): back as a copy, one wait counted;
+ * - TRANSIENT: retried in place, counted; from the parking attempt on, parked TRANSIENT for the
+ *   scheduled redrive's rounds;
+ * - OVER_QUOTA and PERMANENT: parked.
+ */
+async function routeFailure(error: unknown, failure: Failure): Promise<RecordOutcome> {
+  const { deps, account } = failure;
+  const deadline = deadlineErrorIn(error);
+  if (deadline !== undefined) {
+    const fields = failureFields(failure, 'TRANSIENT', deadline.code);
+    deps.metrics.count('NotAttempted');
+    return await sendBack(failure, { code: deadline.code, reason: deadline.message }, fields);
+  }
+  const classified = classifyFailure(error);
+  const fields = failureFields(failure, classified.class, classified.code);
+  if (classified.class === 'TRANSIENT' && classified.code === TASK_NOT_FOUND_CODE) {
+    deps.metrics.count('Transient', { code: classified.code });
+    return await sendBack(
+      failure,
+      { code: classified.code, reason: classified.message, taskWait: true },
+      fields,
+    );
+  }
+  // From the parking attempt on: park with a record now rather than let the redrive policy move it
+  // bare (receives.ts says why two receives are kept back).
+  const spent =
     classified.class === 'TRANSIENT' &&
     deps.maxReceiveCount !== undefined &&
-    receiveCount >= parkingReceive(deps.maxReceiveCount);
-  if (classified.class === 'TRANSIENT' && !exhausted) {
-    return await retryInPlace(error, record, classified, fields, receiveCount, deps);
+    countedAttempt(account) >= parkingReceive(deps.maxReceiveCount);
+  if (classified.class === 'TRANSIENT' && !spent) {
+    return await retryInPlace(error, failure, classified, fields);
   }
-  const failure = { record, unwrapped, ctx, receiveCount, deps };
-  return await park(failure, classified, exhausted, fields);
+  return await park(failure, classified, spent, fields);
 }
 
 async function retryInPlace(
   error: unknown,
-  record: SQSRecord,
+  { record, account, deps }: Failure,
   classified: Classified,
   fields: LogFields,
-  receiveCount: number,
-  deps: IngestDeps,
 ): Promise<never> {
   deps.metrics.count('Transient', { code: classified.code });
-  const seconds = transientVisibilitySeconds(receiveCount, deps.transientBackoff);
+  const seconds = transientVisibilitySeconds(countedAttempt(account), deps.transientBackoff);
   try {
     await deps.queue.changeVisibility(record.receiptHandle, seconds, laneOfRecord(record));
   } catch (visibilityError) {
@@ -450,33 +519,103 @@ async function retryInPlace(
   throw new RecordNotDoneError(classified.class, classified.code, { cause: error });
 }
 
-/** Parks the message in the DLQ with its failure record; the record is then done. */
-async function park(
-  {
-    record,
-    unwrapped,
-    ctx,
-    receiveCount,
-    deps,
-  }: Omit<Run, 'unwrapped'> & { unwrapped: Unwrapped | undefined },
-  classified: Classified,
-  exhausted: boolean,
+/**
+ * Sends the message back to its own queue as a fresh copy that carries the receive accounting
+ * (receives.ts), delayed a few seconds (not attempted) or by the transient backoff of its waits (a
+ * wait for its create); the record is then done and the original deleted. If the copy cannot be
+ * sent, the message stays and comes back on its own: that receive then counts, as a failure's would.
+ */
+async function sendBack(
+  failure: Failure,
+  back: { code: string; reason: string; taskWait?: boolean },
   fields: LogFields,
 ): Promise<RecordOutcome> {
-  const parkedClass: FailureClass = exhausted ? 'EXHAUSTED' : classified.class;
-  const reason = exhausted
+  const { record, unwrapped, ctx, account, deps } = failure;
+  const inPlace = {
+    attempts: account.attemptsBefore,
+    taskWaits: account.taskWaitsBefore + (back.taskWait ? 1 : 0),
+  };
+  const delaySeconds = back.taskWait
+    ? Math.min(MAX_COPY_DELAY_SECONDS, transientVisibilitySeconds(inPlace.taskWaits, deps.transientBackoff))
+    : notAttemptedDelaySeconds(deps.transientBackoff.random);
+  const lane = laneOfRecord(record);
+  const copy = buildRetryCopy({
+    body: unwrapped.body,
+    attributes: unwrapped.attributes,
+    messageId: record.messageId,
+    ...(unwrapped.failure ? { previous: unwrapped.failure } : {}),
+    failure: { class: 'TRANSIENT', code: back.code, message: back.reason, lane, ...reached(ctx) },
+    inPlace,
+    now: deps.now(),
+  });
+  try {
+    await deps.queue.sendBack(lane, copy, delaySeconds);
+  } catch (sendError) {
+    deps.log.error('could not send the message back as a copy; SQS keeps it', {
+      ...fields,
+      ...errorField(sendError),
+    });
+    await deps.queue.changeVisibility(record.receiptHandle, delaySeconds, lane).catch(() => undefined);
+    throw new RecordNotDoneError('TRANSIENT', back.code, { cause: sendError });
+  }
+  deps.log.info(
+    back.taskWait
+      ? 'no task yet for this update or complete; sent back to wait for its create'
+      : 'not attempted: the invocation had too little time left; sent back',
+    { ...fields, delaySeconds, taskWaits: inPlace.taskWaits },
+  );
+  return { status: 'returned', code: back.code, delaySeconds };
+}
+
+/** What the record reached before it failed, as a failure record names it. */
+function reached(ctx: Context) {
+  return {
+    ...(ctx.envelope ? { source: ctx.envelope.source, eventId: ctx.envelope.id } : {}),
+    ...(ctx.rule ? { ruleId: ctx.rule.rule.ruleId } : {}),
+    ...(ctx.clientToken ? { clientToken: ctx.clientToken } : {}),
+  };
+}
+
+/** When a parked message may be replayed: OVER_QUOTA by its backoff, TRANSIENT by its redrive round's. */
+function parkedNextAttempt(
+  deps: IngestDeps,
+  parkedClass: FailureClass,
+  previous: FailureRecord | undefined,
+): Date | undefined {
+  if (parkedClass === 'OVER_QUOTA') {
+    return overQuotaNextAttempt((previous?.attempts ?? 0) + 1, deps.overQuotaBackoff, deps.now());
+  }
+  if (parkedClass === 'TRANSIENT' && deps.transientRedriveBackoff) {
+    return overQuotaNextAttempt(
+      (previous?.transientRounds ?? 0) + 1,
+      deps.transientRedriveBackoff,
+      deps.now(),
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Parks the message in the DLQ with its failure record; the record is then done. `spent`: a TRANSIENT
+ * failure on its parking attempt, parked TRANSIENT for the scheduled redrive's rounds.
+ */
+async function park(
+  { record, unwrapped, ctx, account, deps }: Failure,
+  classified: Classified,
+  spent: boolean,
+  fields: LogFields,
+): Promise<RecordOutcome> {
+  const parkedClass: FailureClass = classified.class;
+  const reason = spent
     ? cutMessage(
-        `gave up after ${receiveCount} receives (maxReceiveCount ${deps.maxReceiveCount}); last failure: ${classified.message}`,
+        `retried in place ${countedAttempt(account)} times (maxReceiveCount ${deps.maxReceiveCount}); last failure: ${classified.message}`,
       )
     : classified.message;
-  const previous: FailureRecord | undefined = unwrapped?.failure;
-  const nextAttemptAt =
-    classified.class === 'OVER_QUOTA'
-      ? overQuotaNextAttempt((previous?.attempts ?? 0) + 1, deps.overQuotaBackoff, deps.now())
-      : undefined;
+  const previous: FailureRecord | undefined = unwrapped.failure;
+  const nextAttemptAt = parkedNextAttempt(deps, parkedClass, previous);
   const message = buildDlqMessage({
-    body: unwrapped?.body ?? record.body,
-    attributes: unwrapped?.attributes ?? record.messageAttributes,
+    body: unwrapped.body,
+    attributes: unwrapped.attributes,
     messageId: record.messageId,
     ...(previous ? { previous } : {}),
     failure: {
@@ -484,9 +623,7 @@ async function park(
       code: classified.code,
       message: reason,
       lane: laneOfRecord(record),
-      ...(ctx.envelope ? { source: ctx.envelope.source, eventId: ctx.envelope.id } : {}),
-      ...(ctx.rule ? { ruleId: ctx.rule.rule.ruleId } : {}),
-      ...(ctx.clientToken ? { clientToken: ctx.clientToken } : {}),
+      ...reached(ctx),
     },
     now: deps.now(),
     ...(nextAttemptAt ? { nextAttemptAt } : {}),
@@ -502,24 +639,22 @@ async function park(
     throw new RecordNotDoneError(parkedClass, 'DlqSendFailed', { cause: dlqError });
   }
   await afterPark(
-    { record, ctx, deps, unwrapped, receiveCount },
+    { record, ctx, deps, unwrapped },
     { class: parkedClass, code: classified.code, reason },
     message,
     dlqMessageId,
     fields,
   );
-  if (exhausted) {
+  const due = nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {};
+  if (spent) {
     deps.metrics.count('Transient', { code: classified.code });
-    deps.log.warn('transient failure on the last allowed receive; parked in the DLQ as EXHAUSTED', {
+    deps.log.warn('transient failure outlived its retries in place; parked in the DLQ for the redrive', {
       ...fields,
-      failureClass: parkedClass,
+      ...due,
     });
   } else if (classified.class === 'OVER_QUOTA') {
     deps.metrics.count('OverQuota', { code: classified.code });
-    deps.log.warn('over quota; parked in the DLQ until the redrive replays it', {
-      ...fields,
-      ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
-    });
+    deps.log.warn('over quota; parked in the DLQ until the redrive replays it', { ...fields, ...due });
   } else {
     deps.metrics.count('Permanent', { code: classified.code });
     deps.log.warn('permanent failure; parked in the DLQ', { ...fields, reason: classified.message });
@@ -534,7 +669,7 @@ async function park(
  * deliver the record again, which parks it again: a second DLQ copy, never a lost outcome).
  */
 async function afterPark(
-  { record, ctx, deps, unwrapped }: Omit<Run, 'unwrapped'> & { unwrapped: Unwrapped | undefined },
+  { record, ctx, deps, unwrapped }: Pick<Run, 'record' | 'ctx' | 'deps' | 'unwrapped'>,
   parked: { class: FailureClass; code: string; reason: string },
   message: OutgoingMessage,
   dlqMessageId: string | undefined,
@@ -546,7 +681,7 @@ async function afterPark(
   if (parked.class === 'OVER_QUOTA') {
     if (!ACTIVE_QUOTA_CODES.has(parked.code) || rule?.action !== 'create' || ctx.clientToken === undefined)
       return;
-    const firstFailureAt = unwrapped?.failure?.firstFailureAt;
+    const firstFailureAt = unwrapped.failure?.firstFailureAt;
     await outcomes.waiters
       .putWaiter({
         clientToken: ctx.clientToken,
@@ -564,7 +699,8 @@ async function afterPark(
       );
     return;
   }
-  if (ctx.envelope === undefined) return;
+  // A TRANSIENT park comes back through the redrive's rounds: not a rejection (yet).
+  if (ctx.envelope === undefined || (parked.class !== 'PERMANENT' && parked.class !== 'EXHAUSTED')) return;
   try {
     await recordRejection(outcomes, {
       envelope: ctx.envelope,

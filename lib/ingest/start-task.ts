@@ -50,6 +50,7 @@ import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import type { PermanentFailure } from '#lib/retry/classify.ts';
+import { type Deadline, DeadlineError, NO_DEADLINE } from '#lib/retry/deadline.ts';
 import type { StartTaskCall, StartTaskResult, TaskStarter } from './ports.ts';
 
 /** How many tasks the ledger counts in the chain of `previousContactId`; undefined when it knows none. */
@@ -60,8 +61,11 @@ export interface TaskStarterOptions {
   dynamodb: DynamoDBClient;
   idempotencyTable: string;
   expirySeconds: number;
-  /** The StartTaskContact budget (lib/budget/): every attempt waits for a slot of its lane. */
-  limiter: { acquire(lane?: Lane): Promise<void>; throttled?(): void };
+  /**
+   * The StartTaskContact budget (lib/budget/): every attempt waits for a slot of its lane, and none
+   * waits past the invocation's deadline (it rejects with `DeadlineError` instead).
+   */
+  limiter: { acquire(lane?: Lane, deadline?: Deadline): Promise<void>; throttled?(): void };
   /** The ledger's chain count. Without it, every 402 is taken for the active-task quota. */
   chainTasks?: ChainTasksLookup;
   /** Tasks a PreviousContactId chain can hold (`previousContactChainMax`, default 12). */
@@ -122,20 +126,24 @@ export class ConnectResponseError extends Error {
  * SDK's retry loop (finalizeRequest step, low priority): a retry spends the instance's share like any
  * call instead of landing unshaped on a bucket that has just said no, and a ThrottlingException tells
  * the limiter to back off.
+ *
+ * No slot is waited for past the invocation's deadline: the first attempt's `DeadlineError` leaves the
+ * task not attempted; a retry that cannot fit ends the call with the failure of the attempt before it
+ * (the call was attempted, and that failure is what counts).
  */
 function shapedStartTask(
   input: StartTaskContactCommandInput,
   limiter: TaskStarterOptions['limiter'],
-  lane: Lane,
-  now: () => number,
+  { lane, now, deadline }: { lane: Lane; now: () => number; deadline: Deadline },
 ): StartTaskContactCommand {
   const command = new StartTaskContactCommand(input);
   let firstAttemptAcquired = false;
+  let lastAttemptError: unknown;
   // The first slot is taken before the request is serialized, so a ScheduledTime that came due
   // while waiting for it can still be dropped (the task then starts at once, as it was due to).
   command.middlewareStack.add(
     (next) => async (args) => {
-      await limiter.acquire(lane);
+      await limiter.acquire(lane, deadline);
       firstAttemptAcquired = true;
       return next({ ...args, input: dueNow(args.input as StartTaskContactCommandInput, now()) });
     },
@@ -145,10 +153,18 @@ function shapedStartTask(
   command.middlewareStack.add(
     (next) => async (args) => {
       if (firstAttemptAcquired) firstAttemptAcquired = false;
-      else await limiter.acquire(lane);
+      else {
+        try {
+          await limiter.acquire(lane, deadline);
+        } catch (error) {
+          if (error instanceof DeadlineError && lastAttemptError !== undefined) throw lastAttemptError;
+          throw error;
+        }
+      }
       try {
         return await next(args);
       } catch (error) {
+        lastAttemptError = error;
         if (error instanceof ThrottlingException) limiter.throttled?.();
         throw error;
       }
@@ -201,8 +217,11 @@ export function createTaskStarter(options: TaskStarterOptions): {
   });
 
   const now = options.now ?? Date.now;
-  const call = async (input: StartTaskContactCommandInput, lane: Lane): Promise<string> => {
-    const out = await options.connect.send(shapedStartTask(input, options.limiter, lane, now));
+  const call = async (
+    input: StartTaskContactCommandInput,
+    { lane, deadline = NO_DEADLINE }: Pick<StartTaskCall, 'lane' | 'deadline'>,
+  ): Promise<string> => {
+    const out = await options.connect.send(shapedStartTask(input, options.limiter, { lane, now, deadline }));
     if (!out.ContactId) throw new ConnectResponseError('StartTaskContact returned no ContactId');
     return out.ContactId;
   };
@@ -228,14 +247,10 @@ export function createTaskStarter(options: TaskStarterOptions): {
     }
   };
 
-  const start = async ({
-    clientToken,
-    request,
-    onChainLimit,
-    lane,
-  }: StartTaskCall): Promise<StoredResult> => {
+  const start = async (startCall: StartTaskCall): Promise<StoredResult> => {
+    const { clientToken, request, onChainLimit } = startCall;
     try {
-      return { contactId: await call(request, lane), linkedAsRelated: false };
+      return { contactId: await call(request, startCall), linkedAsRelated: false };
     } catch (error) {
       const previousContactId = request.PreviousContactId;
       if (!isQuotaExceeded(error) || previousContactId === undefined) throw error;
@@ -244,7 +259,7 @@ export function createTaskStarter(options: TaskStarterOptions): {
       if (onChainLimit === 'related') {
         const { PreviousContactId, ...rest } = request;
         const related = { ...rest, RelatedContactId: rest.RelatedContactId ?? PreviousContactId };
-        return { contactId: await call(related, lane), linkedAsRelated: true };
+        return { contactId: await call(related, startCall), linkedAsRelated: true };
       }
       // `park`: a chain the ledger counts as full never takes this task; anything else is the quota.
       const counted = await countedInChain(request.InstanceId, previousContactId, clientToken);

@@ -1,5 +1,5 @@
 /**
- * Builds the redrive Lambda handler: replays due over-quota messages from the DLQ (EventBridge
+ * Builds the redrive Lambda handler: replays due over-quota and transient messages from the DLQ (EventBridge
  * schedule, `{action: 'redrive'}`), or replays what ops ask for (`{filter, max?, dryRun?}`), each to
  * the queue of the lane it failed in. `functions/redrive.ts` calls this once at module scope.
  * Redrive calls SQS and reads the ledger: nothing here imports the Connect client.
@@ -14,8 +14,10 @@ import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
 import { createMetrics, logger as powertoolsLogger } from '#lib/observability/powertools.ts';
+import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { handleRedriveInvocation } from './invocation.ts';
 import type { RedriveSummary } from './redrive.ts';
+import { outboxRejections } from './rejections.ts';
 import { ledgerSettledCheck } from './settled.ts';
 import { createSqsPort } from './sqs-port.ts';
 
@@ -28,6 +30,32 @@ export type RedriveRuntime = {
   logger?: Logger;
 };
 
+/**
+ * What the redrive does with the ledger: delete OVER_QUOTA copies whose event no longer waits
+ * (settled.ts), and record the task.rejected outcome of what it gives up on (rejections.ts, with the
+ * rules table).
+ */
+function ledgerDeps(runtime: RedriveRuntime) {
+  const { dynamodb } = runtime.clients;
+  const { ledgerTable, rulesTable } = runtime.config;
+  if (dynamodb === undefined || ledgerTable === undefined) return {};
+  const ledger = new DynamoLedger({ client: dynamodb, tableName: ledgerTable });
+  const rules =
+    rulesTable === undefined ? undefined : new DynamoRuleStore({ client: dynamodb, tableName: rulesTable });
+  return {
+    settled: ledgerSettledCheck(ledger),
+    ...(rules === undefined
+      ? {}
+      : {
+          rejections: outboxRejections({
+            rulesOf: (source) => rules.list(source),
+            outbox: ledger,
+            now: runtime.now ?? clockNow,
+          }),
+        }),
+  };
+}
+
 export function createRedriveHandler(runtime: RedriveRuntime) {
   const { config } = runtime;
   const metrics = createMetrics();
@@ -38,14 +66,9 @@ export function createRedriveHandler(runtime: RedriveRuntime) {
     laneQueueUrls: config.laneQueueUrls,
     limits: config.limits,
     overQuotaBackoff: config.overQuotaBackoff,
+    transientBackoff: config.transientBackoff,
     now: runtime.now ?? clockNow,
-    ...(runtime.clients.dynamodb && config.ledgerTable
-      ? {
-          settled: ledgerSettledCheck(
-            new DynamoLedger({ client: runtime.clients.dynamodb, tableName: config.ledgerTable }),
-          ),
-        }
-      : {}),
+    ...ledgerDeps(runtime),
   };
   const observe = {
     count: (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value),

@@ -5,8 +5,11 @@
  *
  * Scheduled mode (EventBridge, every few minutes) replays OVER_QUOTA messages whose `nextAttemptAt`
  * has come, defers the others to their due time, and gives up (EXHAUSTED) after the configured number
- * of attempts or age. PERMANENT, EXHAUSTED and TRANSIENT records are left for ops. Ops replay mode
- * replays every message matching a filter, whatever its class (after a rule was fixed, say).
+ * of attempts or age. TRANSIENT messages (ingest spent their retries in place: a fault that outlived
+ * them, which is retryable by its nature) are replayed the same way on their own backoff, for
+ * `transientRounds` rounds; then they too wait for ops as EXHAUSTED, with a reason that says so.
+ * PERMANENT and EXHAUSTED records are left for ops. Ops replay mode replays every message matching a
+ * filter, whatever its class (after a rule was fixed, say).
  *
  * Safety:
  * - Send first, delete after. A crash (or a failed delete) between the two leaves the message in both
@@ -21,6 +24,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { now as clockNow } from '#lib/clock.ts';
+import { CONFIG_DEFAULTS } from '#lib/config.ts';
 import { isPositiveInteger } from '#lib/guards.ts';
 import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
@@ -33,6 +37,7 @@ import {
 } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE, type FailureClass, type FailureRecord } from '#lib/retry/failure-record.ts';
 import { type DlqFilter, matchesFilter } from './filter.ts';
+import type { RejectionRecorder } from './rejections.ts';
 import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
 import { type SettledCheck, settledText } from './settled.ts';
 import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
@@ -48,6 +53,11 @@ export interface RedriveLimits {
   maxAttempts: number;
   /** REDRIVE_MAX_AGE_SECONDS: give up once the first failure is this old. */
   maxAgeSeconds: number;
+  /**
+   * REDRIVE_TRANSIENT_ROUNDS: a TRANSIENT record is replayed until it has had this many rounds, then
+   * left for ops as EXHAUSTED (0: at once). Default CONFIG_DEFAULTS.REDRIVE_TRANSIENT_ROUNDS.
+   */
+  transientRounds?: number;
 }
 
 export interface RedriveDeps {
@@ -67,6 +77,8 @@ export interface RedriveDeps {
    * version) is due `base` seconds after its last failure. Without it, such a record is due at once.
    */
   overQuotaBackoff?: BackoffConfig;
+  /** The same for a TRANSIENT record without `nextAttemptAt` (REDRIVE_TRANSIENT_BACKOFF_*). */
+  transientBackoff?: BackoffConfig;
   /** Epoch ms; default the service clock. */
   now?: () => number;
   /**
@@ -74,6 +86,8 @@ export interface RedriveDeps {
    * exists or whose event parked again since. Absent: every copy is replayed when due.
    */
   settled?: SettledCheck;
+  /** Records the task.rejected outcome of a message given up on (rejections.ts). Absent: none. */
+  rejections?: RejectionRecorder;
 }
 
 export interface RedriveOptions {
@@ -125,7 +139,7 @@ export interface RedriveSummary {
   permanentUntouched: number;
   /** OVER_QUOTA copies deleted because their event no longer waits (settled.ts). */
   superseded: number;
-  /** Left alone: not matching the filter, or EXHAUSTED/TRANSIENT in scheduled mode. */
+  /** Left alone: not matching the filter, or EXHAUSTED in scheduled mode. */
   skipped: number;
   problems: RedriveProblem[];
   actions: RedriveAction[];
@@ -163,45 +177,67 @@ function exhaustionReason(failure: FailureRecord, limits: RedriveLimits, nowMs: 
   return undefined;
 }
 
-/** When an OVER_QUOTA record is due: its `nextAttemptAt`, else derived from its last failure. */
+/**
+ * When a parked record is due: its `nextAttemptAt`, else derived from its last failure and `round`
+ * (OVER_QUOTA: its parks; TRANSIENT: its redrive rounds).
+ */
 function dueAt(
   failure: FailureRecord,
   backoff: BackoffConfig | undefined,
+  round: number,
 ): { ms: number; iso: string } | undefined {
   if (failure.nextAttemptAt !== undefined)
     return { ms: Date.parse(failure.nextAttemptAt), iso: failure.nextAttemptAt };
   if (!backoff) return undefined;
   // random 0: the earliest time the backoff allows (base after the last failure), the same on every run.
-  const due = overQuotaNextAttempt(
-    failure.attempts,
-    { ...backoff, random: () => 0 },
-    Date.parse(failure.lastFailureAt),
-  );
+  const due = overQuotaNextAttempt(round, { ...backoff, random: () => 0 }, Date.parse(failure.lastFailureAt));
   return { ms: due.getTime(), iso: due.toISOString() };
+}
+
+/** Replay when due, else defer until then. */
+function whenDue(due: { ms: number; iso: string } | undefined, nowMs: number): Decision {
+  if (due === undefined) return { kind: 'replay', reason: 'no nextAttemptAt: due now' };
+  if (due.ms <= nowMs) return { kind: 'replay', reason: `due since ${due.iso}` };
+  const seconds = Math.min(MAX_DEFER_SECONDS, Math.max(1, Math.ceil((due.ms - nowMs) / 1000)));
+  return { kind: 'defer', seconds, reason: `due at ${due.iso}` };
+}
+
+/** A TRANSIENT record: replayed on its backoff until it has had its rounds, then EXHAUSTED. */
+function decideTransient(
+  failure: FailureRecord,
+  limits: RedriveLimits,
+  deps: RedriveDeps,
+  nowMs: number,
+): Decision {
+  const rounds = failure.transientRounds ?? 0;
+  const limit = limits.transientRounds ?? CONFIG_DEFAULTS.REDRIVE_TRANSIENT_ROUNDS;
+  if (rounds >= limit) {
+    return {
+      kind: 'exhaust',
+      reason: `${rounds} redrive rounds of transient failures (limit ${limit}, REDRIVE_TRANSIENT_ROUNDS)`,
+    };
+  }
+  return whenDue(dueAt(failure, deps.transientBackoff, rounds + 1), nowMs);
 }
 
 function decideScheduled(
   failure: FailureRecord,
   limits: RedriveLimits,
-  backoff: BackoffConfig | undefined,
+  deps: RedriveDeps,
   nowMs: number,
 ): Decision {
   switch (failure.class) {
     case 'OVER_QUOTA': {
       const exhausted = exhaustionReason(failure, limits, nowMs);
       if (exhausted) return { kind: 'exhaust', reason: exhausted };
-      const due = dueAt(failure, backoff);
-      if (due === undefined) return { kind: 'replay', reason: 'no nextAttemptAt: due now' };
-      if (due.ms <= nowMs) return { kind: 'replay', reason: `due since ${due.iso}` };
-      const seconds = Math.min(MAX_DEFER_SECONDS, Math.max(1, Math.ceil((due.ms - nowMs) / 1000)));
-      return { kind: 'defer', seconds, reason: `due at ${due.iso}` };
+      return whenDue(dueAt(failure, deps.overQuotaBackoff, failure.attempts), nowMs);
     }
+    case 'TRANSIENT':
+      return decideTransient(failure, limits, deps, nowMs);
     case 'PERMANENT':
       return { kind: 'leave', permanent: true, reason: 'permanent failure: ops decide' };
     case 'EXHAUSTED':
       return { kind: 'leave', permanent: false, reason: 'exhausted: ops decide' };
-    case 'TRANSIENT':
-      return { kind: 'leave', permanent: false, reason: 'transient failure parked: ops decide' };
   }
 }
 
@@ -349,6 +385,7 @@ async function sendReplay(run: RedriveRun, { read, failure }: Target, url: strin
   const outgoing = toReplayMessage(read, {
     redriveCount: failure.redriveCount + 1,
     ...(replayId === undefined ? {} : { replayId }),
+    ...(replayId === undefined && failure.class === 'TRANSIENT' ? { transientRound: true } : {}),
     ...(replayId !== undefined && failure.class === 'EXHAUSTED'
       ? { freshBudgetAt: new Date(run.clock()).toISOString() }
       : {}),
@@ -358,7 +395,8 @@ async function sendReplay(run: RedriveRun, { read, failure }: Target, url: strin
 }
 
 /** Sends the EXHAUSTED rewrite of the record to the DLQ (the run then skips it). */
-async function sendExhausted(run: RedriveRun, { read, failure, decision }: Target): Promise<void> {
+async function sendExhausted(run: RedriveRun, target: Target): Promise<void> {
+  const { read, failure, decision } = target;
   const record: FailureRecord = {
     ...failure,
     class: 'EXHAUSTED',
@@ -367,6 +405,14 @@ async function sendExhausted(run: RedriveRun, { read, failure, decision }: Targe
   delete record.nextAttemptAt;
   const sent = await run.deps.sqs.send(run.deps.dlqUrl, rewriteDlqMessage(read, record));
   run.rewritten.add(sent.messageId);
+  // Given up for good: its publisher hears of it (a failure here leaves the rewrite; ops see both).
+  await run.deps.rejections?.(record, sent.messageId).catch((error: unknown) => {
+    problem(
+      run,
+      target.message,
+      `EXHAUSTED, but its task.rejected outcome was not recorded: ${errorText(error)}`,
+    );
+  });
 }
 
 /** Replay or give up: send first, then delete; a failed send leaves the message where it was. */
@@ -466,7 +512,7 @@ function decide(
   const failure = read.failure;
   const decision: Decision =
     options.mode === 'scheduled' && deps.limits
-      ? decideScheduled(failure, deps.limits, deps.overQuotaBackoff, nowMs)
+      ? decideScheduled(failure, deps.limits, deps, nowMs)
       : { kind: 'replay', reason: `ops replay (${failure.class})` };
   return { message, read, failure, decision };
 }
@@ -516,7 +562,8 @@ async function visit(
  * Primary course (scheduled): receive DLQ messages in batches; for each readable OVER_QUOTA record:
  * give up if it reached the attempt or age limit (send the EXHAUSTED record to the DLQ, then delete
  * the old message), replay it when due (send to its lane's queue with `redriveCount + 1`, then delete
- * it from the DLQ), or hide it until it is due. Ops replay: replay every matching message.
+ * it from the DLQ), or hide it until it is due. A TRANSIENT record the same way, its limit its rounds
+ * (`transientRounds + 1` on each replay). Ops replay: replay every matching message.
  * Alternatives: unreadable record → `problems`, left in place; `dryRun` → nothing sent, deleted or
  * deferred (held messages are made visible again); a failed send leaves the message where it was; a
  * failed delete after a successful send leaves a duplicate (reported in `problems`).

@@ -26,7 +26,10 @@ export interface ScanOptions {
   holdSeconds: number;
   /** Time left for the whole pass (Lambda's `getRemainingTimeInMillis`); the pass stops at `reserveMs`. */
   remainingTimeMs?: () => number;
-  /** Time kept back to finish the current message and release held ones. Default 5,000. */
+  /**
+   * Time kept back to finish the current message and release held ones (default 5,000): no message is
+   * started, and no receive's wait, when less than this (plus that wait) is left.
+   */
   reserveMs?: number;
   /** Receive wait; default 1 s (asks every SQS server rather than a sample). */
   waitTimeSeconds?: number;
@@ -50,7 +53,10 @@ export async function scanQueue(sqs: SqsPort, options: ScanOptions): Promise<Sca
   let scanned = 0;
   let stoppedBy: StopReason = 'empty';
   let releaseFailures = 0;
-  const outOfTime = () => options.remainingTimeMs !== undefined && options.remainingTimeMs() < reserveMs;
+  const waitSeconds = options.waitTimeSeconds ?? 1;
+  /** True when `waitMs` more (a receive's long poll) would eat into the reserve. */
+  const outOfTime = (waitMs = 0) =>
+    options.remainingTimeMs !== undefined && options.remainingTimeMs() < reserveMs + waitMs;
   /** Messages of the batch not visited (the pass stopped first) are released with the held ones. */
   const holdRest = (batch: ReceivedMessage[], from: number) => {
     for (const rest of batch.slice(from)) {
@@ -64,14 +70,15 @@ export async function scanQueue(sqs: SqsPort, options: ScanOptions): Promise<Sca
         stoppedBy = 'limit';
         break;
       }
-      if (outOfTime()) {
+      // A receive waits up to its long poll: it starts only when that wait still leaves the reserve.
+      if (outOfTime(waitSeconds * 1000)) {
         stoppedBy = 'time';
         break;
       }
       const batch = await sqs.receive(options.queueUrl, {
         maxMessages: Math.min(MAX_BATCH, options.maxScan - scanned),
         visibilityTimeoutSeconds: options.holdSeconds,
-        waitTimeSeconds: options.waitTimeSeconds ?? 1,
+        waitTimeSeconds: waitSeconds,
       });
       if (batch.length === 0) {
         stoppedBy = 'empty';

@@ -15,6 +15,7 @@ import { cutMessage } from './classify.ts';
 import {
   FAILURE_ATTRIBUTE,
   type FailureRecord,
+  type InPlaceCounts,
   MAX_MESSAGE_ATTRIBUTES,
   type SqsAttributeValue,
   WRAPPED_MARKER,
@@ -194,7 +195,63 @@ export function buildDlqMessage(input: BuildDlqMessageInput): OutgoingMessage {
   const lane = failure.lane ?? previous?.lane;
   if (lane !== undefined) record.lane = lane;
   if (previous?.budgetFrom !== undefined) record.budgetFrom = previous.budgetFrom;
+  if (previous?.transientRounds !== undefined) record.transientRounds = previous.transientRounds;
   if (input.nextAttemptAt) record.nextAttemptAt = input.nextAttemptAt.toISOString();
+  return composeMessage(input.body, mapAttributes(input.attributes, fromLambdaAttribute), record);
+}
+
+/** What ingest knows when it sends a message back to its own queue as a fresh copy. */
+export interface RetryCopyInput {
+  /** The original body, exactly as received. */
+  body: string;
+  /** The original message attributes (a `cti.failure` among them is replaced). */
+  attributes: LambdaMessageAttributes;
+  /** The SQS message id of this delivery. */
+  messageId: string;
+  /** The record the message carried when it arrived (a replay or an earlier copy), if any. */
+  previous?: FailureRecord;
+  /** Why it goes back (class TRANSIENT; a code such as TaskNotFound or NotAttempted) and what it reached. */
+  failure: FailureInput;
+  /** The counts the copy carries (lib/ingest/receives.ts). */
+  inPlace: InPlaceCounts;
+  /** Epoch milliseconds (`now()`). */
+  now: number;
+}
+
+/**
+ * Builds the copy of a delivery that ingest sends back to its queue instead of letting a receive count
+ * (the original is then deleted). It keeps the body byte-for-byte and the attributes, and carries the
+ * record the message arrived with (a DLQ trip's counts, replay id and budget stay as they were), or a
+ * new one of class TRANSIENT with 0 `attempts`, with the receive accounting in `inPlace`. The event id
+ * is stamped as on a DLQ trip, so a raw event without an id keeps its identity in the copy.
+ */
+export function buildRetryCopy(input: RetryCopyInput): OutgoingMessage {
+  const { previous, failure } = input;
+  const at = new Date(input.now).toISOString();
+  const originalMessageId = previous?.originalMessageId ?? input.messageId;
+  const record: FailureRecord = previous
+    ? { ...previous }
+    : {
+        v: 1,
+        class: failure.class,
+        code: failure.code,
+        message: cutMessage(failure.message),
+        attempts: 0,
+        redriveCount: 0,
+        firstFailureAt: at,
+        lastFailureAt: at,
+        originalMessageId,
+      };
+  record.eventId = failure.eventId ?? previous?.eventId ?? originalMessageId;
+  const source = record.source ?? failure.source;
+  const ruleId = record.ruleId ?? failure.ruleId;
+  const clientToken = record.clientToken ?? failure.clientToken;
+  const lane = record.lane ?? failure.lane;
+  if (source !== undefined) record.source = source;
+  if (ruleId !== undefined) record.ruleId = ruleId;
+  if (clientToken !== undefined) record.clientToken = clientToken;
+  if (lane !== undefined) record.lane = lane;
+  record.inPlace = { ...input.inPlace };
   return composeMessage(input.body, mapAttributes(input.attributes, fromLambdaAttribute), record);
 }
 
@@ -318,19 +375,24 @@ export function toReplayMessage(
     replayId?: string;
     /** An ops replay of an EXHAUSTED message: attempts from 0, this replay the first redrive, age from this ISO time. */
     freshBudgetAt?: string;
+    /** The scheduled redrive's replay of a TRANSIENT record: one more transient round. */
+    transientRound?: boolean;
   },
 ): OutgoingMessage {
   if (!read.failure) throw new DlqRecordError(`cannot replay: ${read.problem ?? 'no failure record'}`);
   if (!isNonNegativeInteger(opts.redriveCount)) {
     throw new TypeError(`redriveCount must be a non-negative integer, got ${opts.redriveCount}`);
   }
-  const { replayId: _previousReplay, ...failure } = read.failure;
+  // A replay starts a new round in place: the receive accounting of the last one does not travel.
+  const { replayId: _previousReplay, inPlace: _lastRound, ...failure } = read.failure;
   const record: FailureRecord = { ...failure, redriveCount: opts.redriveCount };
   if (opts.replayId !== undefined) record.replayId = opts.replayId;
+  if (opts.transientRound) record.transientRounds = (failure.transientRounds ?? 0) + 1;
   if (opts.freshBudgetAt !== undefined) {
     record.attempts = 0;
     record.redriveCount = 1;
     record.budgetFrom = opts.freshBudgetAt;
+    delete record.transientRounds;
   }
   return rewriteDlqMessage(read, record);
 }

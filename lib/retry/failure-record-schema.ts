@@ -32,6 +32,8 @@ export const failureRecordSchema = z.object({
   originalMessageId: z.string().check(z.minLength(1)),
   budgetFrom: z.optional(isoDate),
   replayId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  inPlace: z.optional(z.object({ attempts: count, taskWaits: count })),
+  transientRounds: z.optional(count),
   wrapped: z.optional(z.boolean()),
 }) satisfies z.ZodMiniType<FailureRecord>;
 

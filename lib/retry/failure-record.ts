@@ -56,8 +56,28 @@ export interface FailureRecord {
    * replay is seen despite the caches. Not kept when the message is parked again.
    */
   replayId?: string;
+  /**
+   * Ingest's own receive accounting (lib/ingest/receives.ts), carried by the fresh copy ingest sends
+   * back to its queue (and the original deleted) where a receive would otherwise count without an
+   * attempt: `attempts` that failed before (each copy's failed receives added up), and `taskWaits`,
+   * the receives an update or complete spent waiting for its create (TaskNotFound), kept apart. A
+   * message whose only trip is such a copy carries a record of class TRANSIENT and 0 `attempts`.
+   * Dropped when the message is parked and when it is replayed: each round in place starts at 0.
+   */
+  inPlace?: InPlaceCounts;
+  /**
+   * How many times the scheduled redrive has replayed this message after it was parked TRANSIENT
+   * (its retries in place spent); at REDRIVE_TRANSIENT_ROUNDS it is left for ops as EXHAUSTED.
+   */
+  transientRounds?: number;
   /** True when the body is a `WrappedMessage`. */
   wrapped?: boolean;
+}
+
+/** Ingest's counts of one message across the copies it sent back (`FailureRecord.inPlace`). */
+export interface InPlaceCounts {
+  attempts: number;
+  taskWaits: number;
 }
 
 /** An SQS message attribute as the SQS JSON protocol carries it (String/Number/Binary). */

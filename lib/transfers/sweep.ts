@@ -11,14 +11,21 @@
  * reserved: the 12th transfer is refused), and DescribeContact must show an active TASK contact
  * (TransferContact API reference: "Transfer is supported for only TASK contacts", "can be called only on active
  * contacts"); otherwise the item FAILS with the reason and is never retried.
+ *
+ * Time: the sweep claims nothing when less than `minRemainingMs` of the invocation is left, and the
+ * TransferContact budget slot is waited for before the claim, only while that wait still leaves
+ * `minRemainingMs` (lib/retry/deadline.ts): an item whose slot would come too late is left PENDING,
+ * unclaimed and with its attempts untouched, for the next sweep. (A slot taken for an item that then
+ * turns out not to need it, claimed by another sweep or refused, goes unused.)
  */
 
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
-import type { RateLimiter } from '#lib/connect/rate-limiter.ts';
 import { isPositiveNumber } from '#lib/guards.ts';
 import { transferClientToken } from '#lib/idempotency/token.ts';
+import type { Lane } from '#lib/lanes.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import { fullJitterSeconds } from '#lib/retry/backoff.ts';
+import { type Deadline, deadlineErrorIn } from '#lib/retry/deadline.ts';
 import {
   type CallFailure,
   type ContactSnapshot,
@@ -47,7 +54,10 @@ export interface SweepPolicy {
   backoffMaxMs: number;
   /** Attempts (transient failures) after which the item FAILS instead of being rescheduled. */
   maxAttempts: number;
-  /** No new item is claimed when less Lambda time than this remains. */
+  /**
+   * No new item is claimed, and no budget slot waited for, when less Lambda time than this (plus the
+   * wait) remains: what one item needs after its slot (DescribeContact, TransferContact, the writes).
+   */
   minRemainingMs: number;
   /** Items read from the due index per query. */
   pageSize: number;
@@ -65,8 +75,11 @@ export const DEFAULT_SWEEP_POLICY: Readonly<SweepPolicy> = Object.freeze({
 export interface SweepDeps {
   store: TransferStore;
   gateway: TransferGateway;
-  /** Shapes TransferContact calls to TRANSFER_RATE. */
-  limiter: RateLimiter;
+  /**
+   * Shapes TransferContact calls to TRANSFER_RATE (the budget, lib/budget/budget.ts); rejects with
+   * `DeadlineError` when the slot would come later than the deadline allows.
+   */
+  limiter: { acquire(lane?: Lane, deadline?: Deadline): Promise<void>; throttled?(): void };
   /** Business time (lib/clock.ts `now`). */
   now: () => number;
   /** This sweep's identity in leases (e.g. the Lambda request id). */
@@ -102,7 +115,8 @@ export interface SweepSummary {
   stoppedEarly: boolean;
 }
 
-export type TransferOutcome = 'done' | 'failed' | 'conflict' | 'rescheduled' | 'skipped';
+/** `deferred`: not attempted, its budget slot would have come too late; left PENDING, unclaimed. */
+export type TransferOutcome = 'done' | 'failed' | 'conflict' | 'rescheduled' | 'skipped' | 'deferred';
 
 export class SweepError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -168,9 +182,9 @@ function contactRefusal(contact: ContactSnapshot): string | undefined {
  * Input: the sweep's dependencies and an item read from the store (due, or with an expired lease).
  * Output: what happened — `done`, `failed`, `conflict`, `rescheduled`, or `skipped` (someone else
  * holds it, or it is no longer claimable).
- * Primary course: claim → reserve a transfer slot (12th refused) → DescribeContact (active TASK) →
- * wait for the rate limiter → TransferContact with the deterministic ClientToken → DONE with the
- * result. Transient errors put the item back to PENDING with full-jitter backoff (FAILED after
+ * Primary course: wait for the budget's slot (within the invocation's time, else `deferred`) →
+ * claim → reserve a transfer slot (12th refused) → DescribeContact (active TASK) → TransferContact
+ * with the deterministic ClientToken → DONE with the result. Transient errors put the item back to PENDING with full-jitter backoff (FAILED after
  * `maxAttempts`); refusals FAIL it with the reason; 409 IdempotencyException FAILS it as a conflict.
  */
 export async function performTransfer(deps: SweepDeps, item: TransferItem): Promise<TransferOutcome> {
@@ -178,9 +192,22 @@ export async function performTransfer(deps: SweepDeps, item: TransferItem): Prom
   return perform(deps, resolvePolicy(deps.policy), item);
 }
 
+/** The TransferContact slot, within the invocation's time; false when it would come too late. */
+async function slotInTime(deps: SweepDeps, policy: SweepPolicy): Promise<boolean> {
+  const deadline: Deadline = { remainingMs: deps.remainingTimeMs, marginMs: policy.minRemainingMs };
+  try {
+    await deps.limiter.acquire(undefined, deadline);
+    return true;
+  } catch (error) {
+    if (deadlineErrorIn(error) === undefined) throw error;
+    return false;
+  }
+}
+
 async function perform(deps: SweepDeps, policy: SweepPolicy, item: TransferItem): Promise<TransferOutcome> {
   const { store, gateway, owner } = deps;
   const ids = { contactId: item.contactId, planId: item.planId };
+  if (!(await slotInTime(deps, policy))) return 'deferred';
   if (!(await store.claim(item, owner, deps.leaseMs, deps.now()))) return 'skipped';
 
   const settle = async (ok: boolean, outcome: TransferOutcome): Promise<TransferOutcome> => {
@@ -237,7 +264,6 @@ async function perform(deps: SweepDeps, policy: SweepPolicy, item: TransferItem)
   const refusal = contactRefusal(contact);
   if (refusal !== undefined) return fail(refusal, true);
 
-  await deps.limiter.acquire();
   let result: { ContactId: string; ContactArn: string };
   try {
     result = await gateway.transferContact({
@@ -271,7 +297,8 @@ async function perform(deps: SweepDeps, policy: SweepPolicy, item: TransferItem)
  * Output: counts of what happened.
  * Primary course: read due items page by page (PENDING and due, or CLAIMED with an expired lease),
  * and perform each one in turn (`performTransfer`), until the index is exhausted, `max` items were
- * claimed, or less than `minRemainingMs` of Lambda time is left. One item's unexpected error is
+ * claimed, or less than `minRemainingMs` of Lambda time is left (before a claim, or after the budget
+ * slot an item would wait for). One item's unexpected error is
  * logged and counted; its lease expires and a later sweep takes it again.
  */
 export async function runSweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<SweepSummary> {
@@ -311,6 +338,10 @@ export async function runSweep(deps: SweepDeps, opts: SweepOptions = {}): Promis
           error: new SweepError(`transfer ${item.contactId}/${item.planId} failed`, { cause: error }),
         });
         continue;
+      }
+      if (outcome === 'deferred') {
+        summary.stoppedEarly = true;
+        return summary;
       }
       if (outcome === 'skipped') {
         summary.skipped += 1;

@@ -453,4 +453,26 @@ describe('SQS event-source poller against the SQS emulator', () => {
     expect(poller.stats()).toMatchObject({ invocations: 1, recordsDeleted: 1 });
     expect(queueCounts(queue)).toEqual({ visible: 0, notVisible: 0, delayed: 0 });
   });
+
+  it('is idle without includeInvisible while a message is only delayed, and not idle with it', async () => {
+    // Prepare: one message hidden by DelaySeconds (a copy sent back to wait), nothing else.
+    const queue = createQueue();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'later', DelaySeconds: 600 }));
+    const { poller } = start(queue, async () => {});
+
+    // Act
+    const visibleOnly = await poller.idle({ includeInvisible: false, timeoutMs: 5_000 }).then(
+      () => 'idle',
+      (error: unknown) => (error as Error).name,
+    );
+    const hiddenToo = await poller.idle({ timeoutMs: 500 }).then(
+      () => 'idle',
+      (error: unknown) => (error as Error).name,
+    );
+
+    // Assess
+    expect(visibleOnly).toBe('idle');
+    expect(hiddenToo).toBe('PollerIdleTimeoutError');
+    expect(queueCounts(queue)).toEqual({ visible: 0, notVisible: 0, delayed: 1 });
+  });
 });

@@ -2,9 +2,10 @@
  * The redrive and the ingest under faults and limits, on the sandbox: a crash between the redrive's
  * send and its delete creates no second task, the redrive gives up (EXHAUSTED) after
  * REDRIVE_MAX_ATTEMPTS and leaves the message for ops, and ingest parks a transient failure as
- * EXHAUSTED on its parking receive, two before the last its queue allows (INGEST_MAX_RECEIVE_COUNT,
- * which must equal the ingest queue's maxReceiveCount), instead of letting SQS move it to the DLQ
- * without a record.
+ * TRANSIENT on its parking attempt, two before the last receive its queue allows
+ * (INGEST_MAX_RECEIVE_COUNT, which must equal the ingest queue's maxReceiveCount), instead of letting
+ * SQS move it to the DLQ without a record; the schedule replays it for REDRIVE_TRANSIENT_ROUNDS rounds
+ * on its own backoff, then leaves it EXHAUSTED for ops.
  */
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,10 @@ import { FLOW_ID, type Harness, INSTANCE_ID, startHarness } from '#test/support/
 
 const REDRIVE_SCHEDULE = 'connect-task-ingest-local-dlq-redrive';
 const REDRIVE_MAX_ATTEMPTS = 2;
+/** Rounds the schedule replays a TRANSIENT message before it is left for ops. */
+const REDRIVE_TRANSIENT_ROUNDS = 1;
+/** Past any transient redrive round's due time (backoff base 300 s, two rounds: at most 1,200 s). */
+const PAST_TRANSIENT_ROUND_SECONDS = 1_201;
 /** Below the ingest queue's maxReceiveCount (8), so the test also shows the value comes from configuration. */
 const INGEST_MAX_RECEIVE_COUNT = 4;
 /** Past any over-quota backoff of the first two parkings (base 60 s: at most 240 s). */
@@ -55,6 +60,7 @@ describe('redrive and ingest under faults and limits', () => {
     // The redrive function reads its configuration when the scheduler first loads it, after the
     // pipeline applied serverless.yml's environment: set the limit under test after that.
     process.env.REDRIVE_MAX_ATTEMPTS = String(REDRIVE_MAX_ATTEMPTS);
+    process.env.REDRIVE_TRANSIENT_ROUNDS = String(REDRIVE_TRANSIENT_ROUNDS);
     await h.putRules([
       {
         source: SOURCE,
@@ -198,25 +204,31 @@ describe('redrive and ingest under faults and limits', () => {
     expect(tasksFor('exhaust-1')).toHaveLength(0);
   });
 
-  it('parks a transient failure as EXHAUSTED with its code on the parking receive, and ops can replay it', async () => {
-    // Prepare: every StartTaskContact fails with a 500 (TRANSIENT).
-    await h.connectConfig({ errorRates: { StartTaskContact: { InternalServiceException: 1 } } });
-    const messageId = await h.send(event('throttled-1'));
-
-    // Act 1: let each transient backoff run out until the message leaves the ingest queue.
+  /** Lets each transient backoff run out until the message leaves the ingest queue for the DLQ. */
+  async function untilParked(): Promise<Awaited<ReturnType<Harness['dlq']>>> {
     let parked = await h.dlq();
     for (let i = 0; i < 2 * INGEST_MAX_RECEIVE_COUNT && parked.length === 0; i += 1) {
       await h.advanceClock(10);
       await h.idle({ includeInvisible: false });
       parked = await h.dlq();
     }
-    const scheduled = await scheduledRedrive();
+    return parked;
+  }
 
-    // Assess 1: parked by ingest with a record (not moved bare by SQS), left alone by the schedule.
+  it('parks a transient failure as TRANSIENT on its parking attempt; the schedule replays it on its backoff for its rounds, then leaves it EXHAUSTED for ops, who can replay it', async () => {
+    // Prepare: every StartTaskContact fails with a 500 (TRANSIENT).
+    await h.connectConfig({ errorRates: { StartTaskContact: { InternalServiceException: 1 } } });
+    const messageId = await h.send(event('throttled-1'));
+
+    // Act 1: the retries in place run out; the schedule runs before the first round is due.
+    const parked = await untilParked();
+    const early = await scheduledRedrive();
+
+    // Assess 1: parked by ingest with a record (not moved bare by SQS), due for a redrive round.
     expect(parked).toHaveLength(1);
     expect(parked[0]?.problem).toBeUndefined();
     expect(parked[0]?.failure).toMatchObject({
-      class: 'EXHAUSTED',
+      class: 'TRANSIENT',
       code: 'InternalServiceException',
       originalMessageId: messageId,
       eventId: 'throttled-1',
@@ -224,15 +236,41 @@ describe('redrive and ingest under faults and limits', () => {
       ruleId: 'faults',
       attempts: 1,
     });
+    expect(parked[0]?.failure?.nextAttemptAt).toBeDefined();
     expect(parked[0]?.failure?.message).toMatch(
       new RegExp(
-        `^gave up after ${parkingReceive(INGEST_MAX_RECEIVE_COUNT)} receives \\(maxReceiveCount ${INGEST_MAX_RECEIVE_COUNT}\\)`,
+        `^retried in place ${parkingReceive(INGEST_MAX_RECEIVE_COUNT)} times \\(maxReceiveCount ${INGEST_MAX_RECEIVE_COUNT}\\)`,
       ),
     );
-    expect(scheduled).toMatchObject({ replayed: 0, skipped: 1, problems: [] });
+    expect(early).toMatchObject({ replayed: 0, deferred: 1, skipped: 0, problems: [] });
+
+    // Act 2: the round comes due and the schedule replays it; Connect still fails, so ingest parks it again.
+    await h.advanceClock(PAST_TRANSIENT_ROUND_SECONDS);
+    const round = await scheduledRedrive();
+    await h.idle({ includeInvisible: false });
+    const again = await untilParked();
+
+    // Assess 2: one round spent.
+    expect(round).toMatchObject({ replayed: 1, problems: [] });
+    expect(again[0]?.failure).toMatchObject({ class: 'TRANSIENT', transientRounds: 1, attempts: 2 });
+
+    // Act 3: its rounds spent, the schedule gives up; it then leaves the message alone.
+    await h.advanceClock(PAST_TRANSIENT_ROUND_SECONDS);
+    const givenUp = await scheduledRedrive();
+    const after = await scheduledRedrive();
+    const left = await h.dlq();
+
+    // Assess 3: EXHAUSTED, saying why, for ops.
+    expect(givenUp).toMatchObject({ replayed: 0, exhausted: 1, problems: [] });
+    expect(after).toMatchObject({ replayed: 0, exhausted: 0, skipped: 1 });
+    expect(left).toHaveLength(1);
+    expect(left[0]?.failure).toMatchObject({ class: 'EXHAUSTED', code: 'InternalServiceException' });
+    expect(left[0]?.failure?.message).toMatch(
+      /^redrive gave up after 1 redrive rounds of transient failures \(limit 1, REDRIVE_TRANSIENT_ROUNDS\)/,
+    );
     expect(tasksFor('throttled-1')).toHaveLength(0);
 
-    // Act 2: Connect recovers; ops replay the exhausted messages.
+    // Act 4: Connect recovers; ops replay the exhausted messages.
     await h.connectConfig({ errorRates: { StartTaskContact: {} } });
     const out: string[] = [];
     const code = await run(['--endpoint', h.endpoint, 'dlq', 'replay', '--class', 'EXHAUSTED'], {
@@ -241,10 +279,29 @@ describe('redrive and ingest under faults and limits', () => {
     });
     await h.idle();
 
-    // Assess 2
+    // Assess 4
     expect(code).toBe(0);
     expect(out.join('')).toContain('replayed 1, skipped 0, problems 0');
     expect(tasksFor('throttled-1')).toHaveLength(1);
+    expect(await h.dlq()).toEqual([]);
+  });
+
+  it('replays a TRANSIENT message when its round is due, and it becomes a task once Connect recovers', async () => {
+    // Prepare: the retries in place run out while Connect fails.
+    await h.connectConfig({ errorRates: { StartTaskContact: { InternalServiceException: 1 } } });
+    await h.send(event('recovers-1'));
+    const parked = await untilParked();
+    await h.connectConfig({ errorRates: { StartTaskContact: {} } });
+
+    // Act: nobody does anything but the schedule.
+    await h.advanceClock(PAST_TRANSIENT_ROUND_SECONDS);
+    const round = await scheduledRedrive();
+    await h.idle();
+
+    // Assess
+    expect(parked[0]?.failure).toMatchObject({ class: 'TRANSIENT', code: 'InternalServiceException' });
+    expect(round).toMatchObject({ replayed: 1, problems: [] });
+    expect(tasksFor('recovers-1')).toHaveLength(1);
     expect(await h.dlq()).toEqual([]);
   });
 });

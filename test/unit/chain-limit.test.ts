@@ -402,6 +402,9 @@ function ingestDeps(startTask: IngestDeps['startTask']) {
         dlq.push(message);
         return { messageId: `dlq-${dlq.length}` };
       },
+      async sendBack() {
+        throw new Error('nothing is sent back in these tests');
+      },
     },
     afterCreate: async ({ entry: e }) => {
       entries.push(e);

@@ -391,8 +391,11 @@ describe('IAM: least privilege per function', () => {
     ]);
     expect(grants('redrive')).toEqual(
       [
-        // An OVER_QUOTA message whose task exists, or whose newer copy waits, is deleted, not replayed.
+        // An OVER_QUOTA message whose task exists, or whose newer copy waits, is deleted, not replayed;
+        // one given up on gets its task.rejected outcome in the outbox when its source's rules ask.
         'dynamodb:GetItem {LedgerTable.Arn}',
+        'dynamodb:PutItem {LedgerTable.Arn}',
+        'dynamodb:Query {RulesTable.Arn}',
         'sqs:ReceiveMessage {DeadLetterQueue.Arn}',
         'sqs:DeleteMessage {DeadLetterQueue.Arn}',
         'sqs:ChangeMessageVisibility {DeadLetterQueue.Arn}',

@@ -7,21 +7,10 @@ import {
   redriveConfigFromEnv,
   transferConfigFromEnv,
 } from '#lib/config.ts';
+import { TEST_INGEST_ENV, TEST_LANE_QUEUES } from '#test/support/env.ts';
 
-const QUEUES = {
-  INGEST_QUEUE_URL: 'https://sqs.test/1/ingest',
-  INGEST_URGENT_QUEUE_URL: 'https://sqs.test/1/urgent',
-  INGEST_BULK_QUEUE_URL: 'https://sqs.test/1/bulk',
-};
-const INGEST = {
-  ...QUEUES,
-  RULES_TABLE: 'rules',
-  IDEMPOTENCY_TABLE: 'idempotency',
-  LEDGER_TABLE: 'ledger',
-  TRANSFERS_TABLE: 'transfers',
-  DLQ_URL: 'https://sqs.test/1/dlq',
-  BUDGET_TABLE: 'budget',
-};
+const QUEUES = TEST_LANE_QUEUES;
+const INGEST = TEST_INGEST_ENV;
 
 describe('ingestFunctionConfigFromEnv', () => {
   it('reads the given environment and fills the defaults', () => {
@@ -99,7 +88,7 @@ describe('redriveConfigFromEnv', () => {
     REDRIVE_MAX_AGE_SECONDS: '1036800',
   };
 
-  it('reads the queues, the limits and the over-quota backoff', () => {
+  it('reads the queues, the limits, the over-quota backoff and the transient rounds with their backoff', () => {
     expect(redriveConfigFromEnv(REDRIVE)).toEqual({
       dlqUrl: REDRIVE.DLQ_URL,
       ingestQueueUrl: QUEUES.INGEST_QUEUE_URL,
@@ -108,15 +97,37 @@ describe('redriveConfigFromEnv', () => {
         normal: QUEUES.INGEST_QUEUE_URL,
         bulk: QUEUES.INGEST_BULK_QUEUE_URL,
       },
-      limits: { maxAttempts: 20, maxAgeSeconds: 1036800 },
+      limits: { maxAttempts: 20, maxAgeSeconds: 1036800, transientRounds: 5 },
       overQuotaBackoff: { baseSeconds: 60, capSeconds: 3600 },
+      transientBackoff: { baseSeconds: 300, capSeconds: 3600 },
     });
+  });
+
+  it('reads REDRIVE_TRANSIENT_ROUNDS and its backoff, 0 rounds included', () => {
+    const config = redriveConfigFromEnv({
+      ...REDRIVE,
+      REDRIVE_TRANSIENT_ROUNDS: '0',
+      REDRIVE_TRANSIENT_BACKOFF_BASE_SECONDS: '60',
+      REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS: '600',
+    });
+    expect(config.limits.transientRounds).toBe(0);
+    expect(config.transientBackoff).toEqual({ baseSeconds: 60, capSeconds: 600 });
   });
 
   it.each([
     ['an empty lane queue', { INGEST_BULK_QUEUE_URL: ' ' }, /INGEST_BULK_QUEUE_URL must not be empty/],
     ['a fractional attempt limit', { REDRIVE_MAX_ATTEMPTS: '2.5' }, /REDRIVE_MAX_ATTEMPTS must be a whole/],
     ['a zero age limit', { REDRIVE_MAX_AGE_SECONDS: '0' }, /REDRIVE_MAX_AGE_SECONDS must be > 0/],
+    [
+      'fractional transient rounds',
+      { REDRIVE_TRANSIENT_ROUNDS: '1.5' },
+      /REDRIVE_TRANSIENT_ROUNDS must be a whole/,
+    ],
+    [
+      'a transient backoff cap under its base',
+      { REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS: '100' },
+      /REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS must be ≥ REDRIVE_TRANSIENT_BACKOFF_BASE_SECONDS/,
+    ],
   ])('refuses %s with a ConfigError', (_label, change, message) => {
     const read = () => redriveConfigFromEnv({ ...REDRIVE, ...change });
     expect(read).toThrow(message);

@@ -349,6 +349,9 @@ function deps(
         recorded.dlq.push(message);
         return { messageId: `dlq-${recorded.dlq.length}` };
       },
+      async sendBack() {
+        throw new Error('nothing is sent back in this test');
+      },
     },
     afterCreate: async () => {},
     lifecycle: async () => {

@@ -115,6 +115,9 @@ function setup(rules = [rule()]) {
         dlq.push(message);
         return { messageId: `dlq-${dlq.length}` };
       },
+      sendBack: async () => {
+        throw new Error('no record is sent back in these tests');
+      },
     },
     async afterCreate(input) {
       if (faults.ledger) throw new Error('the function died after StartTaskContact');

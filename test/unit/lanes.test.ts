@@ -104,6 +104,9 @@ function setup(rules: CompiledRule[], options: { lanes?: Lane[]; forwardFails?: 
         dlq.push(message);
         return { messageId: `dlq-${dlq.length}` };
       },
+      async sendBack() {
+        throw new Error('nothing is sent back in these tests');
+      },
       lanes: options.lanes ?? ['urgent', 'normal', 'bulk'],
       async forward(lane, message) {
         if (options.forwardFails) {

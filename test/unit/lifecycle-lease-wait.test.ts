@@ -8,9 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { INSTANCE_ID } from '#common/world.ts';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
-import { IngestRetryError } from '#lib/ingest/errors.ts';
-import { BUSY_WAIT_MS, createLifecycleApplier, TASK_BUSY_CODE } from '#lib/ingest/lifecycle.ts';
+import { IngestRefusalError, IngestRetryError } from '#lib/ingest/errors.ts';
+import {
+  BUSY_WAIT_MS,
+  createLifecycleApplier,
+  TASK_BUSY_CODE,
+  TASK_NOT_FOUND_CODE,
+} from '#lib/ingest/lifecycle.ts';
+import { taskWaitReceive } from '#lib/ingest/receives.ts';
 import type { LifecycleLedger, StoredLedgerEntry, TaskLifecycle } from '#lib/ledger/port.ts';
+import { DeadlineError } from '#lib/retry/deadline.ts';
 import { compileRule, validateRule } from '#lib/rules/compile.ts';
 
 const NOW = 1_800_000_000_000;
@@ -87,7 +94,7 @@ const input = {
   rule: completeRule,
   rules: [createRule, completeRule],
   envelope,
-  receiveCount: 1,
+  taskWaitsBefore: 0,
   deliveryId: 'm-1',
 };
 
@@ -126,5 +133,61 @@ describe('lifecycle lease wait', () => {
     expect(error).toMatchObject({ code: TASK_BUSY_CODE });
     expect(sleeps.reduce((a, b) => a + b, 0)).toBe(BUSY_WAIT_MS);
     expect(stops).toEqual([]);
+  });
+
+  it('does not start the wait when the invocation cannot fit it: nothing is attempted', async () => {
+    // Prepare: the lease is never let go; 12 s left, 10 s kept back (2 s < the 3-s wait).
+    const sleeps: number[] = [];
+    const stops: string[] = [];
+    const deadline = { remainingMs: () => 12_000, marginMs: 10_000 };
+
+    // Act
+    const error = await applier(
+      ledgerHeldFor(Number.POSITIVE_INFINITY),
+      sleeps,
+      stops,
+    )({ ...input, deadline }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    // Assess: not a TaskBusy (a counted failure): not attempted, and no wait started.
+    expect(error).toBeInstanceOf(DeadlineError);
+    expect(sleeps).toEqual([]);
+    expect(stops).toEqual([]);
+  });
+});
+
+describe('lifecycle wait for the create', () => {
+  /** A ledger that has no entry for the task: its create has not been ingested. */
+  const noTask: LifecycleLedger = {
+    lifecycle: async () => undefined,
+    claimLifecycle: async () => true,
+    commitLifecycle: async () => true,
+    releaseLifecycle: async () => {},
+  };
+  const attempt = (taskWaitsBefore: number) =>
+    applier(
+      noTask,
+      [],
+      [],
+    )({ ...input, taskWaitsBefore }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+  it('counts its waits, not its receives: TRANSIENT TaskNotFound until the 7th wait of 10, then PERMANENT', async () => {
+    // Act
+    const sixth = await attempt(taskWaitReceive(10) - 2);
+    const seventh = await attempt(taskWaitReceive(10) - 1);
+
+    // Assess
+    expect(sixth).toBeInstanceOf(IngestRetryError);
+    expect(sixth).toMatchObject({ code: TASK_NOT_FOUND_CODE });
+    expect(seventh).toBeInstanceOf(IngestRefusalError);
+    expect(seventh).toMatchObject({ code: TASK_NOT_FOUND_CODE });
+    expect((seventh as Error).message).toMatch(
+      /after 7 receives waiting for it; replay it once the create exists$/,
+    );
   });
 });

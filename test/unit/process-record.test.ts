@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import { RecordNotDoneError } from '#lib/ingest/errors.ts';
+import { IngestRetryError, RecordNotDoneError } from '#lib/ingest/errors.ts';
+import type { LifecycleApplier } from '#lib/ingest/lifecycle.ts';
 import type {
   AfterCreate,
   IngestMetricName,
@@ -22,6 +23,7 @@ import type {
 } from '#lib/ingest/ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from '#lib/ingest/process-record.ts';
 import type { LogFields } from '#lib/observability/logger.ts';
+import { type Deadline, DeadlineError } from '#lib/retry/deadline.ts';
 import {
   fromSdkAttribute,
   type OutgoingMessage,
@@ -103,7 +105,8 @@ function setup(rules: CompiledRule[] = [], options: { random?: () => number } = 
   const transfers: Parameters<TransferRequester>[0][] = [];
   const visibility: Array<{ receiptHandle: string; seconds: number }> = [];
   const dlq: OutgoingMessage[] = [];
-  const faults = { visibility: false, dlq: false };
+  const sentBack: Array<{ lane: string; message: OutgoingMessage; delaySeconds: number }> = [];
+  const faults = { visibility: false, dlq: false, sendBack: false };
   const metrics: Array<{ name: IngestMetricName; dimensions?: { code?: string; source?: string } }> = [];
   const logs: LogLine[] = [];
   const random = options.random ?? (() => 0);
@@ -127,6 +130,10 @@ function setup(rules: CompiledRule[] = [], options: { random?: () => number } = 
         if (faults.dlq) throw new Error('SendMessage to the DLQ is down');
         dlq.push(message);
         return { messageId: `dlq-${dlq.length}` };
+      },
+      async sendBack(lane, message, delaySeconds) {
+        if (faults.sendBack) throw new Error('SendMessage to the lane queue is down');
+        sentBack.push({ lane, message, delaySeconds });
       },
     },
     afterCreate: async (input) => {
@@ -158,6 +165,7 @@ function setup(rules: CompiledRule[] = [], options: { random?: () => number } = 
     transfers,
     visibility,
     dlq,
+    sentBack,
     faults,
     metrics,
     logs,
@@ -200,20 +208,25 @@ function failureOf(message: OutgoingMessage | undefined): FailureRecord {
   return JSON.parse(json) as FailureRecord;
 }
 
-/** The DLQ message as the redrive would put it back on the ingest queue, as Lambda would deliver it. */
-function replayRecord(message: OutgoingMessage, messageId: string, receiveCount = 1): SQSRecord {
-  const read = readDlqMessage({ Body: message.MessageBody, MessageAttributes: message.MessageAttributes });
-  const replay = toReplayMessage(read, { redriveCount: (read.failure?.redriveCount ?? 0) + 1 });
+/** A message as Lambda would deliver it from a queue. */
+function delivered(message: OutgoingMessage, messageId: string, receiveCount = 1): SQSRecord {
   const messageAttributes: SQSMessageAttributes = {};
-  for (const [k, v] of Object.entries(replay.MessageAttributes)) {
+  for (const [k, v] of Object.entries(message.MessageAttributes)) {
     messageAttributes[k] = toLambdaAttribute(fromSdkAttribute(v));
   }
   return sqsRecord({
     messageId,
-    body: replay.MessageBody,
+    body: message.MessageBody,
     messageAttributes,
     attributes: { ApproximateReceiveCount: String(receiveCount) },
   });
+}
+
+/** The DLQ message as the redrive would put it back on the ingest queue, as Lambda would deliver it. */
+function replayRecord(message: OutgoingMessage, messageId: string, receiveCount = 1): SQSRecord {
+  const read = readDlqMessage({ Body: message.MessageBody, MessageAttributes: message.MessageAttributes });
+  const replay = toReplayMessage(read, { redriveCount: (read.failure?.redriveCount ?? 0) + 1 });
+  return delivered(replay, messageId, receiveCount);
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -646,10 +659,14 @@ describe('processRecord retries transient failures in place', () => {
     expect(f.visibility).toHaveLength(1);
   });
 
-  it('parks a transient failure as EXHAUSTED from two receives before maxReceiveCount, and retries it before', async () => {
+  it('parks a transient failure as TRANSIENT with a redrive nextAttemptAt from two receives before maxReceiveCount, and retries it before', async () => {
     // Prepare: the queue allows 8 receives; the parking receive is the 6th.
     const f = setup([bagRule()]);
-    const deps = { ...f.deps, maxReceiveCount: 8 };
+    const deps = {
+      ...f.deps,
+      maxReceiveCount: 8,
+      transientRedriveBackoff: { baseSeconds: 300, capSeconds: 3600, random: () => 0 },
+    };
     const onReceive = (n: number) =>
       rawRecord(
         bagBody(),
@@ -665,10 +682,15 @@ describe('processRecord retries transient failures in place', () => {
 
     // Assess: retried in place on the 5th, parked with its reason on the 6th.
     expect(fifth).toMatchObject({ failureClass: 'TRANSIENT', code: 'ThrottlingException' });
-    expect(parked(sixth)).toMatchObject({ failureClass: 'EXHAUSTED', code: 'ThrottlingException' });
+    expect(parked(sixth)).toMatchObject({ failureClass: 'TRANSIENT', code: 'ThrottlingException' });
     expect(f.dlq).toHaveLength(1);
-    expect(failureOf(f.dlq[0])).toMatchObject({ class: 'EXHAUSTED', code: 'ThrottlingException' });
-    expect(failureOf(f.dlq[0])?.message).toMatch(/^gave up after 6 receives \(maxReceiveCount 8\)/);
+    expect(failureOf(f.dlq[0])).toMatchObject({
+      class: 'TRANSIENT',
+      code: 'ThrottlingException',
+      // The first redrive round: the base of the redrive's transient backoff after now.
+      nextAttemptAt: new Date(NOW + 300_000).toISOString(),
+    });
+    expect(failureOf(f.dlq[0])?.message).toMatch(/^retried in place 6 times \(maxReceiveCount 8\)/);
   });
 
   it('still reports the record not done when the visibility change fails, logging the error', async () => {
@@ -764,5 +786,148 @@ describe('processRecord logs', () => {
     for (const line of f.logs) {
       expect(JSON.stringify({ message: line.message, fields: line.fields })).not.toContain(marker);
     }
+  });
+});
+
+// ---- the invocation's time and the receive accounting ------------------------------------------------
+
+/** An invocation with `remainingMs` left, keeping `marginMs` back. */
+const invocationWith = (remainingMs: number, marginMs = 10_000): Deadline => ({
+  remainingMs: () => remainingMs,
+  marginMs,
+});
+
+/** The copy a record was sent back as (the last one), as Lambda delivers it from its queue. */
+function copyDelivered(f: ReturnType<typeof setup>, messageId: string, receiveCount = 1): SQSRecord {
+  const back = f.sentBack.at(-1);
+  if (!back) throw new Error('nothing was sent back');
+  return delivered(back.message, messageId, receiveCount);
+}
+
+describe('processRecord within the invocation’s time', () => {
+  it('does not start a record with less than the margin left: sends it back within seconds as a copy, calling nothing', async () => {
+    // Prepare: its third receive (two failed attempts before), 9 s left of which 10 s are kept back.
+    const f = setup([bagRule()]);
+    const record = rawRecord(
+      bagBody(),
+      { source: 'bag', id: 'e-1' },
+      { attributes: { ApproximateReceiveCount: '3' } },
+    );
+
+    // Act
+    const outcome = await processRecord(record, { ...f.deps, maxReceiveCount: 8 }, invocationWith(9_000));
+
+    // Assess: a copy with the same body, back in a few seconds, carrying the two attempts and nothing more.
+    expect(outcome).toMatchObject({ status: 'returned', code: 'NotAttempted' });
+    expect(f.starts).toEqual([]);
+    expect(f.visibility).toEqual([]);
+    expect(f.dlq).toEqual([]);
+    expect(f.sentBack).toHaveLength(1);
+    const [back] = f.sentBack;
+    expect(back?.lane).toBe('normal');
+    expect(back?.delaySeconds).toBeGreaterThanOrEqual(1);
+    expect(back?.delaySeconds).toBeLessThanOrEqual(5);
+    expect(back?.message.MessageBody).toBe(record.body);
+    expect(failureOf(back?.message)).toMatchObject({
+      class: 'TRANSIENT',
+      code: 'NotAttempted',
+      attempts: 0,
+      // Not parsed yet: the first message id stands in, as on any DLQ trip (the id attribute still wins).
+      eventId: record.messageId,
+      originalMessageId: record.messageId,
+      inPlace: { attempts: 2, taskWaits: 0 },
+    });
+    expect(f.metricNames()).toContain('NotAttempted');
+  });
+
+  it('never counts a record its budget slot would come too late for, however often it comes back, and parks it only on its counted attempt', async () => {
+    // Prepare: the queue allows 8 receives (parked on the 6th counted attempt); the record arrives on
+    // its 5th receive, and then its budget slot is too late 20 times in a row.
+    const f = setup([bagRule()]);
+    const deps = { ...f.deps, maxReceiveCount: 8 };
+    let record = rawRecord(
+      bagBody(),
+      { source: 'bag', id: 'e-2' },
+      { attributes: { ApproximateReceiveCount: '5' } },
+    );
+    const outcomes: RecordOutcome[] = [];
+
+    // Act
+    for (let i = 0; i < 20; i += 1) {
+      f.startFailures.push(new DeadlineError('a budget slot', 30_000, 5_000));
+      outcomes.push(await processRecord(record, deps));
+      record = copyDelivered(f, `copy-${i}`);
+    }
+    f.startFailures.push(connectError(ThrottlingException, 'Rate exceeded', 429));
+    const fifth = await rejection(processRecord(record, deps));
+    f.startFailures.push(connectError(ThrottlingException, 'Rate exceeded', 429));
+    const sixth = await processRecord(copyDelivered(f, 'copy-19', 2), deps);
+
+    // Assess: 20 copies, none counted, nothing parked; then attempts 5 and 6 are counted as before.
+    expect(outcomes.every((o) => o.status === 'returned')).toBe(true);
+    expect(failureOf(f.sentBack.at(-1)?.message).inPlace).toEqual({ attempts: 4, taskWaits: 0 });
+    expect(fifth).toBeInstanceOf(RecordNotDoneError);
+    expect(parked(sixth)).toMatchObject({ failureClass: 'TRANSIENT', code: 'ThrottlingException' });
+    expect(f.dlq).toHaveLength(1);
+  });
+});
+
+describe('processRecord keeps the wait for a create apart from its retries', () => {
+  /** The update rule of the CRM sample, and a lifecycle that answers from `answers`, recording its input. */
+  function lifecycleSetup(answers: unknown[]) {
+    const f = setup([sampleRule('crm-case.json'), sampleRule('crm-case-updated.json')]);
+    const inputs: Array<Parameters<LifecycleApplier>[0]> = [];
+    const lifecycle: LifecycleApplier = async (input) => {
+      inputs.push(input);
+      const answer = answers.shift();
+      if (answer instanceof Error) throw answer;
+      return { status: 'updated', contactId: 'contact-1', clientToken: 'token-1', truncated: [] };
+    };
+    return { f, inputs, deps: { ...f.deps, lifecycle, maxReceiveCount: 10 } };
+  }
+
+  const updateRecord = () => {
+    const sample = readSample<{ body: unknown }>('messages/crm-case-updated.json');
+    return sqsRecord({ messageId: 'first-delivery', body: JSON.stringify(sample.body) });
+  };
+  const dynamoDb500 = () =>
+    Object.assign(new Error('Internal server error'), {
+      name: 'InternalServerError',
+      $metadata: { httpStatusCode: 500 },
+    });
+
+  it('sends an update back to wait for its create, counting its waits and not its attempts, so the retries after it are whole', async () => {
+    // Prepare: six waits for the create, then seven DynamoDB 500s, then success.
+    const taskNotFound = () => new IngestRetryError('TaskNotFound', 'no task recorded for this update');
+    const answers: unknown[] = [
+      ...Array.from({ length: 6 }, taskNotFound),
+      ...Array.from({ length: 7 }, dynamoDb500),
+      'ok',
+    ];
+    const { f, inputs, deps } = lifecycleSetup(answers);
+
+    // Act: each wait comes back as a copy; the failures retry in place (the copy's receive count rises).
+    let record = updateRecord();
+    const waits: RecordOutcome[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      waits.push(await processRecord(record, deps));
+      record = copyDelivered(f, `copy-${i}`);
+    }
+    const retries: unknown[] = [];
+    for (let receive = 1; receive <= 7; receive += 1) {
+      retries.push(await rejection(processRecord(copyDelivered(f, 'copy-5', receive), deps)));
+    }
+    const done = await processRecord(copyDelivered(f, 'copy-5', 8), deps);
+
+    // Assess: six waits sent back (delayed by the backoff of their count), seven retries in place,
+    // then applied on the eighth receive of the last copy, where a receive-counted wait would have parked it.
+    expect(waits.map((o) => o.status)).toEqual(Array.from({ length: 6 }, () => 'returned'));
+    expect(failureOf(f.sentBack.at(-1)?.message).inPlace).toEqual({ attempts: 0, taskWaits: 6 });
+    expect(retries.every((e) => e instanceof RecordNotDoneError)).toBe(true);
+    expect(done).toMatchObject({ status: 'updated' });
+    expect(f.dlq).toEqual([]);
+    expect(inputs.map((i) => i.taskWaitsBefore)).toEqual([0, 1, 2, 3, 4, 5, ...Array(8).fill(6)]);
+    // Every copy is the same delivery: it may take back a lease its earlier attempt left.
+    expect(new Set(inputs.map((i) => i.deliveryId))).toEqual(new Set(['first-delivery']));
   });
 });

@@ -1,7 +1,12 @@
 import type { SQSMessageAttributes } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { MAX_DEFER_SECONDS, type RedriveDeps, runRedrive } from '#lib/redrive/redrive.ts';
-import { buildDlqMessage, type FailureInput, readDlqMessage } from '#lib/retry/dlq-message.ts';
+import {
+  buildDlqMessage,
+  type FailureInput,
+  readDlqMessage,
+  toReplayMessage,
+} from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE, type FailureRecord } from '#lib/retry/failure-record.ts';
 import { createInMemorySqsPort, type InMemorySqsPort } from '#test/support/memory-sqs-port.ts';
 
@@ -299,6 +304,30 @@ describe('runRedrive, scheduled', () => {
     expect(await sqs.approximateCount(DLQ)).toBe(3);
   });
 
+  it('starts no receive whose long poll would eat into the time kept back', async () => {
+    // Prepare: 5.5 s left: the 5-s reserve plus less than the receive's 1-s wait.
+    const { sqs, deps } = world();
+    park(sqs, { failure: overQuota, nextAttemptAt: T0 });
+    let receives = 0;
+    const counting = {
+      ...sqs,
+      receive: (...args: Parameters<typeof sqs.receive>) => {
+        receives += 1;
+        return sqs.receive(...args);
+      },
+    };
+
+    // Act
+    const summary = await runRedrive(
+      { ...deps, sqs: counting },
+      { mode: 'scheduled', remainingTimeMs: () => 5_500 },
+    );
+
+    // Assess
+    expect(summary).toMatchObject({ stoppedBy: 'time', scanned: 0 });
+    expect(receives).toBe(0);
+  });
+
   it('replays a wrapped message (10 attributes) wrapped again, so nothing is dropped', async () => {
     const { sqs, deps } = world();
     const attributes: SQSMessageAttributes = Object.fromEntries(
@@ -327,6 +356,105 @@ describe('runRedrive, scheduled', () => {
 
     expect(summary.deferred).toBe(1);
     expect(summary.actions[0]?.reason).toBe('due at 2025-03-01T10:01:00.000Z');
+  });
+
+  it('replays a TRANSIENT record on its redrive backoff, round after round, and leaves it for ops as EXHAUSTED after the bounded rounds', async () => {
+    // Prepare: two rounds allowed; ingest parked the message TRANSIENT, due in five minutes.
+    const { clock, sqs, deps } = world();
+    const rounds: RedriveDeps = {
+      ...deps,
+      limits: { maxAttempts: 5, maxAgeSeconds: 86_400, transientRounds: 2 },
+    };
+    const transient: FailureInput = { ...overQuota, class: 'TRANSIENT', code: 'InternalServerError' };
+    park(sqs, { failure: transient, nextAttemptAt: T0 + 5 * MINUTE });
+
+    // Act 1: a run before it is due, then one after.
+    const early = await runRedrive(rounds, { mode: 'scheduled' });
+    clock.t = T0 + 5 * MINUTE;
+    const first = await runRedrive(rounds, { mode: 'scheduled' });
+
+    // Assess 1: deferred, then replayed as round 1, nothing of its last round in place carried.
+    expect(early).toMatchObject({ deferred: 1, replayed: 0, skipped: 0 });
+    expect(first).toMatchObject({ replayed: 1, exhausted: 0 });
+    const [replayed] = sqs.messages(INGEST);
+    const round1 = recordOf(replayed as NonNullable<typeof replayed>).failure as FailureRecord;
+    expect(round1).toMatchObject({ class: 'TRANSIENT', transientRounds: 1, redriveCount: 1 });
+    expect(round1.inPlace).toBeUndefined();
+
+    // Act 2: ingest parks it again after each round (as it would on failing again); the schedule runs
+    // when that round is due.
+    const parkedAgain = async (previous: FailureRecord, atMinute: number) => {
+      park(sqs, {
+        failure: transient,
+        previous,
+        nextAttemptAt: T0 + (atMinute + 10) * MINUTE,
+        at: T0 + atMinute * MINUTE,
+      });
+      clock.t = T0 + (atMinute + 10) * MINUTE;
+      return runRedrive(rounds, { mode: 'scheduled' });
+    };
+    const second = await parkedAgain(round1, 10);
+    const again = sqs.messages(INGEST).at(-1);
+    const round2 = recordOf(again as NonNullable<typeof again>).failure as FailureRecord;
+    const third = await parkedAgain(round2, 30);
+    const fourth = await runRedrive(rounds, { mode: 'scheduled' });
+
+    // Assess 2: the second round replayed; then, its rounds spent, EXHAUSTED with the reason, left alone.
+    expect(second).toMatchObject({ replayed: 1 });
+    expect(round2).toMatchObject({ transientRounds: 2 });
+    expect(third).toMatchObject({ replayed: 0, exhausted: 1 });
+    expect(fourth).toMatchObject({ replayed: 0, exhausted: 0, skipped: 1 });
+    expect(sqs.messages(INGEST)).toHaveLength(2);
+    const [kept] = sqs.messages(DLQ);
+    const read = recordOf(kept as NonNullable<typeof kept>);
+    expect(read.failure).toMatchObject({
+      class: 'EXHAUSTED',
+      code: 'InternalServerError',
+      transientRounds: 2,
+    });
+    expect(read.failure?.message).toMatch(
+      /^redrive gave up after 2 redrive rounds of transient failures \(limit 2, REDRIVE_TRANSIENT_ROUNDS\)/,
+    );
+  });
+
+  it('derives the due time of a TRANSIENT record without nextAttemptAt from the transient redrive backoff', async () => {
+    const { clock, sqs, deps } = world();
+    park(sqs, { failure: { ...overQuota, class: 'TRANSIENT', code: 'TimeoutError' } });
+    clock.t = T0 + MINUTE;
+
+    const summary = await runRedrive(
+      { ...deps, transientBackoff: { baseSeconds: 300, capSeconds: 3_600 } },
+      { mode: 'scheduled' },
+    );
+
+    expect(summary.deferred).toBe(1);
+    expect(summary.actions[0]?.reason).toBe('due at 2025-03-01T10:05:00.000Z');
+  });
+
+  it('gives an ops replay of an EXHAUSTED record fresh transient rounds', () => {
+    const exhausted: FailureRecord = {
+      v: 1,
+      class: 'EXHAUSTED',
+      code: 'InternalServerError',
+      message: 'redrive gave up after 5 redrive rounds of transient failures',
+      attempts: 6,
+      redriveCount: 5,
+      transientRounds: 5,
+      firstFailureAt: new Date(T0).toISOString(),
+      lastFailureAt: new Date(T0).toISOString(),
+      originalMessageId: 'first-delivery',
+    };
+    const read = { body: '{}', attributes: {}, failure: exhausted };
+
+    const replay = toReplayMessage(read, {
+      redriveCount: 6,
+      replayId: 'r-1',
+      freshBudgetAt: new Date(T0).toISOString(),
+    });
+
+    const failure = recordOf({ body: replay.MessageBody, attributes: replay.MessageAttributes }).failure;
+    expect(failure?.transientRounds).toBeUndefined();
+    expect(failure).toMatchObject({ attempts: 0, redriveCount: 1, replayId: 'r-1' });
   });
 
   it('refuses to run scheduled without limits', async () => {

@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
-import { ConnectClient } from '@aws-sdk/client-connect';
+import { ConnectClient, ThrottlingException } from '@aws-sdk/client-connect';
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RateLimiter } from '#lib/connect/rate-limiter.ts';
 import type { StartTaskCall } from '#lib/ingest/ports.ts';
 import { createTaskStarter } from '#lib/ingest/start-task.ts';
+import { type Deadline, DeadlineError } from '#lib/retry/deadline.ts';
 import { lambdaContext } from '#test/support/lambda.ts';
 
 const dynamoMock = mockClient(DynamoDBClient);
@@ -163,5 +164,60 @@ describe('createTaskStarter call shaping', () => {
     // Assess: the due one goes without ScheduledTime (Connect refuses a time in the past), the other keeps it.
     expect(connect.bodies[0]).not.toHaveProperty('ScheduledTime');
     expect(connect.bodies[1]?.ScheduledTime).toBe(later.getTime() / 1000);
+  });
+
+  /** A limiter that grants the first `slots` acquires and then turns the waiter away; it records the deadlines. */
+  function limiterWithSlots(slots: number) {
+    const deadlines: Array<Deadline | undefined> = [];
+    return {
+      deadlines,
+      waiting: 0,
+      async acquire(_lane?: unknown, deadline?: Deadline) {
+        deadlines.push(deadline);
+        if (deadlines.length > slots) throw new DeadlineError('a budget slot', 30_000, 5_000);
+      },
+      throttled() {},
+    };
+  }
+  const invocation: Deadline = { remainingMs: () => 20_000, marginMs: 10_000 };
+
+  /** Starts one task under `invocation` with the scripted answers and a limiter of `slots` slots. */
+  async function startWithSlots(script: Array<() => FakeResponse>, slots: number, clientToken: string) {
+    dynamoMock.on(PutItemCommand).resolves({});
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    const connect = scriptedConnect(script);
+    const limiter = limiterWithSlots(slots);
+    const starter = starterWith(connect.client, limiter);
+    const error = await starter.startTask({ ...CALL, clientToken, deadline: invocation }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { error, requests: connect.requests(), deadlines: limiter.deadlines };
+  }
+
+  it('calls nothing when the first slot would come too late: the task is not attempted', async () => {
+    // Act
+    const { error, requests, deadlines } = await startWithSlots(
+      [() => created('contact-4')],
+      0,
+      'cti1-token-4',
+    );
+    // Assess: the invocation's deadline reached the budget, and no request went out.
+    expect(error).toBeInstanceOf(DeadlineError);
+    expect(deadlines).toEqual([invocation]);
+    expect(requests).toBe(0);
+  });
+
+  it('ends a call whose retry would wait past the deadline with the failure of the attempt before it', async () => {
+    // Act: the first attempt is throttled; the retry's slot would come too late.
+    const { error, requests, deadlines } = await startWithSlots(
+      [throttled, () => created('contact-5')],
+      1,
+      'cti1-token-5',
+    );
+    // Assess: attempted once; the failure that counts is the throttle, not the deadline.
+    expect(error).toBeInstanceOf(ThrottlingException);
+    expect(requests).toBe(1);
+    expect(deadlines).toEqual([invocation, invocation]);
   });
 });

@@ -8,6 +8,8 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-connect';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryBudgetStore } from '#common/memory-budget-store.ts';
+import { createBudget } from '#lib/budget/budget.ts';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import { transferClientToken } from '#lib/idempotency/token.ts';
 import type {
@@ -465,6 +467,34 @@ describe('runSweep', () => {
     expect(summary).toMatchObject({ errors: 1, done: 1 });
     expect(errors[0]?.name).toBe('SweepError');
     expect((await store.get('c-1', 'p'))?.status).toBe('CLAIMED');
+  });
+
+  it('leaves an item PENDING, unclaimed and its attempts untouched, when its TransferContact slot would come after the deadline', async () => {
+    // Prepare: one slot every 20 s; 25 s of the invocation left, 10 s kept back (minRemainingMs).
+    gateway.activeTask('c-1');
+    gateway.activeTask('c-2');
+    await store.schedule(plan('c-1', 'p', T0 - 2));
+    await store.schedule(plan('c-2', 'p', T0 - 1));
+    const budget = createBudget({
+      store: createMemoryBudgetStore(),
+      ceiling: 0.05,
+      instances: 1,
+      random: () => 0,
+      slotJitter: 0,
+    });
+    const started = Date.now();
+
+    // Act
+    const summary = await runSweep(
+      deps({ limiter: budget, remainingTimeMs: () => 25_000 - (Date.now() - started) }),
+    );
+
+    // Assess: the first transferred on the free slot; the second never claimed, nor waited for.
+    expect(summary).toMatchObject({ claimed: 1, done: 1, stoppedEarly: true });
+    expect(gateway.transfers.map((t) => t.contactId)).toEqual(['c-1']);
+    expect(await store.get('c-2', 'p')).toMatchObject({ status: 'PENDING', attempts: 0 });
+    expect((await store.get('c-2', 'p'))?.leaseOwner).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('refuses missing dependencies with a clear TypeError', async () => {
