@@ -314,6 +314,9 @@ function laneFigures(
     const event = byId.get(t.Attributes[CHAOS_EVENT_ATTRIBUTE] ?? '');
     if (!event?.valid) continue;
     const lanes = [...(input.startedIn?.get(t.ClientToken ?? '') ?? [])];
+    // A task Connect created while its caller saw an error (a lost response) has no delivery that saw
+    // it yet; in an unfinished run that delivery may still be on its way: pending, not misplaced.
+    if (lanes.length === 0 && isPending(event.id)) continue;
     const wrong = lanes.filter((lane) => lane !== event.expectedLane);
     if (lanes.length === 0 || wrong.length > 0) {
       byLane[event.lane].misplaced += 1;

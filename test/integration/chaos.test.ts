@@ -273,6 +273,32 @@ describe('chaos: the comparison', () => {
     );
   });
 
+  it('counts a task no delivery has seen yet as pending in an unfinished run while its event is still queued', () => {
+    // Prepare: Connect created both tasks, their callers saw lost responses; the first event's retry
+    // is still in a lane queue, the second event is held nowhere.
+    const retried = buildEvent('sns', 3);
+    const events = [valid, invalid, retried];
+    const unfinished = {
+      events,
+      sends: events,
+      tasks: tasks(task(valid, 't1'), task(retried, 't3')),
+      dlq: [{ eventId: invalid.id, failureClass: 'PERMANENT', code: 'MalformedJson' }],
+      startedIn: new Map(),
+      unfinished: 'first pass: still busy after 1001 s',
+    };
+
+    // Act
+    const report = run({ ...unfinished, queued: new Set([retried.id]) });
+    const held = run({ ...unfinished, queued: new Set() });
+
+    // Assess: the queued one is pending; the other has no delivery to come and is reported.
+    expect(report.violations.filter((v) => v.includes('started in lane'))).toEqual([
+      `task of ${valid.id} (cloudevents, sent to normal) started in lane none seen, expected normal`,
+    ]);
+    expect(report.byLane.normal.misplaced).toBe(1);
+    expect(held.violations.filter((v) => v.includes('started in lane'))).toHaveLength(2);
+  });
+
   it('still reports an event an unfinished run holds nowhere as lost', () => {
     // Act
     const report = run({
