@@ -5,9 +5,20 @@
 import { dynamoDbClient } from '#lib/aws/dynamodb.ts';
 import { sqsClient } from '#lib/aws/sqs.ts';
 import { redriveConfigFromEnv } from '#lib/config.ts';
-import { createRedriveHandler } from '#lib/redrive/handler.ts';
+import { createRedriveHandler, type RedriveRuntime } from '#lib/redrive/handler.ts';
 
-export const handler = createRedriveHandler({
-  config: redriveConfigFromEnv(),
-  clients: { sqs: sqsClient(), dynamodb: dynamoDbClient() },
-});
+/**
+ * The function's wiring on a clock. Lambda runs `handler`, on the wall clock; the sandbox builds each
+ * function instance with its movable clock (sandbox/pipeline.ts).
+ *
+ * @param runtime - `now`: the time in epoch ms (default: the wall clock).
+ */
+export function createHandler({ now }: Pick<RedriveRuntime, 'now'> = {}) {
+  return createRedriveHandler({
+    config: redriveConfigFromEnv(),
+    clients: { sqs: sqsClient(), dynamodb: dynamoDbClient() },
+    now,
+  });
+}
+
+export const handler = createHandler();

@@ -16,7 +16,6 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } fr
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createQuotaBudget } from '#lib/budget/config.ts';
 import { releaseWaiters } from '#lib/capacity/release.ts';
-import { now as clockNow } from '#lib/clock.ts';
 import type { ContactEventsConfig } from '#lib/config.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { Logger } from '#lib/observability/logger.ts';
@@ -36,6 +35,11 @@ export type ContactEventsRuntime = {
     sqs: SQSClient;
     eventbridge: EventBridgeClient;
   };
+  /**
+   * The time in epoch ms: facts, outcomes, the sweep's due checks. The sandbox passes its movable
+   * clock.
+   * @default Date.now
+   */
   now?: () => number;
   /** Default: the Powertools logger. */
   logger?: Logger;
@@ -46,7 +50,7 @@ const isSqsEvent = (event: unknown): event is SQSEvent =>
 
 export function createContactEventsHandler(runtime: ContactEventsRuntime) {
   const { config, clients } = runtime;
-  const now = runtime.now ?? clockNow;
+  const now = runtime.now ?? Date.now;
   const log = runtime.logger ?? powertoolsLogger;
   const metrics = createMetrics();
   const ledger = new DynamoLedger({ client: clients.dynamodb, tableName: config.ledgerTable });

@@ -9,7 +9,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { createQuotaBudget } from '#lib/budget/config.ts';
 import { powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
-import { now as clockNow } from '#lib/clock.ts';
 import type { TransferConfig } from '#lib/config.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
@@ -27,6 +26,10 @@ const LEASE_MS = 90_000;
 export type TransferRuntime = {
   config: TransferConfig;
   clients: { connect: ConnectClient; dynamodb: DynamoDBClient };
+  /**
+   * The time in epoch ms: which plans are due, lease expiry. The sandbox passes its movable clock.
+   * @default Date.now
+   */
   now?: () => number;
 };
 
@@ -49,7 +52,7 @@ export function createTransferHandler(runtime: TransferRuntime) {
         ledger,
         gateway,
         limiter,
-        now: runtime.now ?? clockNow,
+        now: runtime.now ?? Date.now,
         owner: context.awsRequestId,
         leaseMs: LEASE_MS,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
