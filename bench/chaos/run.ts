@@ -48,7 +48,6 @@ import { type ChaosReport, type ChaosTask, compare, increment } from '#common/ch
 import { buildMix, CHAOS_EVENT_ATTRIBUTE, CHAOS_RULES, type ChaosEvent } from '#common/chaos/scenario.ts';
 import { seededRandom } from '#common/random.ts';
 import { createConnectClient } from '#lib/aws/connect.ts';
-import { advanceClock } from '#lib/clock.ts';
 import { ingestConfigFromEnv, laneQueueUrlsFromEnv, redriveConfigFromEnv } from '#lib/config.ts';
 import { RecordNotDoneError } from '#lib/ingest/errors.ts';
 import { createIngestHandler, type IngestRuntime } from '#lib/ingest/handler.ts';
@@ -318,6 +317,7 @@ async function redrive(run: Run): Promise<{ replayed: number; deferred: number }
     dlqUrl: run.dlqUrl,
     ingestQueueUrl: run.laneQueueUrls.normal,
     laneQueueUrls: config.laneQueueUrls,
+    now: run.sandbox.clock.now,
   };
   run.redriveRuns += 1;
   const summary = await runRedrive(
@@ -355,7 +355,7 @@ async function drain(run: Run, faults: { stop(): void }, restart: () => Promise<
       run.pipeline = await restart();
       run.log(`round ${round}: faults off for the final drain`);
     }
-    advanceClock(roundSeconds * 1000);
+    run.sandbox.clock.advance(roundSeconds * 1000);
     run.clockAdvancedSeconds += roundSeconds;
     await pass(run, `round ${round}, drain`);
     const summary = await redrive(run);
@@ -380,7 +380,7 @@ async function drain(run: Run, faults: { stop(): void }, restart: () => Promise<
  */
 async function stillQueued(run: Run): Promise<Set<string>> {
   await run.pipeline?.stop();
-  advanceClock(MAX_VISIBILITY_SECONDS * 1000);
+  run.sandbox.clock.advance(MAX_VISIBILITY_SECONDS * 1000);
   run.clockAdvancedSeconds += MAX_VISIBILITY_SECONDS;
   const ids = new Set<string>();
   for (const lane of LANES) {
@@ -538,6 +538,7 @@ async function sendAndDrain(
     createIngestHandler({
       config,
       clients,
+      now: sandbox.clock.now,
       log: silentLogger,
       onOutcome: tracker.onOutcome,
     }) as unknown as IngestHandler;
