@@ -1,6 +1,9 @@
 /**
  * Ingest: SQS lane queues (urgent, normal = the ingest queue, bulk) → per-source rules →
  * StartTaskContact, exactly once. Wiring only; the handler is built by lib/ingest/handler.ts.
+ *
+ * `createHandler({ now })` builds it on a given clock (sandbox/pipeline.ts passes the sandbox's);
+ * `handler`, which Lambda runs, is it on the wall clock.
  */
 import { connectClient } from '#lib/aws/connect.ts';
 import { dynamoDbClient } from '#lib/aws/dynamodb.ts';
@@ -9,15 +12,8 @@ import { sqsClient } from '#lib/aws/sqs.ts';
 import { ingestFunctionConfigFromEnv } from '#lib/config.ts';
 import { createIngestHandler, type IngestRuntime } from '#lib/ingest/handler.ts';
 
-/**
- * The function's wiring on a clock. Lambda runs `handler`, on the wall clock; the sandbox builds each
- * function instance with its movable clock (sandbox/pipeline.ts).
- *
- * @param runtime - `now`: the time in epoch ms (default: the wall clock).
- * @example
- *   const onSandboxTime = createHandler({ now: sandbox.clock.now });
- */
-export function createHandler({ now }: Pick<IngestRuntime, 'now'> = {}) {
+/** @param clock - The time the function reads, `now` in epoch ms; default: the wall clock. */
+export function createHandler(clock: Pick<IngestRuntime, 'now'> = {}) {
   return createIngestHandler({
     config: ingestFunctionConfigFromEnv(),
     clients: {
@@ -26,7 +22,7 @@ export function createHandler({ now }: Pick<IngestRuntime, 'now'> = {}) {
       dynamodb: dynamoDbClient(),
       eventbridge: eventBridgeClient(),
     },
-    now,
+    ...clock,
   });
 }
 
