@@ -165,6 +165,7 @@ async function runVariant(
   await new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   }).put({
     source,
     ruleId: 'overquota',

@@ -75,6 +75,7 @@ export async function installCaseRule(sandbox: Sandbox): Promise<void> {
   const store = new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   });
   await store.put(readJson(RULE_FILE));
 }

@@ -525,6 +525,7 @@ async function sendAndDrain(
   const store = new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   });
   for (const rule of CHAOS_RULES) await store.put(rule);
 

@@ -154,6 +154,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const rules = new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   });
   const toAttributes = (attributes: Record<string, string> = {}) =>
     Object.fromEntries(
