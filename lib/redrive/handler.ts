@@ -30,7 +30,9 @@ export type RedriveRuntime = {
    * @default Date.now
    */
   now?: () => number;
-  /** Default: the Powertools logger. */
+  /**
+   * @default the Powertools logger
+   */
   logger?: Logger;
 };
 
@@ -62,6 +64,21 @@ function ledgerDeps(runtime: RedriveRuntime, now: () => number) {
   };
 }
 
+/**
+ * Builds the redrive Lambda handler: a scheduled event replays the DLQ messages that are due (and
+ * gives up, EXHAUSTED, on those out of rounds); an ops event (`{ "mode": "ops-replay", ... }`)
+ * replays what its filter selects.
+ *
+ * @param runtime - the function's configuration and its AWS clients; `now` replaces the clock in tests.
+ * @returns the middy-wrapped handler; it resolves to the run's summary.
+ * @example
+ * // functions/redrive.ts, in createHandler(clock): the sandbox's clock, or none (the wall clock) on Lambda
+ * return createRedriveHandler({
+ *   config: redriveConfigFromEnv(),
+ *   clients: { sqs: sqsClient(), dynamodb: dynamoDbClient() },
+ *   ...clock,
+ * });
+ */
 export function createRedriveHandler(runtime: RedriveRuntime) {
   const { config } = runtime;
   const now = runtime.now ?? Date.now;

@@ -113,7 +113,10 @@ export interface DynamoRuleStoreOptions {
    * @default Date.now
    */
   now?: () => number;
-  /** The Connect limits rules are validated against (attribute keys, reference keys); default: the documented ones. */
+  /**
+   * The Connect limits rules are validated against (attribute keys, reference keys).
+   * @default the documented ones
+   */
   limits?: TaskLimits;
   /**
    * The stage's Connect instances (connectInstanceIds): a rule naming another instance is refused with

@@ -24,16 +24,25 @@ import { createQueue, createSqsState, queueArn, queueByArn, queueUrl, whenLongPo
  */
 
 export interface SqsEmulatorOptions {
-  /** Account id in queue URLs and ARNs; default 000000000000. */
+  /**
+   * Account id in queue URLs and ARNs.
+   * @default 000000000000
+   */
   accountId?: string;
-  /** Region in ARNs; default us-east-1. */
+  /**
+   * Region in ARNs.
+   * @default us-east-1
+   */
   region?: string;
   /**
    * The time in epoch ms (visibility, delays, retention); the sandbox passes its movable clock.
    * @default Date.now
    */
   now?: () => number;
-  /** Random numbers in [0, 1) for fault injection; default Math.random. */
+  /**
+   * Random numbers in [0, 1) for fault injection.
+   * @default Math.random
+   */
   random?: () => number;
 }
 
