@@ -31,7 +31,7 @@ export interface MovableClock {
   onAdvance(listener: (nowMs: number) => void): () => void;
 }
 
-export interface MovableClockOptions {
+interface MovableClockOptions {
   /**
    * The clock the offset is added to, in epoch ms.
    * @default Date.now
