@@ -21,7 +21,6 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { seededRandom } from '#common/random.ts';
 import { FLOW_ID, INSTANCE_ID } from '#common/world.ts';
-import { advanceClock, now } from '#lib/clock.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import { DynamoRuleStore } from '#lib/rules/store.ts';
 import { type Sandbox, startSandbox } from '#sandbox/index.ts';
@@ -97,11 +96,11 @@ async function agentsStep(
   random: () => number,
   freed: number[],
 ): Promise<void> {
-  const t = now();
+  const t = sandbox.clock.now();
   for (const [contactId, job] of [...hands]) {
     if (job.doneAt > t) continue;
     await agentAction(sandbox, contactId, 'complete');
-    freed.push(now());
+    freed.push(sandbox.clock.now());
     hands.delete(contactId);
   }
   const waiting = sandbox.connect
@@ -113,7 +112,7 @@ async function agentsStep(
     const [min, max] = spec.handleMs;
     hands.set(contact.ContactId, {
       contactId: contact.ContactId,
-      doneAt: now() + min + random() * (max - min),
+      doneAt: sandbox.clock.now() + min + random() * (max - min),
     });
   }
 }
@@ -121,7 +120,7 @@ async function agentsStep(
 async function drain(sandbox: Sandbox, pipeline: Pipeline, spec: Spec, random: () => number) {
   const hands = new Map<string, Assignment>();
   const freed: number[] = [];
-  const started = now();
+  const started = sandbox.clock.now();
   let nextRedrive = started + REDRIVE_EVERY_MS;
   let redriveRuns = 0;
   const redrive = pipeline.schedules().find((name) => name.endsWith('-dlq-redrive'));
@@ -135,7 +134,7 @@ async function drain(sandbox: Sandbox, pipeline: Pipeline, spec: Spec, random: (
     }
     await pipeline.idle();
     await agentsStep(sandbox, spec, hands, random, freed);
-    if (now() >= nextRedrive && redrive) {
+    if (sandbox.clock.now() >= nextRedrive && redrive) {
       await pipeline.runSchedule(redrive);
       redriveRuns += 1;
       nextRedrive += REDRIVE_EVERY_MS;
@@ -143,7 +142,8 @@ async function drain(sandbox: Sandbox, pipeline: Pipeline, spec: Spec, random: (
     }
     await pipeline.idle();
     const next = Math.min(nextRedrive, ...[...hands.values()].map((h) => h.doneAt));
-    if (next > now()) advanceClock(next - now());
+    const ahead = next - sandbox.clock.now();
+    if (ahead > 0) sandbox.clock.advance(ahead);
   }
   return { freed, started, redriveRuns };
 }
@@ -165,6 +165,7 @@ async function runVariant(
   await new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   }).put({
     source,
     ruleId: 'overquota',

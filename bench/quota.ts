@@ -15,7 +15,6 @@
 import { ConnectClient, StartTaskContactCommand } from '@aws-sdk/client-connect';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { seededRandom } from '#common/random.ts';
-import { now } from '#lib/clock.ts';
 import { SANDBOX_CREDENTIALS } from '#sandbox/index.ts';
 import { type Cell, fmt, percentile, type Reporter, secondsBackToQuota } from './report.ts';
 import {
@@ -294,6 +293,7 @@ export async function otherCaller(
   const random = seededRandom(options.seed);
   const log: OtherLog = { calls: [], countsAtFrom: {}, countsAtStop: {} };
   const counts = () => ({ ...(run.sandbox.connect.callCounts().StartTaskContact ?? {}) });
+  const now = run.sandbox.clock.now;
   const pending: Array<Promise<void>> = [
     sleep(Math.max(0, run.started + options.fromMs - now())).then(() => {
       log.countsAtFrom = counts();
@@ -635,8 +635,8 @@ async function scenarioC(report: Reporter, quick: boolean): Promise<void> {
       until: { afterMs: runMs },
       beside: async (ctx) => {
         for (const [i, m] of urgentMessages.entries()) {
-          await sleep(Math.max(0, ctx.started + urgentFromMs + i * urgentEveryMs - now()));
-          urgentSentAt.push(now());
+          await sleep(Math.max(0, ctx.started + urgentFromMs + i * urgentEveryMs - ctx.sandbox.clock.now()));
+          urgentSentAt.push(ctx.sandbox.clock.now());
           await ctx.sandbox.clients.sqs.send(
             new SendMessageCommand({
               QueueUrl: ctx.queues.urgent,

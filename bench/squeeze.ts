@@ -23,7 +23,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createConnectClient } from '#lib/aws/connect.ts';
-import { now } from '#lib/clock.ts';
 import type { RecordOutcome } from '#lib/ingest/process-record.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE } from '#lib/retry/failure-record.ts';
@@ -108,8 +107,8 @@ export interface SqueezeFigures {
   drainS: number;
 }
 
-/** What the handler wrappers and outcome hooks saw, by event id. */
-function createObserver() {
+/** What the handler wrappers and outcome hooks saw, by event id, on the sandbox's clock `now`. */
+function createObserver(now: () => number) {
   const returnedAt = new Map<string, number>();
   const waits: number[] = [];
   /** From an event's send to its first receive (s): the wait of the backlog every event sees. */
@@ -165,7 +164,7 @@ function createObserver() {
   };
 }
 
-/** Sends `perSecond` case events every second from `fromMs` until `untilMs` (epoch ms); returns how many. */
+/** Sends `perSecond` case events every second from `fromMs` until `untilMs` (epoch ms on `now`); returns how many. */
 async function arrivals(
   sqs: SQSClient,
   queueUrl: string,
@@ -174,7 +173,8 @@ async function arrivals(
     fromMs,
     untilMs,
     label,
-  }: { perSecond: number; fromMs: number; untilMs: number; label: string },
+    now,
+  }: { perSecond: number; fromMs: number; untilMs: number; label: string; now: () => number },
 ): Promise<number> {
   let sent = 0;
   for (let second = 0; fromMs + second * 1000 < untilMs; second += 1) {
@@ -236,12 +236,14 @@ export async function squeezeRun(
   });
   const savedEnv = { ...process.env };
   const ceiling = { now: spec.budget };
-  const observer = createObserver();
+  const now = sandbox.clock.now;
+  const observer = createObserver(now);
   const instances = ingestInstances({
     connect: () => createConnectClient(),
     // The ceiling in force when the instance starts (cold start reads START_TASK_RATE).
     config: (c) => ({ ...c, startTaskRate: ceiling.now, budget: { ...c.budget, ceiling: ceiling.now } }),
     onOutcome: observer.outcome,
+    now,
   });
   const invocations = { all: 0, timedOut: 0, failed: {} as Record<string, number> };
   try {
@@ -280,6 +282,7 @@ export async function squeezeRun(
       fromMs: started,
       untilMs: started + spec.squeezeMs,
       label,
+      now,
     });
     const otherLog = await other;
     const squeezeTasks = ingestTasks(sandbox).length;

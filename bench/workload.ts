@@ -18,7 +18,6 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createConnectClient } from '#lib/aws/connect.ts';
 import type { BudgetConfig } from '#lib/budget/config.ts';
-import { now } from '#lib/clock.ts';
 import { ingestConfigFromEnv } from '#lib/config.ts';
 import { createIngestHandler, type IngestRuntime } from '#lib/ingest/handler.ts';
 import { LANES, type Lane, type LaneQueueUrls, laneOfQueue } from '#lib/lanes.ts';
@@ -76,6 +75,7 @@ export async function installCaseRule(sandbox: Sandbox): Promise<void> {
   const store = new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   });
   await store.put(readJson(RULE_FILE));
 }
@@ -127,6 +127,11 @@ export interface IngestInstanceOptions {
   /** Adjusts the SQS client (e.g. the naive run's no-op ChangeMessageVisibility). */
   sqs?: (client: SQSClient) => SQSClient;
   onOutcome?: IngestRuntime['onOutcome'];
+  /**
+   * The instance's clock, in epoch ms: the sandbox's (`sandbox.clock.now`) when it runs on one.
+   * @default Date.now
+   */
+  now?: () => number;
 }
 
 /**
@@ -159,6 +164,7 @@ export function ingestInstances(options: IngestInstanceOptions): {
       const runtime: IngestRuntime = {
         config: options.config ? options.config(base) : base,
         clients: { connect, sqs, dynamodb },
+        now: options.now,
         ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
       };
       return createIngestHandler(runtime) as unknown as IngestHandler;
@@ -275,6 +281,7 @@ export async function runIngestPipeline(spec: PipelineRunSpec): Promise<Pipeline
   const failedBatches: Record<string, number> = {};
   let budget: BudgetConfig | undefined;
   const instances = ingestInstances({
+    now: sandbox.clock.now,
     connect: () => (shaping === 'naive' ? new ConnectClient({ maxAttempts: 3 }) : createConnectClient()),
     config(c) {
       const out =
@@ -324,7 +331,7 @@ export async function runIngestPipeline(spec: PipelineRunSpec): Promise<Pipeline
       if (messages?.length) await sendBacklog(sandbox.clients.sqs, queues[lane], messages);
     }
 
-    const started = now();
+    const started = sandbox.clock.now();
     const pipeline = await startPipeline(sandbox, {
       schedules: false,
       handlers: { ingest: instances.make },
@@ -354,12 +361,12 @@ export async function runIngestPipeline(spec: PipelineRunSpec): Promise<Pipeline
         }
         await beside;
       } else {
-        await sleep(Math.max(0, started + spec.until.afterMs - now()));
+        await sleep(Math.max(0, started + spec.until.afterMs - sandbox.clock.now()));
         await beside;
       }
       if (besideError) throw besideError.error;
       // The figures as of the end, before stopping (in-flight invocations finish while it stops).
-      ended = now();
+      ended = sandbox.clock.now();
       tasks = sandbox.connect.contacts({ channel: 'TASK' });
       calls = { ...(sandbox.connect.callCounts().StartTaskContact ?? {}) };
     } finally {

@@ -48,7 +48,6 @@ import {
   resourceName,
   SANDBOX_STAGE,
 } from '#cli/settings.ts';
-import { now as clockNow } from '#lib/clock.ts';
 import { parseTaskLimits, type TaskLimits } from '#lib/connect/constraints.ts';
 import { allowedInstanceIdsFromEnv, InstanceListError, parseInstanceIds } from '#lib/connect/instances.ts';
 import type { Lane } from '#lib/lanes.ts';
@@ -270,7 +269,7 @@ async function defaultInstanceId(context: CliContext): Promise<string> {
  */
 async function runClock(context: CliContext, fetch: typeof globalThis.fetch): Promise<() => number> {
   const offset = await sandboxOffset(context, fetch);
-  return () => clockNow() + offset;
+  return () => Date.now() + offset;
 }
 
 async function sandboxOffset(context: CliContext, fetch: typeof globalThis.fetch): Promise<number> {
@@ -279,7 +278,7 @@ async function sandboxOffset(context: CliContext, fetch: typeof globalThis.fetch
   if (answer === undefined) return 0;
   const body = answer.body as { now?: unknown } | undefined;
   const ms = typeof body?.now === 'string' ? Date.parse(body.now) : Number.NaN;
-  if (answer.status >= 200 && answer.status < 300 && Number.isFinite(ms)) return ms - clockNow();
+  if (answer.status >= 200 && answer.status < 300 && Number.isFinite(ms)) return ms - Date.now();
   context.io.stderr(
     `note: ${endpoint} has no sandbox clock (GET /_sandbox/clock: ${answer.status}); using this machine's clock\n`,
   );

@@ -1,47 +1,22 @@
 /**
- * The service's notion of "now", in epoch milliseconds.
+ * Time in lib/: no module keeps a clock. Every component that needs the time takes it from its
+ * options or deps as `now: () => number` (epoch ms), defaulting to the wall clock (`Date.now`); the
+ * handler factories (lib/<feature>/handler.ts) pass their runtime's `now` down to everything they
+ * build. On Lambda that is the wall clock; the sandbox passes its movable clock (sandbox/clock.ts);
+ * tests pass whatever clock they move.
  *
- * On AWS this is the wall clock. The sandbox (and tests) can move it forward so that backoffs,
- * scheduled transfers and DLQ redrives that are hours away happen at once; the sandbox's SQS and
- * Connect emulators read the same clock, so every component agrees on the time.
+ * Real-time waits are not on that clock: `sleep` below, the budget's pacing (lib/budget/budget.ts)
+ * and the Lambda context's remaining time pace real calls and count real execution time, so moving
+ * the sandbox's clock ends none of them. Each stays injectable where it is used (`sleep` options).
  */
-let offsetMs = 0;
-
-export function now(): number {
-  return Date.now() + offsetMs;
-}
-
-/** Moves the clock forward by `ms` (sandbox and tests only). */
-export function advanceClock(ms: number): void {
-  if (!Number.isFinite(ms) || ms < 0)
-    throw new TypeError(`advanceClock: ms must be a finite, non-negative number`);
-  offsetMs += ms;
-  for (const listener of [...listeners]) listener(now());
-}
-
-const listeners = new Set<(nowMs: number) => void>();
 
 /**
- * Calls `listener` with the new time after every `advanceClock` (the sandbox's scheduler fires the
- * occurrences the move passed). Returns the function that removes it.
- */
-export function onClockAdvance(listener: (nowMs: number) => void): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-/**
- * Waits `ms` of real time, on the global timer (tests' fake timers control it); moving the clock
- * does not end it.
+ * Waits `ms` of real time, on the global timer (tests' fake timers control it).
+ *
+ * @param ms - Milliseconds to wait.
+ * @example
+ *   await sleep(250);
  */
 export function sleep(ms: number): Promise<void> {
   return new Promise<void>((resolve) => setTimeout(resolve, ms));
-}
-
-export function clockOffsetMs(): number {
-  return offsetMs;
-}
-
-export function resetClock(): void {
-  offsetMs = 0;
 }

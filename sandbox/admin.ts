@@ -2,8 +2,8 @@
  * The sandbox's own admin routes under `/_sandbox/` (health, clock, queues, events, faults, reset); extensions
  * (the pipeline's schedules) come first, and anything else goes to the Connect emulator's admin API.
  */
-import { advanceClock, clockOffsetMs, now } from '#lib/clock.ts';
 import { isObject } from '#lib/guards.ts';
+import type { MovableClock } from './clock.ts';
 import { awsJsonError } from './edge.ts';
 import { eventsAdmin } from './events/admin.ts';
 import type { EventsEmulator } from './events/emulator.ts';
@@ -15,6 +15,7 @@ export type AdminExtension = (req: EmulatorRequest) => Promise<EmulatorResponse 
 
 export interface AdminTargets {
   stage: string;
+  clock: MovableClock;
   endpoint(): string;
   sqs: SqsEmulator;
   events: EventsEmulator;
@@ -41,16 +42,16 @@ function parseJson(req: EmulatorRequest): Record<string, unknown> {
 const health: Route = (_req, t) => ok({ ok: true, endpoint: t.endpoint(), stage: t.stage });
 
 /** GET: the business clock; POST `{advanceMs, advanceSeconds}`: moves it forward first. */
-const clock: Route = (req) => {
+const clock: Route = (req, t) => {
   if (req.method === 'POST') {
     const body = parseJson(req);
     const ms = Number(body.advanceMs ?? 0) + Number(body.advanceSeconds ?? 0) * 1000;
     if (!Number.isFinite(ms) || ms < 0) {
       return awsJsonError(400, 'InvalidParameterException', 'advanceMs/advanceSeconds must be ≥ 0');
     }
-    advanceClock(ms);
+    t.clock.advance(ms);
   }
-  return ok({ now: new Date(now()).toISOString(), offsetMs: clockOffsetMs() });
+  return ok({ now: new Date(t.clock.now()).toISOString(), offsetMs: t.clock.offsetMs() });
 };
 
 const queues: Route = (_req, t) => ok({ queues: t.sqs.stats() });

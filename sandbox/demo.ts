@@ -114,6 +114,7 @@ export async function seedDemo(
   const store = new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   });
   // Rules as code, as `task-ingest rules apply` does it: every file checked first, then written.
   const { files } = expandJsonPaths(manifest.rules.map((path) => resolve(root, path)));

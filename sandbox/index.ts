@@ -2,6 +2,8 @@
  * The embedded sandbox: DynamoDB (dynalite), SQS, EventBridge and Connect emulators behind one
  * loopback edge endpoint, with the queues, tables, event buses and rules of serverless.yml created
  * on it. The Connect emulator publishes its contact events on the sandbox EventBridge's default bus.
+ * Every emulator reads the sandbox's one movable clock (`sandbox.clock`, sandbox/clock.ts), and so
+ * does every function the pipeline runs on it (sandbox/pipeline.ts).
  *
  *   const sandbox = await startSandbox({ port: 0 });   // port 0: any free port (tests in parallel)
  *   process.env.AWS_ENDPOINT_URL = sandbox.endpoint;   // the AWS SDK v3 then talks to the sandbox
@@ -13,6 +15,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { loadServerlessConfig, type ServerlessConfig } from '#common/serverless-config.ts';
 import { type AdminExtension, createAdminHandler } from './admin.ts';
+import { createMovableClock, type MovableClock } from './clock.ts';
 import { type ConnectEmulator, createConnectEmulator, loadWorld } from './connect/emulator.ts';
 import { type EdgeRoutes, startEdge } from './edge.ts';
 import { createEventsEmulator, type EventsEmulator } from './events/emulator.ts';
@@ -56,12 +59,19 @@ export interface SandboxOptions {
    * Default Math.random.
    */
   random?: () => number;
+  /**
+   * The sandbox's time, shared by its emulators and the functions it runs.
+   * @default a new movable clock at the wall clock (`createMovableClock()`)
+   */
+  clock?: MovableClock;
 }
 
 export interface Sandbox {
   endpoint: string;
   region: string;
   stage: string;
+  /** The one clock of the sandbox: move it (`clock.advance`, `POST /_sandbox/clock`) to move the whole stack. */
+  clock: MovableClock;
   config: ServerlessConfig;
   resources: DeployedResources;
   sqs: SqsEmulator;
@@ -108,22 +118,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stage,
   });
   const random = options.random;
+  const clock = options.clock ?? createMovableClock();
   const sqs = createSqsEmulator({
     accountId: SANDBOX_ACCOUNT_ID,
     region: SANDBOX_REGION,
+    now: clock.now,
     ...(random ? { random } : {}),
   });
   const events = createEventsEmulator({
     accountId: SANDBOX_ACCOUNT_ID,
     region: SANDBOX_REGION,
+    now: clock.now,
     deliver: (queueArn, body) => sqs.sendToArn(queueArn, body, EVENTBRIDGE_SENDER_ID),
   });
   const connect = createConnectEmulator({
     world: loadWorld(options.worldPath),
+    now: clock.now,
     ...(random ? { random } : {}),
     contactEvents: (event) => events.publish(DEFAULT_EVENT_BUS, event),
     autoSweepMs: AUTO_SWEEP_MS,
   });
+  // What a move of the clock brought due (a scheduled task's QUEUED, auto-complete) happens at once.
+  const stopSweepOnAdvance = clock.onAdvance(() => connect.sweep());
   const dynamo = await startDynalite(options.dataDir);
   const extensions: AdminExtension[] = [];
   // The admin routes run on requests through the edge, so after `edge` below is set.
@@ -133,6 +149,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   const admin = createAdminHandler({
     stage,
+    clock,
     endpoint: () => edge.endpoint,
     sqs,
     events,
@@ -149,6 +166,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const clientConfig = { endpoint: edge.endpoint, region: SANDBOX_REGION, credentials: SANDBOX_CREDENTIALS };
   const clients = { sqs: new SQSClient(clientConfig), dynamodb: new DynamoDBClient(clientConfig) };
   const stop = async () => {
+    stopSweepOnAdvance();
     connect.close();
     clients.sqs.destroy();
     clients.dynamodb.destroy();
@@ -172,6 +190,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     endpoint: edge.endpoint,
     region: SANDBOX_REGION,
     stage,
+    clock,
     config,
     resources,
     sqs,

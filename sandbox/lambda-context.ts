@@ -39,8 +39,8 @@ class UnsupportedContextMethodError extends SandboxError {
  *
  * Input: function name, timeout, optional memory, region, account and request id.
  * Output: a Context whose `getRemainingTimeInMillis()` counts down from `timeoutMs` in real (monotonic)
- * time, never below 0. Execution time is physical time: it deliberately ignores the movable business
- * clock of `lib/clock.ts`, which the sandbox may jump forward by hours.
+ * time, never below 0. Execution time is physical time: it deliberately ignores the sandbox's movable
+ * clock (sandbox/clock.ts), which the sandbox may jump forward by hours.
  */
 export function createLambdaContext(opts: LambdaContextOptions): Context {
   if (!opts.functionName) throw new TypeError('createLambdaContext: functionName is required');

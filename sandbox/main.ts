@@ -9,7 +9,6 @@
  *   npm start -- --no-demo        pipeline without the sample data
  */
 import { parseArgs } from 'node:util';
-import { advanceClock, now } from '#lib/clock.ts';
 import { formatInTimeZone } from '#lib/schedules/expression.ts';
 import { formatSummary, loadManifest, seedDemo, sendDemoMessages, summarize } from './demo.ts';
 import { sandboxPortFromEnv, startSandbox } from './index.ts';
@@ -122,7 +121,7 @@ async function agentFreesASlot(): Promise<void> {
   console.log(`\n▸ an agent accepts task ${short} and completes it, with 30 s of after-contact work`);
   await agent(task.ContactId, 'accept');
   await agent(task.ContactId, 'complete', { afterContactWorkSeconds: 30 });
-  advanceClock(30_000);
+  sandbox.clock.advance(30_000);
   const freedAt = performance.now();
   await pipeline.idle();
   const bus = sandbox.environment.OUTCOME_BUS_NAME as string;
@@ -162,8 +161,8 @@ async function onceScenario(): Promise<void> {
 
   const pending = (await summarize(sandbox, sent)).transfers.filter((t) => t.status === 'PENDING');
   if (pending.length > 0) {
-    const ms = Math.max(0, Math.max(...pending.map((t) => t.dueAt)) - now()) + 60_000;
-    advanceClock(ms);
+    const ms = Math.max(0, Math.max(...pending.map((t) => t.dueAt)) - sandbox.clock.now()) + 60_000;
+    sandbox.clock.advance(ms);
     step(
       `sandbox clock +${Math.round(ms / 60_000)} min: the escalation plan is due; running the transfer sweep`,
     );
@@ -195,8 +194,8 @@ async function onceScenario(): Promise<void> {
     .sort((a, b) => Date.parse(a.nextAt as string) - Date.parse(b.nextAt as string))[0];
   if (next?.nextAt) {
     const at = Date.parse(next.nextAt);
-    const ms = Math.max(0, at - now());
-    advanceClock(ms);
+    const ms = Math.max(0, at - sandbox.clock.now());
+    sandbox.clock.advance(ms);
     const minutes = Math.round(ms / 60_000);
     const moved = minutes < 120 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
     step(

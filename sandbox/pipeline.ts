@@ -4,6 +4,10 @@
  * files in `functions/` in-process, with the environment serverless.yml gives them. A function with
  * several `sqs` events (the ingest function: one per lane queue) has one poller per queue, all
  * invoking the same pool of function instances, as Lambda does.
+ *
+ * Every function instance runs on the sandbox's movable clock: each entry file exports, beside the
+ * `handler` Lambda runs (on the wall clock), `createHandler({ now })`, the same wiring on a given
+ * clock, and the pipeline builds each instance with `createHandler({ now: sandbox.clock.now })`.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -59,7 +63,10 @@ export interface Pipeline {
 
 let instanceCounter = 0;
 
-/** Imports a fresh copy of the function's module: a new function instance with its own module scope. */
+/**
+ * Imports a fresh copy of the function's module (a new function instance with its own module scope)
+ * and builds its handler on the sandbox's clock with the module's `createHandler`.
+ */
 async function loadHandler(sandbox: Sandbox, name: string): Promise<AnyHandler> {
   const fn = sandbox.config.functions[name];
   if (!fn) throw new TypeError(`serverless.yml has no function "${name}"`);
@@ -67,9 +74,14 @@ async function loadHandler(sandbox: Sandbox, name: string): Promise<AnyHandler> 
   instanceCounter += 1;
   const url = `${pathToFileURL(file).href}?instance=${instanceCounter}`;
   const mod = (await import(url)) as Record<string, unknown>;
-  const handler = mod[fn.handlerExport];
-  if (typeof handler !== 'function') throw new TypeError(`${file} does not export "${fn.handlerExport}"`);
-  return handler as AnyHandler;
+  if (typeof mod[fn.handlerExport] !== 'function') {
+    throw new TypeError(`${file} does not export "${fn.handlerExport}"`);
+  }
+  const createHandler = mod.createHandler;
+  if (typeof createHandler !== 'function') {
+    throw new TypeError(`${file} does not export createHandler({ now }): the sandbox runs it on its clock`);
+  }
+  return (createHandler as (runtime: { now: () => number }) => AnyHandler)({ now: sandbox.clock.now });
 }
 
 /**
@@ -124,6 +136,7 @@ export async function startPipeline(sandbox: Sandbox, options: PipelineOptions =
     schedules: parseTaskSchedules(sandbox.config.custom.taskSchedules),
     sqs: sandbox.clients.sqs,
     queueUrl: sandbox.environment.INGEST_QUEUE_URL as string,
+    clock: sandbox.clock,
     start: options.taskSchedules ?? options.schedules !== false,
   });
   const scheduler = startScheduler({

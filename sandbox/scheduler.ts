@@ -5,7 +5,7 @@
  * Differences from EventBridge, on purpose: runs of one job never overlap (a tick that finds the job
  * still running is skipped, and `runNow` waits for the running run to finish first), and a job whose
  * `rateMs` is `Infinity` only runs on demand. Timing is wall-clock (`Date.now()`), not the movable
- * business clock of `lib/clock.ts`: advancing that clock does not fire schedules (use `runNow`).
+ * clock of sandbox/clock.ts: advancing that clock does not fire schedules (use `runNow`).
  */
 import { SandboxError } from './errors.ts';
 

@@ -1,11 +1,11 @@
 /**
  * The sandbox's EventBridge Scheduler for the task schedules of serverless.yml (`custom.taskSchedules`):
- * runs them on the movable clock of `lib/clock.ts` and sends each occurrence's message to the ingest
+ * runs them on the sandbox's movable clock (sandbox/clock.ts) and sends each occurrence's message to the ingest
  * queue, rendered exactly as Scheduler renders the target Input (`renderOccurrence`).
  *
  * - Time: each enabled schedule is due at its next occurrence (cron, rate and at computed by croner in
  *   the schedule's time zone, daylight saving included; `lib/schedules/expression.ts`). A real-time
- *   timer fires it when the wall clock gets there; `advanceClock` fires at once every occurrence the
+ *   timer fires it when the clock gets there; a move of the clock fires at once every occurrence the
  *   move passed, in time order, each once.
  * - Nothing is invented: occurrences before the scheduler started (the schedule's "creation") or
  *   before `resume()` are never sent; a rate() schedule without a start date counts from the start.
@@ -15,9 +15,9 @@
  *   duplicate delivery looks like to the ingest queue).
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { now, onClockAdvance } from '#lib/clock.ts';
 import { nextOccurrences, renderOccurrence, type TaskSchedule } from '#lib/schedules/declaration.ts';
 import { formatScheduledTime } from '#lib/schedules/expression.ts';
+import type { MovableClock } from './clock.ts';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** At most this many occurrences of one schedule per clock move; the rest are counted as dropped. */
@@ -56,6 +56,8 @@ export interface TaskSchedulerOptions {
   schedules: readonly TaskSchedule[];
   sqs: SQSClient;
   queueUrl: string;
+  /** The clock the schedules run on: its time, and its moves (which fire what they passed). */
+  clock: Pick<MovableClock, 'now' | 'onAdvance'>;
   /** Fire on the clock from the start (default true); false: paused until `resume()`. */
   start?: boolean;
   onError?: (name: string, error: unknown) => void;
@@ -86,7 +88,7 @@ interface Run {
 }
 
 export function startTaskScheduler(options: TaskSchedulerOptions): TaskScheduler {
-  const createdAt = now();
+  const createdAt = options.clock.now();
   const run: Run = {
     options,
     states: new Map(options.schedules.map((schedule) => [schedule.name, newState(schedule, createdAt)])),
@@ -182,7 +184,7 @@ function nextOf(state: State, after: number): number | undefined {
 /** Sends every occurrence due since the last check (at most MAX_PER_MOVE a schedule), then re-arms. */
 function check(run: Run): void {
   if (!run.active || run.stopped) return;
-  const t = now();
+  const t = run.options.clock.now();
   for (const state of run.states.values()) {
     if (state.schedule.state !== 'ENABLED') continue;
     const due = nextOccurrences(state.schedule, state.checkedUpTo, MAX_PER_MOVE + 1, state.createdAt, t);
@@ -219,20 +221,23 @@ function arm(run: Run): void {
     ),
   );
   if (!Number.isFinite(next)) return;
-  run.timer = setTimeout(() => check(run), Math.min(Math.max(0, next - now()), MAX_TIMEOUT_MS));
+  run.timer = setTimeout(
+    () => check(run),
+    Math.min(Math.max(0, next - run.options.clock.now()), MAX_TIMEOUT_MS),
+  );
   run.timer.unref();
 }
 
 function resume(run: Run): void {
   if (run.active || run.stopped) return;
   run.active = true;
-  const t = now();
+  const t = run.options.clock.now();
   for (const state of run.states.values()) {
     // Occurrences while paused are not invented afterwards.
     state.checkedUpTo = Math.max(state.checkedUpTo, t - 1);
     state.next = nextOf(state, state.checkedUpTo);
   }
-  run.unsubscribe = onClockAdvance(() => check(run));
+  run.unsubscribe = run.options.clock.onAdvance(() => check(run));
   check(run);
 }
 

@@ -19,16 +19,20 @@ import type { Sandbox } from '#sandbox/index.ts';
 /**
  * The contactEvents function as functions/contact-events.ts builds it, with the run's clients (its
  * EventBridge client crashes PutEvents while the faults are on). The configuration is read now, from
- * the environment the caller set (the pipeline re-applies serverless.yml's when it starts).
+ * the environment the caller set (the pipeline re-applies serverless.yml's when it starts). `now` is
+ * the sandbox's clock, which the run moves.
  */
-export function contactEventsFunction(clients: {
-  dynamodb: DynamoDBClient;
-  connect: ConnectClient;
-  sqs: SQSClient;
-  eventbridge: EventBridgeClient;
-}): () => ReturnType<typeof createContactEventsHandler> {
+export function contactEventsFunction(
+  clients: {
+    dynamodb: DynamoDBClient;
+    connect: ConnectClient;
+    sqs: SQSClient;
+    eventbridge: EventBridgeClient;
+  },
+  now: () => number,
+): () => ReturnType<typeof createContactEventsHandler> {
   const config = contactEventsConfigFromEnv();
-  return () => createContactEventsHandler({ config, clients, logger: silentLogger });
+  return () => createContactEventsHandler({ config, clients, now, logger: silentLogger });
 }
 
 /** What the contact events sweep runs did, in all. */

@@ -59,7 +59,6 @@ import { type ChaosReport, compare } from '#common/chaos/report.ts';
 import { buildMix, CHAOS_RULES, type ChaosEvent } from '#common/chaos/scenario.ts';
 import { seededRandom } from '#common/random.ts';
 import { createConnectClient } from '#lib/aws/connect.ts';
-import { advanceClock } from '#lib/clock.ts';
 import { ingestConfigFromEnv, laneQueueUrlsFromEnv, redriveConfigFromEnv } from '#lib/config.ts';
 import { FIRST_CHECK_MS, type SweepSummary } from '#lib/contact-events/sweep.ts';
 import { createIngestHandler } from '#lib/ingest/handler.ts';
@@ -192,7 +191,7 @@ async function pass(run: Run, label: string): Promise<void> {
 }
 
 function advance(run: Run, seconds: number): void {
-  advanceClock(seconds * 1000);
+  run.sandbox.clock.advance(seconds * 1000);
   run.clockAdvancedSeconds += seconds;
 }
 
@@ -207,6 +206,7 @@ async function redrive(run: Run): Promise<{ replayed: number; deferred: number }
     dlqUrl: run.dlqUrl,
     ingestQueueUrl: run.laneQueueUrls.normal,
     laneQueueUrls: config.laneQueueUrls,
+    now: run.sandbox.clock.now,
   };
   run.redriveRuns += 1;
   const summary = await runRedrive(
@@ -544,6 +544,7 @@ async function sendAndDrain(
   const store = new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   });
   for (const rule of CHAOS_RULES) await store.put(rule);
 
@@ -557,10 +558,11 @@ async function sendAndDrain(
     createIngestHandler({
       config,
       clients,
+      now: sandbox.clock.now,
       log: silentLogger,
       onOutcome: tracker.onOutcome,
     }) as unknown as IngestHandler;
-  const makeContactEvents = contactEventsFunction(clients);
+  const makeContactEvents = contactEventsFunction(clients, sandbox.clock.now);
   const pipelineWith = (killAfterRate: number) =>
     startPipeline(sandbox, {
       schedules: false,

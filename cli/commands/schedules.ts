@@ -164,11 +164,12 @@ async function show(ctx: CliContext, name: string, opts: { past: number; tasks: 
   });
 }
 
-/** The rules table and the ledger of the stage, for the task each occurrence made. */
+/** The rules table and the ledger of the stage, for the task each occurrence made, on the run's clock. */
 async function occurrenceLookup(ctx: CliContext) {
   const { DynamoLedger } = await import('#lib/ledger/dynamo-ledger.ts');
   return {
     ruleStore: await ctx.ruleStore(),
     ledger: new DynamoLedger({ client: await ctx.dynamo(), tableName: ctx.ledgerTable() }),
+    now: await ctx.clock(),
   };
 }

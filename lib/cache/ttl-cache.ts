@@ -9,8 +9,6 @@
  * - a call with a replay id (an ops `dlq replay`) fetches afresh the first time this cache sees that
  *   (key, replay id); a bounded set of recent replay ids is kept, and a failed fetch does not count as seen.
  */
-import { now as clockNow } from '#lib/clock.ts';
-
 /** Recent (key, replay id) pairs remembered per cache: far more than replays run at once. */
 export const REPLAY_IDS_REMEMBERED = 512;
 
@@ -41,7 +39,10 @@ export function createReplayRefresher(limit = REPLAY_IDS_REMEMBERED) {
 export interface TtlCacheOptions {
   /** How long a value is served from the cache, in ms; a finite, non-negative number. */
   maxAgeMs: number;
-  /** Epoch ms; defaults to the service clock. */
+  /**
+   * The time in epoch ms, against which entries age.
+   * @default Date.now
+   */
   now?: () => number;
   /** Who builds the cache, for the option error message. */
   owner?: string;
@@ -68,7 +69,7 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
       `${options.owner ?? 'createTtlCache'}: maxAgeMs must be a finite, non-negative number`,
     );
   }
-  const now = options.now ?? clockNow;
+  const now = options.now ?? Date.now;
   const entries = new Map<string, Entry<V>>();
   const replays = createReplayRefresher();
 

@@ -41,7 +41,10 @@ export interface TemplateProviderOptions {
   connect: Pick<ConnectClient, 'send'>;
   /** How long a template is served from the cache, in ms (0: call on every get, concurrent gets still share). */
   maxAgeMs: number;
-  /** Epoch ms; defaults to the service clock. */
+  /**
+   * The time in epoch ms, against which cached templates age.
+   * @default Date.now
+   */
   now?: () => number;
 }
 
@@ -81,7 +84,7 @@ export function createTemplateProvider(options: TemplateProviderOptions): Templa
   const { connect } = options;
   const cache = createTtlCache<TaskTemplateView>({
     maxAgeMs: options.maxAgeMs,
-    ...(options.now ? { now: options.now } : {}),
+    now: options.now,
     owner: 'createTemplateProvider',
   });
   const load = (instanceId: string, templateId: string) => async (): Promise<TaskTemplateView> => {

@@ -16,7 +16,6 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } fr
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createQuotaBudget } from '#lib/budget/config.ts';
 import { releaseWaiters } from '#lib/capacity/release.ts';
-import { now as clockNow } from '#lib/clock.ts';
 import type { ContactEventsConfig } from '#lib/config.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { Logger } from '#lib/observability/logger.ts';
@@ -36,6 +35,11 @@ export type ContactEventsRuntime = {
     sqs: SQSClient;
     eventbridge: EventBridgeClient;
   };
+  /**
+   * The time in epoch ms: facts, outcomes, the sweep's due checks. The sandbox passes its movable
+   * clock.
+   * @default Date.now
+   */
   now?: () => number;
   /**
    * @default the Powertools logger
@@ -55,15 +59,16 @@ const isSqsEvent = (event: unknown): event is SQSEvent =>
  *   clock and the Powertools logger in tests and in the sandbox.
  * @returns the middy-wrapped handler for an `SQSEvent` or a scheduled event.
  * @example
- * // functions/contact-events.ts
- * export const handler = createContactEventsHandler({
+ * // functions/contact-events.ts, in createHandler(clock): the sandbox's clock, or none (the wall clock) on Lambda
+ * return createContactEventsHandler({
  *   config: contactEventsConfigFromEnv(),
  *   clients: { dynamodb: dynamoDbClient(), connect: connectClient(), sqs: sqsClient(), eventbridge: eventBridgeClient() },
+ *   ...clock,
  * });
  */
 export function createContactEventsHandler(runtime: ContactEventsRuntime) {
   const { config, clients } = runtime;
-  const now = runtime.now ?? clockNow;
+  const now = runtime.now ?? Date.now;
   const log = runtime.logger ?? powertoolsLogger;
   const metrics = createMetrics();
   const ledger = new DynamoLedger({ client: clients.dynamodb, tableName: config.ledgerTable });

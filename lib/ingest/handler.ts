@@ -16,7 +16,6 @@ import type { Budget } from '#lib/budget/budget.ts';
 import { createQuotaBudget } from '#lib/budget/config.ts';
 import { type BudgetMetrics, powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
 import { createCapacityGate } from '#lib/capacity/gate.ts';
-import { now as clockNow } from '#lib/clock.ts';
 import type { IngestConfig } from '#lib/config.ts';
 import { createTemplateProvider } from '#lib/connect/templates.ts';
 import { LANES, type Lane, type LaneQueueUrls } from '#lib/lanes.ts';
@@ -65,6 +64,11 @@ export interface IngestRuntime {
     dynamodb: DynamoDBClient;
     eventbridge?: EventBridgeClient;
   };
+  /**
+   * The time in epoch ms, handed to everything the handler builds (rules and templates caches, the
+   * ledger's and plans' times, due times). The sandbox passes its movable clock.
+   * @default Date.now
+   */
   now?: () => number;
   /**
    * @default the Powertools logger
@@ -88,7 +92,7 @@ function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): 
   budget: Budget;
 } {
   const { config, clients } = runtime;
-  const now = runtime.now ?? clockNow;
+  const now = runtime.now ?? Date.now;
   const log = runtime.log ?? logger;
   // One StartTaskContact budget for every instance of the function (lib/budget/budget.ts).
   const limiter = createQuotaBudget(config.budget, {
@@ -109,8 +113,9 @@ function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): 
     now,
   });
   const rules = createRuleProvider({
-    store: new DynamoRuleStore({ client: clients.dynamodb, tableName: config.rulesTable }),
+    store: new DynamoRuleStore({ client: clients.dynamodb, tableName: config.rulesTable, now }),
     maxAgeMs: config.rulesCacheSeconds * 1000,
+    now,
     onInvalidRule: (report) =>
       log.warn('stored rule no longer validates; skipped', {
         source: report.source,
@@ -121,6 +126,7 @@ function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): 
   const templates = createTemplateProvider({
     connect: clients.connect,
     maxAgeMs: config.templatesCacheSeconds * 1000,
+    now,
   });
   const transfers = new DynamoTransferStore({ client: clients.dynamodb, tableName: config.transfersTable });
   const publisher =
@@ -206,10 +212,11 @@ function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): 
  *   the optional parts replace the clock, the logger and the metrics in tests and in the sandbox.
  * @returns the middy-wrapped handler for an `SQSEvent`.
  * @example
- * // functions/ingest.ts
- * export const handler = createIngestHandler({
+ * // functions/ingest.ts, in createHandler(clock): the sandbox's clock, or none (the wall clock) on Lambda
+ * return createIngestHandler({
  *   config: ingestFunctionConfigFromEnv(),
  *   clients: { connect: connectClient(), sqs: sqsClient(), dynamodb: dynamoDbClient(), eventbridge: eventBridgeClient() },
+ *   ...clock,
  * });
  */
 export function createIngestHandler(runtime: IngestRuntime) {

@@ -75,7 +75,10 @@ export interface TaskStarterOptions {
   chainLimit?: number;
   /** Where a failed chain lookup is reported (identifiers only). */
   log?: Pick<Logger, 'warn'>;
-  /** The service's clock (lib/clock.ts), against which a ScheduledTime is judged due. */
+  /**
+   * The time in epoch ms, against which a ScheduledTime is judged due.
+   * @default Date.now
+   */
   now?: () => number;
 }
 

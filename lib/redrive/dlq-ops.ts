@@ -8,7 +8,6 @@
  * the hold, if the CLI dies mid-pass). Each pass also counts one receive on every message it reads.
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { now as clockNow } from '#lib/clock.ts';
 import { type ReadDlqMessage, readDlqMessage } from '#lib/retry/dlq-message.ts';
 import type { FailureRecord } from '#lib/retry/failure-record.ts';
 import { type DlqFilter, isEmptyFilter, matchesFilter } from './filter.ts';
@@ -22,6 +21,10 @@ const LIST_HOLD_SECONDS = 60;
 export interface DlqOpsDeps {
   sqs: SqsPort;
   dlqUrl: string;
+  /**
+   * The time in epoch ms, against which filters on age and due time are judged.
+   * @default Date.now
+   */
   now?: () => number;
 }
 
@@ -94,7 +97,7 @@ export async function listDlq(
   deps: DlqOpsDeps,
   options: { filter?: DlqFilter; max?: number; maxScan?: number } = {},
 ): Promise<{ entries: DlqEntry[]; scanned: number; stoppedBy: StopReason }> {
-  const clock = deps.now ?? clockNow;
+  const clock = deps.now ?? Date.now;
   const entries: DlqEntry[] = [];
   const result = await scanDlq(deps, options.maxScan, async (message, read) => {
     if (matchesFilter(options.filter, message.messageId, read.failure, clock())) {
@@ -138,7 +141,7 @@ export async function deleteDlqMessages(
   if (isEmptyFilter(options.filter)) {
     throw new DlqOpsError('refusing to delete without a message id or a filter');
   }
-  const clock = deps.now ?? clockNow;
+  const clock = deps.now ?? Date.now;
   const deleted: DlqEntry[] = [];
   const problems: { messageId: string; problem: string }[] = [];
   const result = await scanDlq(deps, options.maxScan, async (message, read) => {

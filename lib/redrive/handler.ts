@@ -8,7 +8,6 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { now as clockNow } from '#lib/clock.ts';
 import type { RedriveConfig } from '#lib/config.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import type { Logger } from '#lib/observability/logger.ts';
@@ -25,6 +24,11 @@ export type RedriveRuntime = {
   config: RedriveConfig;
   /** `dynamodb`: the ledger, to delete OVER_QUOTA copies whose event no longer waits (settled.ts). */
   clients: { sqs: SQSClient; dynamodb?: DynamoDBClient };
+  /**
+   * The time in epoch ms: which parked messages are due, the outcomes' times. The sandbox passes its
+   * movable clock.
+   * @default Date.now
+   */
   now?: () => number;
   /**
    * @default the Powertools logger
@@ -37,13 +41,15 @@ export type RedriveRuntime = {
  * (settled.ts), and record the task.rejected outcome of what it gives up on (rejections.ts, with the
  * rules table).
  */
-function ledgerDeps(runtime: RedriveRuntime) {
+function ledgerDeps(runtime: RedriveRuntime, now: () => number) {
   const { dynamodb } = runtime.clients;
   const { ledgerTable, rulesTable } = runtime.config;
   if (dynamodb === undefined || ledgerTable === undefined) return {};
   const ledger = new DynamoLedger({ client: dynamodb, tableName: ledgerTable });
   const rules =
-    rulesTable === undefined ? undefined : new DynamoRuleStore({ client: dynamodb, tableName: rulesTable });
+    rulesTable === undefined
+      ? undefined
+      : new DynamoRuleStore({ client: dynamodb, tableName: rulesTable, now });
   return {
     settled: ledgerSettledCheck(ledger),
     ...(rules === undefined
@@ -52,7 +58,7 @@ function ledgerDeps(runtime: RedriveRuntime) {
           rejections: outboxRejections({
             rulesOf: (source) => rules.list(source),
             outbox: ledger,
-            now: runtime.now ?? clockNow,
+            now,
           }),
         }),
   };
@@ -66,14 +72,16 @@ function ledgerDeps(runtime: RedriveRuntime) {
  * @param runtime - the function's configuration and its AWS clients; `now` replaces the clock in tests.
  * @returns the middy-wrapped handler; it resolves to the run's summary.
  * @example
- * // functions/redrive.ts
- * export const handler = createRedriveHandler({
+ * // functions/redrive.ts, in createHandler(clock): the sandbox's clock, or none (the wall clock) on Lambda
+ * return createRedriveHandler({
  *   config: redriveConfigFromEnv(),
  *   clients: { sqs: sqsClient(), dynamodb: dynamoDbClient() },
+ *   ...clock,
  * });
  */
 export function createRedriveHandler(runtime: RedriveRuntime) {
   const { config } = runtime;
+  const now = runtime.now ?? Date.now;
   const metrics = createMetrics();
   const deps = {
     sqs: createSqsPort(runtime.clients.sqs),
@@ -83,8 +91,8 @@ export function createRedriveHandler(runtime: RedriveRuntime) {
     limits: config.limits,
     overQuotaBackoff: config.overQuotaBackoff,
     transientBackoff: config.transientBackoff,
-    now: runtime.now ?? clockNow,
-    ...ledgerDeps(runtime),
+    now,
+    ...ledgerDeps(runtime, now),
   };
   const observe = {
     count: (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value),

@@ -23,7 +23,6 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { now as clockNow } from '#lib/clock.ts';
 import { isPositiveInteger } from '#lib/guards.ts';
 import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
@@ -85,7 +84,10 @@ export interface RedriveDeps {
   overQuotaBackoff?: BackoffConfig;
   /** The same for a TRANSIENT record without `nextAttemptAt` (REDRIVE_TRANSIENT_BACKOFF_*). */
   transientBackoff?: BackoffConfig;
-  /** Epoch ms; default the service clock. */
+  /**
+   * The time in epoch ms, against which `nextAttemptAt` is due.
+   * @default Date.now
+   */
   now?: () => number;
   /**
    * Whether an OVER_QUOTA copy's event still waits (settled.ts): scheduled mode deletes one whose task
@@ -604,7 +606,7 @@ export async function runRedrive(deps: RedriveDeps, options: RedriveOptions): Pr
   const run: RedriveRun = {
     deps,
     options,
-    clock: deps.now ?? clockNow,
+    clock: deps.now ?? Date.now,
     dryRun,
     summary: emptySummary(options, dryRun),
     replayId: options.mode === 'ops-replay' ? randomUUID() : undefined,

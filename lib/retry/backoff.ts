@@ -78,8 +78,8 @@ export function transientVisibilitySeconds(receiveCount: number, cfg: BackoffCon
  *
  * `attempts` is the number of times the message has been parked (1 on the first trip). The delay is
  * uniformly random in `[base, min(cap, base * 2 ** attempts)]`: jittered, never earlier than base, never
- * later than cap (a base above the cap is lowered to the cap). `now` is epoch milliseconds (`now()`
- * from `#lib/clock.ts`).
+ * later than cap (a base above the cap is lowered to the cap). `now` is epoch milliseconds, read from
+ * the caller's clock.
  */
 export function overQuotaNextAttempt(attempts: number, cfg: BackoffConfig, now: number): Date {
   requireNonNegative('baseSeconds', cfg.baseSeconds);

@@ -7,14 +7,13 @@
  *
  * `compileRule` turns a valid rule into bound evaluators, once per cold start / cache refresh.
  * Evaluation is guarded (JSONata's own timeout, stack-depth and sequence-length guardrails, plus a
- * cap on string output), and `$now()` / `$millis()` read the service clock (`lib/clock.ts`) so that
- * rules agree with the sandbox's movable time.
+ * cap on string output), and `$now()` / `$millis()` read the clock `compileRule` is given, so that
+ * rules agree with the time of the function that runs them (the sandbox's movable clock there).
  *
  * `selectRule` picks the rule for an envelope: enabled rules of its source, ascending priority then
  * ruleId, first whose `match` is truthy.
  */
 import jsonata from 'jsonata';
-import { now } from '#lib/clock.ts';
 import { DEFAULT_TASK_LIMITS, type TaskLimits } from '#lib/connect/constraints.ts';
 import { instanceNotAllowed } from '#lib/connect/instances.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
@@ -333,7 +332,7 @@ function keyErrors(rule: CreateRule | UpdateRule, limits: TaskLimits): string[] 
 /** JSONata error codes whose `value` is a guard limit, not data: their message is safe to keep. */
 const GUARD_CODES = new Set(['D1011', 'D1012', 'D2014', 'D2015']);
 
-function bind(rule: Rule, path: string, text: string): BoundExpression {
+function bind(rule: Rule, path: string, text: string, now: () => number): BoundExpression {
   let expression: jsonata.Expression;
   try {
     expression = jsonata(text, {
@@ -344,7 +343,7 @@ function bind(rule: Rule, path: string, text: string): BoundExpression {
   } catch (error) {
     throw new RuleCompileError(rule.ruleId, [describeSyntaxError(path, error)]);
   }
-  // `$now()` and `$millis()` follow the service clock (movable in the sandbox), not the wall clock.
+  // `$now()` and `$millis()` follow the given clock (movable in the sandbox), not JSONata's own.
   expression.registerFunction(
     'now',
     function (this: jsonata.Focus, picture?: string, timezone?: string) {
@@ -411,14 +410,27 @@ export function jsonataTruthy(value: unknown): boolean {
   return false;
 }
 
+interface CompileOptions {
+  /**
+   * The time in epoch ms that `$now()` and `$millis()` return.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
 /**
  * Compiles a validated rule once (per cold start / cache refresh).
  *
  * Input: a rule as `validateRule` returned it. Output: the rule with bound, guarded evaluators.
  * Throws RuleCompileError if an expression does not compile (the rule bypassed validation).
+ *
+ * @param options - The clock of `$now()` and `$millis()`.
+ * @example
+ *   const compiled = compileRule(validated.rule, { now: clock.now });
  */
-export function compileRule(rule: Rule): CompiledRule {
-  const at = (path: string, text: string) => bind(rule, path, text);
+export function compileRule(rule: Rule, options: CompileOptions = {}): CompiledRule {
+  const now = options.now ?? Date.now;
+  const at = (path: string, text: string) => bind(rule, path, text, now);
   let match: CompiledRule['match'];
   if (rule.match !== undefined) {
     const predicate = at('match', rule.match);

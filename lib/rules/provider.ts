@@ -37,7 +37,10 @@ export interface RuleProviderOptions {
   store: Pick<RuleStore, 'list'>;
   /** How long a source's rules are served from the cache, in ms (0: fetch on every call, still shared). */
   maxAgeMs: number;
-  /** Epoch ms; defaults to the service clock. */
+  /**
+   * The time in epoch ms: the cache's age, and `$now()` / `$millis()` in the rules' expressions.
+   * @default Date.now
+   */
   now?: () => number;
   /** Called once per refresh for each skipped rule. Defaults to a warning on stderr (ids and errors only). */
   onInvalidRule?: (report: InvalidRuleReport) => void;
@@ -70,13 +73,14 @@ export function createRuleProvider(options: RuleProviderOptions): RuleProvider {
     throw new TypeError('createRuleProvider: store with a list() method is required');
   }
   const report = options.onInvalidRule ?? warnInvalidRule;
+  const now = options.now ?? Date.now;
   const cache = createTtlCache<CompiledRule[]>({
     maxAgeMs: options.maxAgeMs,
-    ...(options.now ? { now: options.now } : {}),
+    now,
     owner: 'createRuleProvider',
   });
   const load = (source: string) => async () =>
-    compileRecords(await options.store.list(source), report, options.limits);
+    compileRecords(await options.store.list(source), report, { limits: options.limits, now });
   return {
     rulesFor: (source, hint) => cache.get(source, load(source), hint),
     invalidate: (source) => cache.invalidate(source),
@@ -86,7 +90,7 @@ export function createRuleProvider(options: RuleProviderOptions): RuleProvider {
 function compileRecords(
   records: readonly RuleRecord[],
   report: (report: InvalidRuleReport) => void,
-  limits: TaskLimits | undefined,
+  { limits, now }: { limits: TaskLimits | undefined; now: () => number },
 ): CompiledRule[] {
   const compiled: CompiledRule[] = [];
   for (const record of records) {
@@ -107,7 +111,7 @@ function compileRecords(
       continue;
     }
     try {
-      compiled.push(compileRule(result.rule));
+      compiled.push(compileRule(result.rule, { now }));
     } catch (error) {
       invalid([error instanceof Error ? error.message : String(error)]);
     }

@@ -26,7 +26,6 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { now as clockNow } from '#lib/clock.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
 import { isNonNegativeInteger } from '#lib/guards.ts';
 import { validateRule } from '#lib/rules/compile.ts';
@@ -109,7 +108,10 @@ export class RuleConflictError extends RuleStoreError {
 export interface DynamoRuleStoreOptions {
   client: DynamoDBClient;
   tableName: string;
-  /** Epoch ms for `updatedAt`; defaults to the service clock. */
+  /**
+   * The time in epoch ms, for `updatedAt`.
+   * @default Date.now
+   */
   now?: () => number;
   /**
    * The Connect limits rules are validated against (attribute keys, reference keys).
@@ -140,7 +142,7 @@ export class DynamoRuleStore implements RuleStore {
     }
     this.#client = options.client;
     this.#tableName = options.tableName;
-    this.#now = options.now ?? clockNow;
+    this.#now = options.now ?? Date.now;
     this.#limits = options.limits;
     this.#allowedInstanceIds = options.allowedInstanceIds;
   }

@@ -20,6 +20,11 @@ export type OccurrenceTask =
 export interface OccurrenceTaskLookup {
   ruleStore: RuleStore;
   ledger: Pick<LedgerStore, 'get'>;
+  /**
+   * The time in epoch ms that `$now()` and `$millis()` return in the rules.
+   * @default Date.now
+   */
+  now?: () => number;
 }
 
 /** Looks up the task of each occurrence (epoch ms); the rules of the schedule's source are read once. */
@@ -31,7 +36,7 @@ export async function occurrenceTasks(
   const compiled: CompiledRule[] = [];
   for (const record of await lookup.ruleStore.list(schedule.event.source)) {
     const result = validateRule(record.document);
-    if (result.ok) compiled.push(compileRule(result.rule));
+    if (result.ok) compiled.push(compileRule(result.rule, { now: lookup.now }));
   }
   const out: OccurrenceTask[] = [];
   for (const ms of occurrences) {

@@ -9,7 +9,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { createQuotaBudget } from '#lib/budget/config.ts';
 import { powertoolsBudgetMetrics, publishBudget } from '#lib/budget/metrics.ts';
-import { now as clockNow } from '#lib/clock.ts';
 import type { TransferConfig } from '#lib/config.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
 import { withPowertools } from '#lib/observability/middleware.ts';
@@ -27,6 +26,10 @@ const LEASE_MS = 90_000;
 export type TransferRuntime = {
   config: TransferConfig;
   clients: { connect: ConnectClient; dynamodb: DynamoDBClient };
+  /**
+   * The time in epoch ms: which plans are due, lease expiry. The sandbox passes its movable clock.
+   * @default Date.now
+   */
   now?: () => number;
 };
 
@@ -37,10 +40,11 @@ export type TransferRuntime = {
  * @param runtime - the function's configuration and its AWS clients; `now` replaces the clock in tests.
  * @returns the middy-wrapped handler; it resolves to what the invocation did.
  * @example
- * // functions/transfer.ts
- * export const handler = createTransferHandler({
+ * // functions/transfer.ts, in createHandler(clock): the sandbox's clock, or none (the wall clock) on Lambda
+ * return createTransferHandler({
  *   config: transferConfigFromEnv(),
  *   clients: { connect: connectClient(), dynamodb: dynamoDbClient() },
+ *   ...clock,
  * });
  */
 export function createTransferHandler(runtime: TransferRuntime) {
@@ -62,7 +66,7 @@ export function createTransferHandler(runtime: TransferRuntime) {
         ledger,
         gateway,
         limiter,
-        now: runtime.now ?? clockNow,
+        now: runtime.now ?? Date.now,
         owner: context.awsRequestId,
         leaseMs: LEASE_MS,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),

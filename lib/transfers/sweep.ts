@@ -80,7 +80,7 @@ export interface SweepDeps {
    * `DeadlineError` when the slot would come later than the deadline allows.
    */
   limiter: { acquire(lane?: Lane, deadline?: Deadline): Promise<void>; throttled?(): void };
-  /** Business time (lib/clock.ts `now`). */
+  /** The time in epoch ms: which plans are due, lease expiry (the sandbox's movable clock there). */
   now: () => number;
   /** This sweep's identity in leases (e.g. the Lambda request id). */
   owner: string;

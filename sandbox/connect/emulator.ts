@@ -21,18 +21,17 @@
  * - Throttling comes first, so an idempotent replay (a known ClientToken) costs a token like any
  *   request, as at the service's front door; the replay itself creates nothing and skips the quotas.
  * - Time (token buckets, ScheduledTime window, auto-complete, ClientToken window) is the emulator's
- *   `now`, by default the sandbox's movable clock; only latency and held responses use real time.
+ *   `now` (the sandbox passes its movable clock); only latency and held responses use real time.
  * - `callCounts()` counts outcomes per operation: "200", an exception name, or "LostResponse".
  * - Contact events (`contact-event-detail.ts`, published through `contactEvents` with the faults of
  *   `contact-events.ts`): a task is INITIATED, QUEUED, CONNECTED_TO_AGENT (an agent accepts it, admin
  *   route, or a transfer to a user), DISCONNECTED and COMPLETED (`lifecycle.ts`); UpdateContact
  *   publishes CONTACT_DATA_UPDATED. What comes due on the clock (a scheduled task's QUEUED,
  *   auto-complete, the end of after-contact work) happens on the next request or `sweep()`, and,
- *   with `autoSweepMs`, on a timer and whenever the movable clock is advanced.
+ *   with `autoSweepMs`, on a timer (the sandbox also sweeps whenever it moves its clock).
  * - The active-task quota counts a task until it is COMPLETED: an agent's after-contact work keeps
  *   the slot (the emulator's choice; Connect documents the quota as concurrent active tasks).
  */
-import { now as clockNow, onClockAdvance } from '#lib/clock.ts';
 import type { EventEnvelope } from '../events/envelope.ts';
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from '../http-types.ts';
 import { type AdminTarget, createAdminHandler } from './admin.ts';
@@ -71,7 +70,10 @@ export interface ConnectEmulatorOptions {
    * product's limits vocabulary, e.g. `{ nameMaxLength: 600 }`. Default: `CONNECT_LIMITS`, if set.
    */
   limits?: ConnectLimitOverrides;
-  /** Epoch milliseconds. Default: the sandbox's movable clock (`#lib/clock.ts`). */
+  /**
+   * The time in epoch ms; the sandbox passes its movable clock.
+   * @default Date.now
+   */
   now?: () => number;
   /**
    * Source of randomness for injected faults, in [0, 1).
@@ -86,8 +88,8 @@ export interface ConnectEmulatorOptions {
    */
   contactEvents?: (event: EventEnvelope) => void;
   /**
-   * Run what comes due on the emulator clock every this many real milliseconds and whenever the
-   * movable clock is advanced, until close(); default: only on requests and `sweep()`.
+   * Run what comes due on the emulator clock every this many real milliseconds, until close();
+   * default: only on requests and `sweep()`.
    */
   autoSweepMs?: number;
 }
@@ -147,7 +149,7 @@ const asApiError = (error: unknown) =>
  */
 export function createConnectEmulator(options: ConnectEmulatorOptions): ConnectEmulator {
   const limits: EmulatorLimits = options.limits ? resolveLimits(options.limits) : limitsFromEnv();
-  const now = options.now ?? clockNow;
+  const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const baseConfig = mergeConfig(defaultConfig(), options.config ?? {});
   let config = structuredClone(baseConfig);
@@ -275,14 +277,10 @@ function createServiceWithEvents(
   return { emitter, service };
 }
 
-/** Calls `sweep` every `everyMs` real ms and on every clock advance; returns the function that stops it. */
+/** Calls `sweep` every `everyMs` real ms; returns the function that stops it. */
 function startAutoSweep(everyMs: number | undefined, sweep: () => void): () => void {
   if (everyMs === undefined) return () => {};
   const timer = setInterval(sweep, everyMs);
   timer.unref();
-  const unsubscribe = onClockAdvance(() => sweep());
-  return () => {
-    clearInterval(timer);
-    unsubscribe();
-  };
+  return () => clearInterval(timer);
 }

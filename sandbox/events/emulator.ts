@@ -17,7 +17,6 @@
  * other than SQS, input transformers, archives and replays, schedules (the sandbox's scheduler runs
  * serverless.yml's `schedule` events), partner and global endpoints.
  */
-import { now as clockNow } from '#lib/clock.ts';
 import type { EmulatorHandler } from '../http-types.ts';
 import type { EventEnvelope } from './envelope.ts';
 import { busNotFound } from './errors.ts';
@@ -39,7 +38,10 @@ export interface EventsEmulatorOptions {
    * @default us-east-1
    */
   region?: string;
-  /** Business clock in epoch ms (an entry without Time, bus creation); default the movable clock. */
+  /**
+   * The time in epoch ms (an entry without Time, bus creation); the sandbox passes its movable clock.
+   * @default Date.now
+   */
   now?: () => number;
   /**
    * Events kept per bus.
@@ -78,7 +80,7 @@ export function createEventsEmulator(options: EventsEmulatorOptions): EventsEmul
   const state = createEventsState({
     accountId: options.accountId ?? '000000000000',
     region: options.region ?? 'us-east-1',
-    now: options.now ?? clockNow,
+    now: options.now ?? Date.now,
     deliver: options.deliver,
     keepLimit: options.keepLimit ?? 10_000,
   });

@@ -1,4 +1,3 @@
-import { now as clockNow } from '#lib/clock.ts';
 import type { EmulatorHandler } from '#sandbox/http-types.ts';
 import { queueDoesNotExist, SqsEmulatorError } from './errors.ts';
 import { sqsHandler } from './http.ts';
@@ -35,7 +34,10 @@ export interface SqsEmulatorOptions {
    * @default us-east-1
    */
   region?: string;
-  /** Business clock in epoch ms (visibility, delays, retention); default the movable `#lib/clock.ts` clock. */
+  /**
+   * The time in epoch ms (visibility, delays, retention); the sandbox passes its movable clock.
+   * @default Date.now
+   */
   now?: () => number;
   /**
    * Random numbers in [0, 1) for fault injection.
@@ -96,7 +98,7 @@ export function createSqsEmulator(options: SqsEmulatorOptions = {}): SqsEmulator
   const state = createSqsState({
     accountId: options.accountId ?? '000000000000',
     region: options.region ?? 'us-east-1',
-    clock: options.now ?? clockNow,
+    clock: options.now ?? Date.now,
     random: options.random ?? Math.random,
   });
   return {

@@ -11,7 +11,6 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '#cli/commands/status/collect.ts';
-import { advanceClock, now, resetClock } from '#lib/clock.ts';
 import { buildOutcome } from '#lib/outcomes/outcome.ts';
 import { EventBridgeOutcomePublisher } from '#lib/outcomes/publisher.ts';
 import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
@@ -67,7 +66,6 @@ describe('the task-ingest bin', () => {
     sandbox = await startSandbox({ port: 0 });
   }, 120_000);
   afterAll(async () => {
-    resetClock();
     await sandbox?.stop();
   });
 
@@ -95,7 +93,7 @@ describe('the task-ingest bin', () => {
 
   it("ages DLQ messages and stamps the status on the sandbox's clock, not this machine's", async () => {
     // Prepare: the sandbox's clock 3 h ahead; a message that failed 10 minutes ago on that clock.
-    advanceClock(3 * HOUR);
+    sandbox.clock.advance(3 * HOUR);
     const message = buildDlqMessage({
       body: '{"id":"evt-aged"}',
       attributes: { source: { dataType: 'String', stringValue: 'com.example.aged' } },
@@ -106,7 +104,7 @@ describe('the task-ingest bin', () => {
         message: 'Name: too long',
         source: 'com.example.aged',
       },
-      now: now() - 10 * 60_000,
+      now: sandbox.clock.now() - 10 * 60_000,
     });
     await sandbox.clients.sqs.send(
       new SendMessageCommand({ QueueUrl: sandbox.environment.DLQ_URL as string, ...message }),
@@ -121,7 +119,7 @@ describe('the task-ingest bin', () => {
     expect(list.out).toMatch(/PERMANENT {2}ValidationFailed {2}source=com\.example\.aged .* age=10m/);
     expect(status.code, status.err).toBe(0);
     const report = JSON.parse(status.out) as StatusReport;
-    expect(Math.abs(Date.parse(report.at) - now())).toBeLessThan(60_000);
+    expect(Math.abs(Date.parse(report.at) - sandbox.clock.now())).toBeLessThan(60_000);
     expect(report.dlq.byClass.PERMANENT?.count).toBe(1);
   });
 
@@ -159,7 +157,9 @@ describe('the task-ingest bin', () => {
     const publisher = new EventBridgeOutcomePublisher(eventbridge, 'connect-task-ingest-local-outcomes');
     const publish = (type: 'task.created' | 'task.accepted', id: string) =>
       publisher.publish([
-        buildOutcome(type, [id], `contact-${id}`, now(), { event: { source: 'com.example.follow', id } }),
+        buildOutcome(type, [id], `contact-${id}`, sandbox.clock.now(), {
+          event: { source: 'com.example.follow', id },
+        }),
       ]);
     await publish('task.created', 'f-1');
     const child = spawn(

@@ -13,7 +13,6 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { StatusReport } from '#cli/commands/status/collect.ts';
 import { epochMinute, statsItemId } from '#lib/budget/status.ts';
-import { now } from '#lib/clock.ts';
 import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
 import type { Sandbox } from '#sandbox/index.ts';
 import { overQuotaFailure } from '#test/support/failures.ts';
@@ -55,7 +54,7 @@ describe('task-ingest status against the sandbox (loopback, real SDK clients)', 
     sandbox = started;
     await ensureBudgetTable();
 
-    writtenAt = now();
+    writtenAt = sandbox.clock.now();
     const minute = epochMinute(writtenAt);
     const expiresAt = Math.floor(writtenAt / 1000) + 86_400;
     await put({

@@ -147,6 +147,7 @@ describe('ingest exactly once', () => {
         dlqUrl: f.h.dlqUrl,
         ingestQueueUrl: f.h.ingestQueueUrl,
         limits: { maxAttempts: 5, maxAgeSeconds: 86_400 },
+        now: f.h.sandbox.clock.now,
       },
       { mode: 'scheduled', filter: { source: 'com.example.replay' } },
     );

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FLOW_ID, INSTANCE_ID } from '#common/world.ts';
-import { now } from '#lib/clock.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { useHarness } from '#test/support/sandbox-fixture.ts';
 
@@ -141,7 +140,7 @@ function validEvent(i: number): ValidEvent {
           profileId: `P${i}`,
           note: `Check the new address of profile ${i}`,
           custom: { plan: 'gold', seats: i, newsletter: true, 'account-manager': 'am_7' },
-          dueAt: new Date(now() + 24 * 3600_000).toISOString(),
+          dueAt: new Date(Date.now() + 24 * 3600_000).toISOString(),
         }),
         attributes: { source: 'com.example.profiles', id: `profile-${i}` },
         token: taskClientToken(INSTANCE_ID, 'com.example.profiles', `profile-${i}`),
@@ -199,7 +198,7 @@ function invalidEvent(i: number, n: number): InvalidEvent {
     case 'past-scheduled-time':
       return {
         kind,
-        body: JSON.stringify({ profileId: `P${i}`, dueAt: new Date(now() - 3600_000).toISOString() }),
+        body: JSON.stringify({ profileId: `P${i}`, dueAt: new Date(Date.now() - 3600_000).toISOString() }),
         attributes: { source: 'com.example.profiles', id: `profile-${i}` },
         code: 'ValidationFailed',
         reason: /^ScheduledTime: \d+ seconds in the past; the scheduled time cannot be in the past$/,

@@ -9,7 +9,6 @@ import { StopContactCommand } from '@aws-sdk/client-connect';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ESCALATIONS_QUEUE_ID, INSTANCE_ID, TRANSFER_FLOW_ID } from '#common/world.ts';
-import { now } from '#lib/clock.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { taskWaitReceive } from '#lib/ingest/receives.ts';
 import { buildDlqMessage } from '#lib/retry/dlq-message.ts';
@@ -309,7 +308,7 @@ describe('update and complete rules', () => {
     const source = 'com.example.lc-exhausted';
     await f.h.putRules(lifecycleRules(source));
     const body = event(source, 'opened', '9', 'o-9', T(0));
-    const long = now() - 30 * 24 * 3600 * 1000;
+    const long = f.h.sandbox.clock.now() - 30 * 24 * 3600 * 1000;
     const parked = buildDlqMessage({
       body,
       attributes: {},

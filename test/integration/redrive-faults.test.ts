@@ -10,7 +10,6 @@
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '#cli/main.ts';
-import { now } from '#lib/clock.ts';
 import { parkingReceive } from '#lib/ingest/receives.ts';
 import { type RedriveSummary, runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort, type SqsPort } from '#lib/redrive/sqs-port.ts';
@@ -103,7 +102,7 @@ describe('redrive and ingest under faults and limits', () => {
         dlqUrl: h.dlqUrl,
         ingestQueueUrl: h.ingestQueueUrl,
         limits: { maxAttempts: REDRIVE_MAX_ATTEMPTS, maxAgeSeconds: 86_400 },
-        now,
+        now: h.sandbox.clock.now,
       },
       { mode: 'scheduled' },
     );

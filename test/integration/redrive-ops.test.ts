@@ -9,7 +9,6 @@
 import { GetQueueAttributesCommand, PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '#cli/main.ts';
-import { now } from '#lib/clock.ts';
 import { type RedriveSummary, runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
 import { FAILURE_ATTRIBUTE } from '#lib/retry/failure-record.ts';
@@ -154,7 +153,7 @@ describe('DLQ operations on the sandbox', () => {
       dlqUrl: h.dlqUrl,
       ingestQueueUrl: h.ingestQueueUrl,
       limits: { maxAttempts: 20, maxAgeSeconds: 86_400 },
-      now,
+      now: h.sandbox.clock.now,
     };
 
     // Act

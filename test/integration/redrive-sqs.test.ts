@@ -5,8 +5,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { advanceClock, now, resetClock } from '#lib/clock.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runRedrive } from '#lib/redrive/redrive.ts';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
 import { buildDlqMessage, type FailureInput, unwrapIngestRecord } from '#lib/retry/dlq-message.ts';
@@ -35,18 +34,17 @@ describe('redrive against the sandbox SQS emulator', () => {
   let sqs: SQSClient;
   let counter = 0;
 
-  beforeAll(async () => {
+  // A fresh emulator per test: each test starts with its clock at the wall clock.
+  beforeEach(async () => {
     local = await startLocalSqs();
     sqs = local.sqs;
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await local?.stop();
   });
 
-  afterEach(() => {
-    resetClock();
-  });
+  const now = () => local.clock.now();
 
   /** A fresh DLQ and ingest queue per test. */
   function queues() {
@@ -135,10 +133,16 @@ describe('redrive against the sandbox SQS emulator', () => {
     await park(dlqUrl, { ...overQuota, eventId: 'evt-2' }, { nextAttemptAt: now() + 30 * MINUTE });
     await park(dlqUrl, permanent);
     await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: 'moved by maxReceiveCount' }));
-    advanceClock(2 * MINUTE);
+    local.clock.advance(2 * MINUTE);
     // Act
     const summary = await runRedrive(
-      { sqs: createSqsPort(sqs), dlqUrl, ingestQueueUrl, limits: { maxAttempts: 20, maxAgeSeconds: 86_400 } },
+      {
+        sqs: createSqsPort(sqs),
+        dlqUrl,
+        ingestQueueUrl,
+        limits: { maxAttempts: 20, maxAgeSeconds: 86_400 },
+        now,
+      },
       { mode: 'scheduled' },
     );
     // Assess
@@ -157,7 +161,7 @@ describe('redrive against the sandbox SQS emulator', () => {
     expect(unwrapped.attributes.blob?.binaryValue).toBe(Buffer.from([0, 1, 254, 255]).toString('base64'));
     expect(unwrapped.failure).toMatchObject({ redriveCount: 1, eventId: 'evt-1', clientToken: 'tok-1' });
 
-    advanceClock(30 * MINUTE);
+    local.clock.advance(30 * MINUTE);
     expect(await visibleCount(dlqUrl)).toBe(3);
   });
 
@@ -172,7 +176,13 @@ describe('redrive against the sandbox SQS emulator', () => {
     await park(dlqUrl, overQuota, { nextAttemptAt: now(), attributes, body: 'not even JSON \u00e9\r\n' });
 
     await runRedrive(
-      { sqs: createSqsPort(sqs), dlqUrl, ingestQueueUrl, limits: { maxAttempts: 20, maxAgeSeconds: 86_400 } },
+      {
+        sqs: createSqsPort(sqs),
+        dlqUrl,
+        ingestQueueUrl,
+        limits: { maxAttempts: 20, maxAgeSeconds: 86_400 },
+        now,
+      },
       { mode: 'scheduled' },
     );
     const record = await receiveAsLambdaRecord(ingestQueueUrl);
@@ -185,7 +195,7 @@ describe('redrive against the sandbox SQS emulator', () => {
   });
 
   describe('dlq commands', () => {
-    /** The CLI with the test's queues and SQS client (no endpoint: the service clock, which the test moves). */
+    /** The CLI with the test's queues and SQS client (no endpoint: this machine's clock; these tests leave the emulator's unmoved). */
     async function cli(argv: string[], target: { dlqUrl: string; ingestQueueUrl: string }) {
       return runCli(argv, {
         env: { DLQ_URL: target.dlqUrl, INGEST_QUEUE_URL: target.ingestQueueUrl, TASK_INGEST_STAGE: 'test' },

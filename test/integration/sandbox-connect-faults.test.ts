@@ -16,9 +16,9 @@ import {
   TransferContactCommand,
   type TransferContactCommandInput,
 } from '@aws-sdk/client-connect';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { advanceClock, resetClock } from '#lib/clock.ts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
+import { createMovableClock } from '#sandbox/clock.ts';
 import {
   type ConnectEmulator,
   type ConnectEmulatorConfig,
@@ -46,10 +46,12 @@ let emulator: ConnectEmulator;
 let client: ConnectClient;
 let endpoint: string;
 let closeServer: () => Promise<void>;
+/** A fresh clock per test (the emulator reads whichever is current): each test starts at the wall clock. */
+let clock = createMovableClock();
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 beforeAll(async () => {
-  emulator = createConnectEmulator({ world, random });
+  emulator = createConnectEmulator({ world, random, now: () => clock.now() });
   const route: EmulatorHandler = (req) =>
     req.path.startsWith('/_sandbox/') ? emulator.admin(req) : emulator.handle(req);
   const server = await serveHandler(route);
@@ -63,10 +65,8 @@ afterAll(async () => {
 });
 beforeEach(() => {
   draws = [];
+  clock = createMovableClock();
   emulator.reset();
-});
-afterEach(() => {
-  resetClock();
 });
 
 async function failure(
@@ -389,7 +389,7 @@ describe('faults', () => {
     const refused = await failure(startTask());
 
     // Act
-    advanceClock(61_000);
+    clock.advance(61_000);
     const second = await startTask();
 
     // Assess

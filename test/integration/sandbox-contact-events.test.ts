@@ -23,7 +23,6 @@ import {
   QUICK_CONNECT_ID,
   TRANSFER_FLOW_ID,
 } from '#common/world.ts';
-import { advanceClock, now } from '#lib/clock.ts';
 import type { EventEnvelope } from '#sandbox/events/envelope.ts';
 import { useEventsSandbox } from '#test/support/sandbox-events.ts';
 
@@ -92,12 +91,12 @@ describe('contact events of a task', () => {
 
   it('a scheduled task is INITIATED now and QUEUED when its ScheduledTime passes on the emulator clock', async () => {
     // Prepare
-    const scheduledMs = Math.ceil(now() / 1000) * 1000 + 600_000;
+    const scheduledMs = Math.ceil(f.sandbox.clock.now() / 1000) * 1000 + 600_000;
     const contactId = await startTask({ ScheduledTime: new Date(scheduledMs) });
     const before = await drainContactEvents();
 
     // Act
-    advanceClock(601_000);
+    f.sandbox.clock.advance(601_000);
     const after = await drainContactEvents();
 
     // Assess
@@ -145,7 +144,7 @@ describe('contact events of a task', () => {
     await post(`contacts/${contactId}/complete`, { afterContactWorkSeconds: 120 });
     const duringWork = await drainContactEvents();
     const refused = await startTask().catch((error: unknown) => error);
-    advanceClock(120_000);
+    f.sandbox.clock.advance(120_000);
     const afterWork = await drainContactEvents();
     const next = await startTask();
     const { Contact } = await f.connect.send(
@@ -224,7 +223,7 @@ describe('contact events of a task', () => {
     await drainContactEvents();
 
     // Act
-    advanceClock(61_000);
+    f.sandbox.clock.advance(61_000);
     const events = await drainContactEvents();
 
     // Assess
@@ -311,7 +310,7 @@ describe('the agent admin routes', () => {
     // Prepare
     const ended = await startTask();
     await f.connect.send(new StopContactCommand({ InstanceId: INSTANCE_ID, ContactId: ended }));
-    const scheduled = await startTask({ ScheduledTime: new Date(now() + 3_600_000) });
+    const scheduled = await startTask({ ScheduledTime: new Date(f.sandbox.clock.now() + 3_600_000) });
 
     // Act
     const acceptEnded = await post(`contacts/${ended}/accept`);

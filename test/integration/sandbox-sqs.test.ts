@@ -22,8 +22,8 @@ import {
   SQSServiceException,
   TooManyEntriesInBatchRequest,
 } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { advanceClock, resetClock } from '#lib/clock.ts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createMovableClock } from '#sandbox/clock.ts';
 import { serveHandler } from '#sandbox/serve.ts';
 import { createSqsEmulator, type SqsEmulator } from '#sandbox/sqs/emulator.ts';
 import { loopbackClientConfig } from '#test/support/loopback.ts';
@@ -33,9 +33,12 @@ describe('sandbox SQS emulator', () => {
   let server: Awaited<ReturnType<typeof serveHandler>>;
   let sqs: SQSClient;
   let queueCounter = 0;
+  /** A fresh clock per test (the emulator reads whichever is current): each test starts at the wall clock. */
+  let clock = createMovableClock();
+  const advanceClock = (ms: number) => clock.advance(ms);
 
   beforeAll(async () => {
-    emulator = createSqsEmulator({ accountId: '123456789012', region: 'us-east-1' });
+    emulator = createSqsEmulator({ accountId: '123456789012', region: 'us-east-1', now: () => clock.now() });
     server = await serveHandler(emulator.handle);
     sqs = new SQSClient(loopbackClientConfig(server.endpoint));
   });
@@ -47,10 +50,7 @@ describe('sandbox SQS emulator', () => {
 
   beforeEach(() => {
     emulator.setFaults({ duplicateDeliveryRate: 0 });
-  });
-
-  afterEach(() => {
-    resetClock();
+    clock = createMovableClock();
   });
 
   /** A fresh queue per test, so tests never see each other's messages. */

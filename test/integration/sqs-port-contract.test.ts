@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { createSqsPort } from '#lib/redrive/sqs-port.ts';
+import { createMovableClock } from '#sandbox/clock.ts';
 import { type LocalSqs, startLocalSqs } from '#test/support/local-sqs.ts';
 import { createInMemorySqsPort } from '#test/support/memory-sqs-port.ts';
 import { sqsPortContract } from '#test/support/sqs-port-contract.ts';
@@ -21,10 +22,19 @@ afterAll(async () => {
 
 sqsPortContract('createSqsPort on the sandbox SQS emulator', async () => {
   seq += 1;
-  return { port: createSqsPort(local.sqs), queueUrl: local.createQueue(`port-contract-${seq}`) };
+  return {
+    port: createSqsPort(local.sqs),
+    queueUrl: local.createQueue(`port-contract-${seq}`),
+    clock: local.clock,
+  };
 });
 
 sqsPortContract('in-memory double', async () => {
   seq += 1;
-  return { port: createInMemorySqsPort(), queueUrl: `https://sqs.local/000000000000/port-contract-${seq}` };
+  const clock = createMovableClock();
+  return {
+    port: createInMemorySqsPort(clock.now),
+    queueUrl: `https://sqs.local/000000000000/port-contract-${seq}`,
+    clock,
+  };
 });

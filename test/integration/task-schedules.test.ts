@@ -7,7 +7,6 @@ import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '#cli/io.ts';
 import { run } from '#cli/main.ts';
-import { now } from '#lib/clock.ts';
 import { occurrenceId } from '#lib/idempotency/ids.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
@@ -45,7 +44,7 @@ describe('task schedules on the sandbox (movable clock, real SDK clients)', () =
   it('makes one task per occurrence: a duplicate delivery adds none, the next occurrence adds one', async () => {
     // Prepare: the clock moves to the weekday schedule's next occurrence.
     const first = nextAt('weekday-escalations');
-    await h.advanceClock(Math.ceil((first - now()) / 1000));
+    await h.advanceClock(Math.ceil((first - h.sandbox.clock.now()) / 1000));
     await h.idle();
     expect(scheduledTasks()).toHaveLength(1);
 
@@ -55,7 +54,7 @@ describe('task schedules on the sandbox (movable clock, real SDK clients)', () =
     const afterDuplicate = scheduledTasks().length;
     // ...and the clock moves on to the next occurrence.
     const second = nextAt('weekday-escalations');
-    await h.advanceClock(Math.ceil((second - now()) / 1000));
+    await h.advanceClock(Math.ceil((second - h.sandbox.clock.now()) / 1000));
     await h.idle();
 
     // Assess
@@ -95,7 +94,7 @@ describe('task schedules on the sandbox (movable clock, real SDK clients)', () =
 
   it('fires a one-time schedule once, and a schedule past its end date no more', async () => {
     // Prepare: a one-time schedule 2 hours ahead and an hourly schedule that ends 3 hours ahead.
-    const start = now();
+    const start = h.sandbox.clock.now();
     const local = new Date(start + 2 * 3_600_000).toISOString().slice(0, 19);
     const end = new Date(Math.ceil((start + 3 * 3_600_000) / 3_600_000) * 3_600_000).toISOString();
     const schedules = parseTaskSchedules([
@@ -115,7 +114,12 @@ describe('task schedules on the sandbox (movable clock, real SDK clients)', () =
     ]);
     // A queue no function polls: only the scheduler's sends are counted.
     const probe = await h.clients.sqs.send(new CreateQueueCommand({ QueueName: 'task-schedules-probe' }));
-    const s = startTaskScheduler({ schedules, sqs: h.clients.sqs, queueUrl: probe.QueueUrl as string });
+    const s = startTaskScheduler({
+      schedules,
+      sqs: h.clients.sqs,
+      queueUrl: probe.QueueUrl as string,
+      clock: h.sandbox.clock,
+    });
     try {
       // Act: ten hours pass, one at a time, and then a whole day at once.
       for (let hour = 0; hour < 10; hour += 1) {

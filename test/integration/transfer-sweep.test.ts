@@ -4,7 +4,6 @@
  */
 import { ConnectClient, StartTaskContactCommand } from '@aws-sdk/client-connect';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { now } from '#lib/clock.ts';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import { taskClientToken, transferClientToken } from '#lib/idempotency/token.ts';
 import { DynamoLedger } from '#lib/ledger/dynamo-ledger.ts';
@@ -84,7 +83,7 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
     store: store(),
     gateway: new ConnectTransferGateway(connect),
     limiter: createRateLimiter({ ratePerSecond: Number.POSITIVE_INFINITY }),
-    now,
+    now: Date.now,
     owner,
     leaseMs: 60_000,
     remainingTimeMs: () => 60_000,
@@ -113,7 +112,7 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
 
   it('transfers every due plan of 50 tasks exactly once with two sweeps running at the same time, and none of the others', async () => {
     // Prepare: 50 tasks created an hour ago; every third plan is due in 5 hours, the rest were due already.
-    const createdAt = now() - 3_600_000;
+    const createdAt = Date.now() - 3_600_000;
     const due = new Set<string>();
     const notDue = new Set<string>();
     for (let i = 0; i < 50; i += 1) {
@@ -163,14 +162,14 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
   it('transfers each plan once when Connect lost the responses, retrying later with the same ClientToken', async () => {
     // Prepare: every TransferContact takes effect but its response is lost (the caller sees a 500).
     emulator.configure({ lostResponseRate: { TransferContact: 1 } });
-    const createdAt = now() - 3_600_000;
+    const createdAt = Date.now() - 3_600_000;
     const contactIds: string[] = [];
     for (let i = 0; i < 10; i += 1) {
       const contactId = await startTask(`lost-${i}`);
       contactIds.push(contactId);
       await store().schedule(planFromRule(escalate('PT1M'), { contactId, instanceId: INSTANCE, createdAt }));
     }
-    let clock = now();
+    let clock = Date.now();
     const lost = await runSweep(deps('sweep-1', { now: () => clock }));
     emulator.configure({ lostResponseRate: { TransferContact: 0 } });
     clock += 10 * 60_000;
@@ -194,7 +193,7 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
       planFromRule(escalate('PT0S'), {
         contactId: ended.ContactId,
         instanceId: INSTANCE,
-        createdAt: now() - 1_000,
+        createdAt: Date.now() - 1_000,
       }),
     );
     // Act
@@ -219,7 +218,7 @@ describe('scheduled transfers against dynalite and the Connect emulator', () => 
         eventId: `evt-${key}`,
         idempotencyKey: key,
         ruleId: 'crm-tickets',
-        createdAt: now(),
+        createdAt: Date.now(),
       };
       expect(await ledger.put(entry)).toBe('created');
       expect(await ledger.put({ ...entry, eventId: 'redelivered' })).toBe('exists');

@@ -125,6 +125,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const runtime: IngestRuntime = {
     config: { ...ingestConfigFromEnv(), ingestQueueUrl, laneQueueUrls },
     clients: { connect, sqs, dynamodb: sandbox.clients.dynamodb, ...options.ingestClients },
+    now: sandbox.clock.now,
     log: silentLogger,
     onOutcome: (record, outcome) => {
       outcomes.push({ record, outcome });
@@ -153,6 +154,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const rules = new DynamoRuleStore({
     client: sandbox.clients.dynamodb,
     tableName: sandbox.environment.RULES_TABLE as string,
+    now: sandbox.clock.now,
   });
   const toAttributes = (attributes: Record<string, string> = {}) =>
     Object.fromEntries(

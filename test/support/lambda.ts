@@ -5,7 +5,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Context, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import { now } from '#lib/clock.ts';
 import { createLambdaContext, type LambdaContextOptions } from '#sandbox/lambda-context.ts';
 
 const TEST_REGION = 'us-east-1';
@@ -55,12 +54,12 @@ export type SqsRecordInput = Omit<Partial<SQSRecord>, 'attributes' | 'body'> & {
 
 /**
  * An SQS record in Lambda's shape. Defaults: a fresh messageId and receiptHandle, body `{}`, first
- * delivery sent now (the movable clock), the ingest queue; md5OfBody always matches the body.
+ * delivery sent now (the wall clock), the ingest queue; md5OfBody always matches the body.
  */
 export function sqsRecord(partial: SqsRecordInput = {}): SQSRecord {
   const { body: rawBody, attributes, ...rest } = partial;
   const body = rawBody === undefined ? '{}' : typeof rawBody === 'string' ? rawBody : JSON.stringify(rawBody);
-  const sent = String(now());
+  const sent = String(Date.now());
   const messageId = rest.messageId ?? randomUUID();
   return {
     messageId,

@@ -5,7 +5,6 @@
  * no FIFO, no size limits.
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { now as clockNow } from '#lib/clock.ts';
 import type { ReceivedMessage, ReceiveOptions, SqsPort } from '#lib/redrive/sqs-port.ts';
 import type { OutgoingMessage } from '#lib/retry/dlq-message.ts';
 import { MAX_MESSAGE_ATTRIBUTES } from '#lib/retry/failure-record.ts';
@@ -45,7 +44,7 @@ export interface InMemorySqsPort extends SqsPort {
   approximateCount(queueUrl: string): Promise<number>;
 }
 
-export function createInMemorySqsPort(clock: () => number = clockNow): InMemorySqsPort {
+export function createInMemorySqsPort(clock: () => number = Date.now): InMemorySqsPort {
   const queues = new Map<string, StoredMessage[]>();
   let sequence = 0;
   const queue = (url: string) => {

@@ -3,17 +3,20 @@
  * implementation (the SDK adapter on the sandbox's SQS emulator, the in-memory test double), so the
  * double cannot drift from the adapter. test/integration/sqs-port-contract.test.ts runs it.
  *
- * Both read the movable service clock (lib/clock.ts): a case moves it to let visibility run out.
+ * Each implementation comes with the clock it reads (sandbox/clock.ts): a case moves it to let
+ * visibility run out.
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { advanceClock, now, resetClock } from '#lib/clock.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { SqsPort } from '#lib/redrive/sqs-port.ts';
+import type { MovableClock } from '#sandbox/clock.ts';
 
 export interface SqsPortUnderTest {
   port: SqsPort;
   /** An empty queue of its own. */
   queueUrl: string;
+  /** The clock the port's queues keep time on. */
+  clock: MovableClock;
 }
 
 const attributes: Record<string, MessageAttributeValue> = {
@@ -30,14 +33,11 @@ export function sqsPortContract(name: string, fresh: () => Promise<SqsPortUnderT
   describe(`SqsPort contract: ${name}`, () => {
     let port: SqsPort;
     let url: string;
+    let clock: MovableClock;
     const hold = { maxMessages: 10, visibilityTimeoutSeconds: 30 };
 
     beforeEach(async () => {
-      ({ port, queueUrl: url } = await fresh());
-    });
-
-    afterEach(() => {
-      resetClock();
+      ({ port, queueUrl: url, clock } = await fresh());
     });
 
     it('returns nothing from an empty queue', async () => {
@@ -49,7 +49,7 @@ export function sqsPortContract(name: string, fresh: () => Promise<SqsPortUnderT
 
     it('delivers a sent message with its body, attributes, receive count and send time', async () => {
       // Prepare
-      const before = now();
+      const before = clock.now();
       const sent = await port.send(url, message('{"id":"evt-1"}'));
       // Act
       const [received, ...rest] = await port.receive(url, hold);
@@ -61,7 +61,7 @@ export function sqsPortContract(name: string, fresh: () => Promise<SqsPortUnderT
       expect(received?.receiveCount).toBe(1);
       expect(received?.receiptHandle).toEqual(expect.any(String));
       expect(received?.sentAt).toBeGreaterThanOrEqual(before - 1_000);
-      expect(received?.sentAt).toBeLessThanOrEqual(now() + 1_000);
+      expect(received?.sentAt).toBeLessThanOrEqual(clock.now() + 1_000);
       expect(received?.sourceQueueArn).toBeUndefined();
     });
 
@@ -93,7 +93,7 @@ export function sqsPortContract(name: string, fresh: () => Promise<SqsPortUnderT
       const [first] = await port.receive(url, hold);
       // Act
       const hidden = await port.receive(url, hold);
-      advanceClock(31_000);
+      clock.advance(31_000);
       const [again] = await port.receive(url, hold);
       // Assess
       expect(hidden).toEqual([]);
@@ -108,7 +108,7 @@ export function sqsPortContract(name: string, fresh: () => Promise<SqsPortUnderT
       const [received] = await port.receive(url, hold);
       // Act
       await port.delete(url, received?.receiptHandle as string);
-      advanceClock(31_000);
+      clock.advance(31_000);
       // Assess
       expect(await port.receive(url, hold)).toEqual([]);
     });
@@ -130,9 +130,9 @@ export function sqsPortContract(name: string, fresh: () => Promise<SqsPortUnderT
       const [received] = await port.receive(url, hold);
       // Act
       await port.changeVisibility(url, received?.receiptHandle as string, 120);
-      advanceClock(60_000);
+      clock.advance(60_000);
       const stillHidden = await port.receive(url, hold);
-      advanceClock(61_000);
+      clock.advance(61_000);
       const back = await port.receive(url, hold);
       // Assess
       expect(stillHidden).toEqual([]);
@@ -143,7 +143,7 @@ export function sqsPortContract(name: string, fresh: () => Promise<SqsPortUnderT
       // Prepare
       await port.send(url, message('x'));
       const [received] = await port.receive(url, hold);
-      advanceClock(31_000);
+      clock.advance(31_000);
       // Act
       const change = port.changeVisibility(url, received?.receiptHandle as string, 60);
       // Assess

@@ -214,6 +214,28 @@ describe('createRuleProvider', () => {
     expect(after.map((c) => c.rule.ruleId)).toEqual(['r1', 'r2']);
   });
 
+  it("evaluates $millis() in a rule's expressions on the provider's clock", async () => {
+    // Prepare: the provider's clock, far from the wall clock (the sandbox's may be days ahead).
+    const store = fakeStore([record('r1', { mapping: { name: '$string($millis())' } })]);
+    const provider = createRuleProvider({ store, maxAgeMs: 30_000, now });
+    const [compiled] = await provider.rulesFor(SOURCE);
+    clock += 5_000;
+
+    // Act
+    const name = await compiled?.mapping?.name.evaluate({
+      source: SOURCE,
+      id: 'evt-1',
+      type: 'case.opened',
+      time: '',
+      data: {},
+      attributes: {},
+      kind: 'cloudevents',
+    });
+
+    // Assess
+    expect(name).toBe('1005000');
+  });
+
   it('refuses a negative or non-finite max age', () => {
     // Act / Assess
     expect(() => createRuleProvider({ store: fakeStore([]), maxAgeMs: -1 })).toThrow(TypeError);

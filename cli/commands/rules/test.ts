@@ -9,7 +9,6 @@ import type { CliContext } from '#cli/context.ts';
 import { CliUsageError, CliUserError, describeError } from '#cli/errors.ts';
 import { type CliIo, type MessageInput, readDocument, readMessage, toJson } from '#cli/io.ts';
 import { collectAttr } from '#cli/options.ts';
-import { now } from '#lib/clock.ts';
 import type { TaskTemplateView } from '#lib/connect/templates.ts';
 import { type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
@@ -81,7 +80,7 @@ async function testRule(ctx: CliContext, files: string[], options: RuleTestOptio
   // The planning step ingest runs, with no lane to forward to and the template from --template-file.
   const plan = await planTask(envelope, candidates, {
     limits: ctx.limits(),
-    now,
+    now: Date.now,
     async template() {
       if (options.templateFile !== undefined)
         return templateView(await readDocument(io, options.templateFile));
