@@ -365,38 +365,38 @@ function bind(rule: Rule, path: string, text: string): BoundExpression {
         : { ruleId, source, path, code, detail, position },
     );
 
+  const refuse = (error: unknown): never => {
+    const e = (isObject(error) ? error : {}) as JsonataErrorLike;
+    const code = typeof e.code === 'string' ? e.code : 'Unknown';
+    const position = typeof e.position === 'number' ? e.position : undefined;
+    // JSONata interpolates the offending value into some messages (e.g. D3030 quotes the string
+    // it could not cast), and `$error()` messages are built by the rule: both may carry customer
+    // data, so those messages are withheld and only the code/position are reported.
+    const safe =
+      typeof e.message === 'string' && code !== 'D3137' && (e.value === undefined || GUARD_CODES.has(code));
+    throw fail(
+      code,
+      safe ? (e.message as string) : 'evaluation failed (message withheld: it may quote data)',
+      position,
+    );
+  };
+  const capped = (result: unknown): unknown => {
+    if (typeof result === 'string' && result.length > EVALUATION_GUARDS.maxOutputChars) {
+      throw fail(
+        'OutputTooLarge',
+        `result of ${result.length} characters exceeds the cap of ${EVALUATION_GUARDS.maxOutputChars}`,
+      );
+    }
+    return result;
+  };
+
   return {
     path,
     text,
-    async evaluate(env: Envelope): Promise<unknown> {
-      let result: unknown;
-      try {
-        result = await expression.evaluate(env);
-      } catch (error) {
-        const e = (isObject(error) ? error : {}) as JsonataErrorLike;
-        const code = typeof e.code === 'string' ? e.code : 'Unknown';
-        const position = typeof e.position === 'number' ? e.position : undefined;
-        // JSONata interpolates the offending value into some messages (e.g. D3030 quotes the string
-        // it could not cast), and `$error()` messages are built by the rule: both may carry customer
-        // data, so those messages are withheld and only the code/position are reported.
-        const safe =
-          typeof e.message === 'string' &&
-          code !== 'D3137' &&
-          (e.value === undefined || GUARD_CODES.has(code));
-        throw fail(
-          code,
-          safe ? (e.message as string) : 'evaluation failed (message withheld: it may quote data)',
-          position,
-        );
-      }
-      if (typeof result === 'string' && result.length > EVALUATION_GUARDS.maxOutputChars) {
-        throw fail(
-          'OutputTooLarge',
-          `result of ${result.length} characters exceeds the cap of ${EVALUATION_GUARDS.maxOutputChars}`,
-        );
-      }
-      return result;
-    },
+    // One derived promise around JSONata's, not an async wrapper: JSONata already creates a promise
+    // per evaluation step, and with async hooks enabled (the X-Ray SDK loaded by the Tracer enables
+    // them) every further promise costs hook calls and garbage collection.
+    evaluate: (env: Envelope): Promise<unknown> => expression.evaluate(env).then(capped, refuse),
   };
 }
 
@@ -422,7 +422,7 @@ export function compileRule(rule: Rule): CompiledRule {
   let match: CompiledRule['match'];
   if (rule.match !== undefined) {
     const predicate = at('match', rule.match);
-    match = async (env: Envelope) => jsonataTruthy(await predicate.evaluate(env));
+    match = (env: Envelope) => predicate.evaluate(env).then(jsonataTruthy);
   }
   if (rule.action === 'drop') return { rule, match };
   if (rule.action === 'update' || rule.action === 'complete') {
