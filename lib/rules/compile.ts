@@ -32,7 +32,7 @@ import {
 
 /** Guards applied to every evaluation. Generous for real mappings, fatal for runaway expressions. */
 export const EVALUATION_GUARDS = Object.freeze({
-  /** JSONata `timeout` option: wall-clock milliseconds one evaluation may run. */
+  /** JSONata `timeout` option: wall-clock milliseconds one evaluation may run (a timed-out one runs once more). */
   timeoutMs: 250,
   /** JSONata `stack` option: maximum evaluation depth (recursion). */
   maxDepth: 500,
@@ -330,6 +330,16 @@ function keyErrors(rule: CreateRule | UpdateRule, limits: TaskLimits): string[] 
   return errors;
 }
 
+/**
+ * JSONata's timeout is wall-clock time between evaluation steps: a garbage-collection pause or the
+ * process being descheduled counts against it, and a healthy expression can time out. A timed-out
+ * evaluation is therefore run once more: a runaway expression times out again (refused after at most
+ * twice `timeoutMs`), a paused healthy one completes.
+ */
+function timedOut(error: unknown): boolean {
+  return isObject(error) && error.code === 'D1012';
+}
+
 /** JSONata error codes whose `value` is a guard limit, not data: their message is safe to keep. */
 const GUARD_CODES = new Set(['D1011', 'D1012', 'D2014', 'D2015']);
 
@@ -396,7 +406,12 @@ function bind(rule: Rule, path: string, text: string): BoundExpression {
     // One derived promise around JSONata's, not an async wrapper: JSONata already creates a promise
     // per evaluation step, and with async hooks enabled (the X-Ray SDK loaded by the Tracer enables
     // them) every further promise costs hook calls and garbage collection.
-    evaluate: (env: Envelope): Promise<unknown> => expression.evaluate(env).then(capped, refuse),
+    evaluate: (env: Envelope): Promise<unknown> =>
+      expression
+        .evaluate(env)
+        .then(capped, (error: unknown) =>
+          timedOut(error) ? expression.evaluate(env).then(capped, refuse) : refuse(error),
+        ),
   };
 }
 
