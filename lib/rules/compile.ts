@@ -84,7 +84,7 @@ export class RuleCompileError extends Error {
 }
 
 /** One compiled JSONata expression bound to its rule, with guarded evaluation. */
-export interface BoundExpression {
+interface BoundExpression {
   /** Where the expression sits in the rule, e.g. `mapping.name`. */
   readonly path: string;
   /** The expression text. */
