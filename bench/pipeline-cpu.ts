@@ -112,7 +112,10 @@ export async function pipelineCpuBench(report: Reporter, options: { quick: boole
     figure: 'pipeline median per message',
     value: r.medianMicros,
     unit: 'µs',
-    // Far below the StartTaskContact call each message feeds (tens of ms), at 2–20 calls a second.
-    target: { op: '<=', limit: 500 },
+    // What every expression through jsonata measures: 258 µs worst median of 3 runs at load 11–13 on
+    // 2 shared cores (docs/BENCHMARKS.md), rounded up. jsonata 2.x evaluates each expression node in an
+    // async function, about 290 promises for this rule, and the Tracer's X-Ray SDK enables an async
+    // hook that makes every promise cost hook calls and garbage collection.
+    target: { op: '<=', limit: 275 },
   });
 }

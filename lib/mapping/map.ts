@@ -17,12 +17,8 @@
 import type { Reference, StartTaskContactCommandInput } from '@aws-sdk/client-connect';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { addIsoDuration, DurationError, parseTimeInput } from '#lib/mapping/time.ts';
-import {
-  type BoundExpression,
-  type CompiledMapping,
-  type CompiledRule,
-  RuleEvaluationError,
-} from '#lib/rules/compile.ts';
+import { type CompiledMapping, type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
+import type { CreateRule } from '#lib/rules/schema.ts';
 
 /** A StartTaskContact request before its ClientToken is set. */
 type TaskRequestWithoutToken = Omit<StartTaskContactCommandInput, 'ClientToken'>;
@@ -60,15 +56,20 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-async function run(expr: BoundExpression, env: Envelope, ruleId: string): Promise<unknown> {
-  try {
-    return await expr.evaluate(env);
-  } catch (error) {
-    if (error instanceof RuleEvaluationError) {
-      throw new MappingError(expr.path, error.message, { cause: error, ruleId });
-    }
-    throw new MappingError(expr.path, `${expr.path}: evaluation failed`, { cause: error, ruleId });
+/**
+ * A rule expression's failure as the MappingError naming its field (the expression's path); any other
+ * error (a MappingError from coercion) passes unchanged.
+ *
+ * Fields are evaluated by awaiting `BoundExpression.evaluate` directly and converting a failure here,
+ * once per message, rather than through an async wrapper per field: with async hooks enabled (the
+ * X-Ray SDK loaded by the Tracer enables them) every promise costs hook calls and garbage collection,
+ * and JSONata itself already creates one per evaluation step.
+ */
+function asMappingError(error: unknown, ruleId: string): unknown {
+  if (error instanceof RuleEvaluationError) {
+    return new MappingError(error.path, error.message, { cause: error, ruleId });
   }
+  return error;
 }
 
 /** Coerces an expression result to the string Connect wants; undefined means "no value". */
@@ -83,23 +84,14 @@ function toConnectString(value: unknown, field: string, ruleId: string): string 
   );
 }
 
-async function evalString(
-  expr: BoundExpression | undefined,
-  env: Envelope,
-  ruleId: string,
-): Promise<string | undefined> {
-  if (expr === undefined) return undefined;
-  return toConnectString(await run(expr, env, ruleId), expr.path, ruleId);
-}
-
-async function evalTime(expr: BoundExpression, env: Envelope, ruleId: string): Promise<number | undefined> {
-  const value = await run(expr, env, ruleId);
+/** A time expression's result as epoch ms; undefined means "no value". */
+function toEpochMillis(value: unknown, field: string, ruleId: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   const ms = parseTimeInput(value);
   if (ms === undefined) {
     throw new MappingError(
-      expr.path,
-      `${expr.path}: ${describe(value)} is not an ISO-8601 time (with zone) or epoch number`,
+      field,
+      `${field}: ${describe(value)} is not an ISO-8601 time (with zone) or epoch number`,
       { ruleId },
     );
   }
@@ -118,17 +110,12 @@ function echoKey(key: string): string {
  * Undefined/null result → no entries. Anything but a plain object → MappingError naming the field;
  * a value that is an array or object → MappingError naming the field and the key (never the value).
  */
-async function evalAttributeBag(
-  expr: BoundExpression,
-  env: Envelope,
-  ruleId: string,
-): Promise<[key: string, value: string][]> {
-  const bag = await run(expr, env, ruleId);
+function attributeBag(bag: unknown, field: string, ruleId: string): [key: string, value: string][] {
   if (bag === undefined || bag === null) return [];
   if (typeof bag !== 'object' || Array.isArray(bag)) {
     throw new MappingError(
-      expr.path,
-      `${expr.path} produced ${describe(bag)}; it must produce an object whose values become attributes`,
+      field,
+      `${field} produced ${describe(bag)}; it must produce an object whose values become attributes`,
       { ruleId },
     );
   }
@@ -140,8 +127,8 @@ async function evalAttributeBag(
       continue;
     }
     throw new MappingError(
-      expr.path,
-      `${expr.path}: key "${echoKey(key)}" holds ${describe(value)}; attribute values must be strings, numbers or booleans (use $sift or $string())`,
+      field,
+      `${field}: key "${echoKey(key)}" holds ${describe(value)}; attribute values must be strings, numbers or booleans (use $sift or $string())`,
       { ruleId },
     );
   }
@@ -160,18 +147,74 @@ async function evalAttributes(
   ruleId: string,
 ): Promise<Record<string, string> | undefined> {
   const out = new Map<string, string>();
-  if (mapping.attributesFrom !== undefined) {
+  const from = mapping.attributesFrom;
+  if (from !== undefined) {
     const explicit = new Set(mapping.attributes.map(([key]) => key));
-    for (const [key, value] of await evalAttributeBag(mapping.attributesFrom, env, ruleId)) {
+    for (const [key, value] of attributeBag(await from.evaluate(env), from.path, ruleId)) {
       if (!explicit.has(key)) out.set(key, value);
     }
   }
   for (const [key, expr] of mapping.attributes) {
-    const value = await evalString(expr, env, ruleId);
+    const value = toConnectString(await expr.evaluate(env), expr.path, ruleId);
     if (value !== undefined) out.set(key, value);
   }
   // fromEntries defines own data properties: a key such as "__proto__" stays a key, not a prototype.
   return out.size === 0 ? undefined : Object.fromEntries(out);
+}
+
+/** The request's References (DATE values as epoch seconds); undefined when none has a value. */
+async function evalReferences(
+  mapping: CompiledMapping,
+  env: Envelope,
+  ruleId: string,
+): Promise<Record<string, Reference> | undefined> {
+  const references: Record<string, Reference> = {};
+  let any = false;
+  for (const ref of mapping.references) {
+    const raw = await ref.value.evaluate(env);
+    let value: string | undefined;
+    if (ref.type === 'DATE') {
+      const ms = toEpochMillis(raw, ref.value.path, ruleId);
+      value = ms === undefined ? undefined : String(Math.floor(ms / 1000));
+    } else {
+      value = toConnectString(raw, ref.value.path, ruleId);
+    }
+    if (value !== undefined) {
+      references[ref.key] = { Type: ref.type, Value: value };
+      any = true;
+    }
+  }
+  return any ? references : undefined;
+}
+
+/** The request's SegmentAttributes; undefined when none has a value. */
+async function evalSegmentAttributes(
+  mapping: CompiledMapping,
+  env: Envelope,
+  ruleId: string,
+): Promise<StartTaskContactCommandInput['SegmentAttributes']> {
+  const segments: NonNullable<StartTaskContactCommandInput['SegmentAttributes']> = {};
+  let any = false;
+  for (const [key, expr] of mapping.segmentAttributes) {
+    const value = toConnectString(await expr.evaluate(env), expr.path, ruleId);
+    if (value !== undefined) {
+      segments[key] = { ValueString: value };
+      any = true;
+    }
+  }
+  return any ? segments : undefined;
+}
+
+/** The idempotency key: the expression's result as a non-empty string, or the envelope id. */
+async function idempotencyKeyOf(compiled: CompiledRule, env: Envelope): Promise<string> {
+  const expr = compiled.idempotencyKey;
+  if (expr === undefined) return env.id;
+  const ruleId = compiled.rule.ruleId;
+  const key = toConnectString(await expr.evaluate(env), expr.path, ruleId);
+  if (key === undefined || key === '') {
+    throw new MappingError(expr.path, `${expr.path} produced no value`, { ruleId });
+  }
+  return key;
 }
 
 /**
@@ -182,14 +225,31 @@ async function evalAttributes(
  * Throws MappingError (field `idempotencyKey`) when the expression fails or yields no value.
  */
 export async function evaluateIdempotencyKey(compiled: CompiledRule, env: Envelope): Promise<string> {
-  const expr = compiled.idempotencyKey;
-  if (expr === undefined) return env.id;
-  const ruleId = compiled.rule.ruleId;
-  const key = toConnectString(await run(expr, env, ruleId), expr.path, ruleId);
-  if (key === undefined || key === '') {
-    throw new MappingError(expr.path, `${expr.path} produced no value`, { ruleId });
+  try {
+    return await idempotencyKeyOf(compiled, env);
+  } catch (error) {
+    throw asMappingError(error, compiled.rule.ruleId);
   }
-  return key;
+}
+
+/** Epoch ms of the planned transfer, or undefined when the rule plans none. */
+async function transferAtOf(compiled: CompiledRule, env: Envelope, now: number): Promise<number | undefined> {
+  const { rule } = compiled;
+  const plan = rule.action === 'create' ? rule.transfer : undefined;
+  if (plan === undefined) return undefined;
+  const ruleId = rule.ruleId;
+  if (compiled.transferAt !== undefined) {
+    const at = toEpochMillis(await compiled.transferAt.evaluate(env), compiled.transferAt.path, ruleId);
+    if (at === undefined) throw new MappingError('transfer.at', 'transfer.at produced no value', { ruleId });
+    return at;
+  }
+  if (plan.after === undefined) return undefined;
+  try {
+    return addIsoDuration(now, plan.after);
+  } catch (error) {
+    if (!(error instanceof DurationError)) throw error;
+    throw new MappingError('transfer.after', `transfer.after: ${error.message}`, { cause: error, ruleId });
+  }
 }
 
 /**
@@ -197,9 +257,9 @@ export async function evaluateIdempotencyKey(compiled: CompiledRule, env: Envelo
  *
  * Input: a compiled `create` rule, the envelope, and `now` (epoch ms, for `transfer.after`).
  * Output: the request (no ClientToken), the idempotency key and the planned transfer time.
- * Primary course: evaluate each mapping expression over the envelope, coerce, omit undefined
- * optional values, set InstanceId and the one target from the rule.
- * Throws MappingError naming the field on any evaluation or coercion failure.
+ * Primary course: evaluate each mapping expression over the envelope, in the rule's order, coerce,
+ * omit undefined optional values, set InstanceId and the one target from the rule.
+ * Throws MappingError naming the field on the first evaluation or coercion failure.
  */
 export async function mapToTaskRequest(
   compiled: CompiledRule,
@@ -212,13 +272,26 @@ export async function mapToTaskRequest(
     throw new MappingError(
       'action',
       `rule "${ruleId}" has action "${rule.action}"; only "create" maps to a task`,
-      {
-        ruleId,
-      },
+      { ruleId },
     );
   }
+  try {
+    return await mapCreate(compiled, mapping, env, opts.now);
+  } catch (error) {
+    throw asMappingError(error, ruleId);
+  }
+}
 
-  const name = await evalString(mapping.name, env, ruleId);
+/** `mapToTaskRequest` past its checks; a rule expression's failure propagates as RuleEvaluationError. */
+async function mapCreate(
+  compiled: CompiledRule,
+  mapping: CompiledMapping,
+  env: Envelope,
+  now: number,
+): Promise<MappedTask> {
+  const rule = compiled.rule as CreateRule;
+  const ruleId = rule.ruleId;
+  const name = toConnectString(await mapping.name.evaluate(env), mapping.name.path, ruleId);
   if (name === undefined)
     throw new MappingError('mapping.name', 'mapping.name produced no value', { ruleId });
 
@@ -227,76 +300,48 @@ export async function mapToTaskRequest(
   if (rule.target.quickConnectId !== undefined) request.QuickConnectId = rule.target.quickConnectId;
   if (rule.target.taskTemplateId !== undefined) request.TaskTemplateId = rule.target.taskTemplateId;
 
-  const description = await evalString(mapping.description, env, ruleId);
-  if (description !== undefined) request.Description = description;
+  if (mapping.description !== undefined) {
+    const description = toConnectString(
+      await mapping.description.evaluate(env),
+      mapping.description.path,
+      ruleId,
+    );
+    if (description !== undefined) request.Description = description;
+  }
 
   const attributes = await evalAttributes(mapping, env, ruleId);
   if (attributes !== undefined) request.Attributes = attributes;
 
   if (mapping.references.length > 0) {
-    const references: Record<string, Reference> = {};
-    let any = false;
-    for (const ref of mapping.references) {
-      let value: string | undefined;
-      if (ref.type === 'DATE') {
-        const ms = await evalTime(ref.value, env, ruleId);
-        value = ms === undefined ? undefined : String(Math.floor(ms / 1000));
-      } else {
-        value = await evalString(ref.value, env, ruleId);
-      }
-      if (value !== undefined) {
-        references[ref.key] = { Type: ref.type, Value: value };
-        any = true;
-      }
-    }
-    if (any) request.References = references;
+    const references = await evalReferences(mapping, env, ruleId);
+    if (references !== undefined) request.References = references;
   }
 
   if (mapping.scheduledTime !== undefined) {
-    const ms = await evalTime(mapping.scheduledTime, env, ruleId);
+    const expr = mapping.scheduledTime;
+    const ms = toEpochMillis(await expr.evaluate(env), expr.path, ruleId);
     if (ms !== undefined) request.ScheduledTime = new Date(ms);
   }
 
   // An empty contact id is never a link (ids are 1..256 characters): treated as "no value".
-  const previous = await evalString(mapping.previousContactId, env, ruleId);
-  if (previous !== undefined && previous !== '') request.PreviousContactId = previous;
-  const related = await evalString(mapping.relatedContactId, env, ruleId);
-  if (related !== undefined && related !== '') request.RelatedContactId = related;
+  if (mapping.previousContactId !== undefined) {
+    const expr = mapping.previousContactId;
+    const id = toConnectString(await expr.evaluate(env), expr.path, ruleId);
+    if (id !== undefined && id !== '') request.PreviousContactId = id;
+  }
+  if (mapping.relatedContactId !== undefined) {
+    const expr = mapping.relatedContactId;
+    const id = toConnectString(await expr.evaluate(env), expr.path, ruleId);
+    if (id !== undefined && id !== '') request.RelatedContactId = id;
+  }
 
   if (mapping.segmentAttributes.length > 0) {
-    const segments: NonNullable<StartTaskContactCommandInput['SegmentAttributes']> = {};
-    let any = false;
-    for (const [key, expr] of mapping.segmentAttributes) {
-      const value = await evalString(expr, env, ruleId);
-      if (value !== undefined) {
-        segments[key] = { ValueString: value };
-        any = true;
-      }
-    }
-    if (any) request.SegmentAttributes = segments;
+    const segments = await evalSegmentAttributes(mapping, env, ruleId);
+    if (segments !== undefined) request.SegmentAttributes = segments;
   }
 
-  const idempotencyKey = await evaluateIdempotencyKey(compiled, env);
-  const mapped: MappedTask = { request, idempotencyKey };
-
-  const plan = rule.transfer;
-  if (plan !== undefined) {
-    if (compiled.transferAt !== undefined) {
-      const at = await evalTime(compiled.transferAt, env, ruleId);
-      if (at === undefined)
-        throw new MappingError('transfer.at', 'transfer.at produced no value', { ruleId });
-      mapped.transferAt = at;
-    } else if (plan.after !== undefined) {
-      try {
-        mapped.transferAt = addIsoDuration(opts.now, plan.after);
-      } catch (error) {
-        if (!(error instanceof DurationError)) throw error;
-        throw new MappingError('transfer.after', `transfer.after: ${error.message}`, {
-          cause: error,
-          ruleId,
-        });
-      }
-    }
-  }
+  const mapped: MappedTask = { request, idempotencyKey: await idempotencyKeyOf(compiled, env) };
+  const transferAt = await transferAtOf(compiled, env, now);
+  if (transferAt !== undefined) mapped.transferAt = transferAt;
   return mapped;
 }

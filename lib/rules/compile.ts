@@ -31,7 +31,7 @@ import {
 
 /** Guards applied to every evaluation. Generous for real mappings, fatal for runaway expressions. */
 export const EVALUATION_GUARDS = Object.freeze({
-  /** JSONata `timeout` option: wall-clock milliseconds one evaluation may run. */
+  /** JSONata `timeout` option: wall-clock milliseconds one evaluation may run (a timed-out one runs once more). */
   timeoutMs: 250,
   /** JSONata `stack` option: maximum evaluation depth (recursion). */
   maxDepth: 500,
@@ -83,7 +83,7 @@ export class RuleCompileError extends Error {
 }
 
 /** One compiled JSONata expression bound to its rule, with guarded evaluation. */
-export interface BoundExpression {
+interface BoundExpression {
   /** Where the expression sits in the rule, e.g. `mapping.name`. */
   readonly path: string;
   /** The expression text. */
@@ -329,6 +329,16 @@ function keyErrors(rule: CreateRule | UpdateRule, limits: TaskLimits): string[] 
   return errors;
 }
 
+/**
+ * JSONata's timeout is wall-clock time between evaluation steps: a garbage-collection pause or the
+ * process being descheduled counts against it, and a healthy expression can time out. A timed-out
+ * evaluation is therefore run once more: a runaway expression times out again (refused after at most
+ * twice `timeoutMs`), a paused healthy one completes.
+ */
+function timedOut(error: unknown): boolean {
+  return isObject(error) && error.code === 'D1012';
+}
+
 /** JSONata error codes whose `value` is a guard limit, not data: their message is safe to keep. */
 const GUARD_CODES = new Set(['D1011', 'D1012', 'D2014', 'D2015']);
 
@@ -364,38 +374,43 @@ function bind(rule: Rule, path: string, text: string, now: () => number): BoundE
         : { ruleId, source, path, code, detail, position },
     );
 
+  const refuse = (error: unknown): never => {
+    const e = (isObject(error) ? error : {}) as JsonataErrorLike;
+    const code = typeof e.code === 'string' ? e.code : 'Unknown';
+    const position = typeof e.position === 'number' ? e.position : undefined;
+    // JSONata interpolates the offending value into some messages (e.g. D3030 quotes the string
+    // it could not cast), and `$error()` messages are built by the rule: both may carry customer
+    // data, so those messages are withheld and only the code/position are reported.
+    const safe =
+      typeof e.message === 'string' && code !== 'D3137' && (e.value === undefined || GUARD_CODES.has(code));
+    throw fail(
+      code,
+      safe ? (e.message as string) : 'evaluation failed (message withheld: it may quote data)',
+      position,
+    );
+  };
+  const capped = (result: unknown): unknown => {
+    if (typeof result === 'string' && result.length > EVALUATION_GUARDS.maxOutputChars) {
+      throw fail(
+        'OutputTooLarge',
+        `result of ${result.length} characters exceeds the cap of ${EVALUATION_GUARDS.maxOutputChars}`,
+      );
+    }
+    return result;
+  };
+
   return {
     path,
     text,
-    async evaluate(env: Envelope): Promise<unknown> {
-      let result: unknown;
-      try {
-        result = await expression.evaluate(env);
-      } catch (error) {
-        const e = (isObject(error) ? error : {}) as JsonataErrorLike;
-        const code = typeof e.code === 'string' ? e.code : 'Unknown';
-        const position = typeof e.position === 'number' ? e.position : undefined;
-        // JSONata interpolates the offending value into some messages (e.g. D3030 quotes the string
-        // it could not cast), and `$error()` messages are built by the rule: both may carry customer
-        // data, so those messages are withheld and only the code/position are reported.
-        const safe =
-          typeof e.message === 'string' &&
-          code !== 'D3137' &&
-          (e.value === undefined || GUARD_CODES.has(code));
-        throw fail(
-          code,
-          safe ? (e.message as string) : 'evaluation failed (message withheld: it may quote data)',
-          position,
-        );
-      }
-      if (typeof result === 'string' && result.length > EVALUATION_GUARDS.maxOutputChars) {
-        throw fail(
-          'OutputTooLarge',
-          `result of ${result.length} characters exceeds the cap of ${EVALUATION_GUARDS.maxOutputChars}`,
-        );
-      }
-      return result;
-    },
+    // One derived promise around JSONata's, not an async wrapper: JSONata already creates a promise
+    // per evaluation step, and with async hooks enabled (the X-Ray SDK loaded by the Tracer enables
+    // them) every further promise costs hook calls and garbage collection.
+    evaluate: (env: Envelope): Promise<unknown> =>
+      expression
+        .evaluate(env)
+        .then(capped, (error: unknown) =>
+          timedOut(error) ? expression.evaluate(env).then(capped, refuse) : refuse(error),
+        ),
   };
 }
 
@@ -434,7 +449,7 @@ export function compileRule(rule: Rule, options: CompileOptions = {}): CompiledR
   let match: CompiledRule['match'];
   if (rule.match !== undefined) {
     const predicate = at('match', rule.match);
-    match = async (env: Envelope) => jsonataTruthy(await predicate.evaluate(env));
+    match = (env: Envelope) => predicate.evaluate(env).then(jsonataTruthy);
   }
   if (rule.action === 'drop') return { rule, match };
   if (rule.action === 'update' || rule.action === 'complete') {

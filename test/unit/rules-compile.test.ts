@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Envelope } from '#lib/envelope/types.ts';
 import {
   type CompiledRule,
@@ -268,6 +268,41 @@ describe('guarded evaluation', () => {
     // Assess
     expect(['D1011', 'D1012']).toContain(error.code);
     expect(error.message).toMatch(/^rule "r1" \(com\.example\.crm\) mapping\.name: JSONata D101[12]/);
+  });
+
+  it('runs a timed-out evaluation once more, so a pause of the process does not fail a healthy expression', async () => {
+    // Prepare: the wall clock jumps past the timeout once, after the first evaluation started.
+    const compiled = compileRule(valid(baseRule({ mapping: { name: 'data.title' } })));
+    const start = Date.now();
+    let calls = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => start + (calls++ === 0 ? 0 : 1_000));
+
+    try {
+      // Act
+      const name = await compiled.mapping?.name.evaluate(envelope());
+
+      // Assess
+      expect(name).toBe('Hello');
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('refuses an evaluation that times out again when run once more', async () => {
+    // Prepare: every step sees the wall clock a second later, as a runaway expression would.
+    let t = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => (t += 1_000));
+
+    try {
+      // Act
+      const error = await evaluationError('data.title');
+
+      // Assess
+      expect(error.code).toBe('D1012');
+      expect(error.message).toMatch(/^rule "r1" \(com\.example\.crm\) mapping\.name: JSONata D1012/);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('caps sequence lengths', async () => {
