@@ -50,7 +50,8 @@ import {
 } from '#cli/settings.ts';
 import { now as clockNow } from '#lib/clock.ts';
 import { parseTaskLimits, type TaskLimits } from '#lib/connect/constraints.ts';
-import { allowedInstanceIdsFromEnv, InstanceListError, parseInstanceIds } from '#lib/connect/instances.ts';
+import { InstanceListError } from '#lib/connect/errors.ts';
+import { allowedInstanceIdsFromEnv, parseInstanceIds } from '#lib/connect/instances.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { RuleStore } from '#lib/rules/store.ts';
 

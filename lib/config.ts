@@ -10,6 +10,7 @@
 import type { BudgetConfig } from './budget/config.ts';
 import { parseTaskLimits, type TaskLimits } from './connect/constraints.ts';
 import { allowedInstanceIdsFromEnv } from './connect/instances.ts';
+import { ConfigError } from './errors.ts';
 import type { Lane, LaneQueueUrls } from './lanes.ts';
 import type { RedriveLimits } from './redrive/redrive.ts';
 import type { BackoffConfig } from './retry/backoff.ts';
@@ -17,13 +18,6 @@ import type { BackoffConfig } from './retry/backoff.ts';
 export type { BackoffConfig } from './retry/backoff.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-export class ConfigError extends TypeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigError';
-  }
-}
 
 /** Every default, in one place. */
 export const CONFIG_DEFAULTS = {

@@ -28,7 +28,8 @@
 import { sleep as realSleep } from '#lib/clock.ts';
 import { createRateLimiter, type RateLimiter } from '#lib/connect/rate-limiter.ts';
 import { DEFAULT_LANE, LANES, type Lane, lanePriority } from '#lib/lanes.ts';
-import { type Deadline, DeadlineError, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
+import { type Deadline, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 import { type CurveParams, type CurveState, curveAt, curveThrottled, DEFAULT_CURVE } from './curve.ts';
 import type { BudgetItem, BudgetStore, StatsDelta } from './store.ts';
 

@@ -6,7 +6,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createRateLimiter } from '#lib/connect/rate-limiter.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { Logger } from '#lib/observability/logger.ts';
-import { type Deadline, DeadlineError, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
+import { type Deadline, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 import { type Budget, type BudgetSnapshot, createBudget } from './budget.ts';
 import { DynamoBudgetStore } from './store.ts';
 

@@ -17,6 +17,7 @@
  */
 import { LANES, type Lane } from '#lib/lanes.ts';
 import { type CurvePhase, curveAt } from './curve.ts';
+import { BudgetStatusError } from './errors.ts';
 
 /** The operations that have a budget item. */
 export const BUDGET_OPERATIONS = ['StartTaskContact', 'TransferContact'] as const;
@@ -107,13 +108,6 @@ export interface BudgetStatusInput {
   /** Window length in minutes (default 5). */
   minutes?: number;
   operations?: readonly BudgetOperation[];
-}
-
-export class BudgetStatusError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'BudgetStatusError';
-  }
 }
 
 export function epochMinute(epochMs: number): number {

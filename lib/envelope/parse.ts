@@ -20,6 +20,7 @@
  */
 import type { Envelope } from '#lib/envelope/types.ts';
 import { isObject } from '#lib/guards.ts';
+import { EnvelopeError } from './errors.ts';
 
 /** The Lambda SQS record's `messageAttributes` shape. */
 export type LambdaMessageAttributes = Record<
@@ -32,19 +33,6 @@ export type LambdaMessageAttributes = Record<
     binaryListValues?: string[];
   }
 >;
-
-export type EnvelopeErrorCode = 'MalformedJson' | 'MissingSource' | 'MissingId' | 'InvalidEnvelope';
-
-/** The record cannot be normalised; always a PERMANENT failure (the message goes to the DLQ). */
-export class EnvelopeError extends Error {
-  readonly code: EnvelopeErrorCode;
-
-  constructor(code: EnvelopeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EnvelopeError';
-    this.code = code;
-  }
-}
 
 /** Message attributes whose name starts with this prefix belong to the service (e.g. `cti.failure`). */
 export const SERVICE_ATTRIBUTE_PREFIX = 'cti.';

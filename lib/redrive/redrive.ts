@@ -36,6 +36,7 @@ import {
   toReplayMessage,
 } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE, type FailureClass, type FailureRecord } from '#lib/retry/failure-record.ts';
+import { RedriveError } from './errors.ts';
 import { type DlqFilter, matchesFilter } from './filter.ts';
 import type { RejectionRecorder } from './rejections.ts';
 import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
@@ -144,13 +145,6 @@ export interface RedriveSummary {
   problems: RedriveProblem[];
   actions: RedriveAction[];
   stoppedBy: StopReason | 'max';
-}
-
-export class RedriveError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RedriveError';
-  }
 }
 
 type Decision =

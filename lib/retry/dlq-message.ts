@@ -12,6 +12,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSMessageAttribute, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { isNonNegativeInteger } from '#lib/guards.ts';
 import { cutMessage } from './classify.ts';
+import { DlqRecordError } from './errors.ts';
 import {
   FAILURE_ATTRIBUTE,
   type FailureRecord,
@@ -70,13 +71,6 @@ export interface UnwrappedIngestRecord {
   failure?: FailureRecord;
   /** Set when a `cti.failure` attribute was present but unreadable (the message is processed as new). */
   problem?: string;
-}
-
-export class DlqRecordError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'DlqRecordError';
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
   parseScheduleExpression,
   type ScheduleExpression,
 } from '#lib/schedules/expression.ts';
+import { TaskScheduleError } from './errors.ts';
 
 export interface TaskScheduleEvent {
   source: string;
@@ -64,17 +65,6 @@ const FIELDS = new Set([
   'state',
   'event',
 ]);
-
-export class TaskScheduleError extends Error {
-  readonly errors: readonly string[];
-  constructor(where: string, errors: readonly string[]) {
-    super(
-      `${where}: ${errors.length} invalid ${errors.length === 1 ? 'entry' : 'entries'}:\n  ${errors.join('\n  ')}`,
-    );
-    this.name = 'TaskScheduleError';
-    this.errors = errors;
-  }
-}
 
 /** An ISO-8601 date-time with an explicit zone (`Z` or `+01:00`), as StartDate / EndDate take. */
 function parseDate(value: unknown, path: string, errors: string[]): number | undefined {

@@ -5,6 +5,7 @@
  */
 import { type ConnectClient, DescribeContactCommand, TransferContactCommand } from '@aws-sdk/client-connect';
 import { classifyError } from '#lib/retry/classify.ts';
+import { TransferGatewayError } from './errors.ts';
 
 /** What the sweep needs to know about a contact before transferring it. */
 export interface ContactSnapshot {
@@ -33,13 +34,6 @@ export interface TransferCallResult {
 export interface TransferGateway {
   describeContact(instanceId: string, contactId: string): Promise<ContactSnapshot>;
   transferContact(call: TransferCall): Promise<TransferCallResult>;
-}
-
-export class TransferGatewayError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransferGatewayError';
-  }
 }
 
 /**

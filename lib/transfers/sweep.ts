@@ -26,6 +26,7 @@ import type { Lane } from '#lib/lanes.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import { fullJitterSeconds } from '#lib/retry/backoff.ts';
 import { type Deadline, deadlineErrorIn } from '#lib/retry/deadline.ts';
+import { SweepError } from './errors.ts';
 import {
   type CallFailure,
   type ContactSnapshot,
@@ -117,13 +118,6 @@ export interface SweepSummary {
 
 /** `deferred`: not attempted, its budget slot would have come too late; left PENDING, unclaimed. */
 export type TransferOutcome = 'done' | 'failed' | 'conflict' | 'rescheduled' | 'skipped' | 'deferred';
-
-export class SweepError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SweepError';
-  }
-}
 
 function resolvePolicy(partial: Partial<SweepPolicy> | undefined): SweepPolicy {
   const policy = { ...DEFAULT_SWEEP_POLICY, ...partial };

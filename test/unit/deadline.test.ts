@@ -2,13 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertFits,
-  DeadlineError,
   deadlineErrorIn,
   fits,
   lambdaDeadline,
   NO_DEADLINE,
   waitAllowanceMs,
 } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 
 describe('the invocation’s deadline', () => {
   it('lets a wait start only when it and the margin fit in the time left', () => {

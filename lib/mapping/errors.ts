@@ -1,0 +1,25 @@
+/** The errors of the mapping feature. */
+import { ServiceError } from '#lib/errors.ts';
+
+/** The rule could not map this envelope (a PERMANENT failure, code `MappingFailed`). */
+export class MappingError extends ServiceError {
+  override readonly name: string = 'MappingError';
+  readonly code: string = 'MappingFailed';
+  readonly permanent = true;
+  /** The rule field at fault, e.g. `mapping.name`, `mapping.attributes.orderId`, `idempotencyKey`. */
+  readonly field: string;
+  readonly ruleId?: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown; ruleId?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.field = field;
+    if (options?.ruleId !== undefined) this.ruleId = options.ruleId;
+  }
+}
+
+/** A string that is not an ISO-8601 duration this module can apply. */
+export class DurationError extends ServiceError {
+  override readonly name: string = 'DurationError';
+  readonly code: string = 'DurationError';
+  readonly permanent = true;
+}
