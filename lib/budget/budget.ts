@@ -140,7 +140,6 @@ const MIN_HORIZON_MS = 250;
 
 export function createBudget(options: BudgetOptions): Budget {
   const { ceiling } = options;
-  if (!(ceiling > 0) || !Number.isFinite(ceiling)) throw new TypeError(`ceiling must be > 0, got ${ceiling}`);
   const clock = options.clock ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;

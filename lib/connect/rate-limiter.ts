@@ -49,9 +49,7 @@ export interface RateLimiterOptions {
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { ratePerSecond } = options;
-  if (!(ratePerSecond > 0)) throw new TypeError(`ratePerSecond must be > 0, got ${ratePerSecond}`);
   const burst = options.burst ?? 1;
-  if (!isPositiveInteger(burst)) throw new TypeError(`burst must be an integer ≥ 1, got ${burst}`);
   const clock = options.clock ?? (() => performance.now());
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;

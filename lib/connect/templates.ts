@@ -62,14 +62,10 @@ export function toTemplateView(output: GetTaskTemplateCommandOutput): TaskTempla
  * GetTaskTemplate, keep the view, cache it.
  */
 export function createTemplateProvider(options: TemplateProviderOptions): TemplateProvider {
-  if (options?.connect === undefined || typeof options.connect.send !== 'function') {
-    throw new TypeError('createTemplateProvider: connect client is required');
-  }
   const { connect } = options;
   const cache = createTtlCache<TaskTemplateView>({
     maxAgeMs: options.maxAgeMs,
     ...(options.now ? { now: options.now } : {}),
-    owner: 'createTemplateProvider',
   });
   const load = (instanceId: string, templateId: string) => async (): Promise<TaskTemplateView> => {
     try {

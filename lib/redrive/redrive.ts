@@ -318,13 +318,8 @@ interface Target {
 function checkOptions(deps: RedriveDeps, options: RedriveOptions): void {
   const limits = deps.limits;
   if (options.mode === 'scheduled') {
+    // The types let an ops replay's deps omit `limits`; only the scheduled mode needs them.
     if (!limits) throw new TypeError('runRedrive: scheduled mode needs limits (maxAttempts, maxAgeSeconds)');
-    if (!(limits.maxAttempts >= 1) || !(limits.maxAgeSeconds > 0)) {
-      throw new TypeError('runRedrive: limits.maxAttempts must be ≥ 1 and limits.maxAgeSeconds > 0');
-    }
-  }
-  if (options.max !== undefined && !isPositiveInteger(options.max)) {
-    throw new TypeError(`runRedrive: max must be an integer ≥ 1, got ${options.max}`);
   }
 }
 

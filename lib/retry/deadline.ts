@@ -28,9 +28,6 @@ export const NO_DEADLINE: Deadline = Object.freeze({
 
 /** The deadline of one Lambda invocation, keeping `marginMs` back. */
 export function lambdaDeadline(context: { getRemainingTimeInMillis(): number }, marginMs: number): Deadline {
-  if (!(marginMs >= 0) || !Number.isFinite(marginMs)) {
-    throw new TypeError(`lambdaDeadline: marginMs must be a finite number ≥ 0, got ${marginMs}`);
-  }
   return { remainingMs: () => context.getRemainingTimeInMillis(), marginMs };
 }
 

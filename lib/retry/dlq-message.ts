@@ -374,9 +374,6 @@ export function toReplayMessage(
   },
 ): OutgoingMessage {
   if (!read.failure) throw new DlqRecordError(`cannot replay: ${read.problem ?? 'no failure record'}`);
-  if (!isNonNegativeInteger(opts.redriveCount)) {
-    throw new TypeError(`redriveCount must be a non-negative integer, got ${opts.redriveCount}`);
-  }
   // A replay starts a new round in place: the receive accounting of the last one does not travel.
   const { replayId: _previousReplay, inPlace: _lastRound, ...failure } = read.failure;
   const record: FailureRecord = { ...failure, redriveCount: opts.redriveCount };

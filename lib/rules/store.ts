@@ -102,10 +102,6 @@ export class DynamoRuleStore implements RuleStore {
   readonly #allowedInstanceIds: readonly string[] | undefined;
 
   constructor(options: DynamoRuleStoreOptions) {
-    if (options?.client === undefined) throw new TypeError('DynamoRuleStore: client is required');
-    if (typeof options.tableName !== 'string' || options.tableName === '') {
-      throw new TypeError('DynamoRuleStore: tableName must be a non-empty string');
-    }
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#now = options.now ?? clockNow;

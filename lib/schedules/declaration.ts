@@ -142,12 +142,13 @@ function parseOne(input: unknown, path: string, errors: string[]): TaskSchedule 
       }
     }
     if (event.data !== undefined) {
+      let json: string | undefined;
       try {
-        const json = JSON.stringify(event.data);
-        if (json === undefined) throw new TypeError('not JSON');
+        json = JSON.stringify(event.data);
       } catch {
-        errors.push(`${label}.event.data: must be a JSON value`);
+        json = undefined;
       }
+      if (json === undefined) errors.push(`${label}.event.data: must be a JSON value`);
     }
   }
   if (errors.length > before) return undefined;

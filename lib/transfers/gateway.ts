@@ -63,7 +63,6 @@ export class ConnectTransferGateway implements TransferGateway {
   readonly #client: ConnectClient;
 
   constructor(client: ConnectClient) {
-    if (!client) throw new TypeError('ConnectTransferGateway: client is required');
     this.#client = client;
   }
 

@@ -120,25 +120,7 @@ export interface SweepSummary {
 export type TransferOutcome = 'done' | 'failed' | 'conflict' | 'rescheduled' | 'skipped' | 'deferred';
 
 function resolvePolicy(partial: Partial<SweepPolicy> | undefined): SweepPolicy {
-  const policy = { ...DEFAULT_SWEEP_POLICY, ...partial };
-  for (const [key, value] of Object.entries(policy)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new TypeError(`sweep policy ${key} must be a finite number ≥ 0, got ${String(value)}`);
-    }
-  }
-  if (policy.pageSize < 1 || policy.maxAttempts < 1) {
-    throw new TypeError('sweep policy pageSize and maxAttempts must be ≥ 1');
-  }
-  return policy;
-}
-
-function checkDeps(deps: SweepDeps): void {
-  for (const key of ['store', 'gateway', 'limiter', 'now', 'remainingTimeMs'] as const) {
-    if (!deps?.[key]) throw new TypeError(`sweep: ${key} is required`);
-  }
-  if (typeof deps.owner !== 'string' || deps.owner === '')
-    throw new TypeError('sweep: owner must be a non-empty string');
-  if (!isPositiveNumber(deps.leaseMs)) throw new TypeError('sweep: leaseMs must be > 0');
+  return { ...DEFAULT_SWEEP_POLICY, ...partial };
 }
 
 /**
@@ -182,7 +164,6 @@ function contactRefusal(contact: ContactSnapshot): string | undefined {
  * `maxAttempts`); refusals FAIL it with the reason; 409 IdempotencyException FAILS it as a conflict.
  */
 export async function performTransfer(deps: SweepDeps, item: TransferItem): Promise<TransferOutcome> {
-  checkDeps(deps);
   return perform(deps, resolvePolicy(deps.policy), item);
 }
 
@@ -296,10 +277,8 @@ async function perform(deps: SweepDeps, policy: SweepPolicy, item: TransferItem)
  * logged and counted; its lease expires and a later sweep takes it again.
  */
 export async function runSweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<SweepSummary> {
-  checkDeps(deps);
   const policy = resolvePolicy(deps.policy);
   const max = opts.max ?? Number.POSITIVE_INFINITY;
-  if (!(max >= 0)) throw new TypeError('runSweep: max must be ≥ 0');
   const summary: SweepSummary = {
     claimed: 0,
     done: 0,

@@ -74,7 +74,7 @@ export class DynamoTransferStore implements TransferStore {
   readonly #db: DynamoTable;
 
   constructor(options: DynamoTransferStoreOptions) {
-    this.#db = dynamoTable('DynamoTransferStore', options, DEFAULT_TRANSFER_RETENTION_MS);
+    this.#db = dynamoTable(options, DEFAULT_TRANSFER_RETENTION_MS);
   }
 
   #expiresAt(now: number): number {
