@@ -18,21 +18,13 @@
  *
  * Error messages name the problem and never include body contents (customer data).
  */
+import type { SQSMessageAttributes } from 'aws-lambda';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { isObject } from '#lib/guards.ts';
 import { EnvelopeError } from './errors.ts';
 
 /** The Lambda SQS record's `messageAttributes` shape. */
-export type LambdaMessageAttributes = Record<
-  string,
-  {
-    dataType: string;
-    stringValue?: string;
-    binaryValue?: string;
-    stringListValues?: string[];
-    binaryListValues?: string[];
-  }
->;
+export type LambdaMessageAttributes = SQSMessageAttributes;
 
 /** Message attributes whose name starts with this prefix belong to the service (e.g. `cti.failure`). */
 export const SERVICE_ATTRIBUTE_PREFIX = 'cti.';

@@ -9,23 +9,23 @@
  */
 
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import type { SQSMessageAttribute, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import type { SQSMessageAttribute, SQSRecord } from 'aws-lambda';
+import type { LambdaMessageAttributes } from '#lib/envelope/parse.ts';
 import { isNonNegativeInteger } from '#lib/guards.ts';
 import { cutMessage } from './classify.ts';
 import { DlqRecordError } from './errors.ts';
 import {
+  describeIssues,
   FAILURE_ATTRIBUTE,
   type FailureRecord,
+  failureRecordSchema,
   type InPlaceCounts,
   MAX_MESSAGE_ATTRIBUTES,
   type SqsAttributeValue,
   WRAPPED_MARKER,
   type WrappedMessage,
+  wrappedMessageSchema,
 } from './failure-record.ts';
-import { describeIssues, failureRecordSchema, wrappedMessageSchema } from './failure-record-schema.ts';
-
-/** Message attributes as the Lambda SQS event carries them. */
-export type LambdaMessageAttributes = SQSMessageAttributes;
 
 /** What went wrong, as the ingest handler knows it when it parks a message. */
 export type FailureInput = Pick<
