@@ -3,7 +3,6 @@
  * options with the table's default retention, and the test for a failed condition.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { isPositiveNumber } from '#lib/guards.ts';
 
 export interface DynamoTableOptions {
   client: DynamoDBClient;

@@ -16,7 +16,6 @@
  * Time is real time here (not the movable business clock): it paces real network calls.
  */
 import { sleep as realSleep } from '#lib/clock.ts';
-import { isPositiveInteger } from '#lib/guards.ts';
 export interface RateLimiter {
   /** Resolves when the caller may make one call. Callers are served in arrival order. */
   acquire(): Promise<void>;

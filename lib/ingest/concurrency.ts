@@ -1,5 +1,3 @@
-import { isPositiveInteger } from '#lib/guards.ts';
-
 /**
  * Runs at most `limit` tasks at once; the rest wait in arrival order. A finishing task hands its
  * slot straight to the next waiter, so a newcomer can never slip in between and exceed the limit.

@@ -25,7 +25,6 @@
 import { randomUUID } from 'node:crypto';
 import { now as clockNow } from '#lib/clock.ts';
 import { CONFIG_DEFAULTS } from '#lib/config.ts';
-import { isPositiveInteger } from '#lib/guards.ts';
 import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
 import { cutMessage } from '#lib/retry/classify.ts';

@@ -11,7 +11,6 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSMessageAttribute, SQSRecord } from 'aws-lambda';
 import type { LambdaMessageAttributes } from '#lib/envelope/parse.ts';
-import { isNonNegativeInteger } from '#lib/guards.ts';
 import { cutMessage } from './classify.ts';
 import { DlqRecordError } from './errors.ts';
 import {

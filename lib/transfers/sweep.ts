@@ -20,7 +20,6 @@
  */
 
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
-import { isPositiveNumber } from '#lib/guards.ts';
 import { transferClientToken } from '#lib/idempotency/token.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { Logger } from '#lib/observability/logger.ts';
