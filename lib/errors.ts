@@ -14,12 +14,8 @@
  * Each subclass sets `name` (kept in logs and, for errors the classifier does not know, the failure
  * record's code), `code` and `permanent`; `cause` keeps the error it wraps.
  *
- * @example
- * export class LedgerStoreError extends ServiceError {
- *   override readonly name: string = 'LedgerStoreError';
- *   readonly code: string = 'LedgerStoreError';
- *   readonly permanent = false;
- * }
+ * Most classes extend it through `serviceError` (one code per class) or `codedServiceError` (a code
+ * per instance); a class with fields of its own extends it directly.
  */
 export abstract class ServiceError extends Error {
   /** The case, stable across versions: failure records, metrics and docs carry it. */
@@ -35,9 +31,47 @@ export abstract class ServiceError extends Error {
   }
 }
 
-/** A function's environment is missing a variable or holds a bad value (thrown at cold start). */
-export class ConfigError extends ServiceError {
-  override readonly name: string = 'ConfigError';
-  readonly code: string = 'ConfigError';
-  readonly permanent = true;
+/**
+ * The base of an error class whose every instance has the same `code` and `permanent`; `name`
+ * defaults to the code.
+ *
+ * @param code - the class's `code`.
+ * @param permanent - the class's `permanent`.
+ * @param name - the class's `name`, when it differs from the code.
+ * @example
+ * export class LedgerStoreError extends serviceError('LedgerStoreError', false) {}
+ */
+export function serviceError(code: string, permanent: boolean, name: string = code) {
+  return class extends ServiceError {
+    override readonly name: string = name;
+    readonly code: string = code;
+    readonly permanent: boolean = permanent;
+  };
 }
+
+/**
+ * The base of an error class whose instances each carry their own `code` (given first to the
+ * constructor) and share `permanent` and `name`.
+ *
+ * @param name - the class's `name`.
+ * @param permanent - the class's `permanent`.
+ * @example
+ * export class EnvelopeError extends codedServiceError<EnvelopeErrorCode>('EnvelopeError', true) {}
+ * throw new EnvelopeError('MissingId', 'CloudEvents message has no "id"');
+ */
+export function codedServiceError<Code extends string = string>(name: string, permanent: boolean) {
+  return class extends ServiceError {
+    override readonly name: string = name;
+    readonly permanent: boolean = permanent;
+    constructor(
+      readonly code: Code,
+      message: string,
+      options?: ErrorOptions,
+    ) {
+      super(message, options);
+    }
+  };
+}
+
+/** A function's environment is missing a variable or holds a bad value (thrown at cold start). */
+export class ConfigError extends serviceError('ConfigError', true) {}

@@ -1,14 +1,11 @@
 /** The errors of the active-task capacity. */
-import { ServiceError } from '#lib/errors.ts';
+import { serviceError } from '#lib/errors.ts';
 
 /**
  * The instance's slots are all taken by the service's count: parked OVER_QUOTA, no call made
  * (`classifyError` knows this class).
  */
-export class ActiveTasksAtQuotaError extends ServiceError {
-  override readonly name: string = 'ActiveTasksAtQuota';
-  readonly code: string = 'ActiveTasksAtQuota';
-  readonly permanent = false;
+export class ActiveTasksAtQuotaError extends serviceError('ActiveTasksAtQuota', false) {
   constructor(
     readonly instanceId: string,
     readonly used: number,

@@ -2,45 +2,22 @@
  * The errors of the ingest path, with a code that names the problem (field, limit, rule) and never
  * carries task contents. `classifyError` (lib/retry/classify.ts) sorts them by class.
  */
-import { ServiceError } from '#lib/errors.ts';
+import { codedServiceError, ServiceError, serviceError } from '#lib/errors.ts';
 
 /** A refusal: PERMANENT, parks the message in the DLQ with its reason. */
-export class IngestRefusalError extends ServiceError {
-  override readonly name: string = 'IngestRefusalError';
-  readonly permanent = true;
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export class IngestRefusalError extends codedServiceError('IngestRefusalError', true) {}
 
 /**
  * A TRANSIENT condition of our own, classified TRANSIENT with its own code (e.g. TaskNotFound: the
  * earlier task a transfer or an update asks for is not there yet).
  */
-export class IngestRetryError extends ServiceError {
-  override readonly name: string = 'IngestRetryError';
-  readonly permanent = false;
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export class IngestRetryError extends codedServiceError('IngestRetryError', false) {}
 
 /**
  * StartTaskContact answered 402 for a PreviousContactId chain the ledger counts as full, and the rule
  * says `onChainLimit: park`. No backoff cures it: PERMANENT.
  */
-export class ChainLimitError extends ServiceError {
-  override readonly name: string = 'ChainLimitError';
-  readonly code: string = 'ChainLimit';
-  readonly permanent = true;
+export class ChainLimitError extends serviceError('ChainLimit', true, 'ChainLimitError') {
   constructor(
     readonly previousContactId: string,
     readonly counted: number,
@@ -57,11 +34,7 @@ export class ChainLimitError extends ServiceError {
 }
 
 /** StartTaskContact answered without the ContactId its API reference promises. */
-export class ConnectResponseError extends ServiceError {
-  override readonly name: string = 'ConnectResponseError';
-  readonly code: string = 'ConnectResponseError';
-  readonly permanent = false;
-}
+export class ConnectResponseError extends serviceError('ConnectResponseError', false) {}
 
 /** Thrown to the batch processor so the record is reported as a batch item failure. */
 export class RecordNotDoneError extends ServiceError {

@@ -1,11 +1,8 @@
 /** The errors of the mapping feature. */
-import { ServiceError } from '#lib/errors.ts';
+import { serviceError } from '#lib/errors.ts';
 
 /** The rule could not map this envelope (a PERMANENT failure, code `MappingFailed`). */
-export class MappingError extends ServiceError {
-  override readonly name: string = 'MappingError';
-  readonly code: string = 'MappingFailed';
-  readonly permanent = true;
+export class MappingError extends serviceError('MappingFailed', true, 'MappingError') {
   /** The rule field at fault, e.g. `mapping.name`, `mapping.attributes.orderId`, `idempotencyKey`. */
   readonly field: string;
   readonly ruleId?: string;
@@ -18,8 +15,4 @@ export class MappingError extends ServiceError {
 }
 
 /** A string that is not an ISO-8601 duration this module can apply. */
-export class DurationError extends ServiceError {
-  override readonly name: string = 'DurationError';
-  readonly code: string = 'DurationError';
-  readonly permanent = true;
-}
+export class DurationError extends serviceError('DurationError', true) {}

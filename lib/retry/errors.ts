@@ -1,21 +1,14 @@
 /** The errors of the failure handling: DLQ records and the invocation's deadline. */
-import { ServiceError } from '#lib/errors.ts';
+import { serviceError } from '#lib/errors.ts';
 
 /** A DLQ message whose failure record cannot be read, so it cannot be rewritten or replayed. */
-export class DlqRecordError extends ServiceError {
-  override readonly name: string = 'DlqRecordError';
-  readonly code: string = 'DlqRecordError';
-  readonly permanent = true;
-}
+export class DlqRecordError extends serviceError('DlqRecordError', true) {}
 
 /**
  * A wait was not started (or a slot not booked) because the invocation would run short: the work it
  * was for was not attempted. Never a failure of the work itself; `code` names it in logs and metrics.
  */
-export class DeadlineError extends ServiceError {
-  override readonly name: string = 'DeadlineError';
-  readonly code: string = 'NotAttempted';
-  readonly permanent = false;
+export class DeadlineError extends serviceError('NotAttempted', false, 'DeadlineError') {
   constructor(
     /** What was not waited for ("a StartTaskContact budget slot", "the task's lease"). */
     readonly waitFor: string,

@@ -1,12 +1,8 @@
 /** The errors of the rules feature: the store, compilation and evaluation. */
-import { ServiceError } from '#lib/errors.ts';
+import { serviceError } from '#lib/errors.ts';
 
 /** A rules table read or write failed; the cause says why. The base of the store's errors. */
-export class RuleStoreError extends ServiceError {
-  override readonly name: string = 'RuleStoreError';
-  readonly code: string = 'RuleStoreError';
-  readonly permanent: boolean = false;
-}
+export class RuleStoreError extends serviceError('RuleStoreError', false) {}
 
 /** The rule was refused before it was stored; `errors` lists every problem found. */
 export class RuleValidationError extends RuleStoreError {
@@ -36,10 +32,7 @@ export class RuleConflictError extends RuleStoreError {
  * A rule expression failed at evaluation time (thrown, timed out, or produced an oversized result):
  * PERMANENT, code `RuleEvaluationFailed`.
  */
-export class RuleEvaluationError extends ServiceError {
-  override readonly name: string = 'RuleEvaluationError';
-  readonly code: string = 'RuleEvaluationFailed';
-  readonly permanent = true;
+export class RuleEvaluationError extends serviceError('RuleEvaluationFailed', true, 'RuleEvaluationError') {
   readonly ruleId: string;
   readonly source: string;
   /** The expression's place in the rule, e.g. `match`, `mapping.attributes.orderId`. */
@@ -67,10 +60,7 @@ export class RuleEvaluationError extends ServiceError {
 }
 
 /** `compileRule` was given a rule whose expressions do not compile (it bypassed `validateRule`). */
-export class RuleCompileError extends ServiceError {
-  override readonly name: string = 'RuleCompileError';
-  readonly code: string = 'RuleCompileError';
-  readonly permanent = true;
+export class RuleCompileError extends serviceError('RuleCompileError', true) {
   constructor(
     readonly ruleId: string,
     readonly errors: readonly string[],

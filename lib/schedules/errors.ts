@@ -1,18 +1,11 @@
 /** The errors of the task schedules. */
-import { ServiceError } from '#lib/errors.ts';
+import { serviceError } from '#lib/errors.ts';
 
 /** A schedule expression (`cron(...)`, `rate(...)`, `at(...)`) EventBridge Scheduler would refuse. */
-export class ScheduleExpressionError extends ServiceError {
-  override readonly name: string = 'ScheduleExpressionError';
-  readonly code: string = 'ScheduleExpressionError';
-  readonly permanent = true;
-}
+export class ScheduleExpressionError extends serviceError('ScheduleExpressionError', true) {}
 
 /** `custom.taskSchedules` holds invalid entries; `errors` lists every problem of every entry. */
-export class TaskScheduleError extends ServiceError {
-  override readonly name: string = 'TaskScheduleError';
-  readonly code: string = 'TaskScheduleError';
-  readonly permanent = true;
+export class TaskScheduleError extends serviceError('TaskScheduleError', true) {
   constructor(
     where: string,
     readonly errors: readonly string[],
