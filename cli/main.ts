@@ -80,8 +80,12 @@ export async function buildProgram(
 
 /**
  * Runs the CLI.
- * Input: the arguments after the program name, and optional deps.
- * Output: the exit code (0 ok, 1 user/validation error, 2 usage); messages go to the io.
+ *
+ * @param argv - the arguments after the program name.
+ * @param deps - replacements for the io, the environment and the AWS clients (tests).
+ * @returns the exit code: 0 ok, 1 user or validation error, 2 usage; messages go to the io.
+ * @example
+ * const code = await run(['dlq', 'list', '--class', 'PERMANENT']);
  */
 export async function run(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const { program, ctx } = await buildProgram(deps, groupsFor(argv));

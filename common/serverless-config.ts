@@ -32,14 +32,21 @@ export type CfnValue = unknown;
 export interface SqsEventConfig {
   /** The queue ARN, usually an intrinsic such as `{ 'Fn::GetAtt': ['IngestQueue', 'Arn'] }`. */
   arn: CfnValue;
-  /** Default 10, as on AWS. */
+  /**
+   * @default 10, as on AWS
+   */
   batchSize: number;
-  /** Seconds; default 0. */
+  /**
+   * Seconds.
+   * @default 0
+   */
   maximumBatchingWindow: number;
   /** Undefined means "not bounded by the event source" (AWS default). */
   maximumConcurrency?: number;
   functionResponseType?: 'ReportBatchItemFailures';
-  /** Default true. */
+  /**
+   * @default true
+   */
   enabled: boolean;
   filterPatterns?: unknown[];
 }
@@ -50,7 +57,9 @@ export interface ScheduleEventConfig {
   input?: unknown;
   name?: string;
   description?: string;
-  /** Default true. */
+  /**
+   * @default true
+   */
   enabled: boolean;
 }
 
@@ -108,13 +117,20 @@ export interface ServerlessConfig {
 }
 
 export interface LoadServerlessConfigOptions {
-  /** Default: `serverless.yml` at the repository root. */
+  /**
+   * @default `serverless.yml` at the repository root
+   */
   path?: string;
-  /** Default: `provider.stage`, else `dev` (as `--stage` on the CLI). */
+  /**
+   * @default `provider.stage`, else `dev` (as `--stage` on the CLI)
+   */
   stage?: string;
   /** Overrides for `${param:...}` (as `--param key=value`); they win over `params:` in the file. */
   params?: Record<string, string>;
-  /** Source for `${env:...}`; default `process.env`. */
+  /**
+   * Source for `${env:...}`.
+   * @default `process.env`
+   */
   env?: Record<string, string | undefined>;
 }
 

@@ -31,11 +31,20 @@ const AUTO_SWEEP_MS = 1000;
 const EVENTBRIDGE_SENDER_ID = 'events.amazonaws.com';
 
 export interface SandboxOptions {
-  /** 0 = any free port. Default: SANDBOX_PORT or 4566. */
+  /**
+   * 0 = any free port.
+   * @default SANDBOX_PORT or 4566
+   */
   port?: number;
-  /** Persist DynamoDB data in this folder (default: in memory). */
+  /**
+   * Persist DynamoDB data in this folder.
+   * @default in memory
+   */
   dataDir?: string;
-  /** Stage used to name resources from serverless.yml (default 'local'). */
+  /**
+   * Stage used to name resources from serverless.yml.
+   * @default 'local'
+   */
   stage?: string;
   serverlessPath?: string;
   worldPath?: string;
@@ -84,6 +93,14 @@ export function sandboxPortFromEnv(env: NodeJS.ProcessEnv = process.env): number
 /**
  * Starts the emulators behind one edge endpoint and deploys serverless.yml's queues and tables on it.
  * On a failed deployment everything started is closed again before the error is thrown.
+ *
+ * @param options - port, stage, persistence folder and emulator settings; every field is optional.
+ * @returns the running sandbox: its endpoint, the deployed resources and `stop()`.
+ * @example
+ * const sandbox = await startSandbox({ port: 0 }); // any free port on 127.0.0.1
+ * process.env.AWS_ENDPOINT_URL = sandbox.endpoint;
+ * // ... SDK clients now talk to the sandbox ...
+ * await sandbox.stop();
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const stage = options.stage ?? 'local';

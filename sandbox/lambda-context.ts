@@ -7,13 +7,21 @@ export interface LambdaContextOptions {
   functionName: string;
   /** The function timeout; `getRemainingTimeInMillis()` counts down from it. */
   timeoutMs: number;
-  /** Default 1024, the framework's default. */
+  /**
+   * @default 1024, the framework's default
+   */
   memoryMB?: number;
-  /** Default `AWS_REGION`, else us-east-1. */
+  /**
+   * @default `AWS_REGION`, else us-east-1
+   */
   region?: string;
-  /** Default 000000000000, the sandbox account (events/sandbox-world.json). */
+  /**
+   * @default 000000000000, the sandbox account (events/sandbox-world.json)
+   */
   accountId?: string;
-  /** Default a random UUID, as Lambda does per invocation. */
+  /**
+   * @default a random UUID, as Lambda does per invocation
+   */
   awsRequestId?: string;
   /** Monotonic clock in ms the countdown reads; default `performance.now`. */
   now?: () => number;

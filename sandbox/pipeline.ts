@@ -95,6 +95,15 @@ type ScheduledJob = Parameters<typeof startScheduler>[0]['jobs'][number];
 /**
  * Starts an event-source poller per `sqs` event, the schedules of the `schedule` events and the task
  * schedules, all invoking the functions of serverless.yml, and adds the schedules' admin routes.
+ *
+ * @param sandbox - a started sandbox (its queues, tables and Connect emulator).
+ * @param options - which schedules run on their rates, and the pollers' settings.
+ * @returns the running pipeline: `idle()` waits until every queue is drained, `stop()` stops it.
+ * @example
+ * const sandbox = await startSandbox();
+ * const pipeline = await startPipeline(sandbox);
+ * // publish to the ingest queue, then
+ * await pipeline.stop();
  */
 export async function startPipeline(sandbox: Sandbox, options: PipelineOptions = {}): Promise<Pipeline> {
   // The function modules read their configuration at import time, as on Lambda.

@@ -72,9 +72,15 @@ export interface EventSourcePollerOptions {
     /** Probability (0..1) that an invocation's deletes are skipped after the handler returned. */
     killAfterRate?: number;
   };
-  /** Long-poll wait of the first receive of a batch, 0..20 s; default 20. */
+  /**
+   * Long-poll wait of the first receive of a batch, 0..20 s.
+   * @default 20
+   */
   waitTimeSeconds?: number;
-  /** Random source for faults; default Math.random. */
+  /**
+   * Random source for faults.
+   * @default Math.random
+   */
   random?: () => number;
   onInvocation?: (info: InvocationInfo) => void;
   /** Receive and delete failures (the poller retries receives with backoff). */
@@ -111,9 +117,15 @@ export interface IdleOptions {
    * pushed out). Default true.
    */
   includeInvisible?: boolean;
-  /** How often the queue is checked; default 50 ms. */
+  /**
+   * How often the queue is checked.
+   * @default 50 ms
+   */
   intervalMs?: number;
-  /** Reject with a `PollerIdleTimeoutError` after this long; default: wait indefinitely. */
+  /**
+   * Reject with a `PollerIdleTimeoutError` after this long.
+   * @default wait indefinitely
+   */
   timeoutMs?: number;
 }
 

@@ -16,7 +16,10 @@ export interface ScheduledJob {
   /** Period in ms (see `parseRate`); `Infinity` = on demand only. The first run is one period after start. */
   rateMs: number;
   invoke: (input: unknown) => Promise<unknown>;
-  /** The constant input EventBridge passes; each run gets its own copy. Default `{}`. */
+  /**
+   * The constant input EventBridge passes; each run gets its own copy.
+   * @default `{}`
+   */
   input?: unknown;
 }
 

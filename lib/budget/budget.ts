@@ -33,32 +33,58 @@ import { DeadlineError } from '#lib/retry/errors.ts';
 import { type CurveParams, type CurveState, curveAt, curveThrottled, DEFAULT_CURVE } from './curve.ts';
 import type { BudgetItem, BudgetStore, StatsDelta } from './store.ts';
 
+/**
+ * How a {@link Budget} paces the calls of every instance that shares one StartTaskContact quota.
+ *
+ * @example
+ * const store = new DynamoBudgetStore({ client, tableName: 'task-ingest-prod-budget', operation: 'StartTaskContact' });
+ * const budget = createBudget({ store, ceiling: 2, instances: 4 });
+ * await budget.acquire('normal', deadline);
+ */
 export interface BudgetOptions {
+  /** Where the shared state (the next slot, the rate) lives: DynamoDB in Lambda, memory in unit tests. */
   store: BudgetStore;
   /** Requests/s the service may use at most (the account quota, or the part of it set aside). */
   ceiling: number;
   /** Instances that may run at once (all lanes): the fallback rate is ceiling × fraction ÷ this. */
   instances: number;
-  /** Share of the slots a lower lane still gets while a higher lane is waiting. Default 0.1. */
+  /**
+   * Share of the slots a lower lane still gets while a higher lane is waiting.
+   * @default 0.1
+   */
   laneFloor?: number;
   /**
    * A claim books at most this many intervals ahead (default 2): a decrease takes effect after the
    * slots already booked, so the fewer booked, the sooner; the others wait their turn to claim.
+   * @default 2
    */
   horizonSlots?: number;
-  /** At most one decrease per this many ms across all instances. Default 2,000. */
+  /**
+   * At most one decrease per this many ms across all instances.
+   * @default 2000
+   */
   cooldownMs?: number;
   /**
    * At the top of the curve and while probing, each call goes out up to this fraction of an interval
    * after its slot, at random. Default 0.5. Holding, calls keep to their slots: evenly spaced calls
    * under what another caller leaves collide with its calls least.
+   * @default 0.5
    */
   slotJitter?: number;
-  /** After a decrease, the next slot is at least this far off (ms). Default five intervals at the ceiling. */
+  /**
+   * After a decrease, the next slot is at least this far off (ms).
+   * @default five intervals at the ceiling (5000 / ceiling)
+   */
   pauseMs?: number;
-  /** After a store failure, pace locally this long before trying the store again. Default 30,000. */
+  /**
+   * After a store failure, pace locally this long before trying the store again (ms).
+   * @default 30000
+   */
   fallbackMs?: number;
-  /** The rate policy's parameters (default DEFAULT_CURVE). */
+  /**
+   * The rate policy's parameters.
+   * @default DEFAULT_CURVE
+   */
   curve?: CurveParams;
   /** Epoch ms; injectable for tests. */
   clock?: () => number;

@@ -23,7 +23,7 @@
  * Rates are fractions of the configured ceiling, so the same parameters serve 2/s and 200/s.
  *
  * Tuned with `npm run bench -- quota-sim` (bench/quota-sim.ts: scenario (b) on virtual time, many
- * seeds) and checked with `npm run bench -- quota`: README, "Sharing Connect's quota".
+ * seeds) and checked with `npm run bench -- quota`: docs/BENCHMARKS.md, "Sharing the quota".
  */
 
 export interface CurveParams {

@@ -105,7 +105,10 @@ export interface BudgetStatusInput {
   port: BudgetStatusPort;
   /** Epoch ms. */
   now: number;
-  /** Window length in minutes (default 5). */
+  /**
+   * Window length in minutes.
+   * @default 5
+   */
   minutes?: number;
   operations?: readonly BudgetOperation[];
 }

@@ -156,7 +156,10 @@ export interface DynamoBudgetStoreOptions {
   client: DynamoDBClient;
   tableName: string;
   operation: string;
-  /** A store call slower than this fails (and the budget falls back to its local rate). */
+  /**
+   * A store call slower than this (ms) fails, and the budget falls back to its local rate.
+   * @default 1000
+   */
   timeoutMs?: number;
 }
 

@@ -31,7 +31,10 @@ export interface RateLimiter {
 export interface RateLimiterOptions {
   /** Sustained calls per second; must be > 0. `Infinity` disables shaping. */
   ratePerSecond: number;
-  /** Calls allowed back to back after idleness; default 1 (smooth pacing, no bursts). */
+  /**
+   * Calls allowed back to back after idleness.
+   * @default 1 (smooth pacing, no bursts)
+   */
   burst?: number;
   /** Monotonic milliseconds; injectable for tests. */
   clock?: () => number;
@@ -42,7 +45,10 @@ export interface RateLimiterOptions {
    * waits a random part of one interval, so instances created together do not call in lock-step.
    */
   randomStart?: boolean;
-  /** Uniform in [0, 1), for randomStart and throttled(); injectable for tests. Default Math.random. */
+  /**
+   * Uniform in [0, 1), for randomStart and throttled(); injectable for tests.
+   * @default Math.random
+   */
   random?: () => number;
 }
 

@@ -37,13 +37,30 @@ export type ContactEventsRuntime = {
     eventbridge: EventBridgeClient;
   };
   now?: () => number;
-  /** Default: the Powertools logger. */
+  /**
+   * @default the Powertools logger
+   */
   logger?: Logger;
 };
 
 const isSqsEvent = (event: unknown): event is SQSEvent =>
   typeof event === 'object' && event !== null && Array.isArray((event as { Records?: unknown }).Records);
 
+/**
+ * Builds the contact events Lambda handler. An `SQSEvent` (Connect contact events from the stage's
+ * EventBridge rule) is folded into the ledger; a scheduled event runs the sweep, which reconciles
+ * open tasks with DescribeContact and publishes the outcomes left in the outbox.
+ *
+ * @param runtime - the function's configuration and its AWS clients; `now` and `logger` replace the
+ *   clock and the Powertools logger in tests and in the sandbox.
+ * @returns the middy-wrapped handler for an `SQSEvent` or a scheduled event.
+ * @example
+ * // functions/contact-events.ts
+ * export const handler = createContactEventsHandler({
+ *   config: contactEventsConfigFromEnv(),
+ *   clients: { dynamodb: dynamoDbClient(), connect: connectClient(), sqs: sqsClient(), eventbridge: eventBridgeClient() },
+ * });
+ */
 export function createContactEventsHandler(runtime: ContactEventsRuntime) {
   const { config, clients } = runtime;
   const now = runtime.now ?? clockNow;

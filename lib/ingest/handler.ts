@@ -66,11 +66,18 @@ export interface IngestRuntime {
     eventbridge?: EventBridgeClient;
   };
   now?: () => number;
-  /** Default: the Powertools logger. */
+  /**
+   * @default the Powertools logger
+   */
   log?: Logger;
-  /** Default: the handler's own Powertools metrics. */
+  /**
+   * @default the handler's own Powertools metrics
+   */
   metrics?: IngestMetrics;
-  /** Where the budget's figures go after each invocation (default: Powertools metrics). */
+  /**
+   * Where the budget's figures go after each invocation.
+   * @default Powertools metrics
+   */
   budgetMetrics?: BudgetMetrics;
   /** Sees every record's outcome (the sandbox's live summary). */
   onOutcome?: (record: SQSRecord, outcome: RecordOutcome | { status: 'retry'; error: unknown }) => void;
@@ -192,6 +199,20 @@ export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetri
   };
 }
 
+/**
+ * Builds the ingest Lambda handler: SQS lane records → rules → StartTaskContact, exactly once, with a
+ * partial batch response so only the records that failed come back.
+ *
+ * @param runtime - the function's configuration (from the environment in Lambda) and its AWS clients;
+ *   the optional parts replace the clock, the logger and the metrics in tests and in the sandbox.
+ * @returns the middy-wrapped handler for an `SQSEvent`.
+ * @example
+ * // functions/ingest.ts
+ * export const handler = createIngestHandler({
+ *   config: ingestFunctionConfigFromEnv(),
+ *   clients: { connect: connectClient(), sqs: sqsClient(), dynamodb: dynamoDbClient(), eventbridge: eventBridgeClient() },
+ * });
+ */
 export function createIngestHandler(runtime: IngestRuntime) {
   const metrics = createMetrics();
   const ingestMetrics = runtime.metrics ?? powertoolsIngestMetrics(metrics);

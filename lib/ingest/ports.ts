@@ -39,7 +39,10 @@ export interface StartTaskCall {
   onChainLimit: 'related' | 'park';
   /** The lane the task is started in (the record's queue's lane): the quota budget serves lanes in priority order. */
   lane: Lane;
-  /** The invocation's deadline: no budget slot is waited for past it (default: none). */
+  /**
+   * The invocation's deadline: no budget slot is waited for past it.
+   * @default none
+   */
   deadline?: Deadline;
 }
 

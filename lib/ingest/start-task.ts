@@ -15,7 +15,7 @@
  * A record left IN PROGRESS (another execution is calling Connect right now, or died, or could not
  * delete or complete its record because DynamoDB failed) blocks Powertools until its in-progress expiry,
  * up to a whole function timeout in wall-clock time. Retrying in place meanwhile burns the message's
- * receives (the chaos suite saw valid events parked EXHAUSTED that way). Connect's ClientToken already
+ * receives, until a valid event parks EXHAUSTED. Connect's ClientToken already
  * makes a repeated call return the same contact, so on `IdempotencyAlreadyInProgressError` the call is
  * made directly with the same token: no wait, no second task (reported as a duplicate: the lock's
  * holder claimed the event first). The record completes the next time the event passes through once
@@ -27,7 +27,7 @@
  * starter asks the ledger how many tasks it counts in that chain (`chainTasks`): when the count has
  * reached the limit, the rule's `onChainLimit` decides: `park` fails PERMANENT with code `ChainLimit`
  * (`ChainLimitError`), `related` retries once with RelatedContactId instead (that retry happens on any
- * such 402, without asking the ledger, as before). An unknown chain, or a lookup that fails, leaves the
+ * such 402, without asking the ledger). An unknown chain, or a lookup that fails, leaves the
  * 402 as it is: OVER_QUOTA.
  */
 
@@ -69,7 +69,10 @@ export interface TaskStarterOptions {
   limiter: { acquire(lane?: Lane, deadline?: Deadline): Promise<void>; throttled?(): void };
   /** The ledger's chain count. Without it, every 402 is taken for the active-task quota. */
   chainTasks?: ChainTasksLookup;
-  /** Tasks a PreviousContactId chain can hold (`previousContactChainMax`, default 12). */
+  /**
+   * Tasks a PreviousContactId chain can hold (`previousContactChainMax`.
+   * @default 12)
+   */
   chainLimit?: number;
   /** Where a failed chain lookup is reported (identifiers only). */
   log?: Pick<Logger, 'warn'>;

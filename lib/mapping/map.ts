@@ -26,7 +26,10 @@ export type TaskRequestWithoutToken = Omit<StartTaskContactCommandInput, 'Client
 
 export interface MappedTask {
   request: TaskRequestWithoutToken;
-  /** The rule's idempotency key for this event (default: the envelope id). */
+  /**
+   * The rule's idempotency key for this event.
+   * @default the envelope id
+   */
   idempotencyKey: string;
   /** Epoch ms of the planned transfer: `transfer.at` evaluated, or `opts.now` + `transfer.after`. */
   transferAt?: number;

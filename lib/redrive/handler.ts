@@ -26,7 +26,9 @@ export type RedriveRuntime = {
   /** `dynamodb`: the ledger, to delete OVER_QUOTA copies whose event no longer waits (settled.ts). */
   clients: { sqs: SQSClient; dynamodb?: DynamoDBClient };
   now?: () => number;
-  /** Default: the Powertools logger. */
+  /**
+   * @default the Powertools logger
+   */
   logger?: Logger;
 };
 
@@ -56,6 +58,20 @@ function ledgerDeps(runtime: RedriveRuntime) {
   };
 }
 
+/**
+ * Builds the redrive Lambda handler: a scheduled event replays the DLQ messages that are due (and
+ * gives up, EXHAUSTED, on those out of rounds); an ops event (`{ "mode": "ops-replay", ... }`)
+ * replays what its filter selects.
+ *
+ * @param runtime - the function's configuration and its AWS clients; `now` replaces the clock in tests.
+ * @returns the middy-wrapped handler; it resolves to the run's summary.
+ * @example
+ * // functions/redrive.ts
+ * export const handler = createRedriveHandler({
+ *   config: redriveConfigFromEnv(),
+ *   clients: { sqs: sqsClient(), dynamodb: dynamoDbClient() },
+ * });
+ */
 export function createRedriveHandler(runtime: RedriveRuntime) {
   const { config } = runtime;
   const metrics = createMetrics();

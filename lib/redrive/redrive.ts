@@ -90,14 +90,37 @@ export interface RedriveDeps {
   rejections?: RejectionRecorder;
 }
 
+/**
+ * One redrive run over the DLQ.
+ *
+ * @example
+ * // what the scheduled function does every few minutes
+ * await runRedrive(deps, { mode: 'scheduled', remainingTimeMs: () => context.getRemainingTimeInMillis() });
+ * // what `task-ingest dlq replay --source crm --dry-run` does
+ * await runRedrive(deps, { mode: 'ops-replay', filter: { source: 'crm' }, dryRun: true });
+ */
 export interface RedriveOptions {
+  /**
+   * `scheduled` replays what is due and leaves PERMANENT failures for ops; `ops-replay` replays every
+   * message the filter selects, due or not.
+   */
   mode: 'scheduled' | 'ops-replay';
+  /** Which messages (source, class, code, message ids); every message when absent. */
   filter?: DlqFilter;
-  /** Most messages changed (replayed or rewritten as EXHAUSTED) in this run; default no limit. */
+  /**
+   * Most messages changed (replayed or rewritten as EXHAUSTED) in this run.
+   * @default no limit
+   */
   max?: number;
-  /** Most messages received in this run; default 1,000. */
+  /**
+   * Most messages received in this run.
+   * @default 1000
+   */
   maxScan?: number;
-  /** Change nothing; report what would be done. */
+  /**
+   * Change nothing; report what would be done.
+   * @default false
+   */
   dryRun?: boolean;
   /** Lambda's remaining time; the run stops with a few seconds to spare. */
   remainingTimeMs?: () => number;
@@ -486,7 +509,7 @@ function decide(
     options.filter?.messageIds?.includes(message.messageId)
   ) {
     // Moved here by the queue's redrive policy (no record at all) and named by ops: replay it. Left
-    // unnamed it is only reported, as before. The SQS message id survives that move, so it becomes
+    // unnamed it is only reported. The SQS message id survives that move, so it becomes
     // the event id a raw message without an `id` attribute is known by, as on any first DLQ trip.
     const failure = unrecordedFailure(message.messageId, nowMs, message.sourceQueueArn);
     return {

@@ -31,7 +31,10 @@ export interface ScanOptions {
    * started, and no receive's wait, when less than this (plus that wait) is left.
    */
   reserveMs?: number;
-  /** Receive wait; default 1 s (asks every SQS server rather than a sample). */
+  /**
+   * Receive wait.
+   * @default 1 s (asks every SQS server rather than a sample)
+   */
   waitTimeSeconds?: number;
   /** Returns the outcome, or `stop` as well to end the pass after this message. */
   visit(message: ReceivedMessage): Promise<{ outcome: VisitOutcome; stop?: boolean }>;

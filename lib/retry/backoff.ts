@@ -18,7 +18,10 @@ export interface BackoffConfig {
   baseSeconds: number;
   /** Seconds; no window grows beyond it. */
   capSeconds: number;
-  /** Uniform in [0, 1); injectable for tests. Default `Math.random`. */
+  /**
+   * Uniform in [0, 1); injectable for tests.
+   * @default `Math.random`
+   */
   random?: () => number;
 }
 

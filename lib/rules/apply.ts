@@ -292,7 +292,7 @@ function sortKeys(value: unknown): unknown {
   );
 }
 
-/** The order of a rule's own keys in exported files (README's rule format); other keys follow, sorted. */
+/** The order of a rule's own keys in exported files (docs/RULES.md, "Rule format"); other keys follow, sorted. */
 const KEY_ORDER = [
   'source',
   'ruleId',

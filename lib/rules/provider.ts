@@ -41,7 +41,10 @@ export interface RuleProviderOptions {
   now?: () => number;
   /** Called once per refresh for each skipped rule. Defaults to a warning on stderr (ids and errors only). */
   onInvalidRule?: (report: InvalidRuleReport) => void;
-  /** The Connect limits rules are validated against; default: the documented ones. */
+  /**
+   * The Connect limits rules are validated against.
+   * @default the documented ones
+   */
   limits?: TaskLimits;
 }
 

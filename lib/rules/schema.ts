@@ -7,7 +7,7 @@
  *
  * This module is the shape only (zod). `lib/rules/compile.ts` additionally compiles every JSONata
  * expression; a rule is written only when both pass (`validateRule`). It uses `zod/mini`, the
- * tree-shakable functional build: it is bundled into every Lambda function (cold start, issue 7).
+ * tree-shakable functional build: it is bundled into every Lambda function, so its size is cold-start time.
  */
 
 import { en } from 'zod/locales';
@@ -158,7 +158,10 @@ export const createRuleSchema = z.strictObject({
   instanceId: nonEmpty(100),
   target: targetSchema,
   mapping: mappingSchema,
-  /** JSONata → the event's idempotency key; default: the envelope id. */
+  /**
+   * JSONata → the event's idempotency key.
+   * @default the envelope id
+   */
   idempotencyKey: z.optional(expr),
   transfer: z.optional(transferPlanSchema),
   notify: z.optional(notifySchema),

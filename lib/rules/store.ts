@@ -82,7 +82,10 @@ export interface DynamoRuleStoreOptions {
   tableName: string;
   /** Epoch ms for `updatedAt`; defaults to the service clock. */
   now?: () => number;
-  /** The Connect limits rules are validated against (attribute keys, reference keys); default: the documented ones. */
+  /**
+   * The Connect limits rules are validated against (attribute keys, reference keys).
+   * @default the documented ones
+   */
   limits?: TaskLimits;
   /**
    * The stage's Connect instances (connectInstanceIds): a rule naming another instance is refused with

@@ -30,6 +30,19 @@ export type TransferRuntime = {
   now?: () => number;
 };
 
+/**
+ * Builds the transfer Lambda handler: a scheduled event runs the sweep of due transfer plans
+ * (TransferContact, paced by the shared budget); an event naming one plan runs that plan.
+ *
+ * @param runtime - the function's configuration and its AWS clients; `now` replaces the clock in tests.
+ * @returns the middy-wrapped handler; it resolves to what the invocation did.
+ * @example
+ * // functions/transfer.ts
+ * export const handler = createTransferHandler({
+ *   config: transferConfigFromEnv(),
+ *   clients: { connect: connectClient(), dynamodb: dynamoDbClient() },
+ * });
+ */
 export function createTransferHandler(runtime: TransferRuntime) {
   const { config, clients } = runtime;
   const metrics = createMetrics();

@@ -83,11 +83,17 @@ export interface ConnectEmulatorOptions {
   limits?: ConnectLimitOverrides;
   /** Epoch milliseconds. Default: the sandbox's movable clock (`#lib/clock.ts`). */
   now?: () => number;
-  /** Source of randomness for injected faults, in [0, 1). Default Math.random. */
+  /**
+   * Source of randomness for injected faults, in [0, 1).
+   * @default Math.random
+   */
   random?: () => number;
   /** Configuration applied on creation and restored by reset(). */
   config?: ConnectEmulatorConfigPatch;
-  /** Where contact events go (the sandbox: its EventBridge's default bus); default nowhere. */
+  /**
+   * Where contact events go (the sandbox: its EventBridge's default bus).
+   * @default nowhere
+   */
   contactEvents?: (event: EventEnvelope) => void;
   /**
    * Run what comes due on the emulator clock every this many real milliseconds and whenever the

@@ -23,7 +23,10 @@ const worldSchema = z.object({
       z.object({
         id,
         alias: z.string().optional(),
-        /** `queueId`: the queue a task started on this flow enters (default: the instance's first queue). */
+        /**
+         * `queueId`: the queue a task started on this flow enters.
+         * @default the instance's first queue
+         */
         contactFlows: z
           .array(z.object({ id, name: z.string(), type: z.string().min(1), queueId: id.optional() }))
           .default([]),

@@ -33,13 +33,20 @@ export type { FailedDelivery, KeptEvent } from './state.ts';
 export interface EventsEmulatorOptions {
   /** Sends a rule's event to the SQS queue `queueArn`; throws with the reason when it cannot. */
   deliver(queueArn: string, body: string): void;
-  /** Default 000000000000. */
+  /**
+   * @default 000000000000
+   */
   accountId?: string;
-  /** Default us-east-1. */
+  /**
+   * @default us-east-1
+   */
   region?: string;
   /** Business clock in epoch ms (an entry without Time, bus creation); default the movable clock. */
   now?: () => number;
-  /** Events kept per bus; default 10,000. */
+  /**
+   * Events kept per bus.
+   * @default 10,000
+   */
   keepLimit?: number;
 }
 

@@ -20,7 +20,10 @@ import { optionalString, page, requiredString } from './wire.ts';
 
 export interface PutRuleInput {
   name: string;
-  /** A bus name or ARN; default `default`. */
+  /**
+   * A bus name or ARN.
+   * @default `default`
+   */
   busName?: string;
   /** The pattern: an object (CloudFormation) or JSON text (the API). */
   eventPattern: unknown;

@@ -25,13 +25,22 @@ import { createQueue, createSqsState, queueArn, queueByArn, queueUrl, whenLongPo
  */
 
 export interface SqsEmulatorOptions {
-  /** Account id in queue URLs and ARNs; default 000000000000. */
+  /**
+   * Account id in queue URLs and ARNs.
+   * @default 000000000000
+   */
   accountId?: string;
-  /** Region in ARNs; default us-east-1. */
+  /**
+   * Region in ARNs.
+   * @default us-east-1
+   */
   region?: string;
   /** Business clock in epoch ms (visibility, delays, retention); default the movable `#lib/clock.ts` clock. */
   now?: () => number;
-  /** Random numbers in [0, 1) for fault injection; default Math.random. */
+  /**
+   * Random numbers in [0, 1) for fault injection.
+   * @default Math.random
+   */
   random?: () => number;
 }
 

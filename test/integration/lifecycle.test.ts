@@ -1,5 +1,5 @@
 /**
- * Task lifecycle from upstream events (issue 12): `update` and `complete` rules through the real
+ * Task lifecycle from upstream events: `update` and `complete` rules through the real
  * ingest handler and SDK clients against the sandbox's Connect emulator, in order, out of order and
  * duplicated; and the ops flows around them (fix a rule then replay at once; replaying an EXHAUSTED
  * message gives it a fresh redrive budget).

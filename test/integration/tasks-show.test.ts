@@ -1,5 +1,5 @@
 /**
- * `task-ingest tasks show` and the stage's Connect instance list (issue 12) through the real ingest
+ * `task-ingest tasks show` and the stage's Connect instance list through the real ingest
  * handler and SDK clients against the sandbox: a task shown by ContactId and by source + key after a
  * create and an update; a rule for an instance outside `connectInstanceIds` refused at `rules put`;
  * an event whose (older) rule names such an instance parked PERMANENT InstanceNotAllowed.

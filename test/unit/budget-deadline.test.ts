@@ -126,7 +126,7 @@ describe('the budget within the invocation’s time', () => {
     expect(store.item.tat).toBeCloseTo(T0 + 3 * i, 0);
   });
 
-  it('waits without a deadline as before', async () => {
+  it('waits for its slot however long when no deadline is given', async () => {
     const store = createMemoryBudgetStore();
     const budget = createBudget({
       clock: vt.clock,

@@ -1,6 +1,7 @@
 /**
- * What the README tells ops about the CLI's inputs agrees with the code: the template field types
- * the validator accepts, the task schedules of serverless.yml, and the commands of the CLI reference.
+ * What the docs tell ops about the CLI's inputs agrees with the code: the template field types the
+ * validator accepts and the task schedules of serverless.yml (docs/RULES.md), and the commands of
+ * the CLI reference (docs/CLI.md).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,21 +12,23 @@ import { readServerlessValue } from '#common/serverless-config.ts';
 import { TEMPLATE_FIELD_TYPES } from '#lib/connect/constraints.ts';
 import { isObject } from '#lib/guards.ts';
 
-const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+const docs = resolve(import.meta.dirname, '../../docs');
+const rulesPage = readFileSync(resolve(docs, 'RULES.md'), 'utf8');
+const cliPage = readFileSync(resolve(docs, 'CLI.md'), 'utf8');
 
-/** The body of the first code block after `marker` (`lang` fence). */
-function codeBlockAfter(marker: string, lang: string): string {
-  const at = readme.indexOf(marker);
-  const start = readme.indexOf(`\`\`\`${lang}\n`, at);
-  const end = readme.indexOf('\n```', start + 1);
+/** The body of the first code block after `marker` (`lang` fence) in `page`. */
+function codeBlockAfter(page: string, marker: string, lang: string): string {
+  const at = page.indexOf(marker);
+  const start = page.indexOf(`\`\`\`${lang}\n`, at);
+  const end = page.indexOf('\n```', start + 1);
   if (at === -1 || start === -1 || end === -1) throw new Error(`no ${lang} block after "${marker}"`);
-  return readme.slice(start + lang.length + 4, end);
+  return page.slice(start + lang.length + 4, end);
 }
 
-describe('README', () => {
+describe('docs/RULES.md and docs/CLI.md', () => {
   it('lists every template field type the validator accepts, and no other', () => {
     // Act
-    const listed = /field types\s*\(`([A-Z_ ]+)`\)/.exec(readme)?.[1]?.split(/\s+/) ?? [];
+    const listed = /field types\s*\(`([A-Z_ ]+)`\)/.exec(rulesPage)?.[1]?.split(/\s+/) ?? [];
 
     // Assess
     expect([...listed].sort()).toEqual([...TEMPLATE_FIELD_TYPES].sort());
@@ -34,7 +37,9 @@ describe('README', () => {
   it("shows the task schedules as serverless.yml declares them (each field it shows, serverless.yml's value)", () => {
     // Prepare
     const shown = (
-      parse(codeBlockAfter('## Scheduled tasks', 'yaml')) as { custom: { taskSchedules: unknown[] } }
+      parse(codeBlockAfter(rulesPage, '## Scheduled tasks', 'yaml')) as {
+        custom: { taskSchedules: unknown[] };
+      }
     ).custom.taskSchedules;
     const declared = readServerlessValue('self:custom.taskSchedules', { stage: 'dev' }) as Array<
       Record<string, unknown>
@@ -42,7 +47,7 @@ describe('README', () => {
 
     // Assess: every shown schedule exists, with the same value for each field shown (state aside: a param).
     for (const schedule of shown) {
-      if (!isObject(schedule)) throw new Error('a schedule in the README is not a mapping');
+      if (!isObject(schedule)) throw new Error('a schedule in docs/RULES.md is not a mapping');
       const twin = declared.find((d) => d.name === schedule.name);
       expect(twin, String(schedule.name)).toBeDefined();
       for (const [field, value] of Object.entries(schedule)) {
@@ -63,10 +68,7 @@ describe('README', () => {
     const { program } = await buildProgram({
       io: { stdout: () => {}, stderr: () => {}, readStdin: async () => '' },
     });
-    const reference = readme.slice(
-      readme.indexOf('## CLI reference'),
-      readme.indexOf('### Fix, then replay'),
-    );
+    const reference = cliPage.slice(cliPage.indexOf('## Commands'), cliPage.indexOf('### Fix, then replay'));
     const commands = program.commands.flatMap((group) =>
       group.commands.length === 0 ? [group.name()] : group.commands.map((c) => `${group.name()} ${c.name()}`),
     );

@@ -1,5 +1,5 @@
 /**
- * The pieces of issue 12 that need no sandbox: the update/complete rule format, the default correlation
+ * The task lifecycle pieces that need no sandbox: the update/complete rule format, the default correlation
  * key, update validation, the replay cache hint, the fresh redrive budget and the classification of
  * the new calls' errors. The flows themselves run in test/integration/lifecycle.test.ts.
  */

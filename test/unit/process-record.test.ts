@@ -864,7 +864,7 @@ describe('processRecord within the invocation’s time', () => {
     f.startFailures.push(connectError(ThrottlingException, 'Rate exceeded', 429));
     const sixth = await processRecord(copyDelivered(f, 'copy-19', 2), deps);
 
-    // Assess: 20 copies, none counted, nothing parked; then attempts 5 and 6 are counted as before.
+    // Assess: 20 copies, none counted, nothing parked; then attempts 5 and 6 are counted.
     expect(outcomes.every((o) => o.status === 'returned')).toBe(true);
     expect(failureOf(f.sentBack.at(-1)?.message).inPlace).toEqual({ attempts: 4, taskWaits: 0 });
     expect(fifth).toBeInstanceOf(RecordNotDoneError);

@@ -1,7 +1,7 @@
 /**
  * The scheduled redrive and the OVER_QUOTA copies a freed slot made redundant (lib/redrive/settled.ts):
  * a copy whose task exists, or whose event parked again since, is deleted instead of replayed; a copy
- * whose event still waits is replayed when due, as before; an ops replay and a dry run delete nothing.
+ * whose event still waits is replayed when due; an ops replay and a dry run delete nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { INSTANCE_ID } from '#common/world.ts';

@@ -55,7 +55,10 @@ export interface TransferPage {
 export interface TransferListFilter {
   status?: TransferStatus;
   contactId?: string;
-  /** Items per page (default 50). */
+  /**
+   * Items per page.
+   * @default 50
+   */
   limit?: number;
   cursor?: string;
 }
