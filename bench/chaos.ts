@@ -7,7 +7,8 @@
  *   npm run chaos -- --messages 5000 --seed 42
  *
  * Exits 1 when the run found a violation (a duplicate task, a lost event, a task started outside its
- * lane, a DLQ entry without a reason, an invalid request that reached Connect), 2 when the run could
+ * lane, a DLQ entry without a reason, an invalid request that reached Connect, a lost outcome, two
+ * different outcomes under one id, a ledger entry not in its final state), 2 when the run could
  * not finish: it then prints why and the figures it has (lost, duplicated, still on their way), or,
  * when the sandbox would not even start, one line saying so. Never a stack trace.
  */
@@ -27,7 +28,7 @@ function nonNegativeInteger(value: string): number {
 
 const program = new Command('chaos')
   .description(
-    'Chaos run: faults everywhere, messages in all three lanes, then prove nothing was lost, duplicated (per lane) or sent invalid to Connect',
+    'Chaos run: faults everywhere, messages in all three lanes, agents at work, then prove nothing was lost, duplicated (per lane) or sent invalid to Connect, no outcome lost and every ledger entry final',
   )
   .option('--messages <n>', 'SQS messages to send', positiveInteger, 3000)
   .option('--seed <n>', 'seed of the message mix and the fault draws', nonNegativeInteger, 20240501)

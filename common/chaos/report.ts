@@ -1,9 +1,17 @@
 /**
  * The chaos scenario's verdict: what Connect and the DLQ hold, compared with what upstream sent
  * (common/chaos/scenario.ts), as counts and one line per broken promise, and the lines
- * `npm run chaos` prints. bench/chaos/run.ts gathers the inputs on the sandbox.
+ * `npm run chaos` prints. bench/chaos/run.ts gathers the inputs on the sandbox; the outcomes and the
+ * ledger entries are checked by common/chaos/outcomes.ts.
  */
 import { LANES, type Lane } from '#lib/lanes.ts';
+import {
+  checkLedger,
+  checkOutcomes,
+  type LedgerReport,
+  type OutcomesInput,
+  type OutcomesReport,
+} from './outcomes.ts';
 import { CHAOS_EVENT_ATTRIBUTE, type ChaosEvent, type EventKind, EXPECTED_CODES } from './scenario.ts';
 
 export interface LaneReport {
@@ -72,7 +80,22 @@ export interface ChaosReport {
     redriveRuns: number;
     /** Updates/completes parked TaskNotFound (their create was held up longer) that ops replayed. */
     taskNotFoundReplayed: number;
+    /** The Connect emulator's contact events, with the fault mode's drops and repeats. */
+    contactEvents: { emitted: number; delivered: number; dropped: number; repeated: number };
+    /** contactEvents function invocations on the contact events queue, and those killed before their deletes. */
+    contactEventInvocations: number;
+    killedContactEventInvocations: number;
+    /** PutEvents calls of the ingest and contactEvents functions, and those that "crashed" before or after the bus. */
+    putEvents: { calls: number; crashedBefore: number; crashedAfter: number };
+    /** What the simulated agents did; `refused`: the emulator said no (the task had ended meanwhile). */
+    agents: { accepted: number; completed: number; withAfterWork: number; refused: number };
+    /** Runs of the contact events sweep schedule (each round and the settling at the end). */
+    contactSweeps: { runs: number; failed: number; checked: number; closed: number; drained: number };
   };
+  /** The outcome bus against the end state; absent when the run did not get that far. */
+  outcomes?: OutcomesReport;
+  /** The ledger entries against the emulator; absent when the run did not get that far. */
+  ledger?: LedgerReport;
   rounds: number;
   clockAdvancedSeconds: number;
   faultsOffFromRound: number;
@@ -91,6 +114,15 @@ export interface ChaosTask {
   ClientToken?: string;
   Attributes: Record<string, string>;
   References?: Record<string, { Value?: string }>;
+  /** ACTIVE or ENDED. */
+  State?: string;
+  /** The agent it was connected to. */
+  UserId?: string;
+  DisconnectReason?: string;
+  /** ISO-8601: an agent accepted it. */
+  ConnectedToAgentTimestamp?: string;
+  /** ISO-8601: it ended, after-contact work included. */
+  CompletedTimestamp?: string;
 }
 
 /** One DLQ message as read back: its event's tracking id and failure record, or what is wrong with it. */
@@ -116,6 +148,8 @@ export interface CompareInput {
   startedIn?: ReadonlyMap<string, ReadonlySet<Lane>>;
   /** Tracking id of an update/complete → its deliveries' outcomes; absent: every one counts as lost. */
   lifecycleOutcomes?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The outcome bus and the ledger after the final sweep; absent: not checked (an unfinished run). */
+  loop?: OutcomesInput;
 }
 
 export function increment(counts: Record<string, number>, key: string, by = 1): void {
@@ -280,6 +314,9 @@ function laneFigures(
     const event = byId.get(t.Attributes[CHAOS_EVENT_ATTRIBUTE] ?? '');
     if (!event?.valid) continue;
     const lanes = [...(input.startedIn?.get(t.ClientToken ?? '') ?? [])];
+    // A task Connect created while its caller saw an error (a lost response) has no delivery that saw
+    // it yet; in an unfinished run that delivery may still be on its way: pending, not misplaced.
+    if (lanes.length === 0 && isPending(event.id)) continue;
     const wrong = lanes.filter((lane) => lane !== event.expectedLane);
     if (lanes.length === 0 || wrong.length > 0) {
       byLane[event.lane].misplaced += 1;
@@ -336,6 +373,9 @@ export function compare(input: CompareInput): ChaosReport {
   if (input.unfinished === undefined && input.tasks.length !== valid.length) {
     violations.push(`${input.tasks.length} tasks for ${valid.length} distinct valid events`);
   }
+  const loopInput = input.loop && { ...input, loop: input.loop };
+  const outcomes = loopInput && checkOutcomes(loopInput, violations);
+  const ledger = loopInput && checkLedger(loopInput, violations);
 
   return {
     seed: input.seed,
@@ -377,7 +417,15 @@ export function compare(input: CompareInput): ChaosReport {
       redriveReplayed: 0,
       redriveRuns: 0,
       taskNotFoundReplayed: 0,
+      contactEvents: { emitted: 0, delivered: 0, dropped: 0, repeated: 0 },
+      contactEventInvocations: 0,
+      killedContactEventInvocations: 0,
+      putEvents: { calls: 0, crashedBefore: 0, crashedAfter: 0 },
+      agents: { accepted: 0, completed: 0, withAfterWork: 0, refused: 0 },
+      contactSweeps: { runs: 0, failed: 0, checked: 0, closed: 0, drained: 0 },
     },
+    ...(outcomes ? { outcomes } : {}),
+    ...(ledger ? { ledger } : {}),
     rounds: 0,
     clockAdvancedSeconds: 0,
     faultsOffFromRound: 0,
@@ -391,6 +439,32 @@ export function compare(input: CompareInput): ChaosReport {
 export function chaosExitCode(r: ChaosReport): 0 | 1 | 2 {
   if (r.unfinished !== undefined) return 2;
   return r.violations.length === 0 ? 0 : 1;
+}
+
+/** The outcomes, the ledger, and what drove them: contact events, PutEvents crashes, agents, sweeps. */
+function loopLines(r: ChaosReport): string[] {
+  const o = r.outcomes;
+  const l = r.ledger;
+  const { contactEvents: ce, putEvents: pe, agents: a, contactSweeps: sw } = r.observed;
+  const types = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .map(([type, n]) => `${type.replace('task.', '')} ${n}`)
+      .join(', ');
+  return [
+    ...(o
+      ? [
+          `  outcomes:               ${o.published} published, ${o.distinct} distinct (${types(o.byType)}); ${o.duplicates} duplicates, ${o.conflicting} conflicting`,
+          `                          expected ${o.expected}: ${o.lost} lost${o.lost > 0 ? ` (${types(o.lostByType)})` : ''}, ${o.mismatched} mismatched; ${o.unasked} not asked for; ${o.unread} unread`,
+        ]
+      : ['  outcomes:               not checked']),
+    l
+      ? `  ledger:                 ${l.tasks} tasks: ${l.entries} entries (${l.closed} closed, ${l.open} open), ${l.missing} missing; ${l.notFinal} not final, ${l.pendingEffects} effects pending, ${l.factsDisagree} disagree with the emulator`
+      : '  ledger:                 not checked',
+    `  contact events:         ${ce.emitted} emitted, ${ce.delivered} delivered (${ce.dropped} dropped, ${ce.repeated} repeated); ${r.observed.contactEventInvocations} invocations (${r.observed.killedContactEventInvocations} killed)`,
+    `  PutEvents:              ${pe.calls} calls, ${pe.crashedBefore} crashed before the bus, ${pe.crashedAfter} after`,
+    `  agents:                 ${a.accepted} accepted, ${a.completed} completed (${a.withAfterWork} with after-contact work), ${a.refused} refused`,
+    `  contact sweeps:         ${sw.runs} runs (${sw.failed} failed): ${sw.checked} checked, ${sw.closed} closed, ${sw.drained} drained`,
+  ];
 }
 
 /** The report as the lines `npm run chaos` prints. */
@@ -418,6 +492,7 @@ export function formatChaosReport(r: ChaosReport): string {
       const l = r.byLane[lane];
       return `    ${lane.padEnd(7)} ${l.events} events, ${l.valid} valid, ${l.tasks} tasks, ${l.duplicates} duplicated, ${l.lost} lost, ${l.misplaced} misplaced`;
     }),
+    ...loopLines(r),
     `  invocations:            ${r.observed.invocations} (${r.observed.killedInvocations} killed before their deletes)`,
     `  redrive:                ${r.observed.redriveRuns} runs, ${r.observed.redriveReplayed} replayed; ops replayed ${r.observed.taskNotFoundReplayed} TaskNotFound`,
     '  Connect StartTaskContact outcomes:',

@@ -14,6 +14,7 @@ import {
   QUICK_CONNECT_ID,
 } from '#common/world.ts';
 import { LANES, type Lane } from '#lib/lanes.ts';
+import { OUTCOME_TYPES, type OutcomeType } from '#lib/outcomes/outcome.ts';
 
 export type EventKind =
   | 'cloudevents'
@@ -37,7 +38,11 @@ export const CHAOS_EVENT_ATTRIBUTE = 'chaosEvent';
 
 const tag = `attributes.${CHAOS_EVENT_ATTRIBUTE}`;
 
-/** One rule per upstream shape, modelled on events/rules/*.json. */
+/**
+ * One rule per upstream shape, modelled on events/rules/*.json. Every create rule asks for outcomes
+ * (`notify`): all five, or a few with `data`, so the chaos also proves an outcome is published only
+ * when its rule asks. Update and complete rules publish under their case's create rule.
+ */
 export const CHAOS_RULES: readonly Record<string, unknown>[] = [
   {
     source: 'chaos.crm',
@@ -55,6 +60,7 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
       },
     },
     idempotencyKey: "'case-' & data.caseId",
+    notify: {},
     options: { truncate: false, onChainLimit: 'park' },
   },
   {
@@ -89,6 +95,10 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
       description: 'data.state.reason',
       attributes: { alarmName: 'data.alarmName', [CHAOS_EVENT_ATTRIBUTE]: tag },
     },
+    notify: {
+      outcomes: ['task.created', 'task.accepted', 'task.completed'],
+      data: { alarmName: 'data.alarmName' },
+    },
     options: { lane: 'urgent' },
   },
   {
@@ -103,6 +113,7 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
       scheduledTime: '$millis() + 3600000',
     },
     idempotencyKey: "data.shipmentId & '/' & type",
+    notify: {},
   },
   {
     source: 'chaos.orders',
@@ -118,6 +129,10 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
         'Customer email': { type: 'EMAIL', value: 'data.customerEmail' },
       },
     },
+    notify: {
+      outcomes: ['task.created', 'task.accepted', 'task.completed', 'task.rejected'],
+      data: { orderId: 'data.orderId', total: 'data.total' },
+    },
     options: { lane: 'bulk' },
   },
   {
@@ -126,8 +141,35 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
     instanceId: INSTANCE_ID,
     target: { taskTemplateId: INACTIVE_TEMPLATE_ID },
     mapping: { name: "'Return ' & data.returnId", attributes: { [CHAOS_EVENT_ATTRIBUTE]: tag } },
+    notify: { outcomes: ['task.rejected'] },
   },
 ];
+
+/**
+ * The create rule whose `notify` speaks for each kind's outcomes: its own rule, or, for a CRM case's
+ * updates and close (and their rejections), the case's create rule. Absent: no rule of its source
+ * asks (no source at all, or a source without rules).
+ */
+export const RULE_OF_KIND: Readonly<Partial<Record<EventKind, string>>> = Object.freeze({
+  cloudevents: 'case-opened',
+  update: 'case-opened',
+  complete: 'case-opened',
+  'name-too-long': 'case-opened',
+  'mapping-object': 'case-opened',
+  'invalid-email': 'case-opened',
+  eventbridge: 'alarm-raised',
+  sns: 'delivery-failed',
+  raw: 'order-delayed',
+  'inactive-template': 'return-requested',
+});
+
+/** True when the rule that speaks for `kind` asks for the outcome `type` (`notify.outcomes`, default all). */
+export function asksFor(kind: EventKind, type: OutcomeType): boolean {
+  const rule = CHAOS_RULES.find((r) => r.ruleId === RULE_OF_KIND[kind]);
+  const notify = rule?.notify as { outcomes?: readonly OutcomeType[] } | undefined;
+  if (notify === undefined) return false;
+  return (notify.outcomes ?? OUTCOME_TYPES).includes(type);
+}
 
 /** The failure code each invalid kind must be parked with. */
 export const EXPECTED_CODES: Readonly<Partial<Record<EventKind, string>>> = Object.freeze({
@@ -166,6 +208,8 @@ export interface ChaosEvent {
   caseOf?: string;
   /** `update`: its number (1 is the oldest). */
   seq?: number;
+  /** The envelope's source and id as ingest reads them (absent when the message has no source). */
+  envelope?: { source: string; id: string };
 }
 
 function pick<T>(random: () => number, items: readonly T[]): T {
@@ -177,7 +221,37 @@ function pick<T>(random: () => number, items: readonly T[]): T {
  * back to events.
  */
 export function buildEvent(kind: EventKind, n: number, lane: Lane = 'normal'): ChaosEvent {
-  return { ...buildEventBody(kind, n), lane, expectedLane: RULE_LANES[kind] ?? lane };
+  const envelope = envelopeOf(kind, n);
+  return {
+    ...buildEventBody(kind, n),
+    lane,
+    expectedLane: RULE_LANES[kind] ?? lane,
+    ...(envelope ? { envelope } : {}),
+  };
+}
+
+/** The envelope source and id ingest reads from the message of `kind` number `n` (lib/envelope/parse.ts). */
+function envelopeOf(kind: EventKind, n: number): ChaosEvent['envelope'] {
+  switch (kind) {
+    case 'cloudevents':
+    case 'name-too-long':
+    case 'mapping-object':
+    case 'invalid-email':
+      return { source: 'chaos.crm', id: `case-${n}-opened` };
+    case 'eventbridge':
+      return { source: 'chaos.monitoring', id: `eb-${n}` };
+    case 'sns':
+      // The SNS Message is neither CloudEvents nor EventBridge: the topic and the SNS message id.
+      return { source: SNS_TOPIC, id: `sns-${n}` };
+    case 'raw':
+      return { source: 'chaos.orders', id: `order-${n}-delayed` };
+    case 'unknown-source':
+      return { source: 'chaos.nobody', id: `order-${n}-delayed` };
+    case 'inactive-template':
+      return { source: 'chaos.returns', id: `return-${n}` };
+    default:
+      return undefined;
+  }
 }
 
 function buildEventBody(kind: EventKind, n: number): Omit<ChaosEvent, 'lane' | 'expectedLane'> {
@@ -301,16 +375,21 @@ function buildEventBody(kind: EventKind, n: number): Omit<ChaosEvent, 'lane' | '
 export function buildLifecycleEvent(create: ChaosEvent, kind: 'update' | 'complete', seq = 0): ChaosEvent {
   const n = Number(create.id.slice(3));
   const id = `${create.id}/${kind === 'update' ? `u${seq}` : 'c'}`;
+  const envelope = {
+    source: 'chaos.crm',
+    id: kind === 'update' ? `case-${n}-update-${seq}` : `case-${n}-closed`,
+  };
   return {
     id,
     kind,
     valid: true,
     caseOf: create.id,
     ...(kind === 'update' ? { seq } : {}),
+    envelope,
     body: JSON.stringify({
       specversion: '1.0',
-      source: 'chaos.crm',
-      id: kind === 'update' ? `case-${n}-update-${seq}` : `case-${n}-closed`,
+      source: envelope.source,
+      id: envelope.id,
       type: kind === 'update' ? 'chaos.case.updated' : 'chaos.case.closed',
       time: new Date(
         Date.parse('2024-05-01T09:30:00Z') + (kind === 'update' ? seq : 60) * 60_000,
