@@ -12,7 +12,7 @@
  *   into a no-op, so its queue port's changeVisibility does nothing).
  *
  * The run loop and the figures are bench/workload.ts's runIngestPipeline and bench/quota.ts's
- * drainFigures; `npm run bench -- quota` (scenario a) adds K = 8 and the static shaping.
+ * drainFigures; `npm run bench -- quota` (scenario a) adds K = 8.
  */
 import { type DrainFigures, drainFigures } from './quota.ts';
 import type { Cell, Reporter } from './report.ts';

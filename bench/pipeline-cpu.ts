@@ -112,6 +112,7 @@ export async function pipelineCpuBench(report: Reporter, options: { quick: boole
     figure: 'pipeline median per message',
     value: r.medianMicros,
     unit: 'µs',
-    target: { op: '<=', limit: 50 },
+    // Far below the StartTaskContact call each message feeds (tens of ms), at 2–20 calls a second.
+    target: { op: '<=', limit: 500 },
   });
 }

@@ -1,13 +1,10 @@
 /**
  * Sharing Connect's StartTaskContact quota: the service's shared, adaptive budget (lib/budget/)
- * against the previous per-instance static shaping and against no shaping at all, side by side in
- * the same run, on the sandbox whose Connect emulator enforces the quota with one account-wide token
+ * against no shaping at all, side by side in the same run, on the sandbox whose Connect emulator enforces the quota with one account-wide token
  * bucket (rate = burst = quota).
  *
  * Configurations (bench/workload.ts, Shaping):
- * - shared: the default, one budget for all instances in the budget table (BUDGET_MODE=shared);
- * - static: the previous shaping, BUDGET_MODE=local with each instance at START_TASK_RATE ÷
- *   INGEST_MAX_CONCURRENCY (the normal lane's maximumConcurrency), random phase;
+ * - shared: the service, one budget for all instances in the budget table;
  * - naive: no shaping, 3 SDK attempts, no ChangeMessageVisibility backoff, visibility timeout 30 s.
  *
  * Scenarios:
@@ -36,11 +33,11 @@ import {
   sumCounts,
 } from './workload.ts';
 
-export const SHAPINGS: readonly Shaping[] = ['shared', 'static', 'naive'];
+export const SHAPINGS: readonly Shaping[] = ['shared', 'naive'];
 
 /**
  * Narrowing a run (for repeated measurements of one part): QUOTA_SCENARIOS=a,b,c,
- * QUOTA_SHAPINGS=shared,static,naive, QUOTA_RATES=2,20 (scenario a). Unset: everything.
+ * QUOTA_SHAPINGS=shared,naive, QUOTA_RATES=2,20 (scenario a). Unset: everything.
  */
 function selected<T extends string | number>(variable: string, all: readonly T[]): readonly T[] {
   const raw = process.env[variable];
@@ -111,17 +108,17 @@ export function drainFigures(run: PipelineRun, messages: number): DrainFigures {
   };
 }
 
-/** What the instances' budget was: "shared 2/s", "local 2/s ÷ 4", "none". */
+/** What the instances' budget was: "shared 2/s", "none". */
 function budgetLabel(run: PipelineRun, shaping: Shaping): string {
   const b = run.budget;
   if (shaping === 'naive' || b === undefined) return 'none';
-  return b.mode === 'shared' ? `shared ${b.ceiling}/s` : `local ${b.ceiling}/s ÷ ${b.instances}`;
+  return `shared ${b.ceiling}/s`;
 }
 
 /** A progress line: how long the run took, and its stop (in-flight invocations finishing). */
 function progress(report: Reporter, run: PipelineRun): void {
   report.line(
-    `    ran ${fmt((run.ended - run.started) / 1000, 1)} s, stopped in ${fmt(run.stopSeconds, 1)} s; budget ${run.budget?.mode ?? '?'}`,
+    `    ran ${fmt((run.ended - run.started) / 1000, 1)} s, stopped in ${fmt(run.stopSeconds, 1)} s; budget ${run.budget?.ceiling ?? '?'}/s`,
   );
 }
 
@@ -147,7 +144,7 @@ async function scenarioA(report: Reporter, quick: boolean): Promise<void> {
       `latency = InitiationTimestamp − SentTimestamp; retries = records failed (redelivered); failed batches = invocations that ` +
       `failed as a whole, e.g. the function timeout (nothing deleted: their records come back after the ` +
       `visibility timeout, 360 s, even when their tasks were created, so the queue is not idle). A run stops after ${2 * seconds} s (naive) or ` +
-      `${Math.max(60, 4 * seconds)} s (shared, static) at most ("cut off").`,
+      `${Math.max(60, 4 * seconds)} s (shared) at most ("cut off").`,
   );
   for (const quota of quotas) {
     const rows: Cell[][] = [];
@@ -724,11 +721,10 @@ async function scenarioC(report: Reporter, quick: boolean): Promise<void> {
 
 export async function quotaBench(report: Reporter, options: { quick: boolean }): Promise<void> {
   report.line('');
-  report.line('== quota: shared budget vs static shaping vs naive ==');
+  report.line('== quota: shared budget vs naive ==');
   report.line(
-    'shared = BUDGET_MODE=shared (one adaptive budget in the budget table); static = the previous shaping ' +
-      '(BUDGET_MODE=local, each instance at START_TASK_RATE ÷ INGEST_MAX_CONCURRENCY, random phase); both: 2 SDK attempts, visibility backoff. ' +
-      `naive = pass-through (${NAIVE_RATE}/s), 3 SDK attempts, no ChangeMessageVisibility, visibility timeout ${NAIVE_VISIBILITY_TIMEOUT_SECONDS} s. ` +
+    'shared = one adaptive budget in the budget table, 2 SDK attempts, visibility backoff. ' +
+      `naive = the budget at a ceiling of ${NAIVE_RATE}/s (paces nothing), 3 SDK attempts, no ChangeMessageVisibility, visibility timeout ${NAIVE_VISIBILITY_TIMEOUT_SECONDS} s. ` +
       '"budget" = what the instances used.',
   );
   const scenarios = selected('QUOTA_SCENARIOS', ['a', 'b', 'c']);

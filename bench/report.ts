@@ -6,13 +6,13 @@
 
 export type Cell = string | number | undefined;
 
-export interface Target {
+interface Target {
   /** The figure passes when `value <op> limit`. */
   op: '<=' | '>=' | '>';
   limit: number;
 }
 
-export interface Check {
+interface Check {
   bench: string;
   figure: string;
   value: number;
@@ -45,7 +45,7 @@ export function fmt(value: Cell, digits = 2): string {
   return value.toFixed(digits);
 }
 
-export function passes(value: number, target: Target): boolean {
+function passes(value: number, target: Target): boolean {
   if (target.op === '<=') return value <= target.limit;
   return target.op === '>=' ? value >= target.limit : value > target.limit;
 }

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createConnectClient } from '#lib/aws/connect.ts';
-import type { BudgetConfig, BudgetMode } from '#lib/budget/config.ts';
+import type { BudgetConfig } from '#lib/budget/config.ts';
 import { now } from '#lib/clock.ts';
 import { ingestConfigFromEnv } from '#lib/config.ts';
 import { createIngestHandler, type IngestRuntime } from '#lib/ingest/handler.ts';
@@ -46,7 +46,7 @@ export function readJson<T>(path: string): T {
 }
 
 export const RULE_FILE = 'events/rules/crm-case.json';
-export const MESSAGE_FILE = 'events/messages/cloudevents.json';
+const MESSAGE_FILE = 'events/messages/cloudevents.json';
 
 export interface BacklogMessage {
   body: string;
@@ -176,7 +176,7 @@ export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done
 export const NAIVE_VISIBILITY_TIMEOUT_SECONDS = 30;
 
 /** Turns ChangeMessageVisibility into a no-op on this client (the naive run's queue port). */
-export function withoutVisibilityBackoff(client: SQSClient): SQSClient {
+function withoutVisibilityBackoff(client: SQSClient): SQSClient {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === 'ChangeMessageVisibilityCommand') {
@@ -191,18 +191,15 @@ export function withoutVisibilityBackoff(client: SQSClient): SQSClient {
 
 /**
  * How the ingest instances spend the StartTaskContact quota:
- * - shared: the service's default, one adaptive budget for all instances (BUDGET_MODE=shared);
- * - static: the previous per-instance shaping, START_TASK_RATE ÷ instances with a random phase
- *   (BUDGET_MODE=local);
- * - naive: no shaping (a local budget of 1e6/s: a pass-through), the SDK's default 3 attempts, no
- *   ChangeMessageVisibility backoff (redelivery only by the queues' visibility timeout, set to
- *   NAIVE_VISIBILITY_TIMEOUT_SECONDS for the run).
- * shared and static use the service's Connect client (createConnectClient: 2 attempts) and its
- * visibility backoff.
+ * - shared: the service, one adaptive budget for all instances, its Connect client
+ *   (createConnectClient: 2 attempts) and its visibility backoff;
+ * - naive: no shaping (the budget at a ceiling of NAIVE_RATE, which paces nothing at the quotas the
+ *   bench runs), the SDK's default 3 attempts, no ChangeMessageVisibility backoff (redelivery only by
+ *   the queues' visibility timeout, set to NAIVE_VISIBILITY_TIMEOUT_SECONDS for the run).
  */
-export type Shaping = 'shared' | 'static' | 'naive';
+export type Shaping = 'shared' | 'naive';
 
-/** The naive run's pass-through rate (requests/s): the local budget needs a finite one. */
+/** The naive run's budget ceiling (requests/s): the budget needs a finite one. */
 export const NAIVE_RATE = 1e6;
 
 export interface RunContext {
@@ -251,7 +248,7 @@ export interface PipelineRun {
    * those whose task was created.
    */
   failedBatches: Record<string, number>;
-  /** The budget configuration the first instance read (mode, ceiling, instances). */
+  /** The budget configuration the first instance read (table, ceiling, instances). */
   budget: BudgetConfig | undefined;
   /** Real seconds the pipeline took to stop after the end (in-flight invocations finishing). */
   stopSeconds: number;
@@ -277,19 +274,13 @@ export async function runIngestPipeline(spec: PipelineRunSpec): Promise<Pipeline
   let recordRetries = 0;
   const failedBatches: Record<string, number> = {};
   let budget: BudgetConfig | undefined;
-  const mode: BudgetMode = shaping === 'shared' ? 'shared' : 'local';
   const instances = ingestInstances({
     connect: () => (shaping === 'naive' ? new ConnectClient({ maxAttempts: 3 }) : createConnectClient()),
     config(c) {
-      // BUDGET_MODE is set in the environment too; the override keeps the run right even if the
-      // pipeline's environment ever sets it.
       const out =
         shaping === 'naive'
-          ? { ...c, startTaskRate: NAIVE_RATE, budget: { ...c.budget, mode, ceiling: NAIVE_RATE } }
-          : shaping === 'static'
-            ? // The previous static shaping: each instance at START_TASK_RATE ÷ INGEST_MAX_CONCURRENCY.
-              { ...c, budget: { ...c.budget, mode, instances: c.maxConcurrency } }
-            : { ...c, budget: { ...c.budget, mode } };
+          ? { ...c, startTaskRate: NAIVE_RATE, budget: { ...c.budget, ceiling: NAIVE_RATE } }
+          : c;
       budget ??= out.budget;
       return out;
     },
@@ -327,7 +318,7 @@ export async function runIngestPipeline(spec: PipelineRunSpec): Promise<Pipeline
         );
       }
     }
-    Object.assign(process.env, env, { BUDGET_MODE: mode });
+    Object.assign(process.env, env);
     for (const lane of LANES) {
       const messages = spec.backlog[lane];
       if (messages?.length) await sendBacklog(sandbox.clients.sqs, queues[lane], messages);

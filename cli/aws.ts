@@ -24,7 +24,7 @@ function clientConfig(settings: ResolvedSettings) {
   };
 }
 
-export const defaultClientFactories: ClientFactories = {
+const defaultClientFactories: ClientFactories = {
   dynamo: async (settings) =>
     new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(clientConfig(settings)),
   sqs: async (settings) => new (await import('@aws-sdk/client-sqs')).SQSClient(clientConfig(settings)),

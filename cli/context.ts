@@ -56,18 +56,7 @@ import type { Lane } from '#lib/lanes.ts';
 import type { RuleStore } from '#lib/rules/store.ts';
 
 export type { ClientFactories } from '#cli/aws.ts';
-export {
-  DEFAULT_REGION,
-  type Env,
-  type GlobalOptions,
-  isLoopback,
-  LANE_QUEUES,
-  type ResolvedSettings,
-  resolveSettings,
-  resourceName,
-  SANDBOX_STAGE,
-  SERVICE_NAME,
-} from '#cli/settings.ts';
+export { DEFAULT_REGION, type Env, LANE_QUEUES, resourceName } from '#cli/settings.ts';
 
 export interface CliContext {
   readonly io: CliIo;

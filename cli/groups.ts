@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '#cli/context.ts';
 
 /** What a group's module exports: adds the group's subcommands (or its own arguments and action). */
-export interface CommandGroupModule {
+interface CommandGroupModule {
   register(command: Command, ctx: CliContext): void;
 }
 

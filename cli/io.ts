@@ -43,7 +43,7 @@ export const processIo: CliIo = {
 };
 
 /** Reads a file, or standard input for `-`. */
-export async function readInput(io: CliIo, path: string): Promise<string> {
+async function readInput(io: CliIo, path: string): Promise<string> {
   if (path === '-') return io.readStdin();
   try {
     return await readFile(path, 'utf8');
@@ -59,7 +59,7 @@ export async function readInput(io: CliIo, path: string): Promise<string> {
  * Parses a rule/template/message document: `.yaml`/`.yml` files as YAML, everything else as JSON
  * (standard input: JSON, or YAML when it is not JSON).
  */
-export async function parseDocument(text: string, path: string): Promise<unknown> {
+async function parseDocument(text: string, path: string): Promise<unknown> {
   const yamlFile = /\.ya?ml$/i.test(path);
   if (!yamlFile) {
     try {

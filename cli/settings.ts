@@ -5,7 +5,7 @@
 import { CliUsageError } from '#cli/errors.ts';
 import type { Lane } from '#lib/lanes.ts';
 
-export const SERVICE_NAME = 'connect-task-ingest';
+const SERVICE_NAME = 'connect-task-ingest';
 export const DEFAULT_REGION = 'us-east-1';
 /** The stage the sandbox deploys serverless.yml with. */
 export const SANDBOX_STAGE = 'local';

@@ -27,7 +27,7 @@ import { isObject } from '#lib/guards.ts';
 // ---------------------------------------------------------------------------------------------------
 
 /** A value that may still be a CloudFormation intrinsic (`{ Ref: 'IngestQueue' }`, ...). */
-export type CfnValue = unknown;
+type CfnValue = unknown;
 
 export interface SqsEventConfig {
   /** The queue ARN, usually an intrinsic such as `{ 'Fn::GetAtt': ['IngestQueue', 'Arn'] }`. */
@@ -63,7 +63,7 @@ export interface ScheduleEventConfig {
   enabled: boolean;
 }
 
-export interface FunctionEventConfig {
+interface FunctionEventConfig {
   sqs?: SqsEventConfig;
   schedule?: ScheduleEventConfig;
   /** Any other event type, kept as written (the sandbox ignores these). */
@@ -88,7 +88,7 @@ export interface FunctionConfig {
   events: FunctionEventConfig[];
 }
 
-export interface ProviderConfig {
+interface ProviderConfig {
   name?: string;
   runtime?: string;
   region?: string;

@@ -12,8 +12,6 @@ export const FLOW_ID = 'f1a2b3c4-0000-4000-8000-000000000001';
 export const TRANSFER_FLOW_ID = 'f1a2b3c4-0000-4000-8000-000000000002';
 /** "Transfer to agent" (AGENT_TRANSFER). */
 export const AGENT_TRANSFER_FLOW_ID = 'f1a2b3c4-0000-4000-8000-000000000003';
-/** A flow id of the world's shape that does not exist: ResourceNotFoundException. */
-export const MISSING_FLOW_ID = 'f1a2b3c4-0000-4000-8000-0000000000ff';
 
 /** "BasicQueue". */
 export const BASIC_QUEUE_ID = 'a0a0a0a0-0000-4000-8000-000000000001';
@@ -30,7 +28,5 @@ export const ACTIVE_TEMPLATE_ID = 'd0d0d0d0-0000-4000-8000-000000000001';
 /** "Retired returns template": an INACTIVE task template. */
 export const INACTIVE_TEMPLATE_ID = 'd0d0d0d0-0000-4000-8000-000000000002';
 
-/** An id of the world's shape that names nothing. */
-export const UNKNOWN_ID = '99999999-0000-4000-8000-000000000000';
 /** An instance outside the stage's `connectInstanceIds`. */
 export const OTHER_INSTANCE_ID = 'aaaaaaaa-bbbb-4ccc-8ddd-000000000009';

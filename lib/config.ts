@@ -14,10 +14,8 @@ import { parseTaskLimits, type TaskLimits } from './connect/constraints.ts';
 import { allowedInstanceIdsFromEnv } from './connect/instances.ts';
 import { ConfigError } from './errors.ts';
 import type { Lane, LaneQueueUrls } from './lanes.ts';
-import type { RedriveLimits } from './redrive/redrive.ts';
+import { DEFAULT_TRANSIENT_ROUNDS, type RedriveLimits } from './redrive/redrive.ts';
 import type { BackoffConfig } from './retry/backoff.ts';
-
-export type { BackoffConfig } from './retry/backoff.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -25,7 +23,6 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const CONFIG_DEFAULTS = {
   POWERTOOLS_SERVICE_NAME: 'connect-task-ingest',
   POWERTOOLS_METRICS_NAMESPACE: 'ConnectTaskIngest',
-  BUDGET_MODE: 'shared',
   /** START_TASK_RATE and TRANSFER_RATE: the Connect default quota of both operations, requests/s. */
   RATE: 2,
   BUDGET_LANE_FLOOR: 0.1,
@@ -35,11 +32,7 @@ export const CONFIG_DEFAULTS = {
   TRANSIENT_BACKOFF_MAX_SECONDS: 300,
   OVER_QUOTA_BACKOFF_BASE_SECONDS: 60,
   OVER_QUOTA_BACKOFF_MAX_SECONDS: 3600,
-  /**
-   * A message parked TRANSIENT (its retries in place spent) is replayed by the scheduled redrive this
-   * many times, each after the redrive backoff below, before it waits for ops as EXHAUSTED.
-   */
-  REDRIVE_TRANSIENT_ROUNDS: 5,
+  REDRIVE_TRANSIENT_ROUNDS: DEFAULT_TRANSIENT_ROUNDS,
   /** One redrive run (rate 5 minutes) at least, then doubling up to an hour: about 3 h in all. */
   REDRIVE_TRANSIENT_BACKOFF_BASE_SECONDS: 300,
   REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS: 3600,
@@ -151,12 +144,12 @@ function backoff(env: Env, baseKey: keyof typeof CONFIG_DEFAULTS, capKey: keyof 
  * The backoff of the scheduled redrive's rounds for TRANSIENT records: ingest stamps `nextAttemptAt`
  * with it when it parks one and the redrive derives it for a record without one, so both read it here.
  */
-export function transientRedriveBackoffFromEnv(env: Env = process.env): BackoffConfig {
+function transientRedriveBackoffFromEnv(env: Env = process.env): BackoffConfig {
   return backoff(env, 'REDRIVE_TRANSIENT_BACKOFF_BASE_SECONDS', 'REDRIVE_TRANSIENT_BACKOFF_MAX_SECONDS');
 }
 
 /** The over-quota backoff: ingest parks with it and the redrive defers with it, so both read it here. */
-export function overQuotaBackoffFromEnv(env: Env = process.env): BackoffConfig {
+function overQuotaBackoffFromEnv(env: Env = process.env): BackoffConfig {
   return backoff(env, 'OVER_QUOTA_BACKOFF_BASE_SECONDS', 'OVER_QUOTA_BACKOFF_MAX_SECONDS');
 }
 
@@ -178,18 +171,14 @@ export function budgetConfigFromEnv(
   env: Env = process.env,
   defaultCeiling: number = CONFIG_DEFAULTS.RATE,
 ): BudgetConfig {
-  const mode = text(env, 'BUDGET_MODE', CONFIG_DEFAULTS.BUDGET_MODE);
-  if (mode !== 'shared' && mode !== 'local')
-    throw new ConfigError(`BUDGET_MODE must be "shared" or "local", got "${mode}"`);
   const ceiling = positive(env, ceilingKey, defaultCeiling);
   const instances = instanceKeys.reduce((sum, key) => sum + number(env, key, 0), 0);
   const laneFloor = number(env, 'BUDGET_LANE_FLOOR', CONFIG_DEFAULTS.BUDGET_LANE_FLOOR);
   if (!(laneFloor > 0 && laneFloor < 1))
     throw new ConfigError(`BUDGET_LANE_FLOOR must be between 0 and 1, got ${laneFloor}`);
   const table = env.BUDGET_TABLE?.trim() || undefined;
-  if (mode === 'shared' && table === undefined)
-    throw new ConfigError('BUDGET_TABLE must be set (or BUDGET_MODE=local)');
-  return { mode, table, ceiling, instances: Math.max(1, instances), laneFloor };
+  if (table === undefined) throw new ConfigError('BUDGET_TABLE must be set');
+  return { table, ceiling, instances: Math.max(1, instances), laneFloor };
 }
 
 /**

@@ -10,10 +10,6 @@ export type Lane = (typeof LANES)[number];
 
 export const DEFAULT_LANE: Lane = 'normal';
 
-export function isLane(value: unknown): value is Lane {
-  return typeof value === 'string' && (LANES as readonly string[]).includes(value);
-}
-
 /** 0 for the most urgent lane. */
 export function lanePriority(lane: Lane): number {
   return LANES.indexOf(lane);

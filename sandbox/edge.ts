@@ -22,7 +22,7 @@ export interface EdgeRoutes {
   admin: EmulatorHandler;
 }
 
-export interface EdgeFaults {
+interface EdgeFaults {
   /** Probability that a DynamoDB call gets a 500 InternalServerError (chaos runs). */
   dynamodbErrorRate: number;
 }

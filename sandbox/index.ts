@@ -19,9 +19,9 @@ import { createEventsEmulator, type EventsEmulator } from './events/emulator.ts'
 import { type DeployedResources, deployResources } from './resources.ts';
 import { createSqsEmulator, type SqsEmulator } from './sqs/emulator.ts';
 
-export const SANDBOX_REGION = 'us-east-1';
-export const SANDBOX_ACCOUNT_ID = '000000000000';
-export const DEFAULT_SANDBOX_PORT = 4566;
+const SANDBOX_REGION = 'us-east-1';
+const SANDBOX_ACCOUNT_ID = '000000000000';
+const DEFAULT_SANDBOX_PORT = 4566;
 export const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 /** Connect publishes contact events on the account's default event bus. */
 const DEFAULT_EVENT_BUS = 'default';
@@ -57,8 +57,6 @@ export interface SandboxOptions {
    */
   random?: () => number;
 }
-
-export type { AdminExtension } from './admin.ts';
 
 export interface Sandbox {
   endpoint: string;

@@ -28,7 +28,7 @@ export interface LambdaContextOptions {
 }
 
 /** Thrown by the deprecated callback-style `done`/`succeed`/`fail`: the sandbox runs async handlers only. */
-export class UnsupportedContextMethodError extends SandboxError {
+class UnsupportedContextMethodError extends SandboxError {
   constructor(method: string) {
     super(`context.${method}() is not supported in the sandbox: return a promise from the handler instead`);
   }

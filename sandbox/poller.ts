@@ -38,7 +38,7 @@ import { createLambdaContext } from './lambda-context.ts';
  * The function under the mapping. Its result is checked at run time as Lambda does (`SQSBatchResponse`,
  * nothing, or anything else = an invalid response when ReportBatchItemFailures is on).
  */
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
 
 export interface InvocationInfo {
   records: number;
@@ -92,7 +92,7 @@ export interface EventSourcePollerOptions {
   monotonicNow?: () => number;
 }
 
-export interface PollerStats {
+interface PollerStats {
   invocations: number;
   recordsReceived: number;
   recordsDeleted: number;
@@ -139,7 +139,7 @@ export interface EventSourcePoller {
   busy(): boolean;
 }
 
-export class PollerError extends SandboxError {}
+class PollerError extends SandboxError {}
 
 export class HandlerTimeoutError extends PollerError {
   constructor(functionName: string, timeoutSeconds: number) {
@@ -152,7 +152,7 @@ export class InvalidBatchResponseError extends PollerError {}
 
 export class MalformedSqsMessageError extends PollerError {}
 
-export class PollerStoppedError extends PollerError {
+class PollerStoppedError extends PollerError {
   constructor() {
     super('The event-source poller was stopped before the queue became idle');
   }

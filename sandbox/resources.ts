@@ -26,31 +26,31 @@ import { CreateQueueCommand, type QueueAttributeName, type SQSClient } from '@aw
 import { SandboxError } from './errors.ts';
 import type { EventsEmulator } from './events/emulator.ts';
 
-export class ResourceDeployError extends SandboxError {}
+class ResourceDeployError extends SandboxError {}
 
 interface CfnResource {
   Type: string;
   Properties?: Record<string, unknown>;
 }
 
-export interface DeployedQueue {
+interface DeployedQueue {
   logicalId: string;
   name: string;
   url: string;
   arn: string;
 }
-export interface DeployedTable {
+interface DeployedTable {
   logicalId: string;
   name: string;
   arn: string;
 }
 
-export interface DeployedBus {
+interface DeployedBus {
   logicalId: string;
   name: string;
   arn: string;
 }
-export interface DeployedRule {
+interface DeployedRule {
   logicalId: string;
   name: string;
   arn: string;

@@ -11,7 +11,7 @@ import { SandboxError } from './errors.ts';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
-export interface ScheduledJob {
+interface ScheduledJob {
   name: string;
   /** Period in ms (see `parseRate`); `Infinity` = on demand only. The first run is one period after start. */
   rateMs: number;
@@ -33,7 +33,7 @@ export interface ScheduleRun {
   error?: unknown;
 }
 
-export interface ScheduleInfo {
+interface ScheduleInfo {
   name: string;
   /** Null when the job only runs on demand. */
   rateMs: number | null;
@@ -60,7 +60,7 @@ export interface Scheduler {
   list(): ScheduleInfo[];
 }
 
-export class SchedulerError extends SandboxError {}
+class SchedulerError extends SandboxError {}
 
 export class UnknownScheduleError extends SchedulerError {
   readonly schedule: string;

@@ -23,7 +23,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** At most this many occurrences of one schedule per clock move; the rest are counted as dropped. */
 const MAX_PER_MOVE = 1000;
 
-export interface TaskScheduleInfo {
+interface TaskScheduleInfo {
   name: string;
   expression: string;
   timezone: string;

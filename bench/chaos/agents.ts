@@ -28,7 +28,7 @@ export const DEFAULT_AGENT_SHARES: Readonly<AgentShares> = Object.freeze({
   afterWorkSeconds: Object.freeze({ min: 10, max: 240 }),
 });
 
-export interface AgentFigures {
+interface AgentFigures {
   accepted: number;
   completed: number;
   withAfterWork: number;

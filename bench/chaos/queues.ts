@@ -9,7 +9,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DlqRead } from '#common/chaos/report.ts';
+import type { DlqRead } from '#common/chaos/reads.ts';
 import { CHAOS_EVENT_ATTRIBUTE, type ChaosEvent } from '#common/chaos/scenario.ts';
 import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { sendBacklog } from '../workload.ts';

@@ -54,7 +54,8 @@ import type { ConnectClient } from '@aws-sdk/client-connect';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type ChaosReport, type ChaosTask, compare } from '#common/chaos/report.ts';
+import type { ChaosTask } from '#common/chaos/reads.ts';
+import { type ChaosReport, compare } from '#common/chaos/report.ts';
 import { buildMix, CHAOS_RULES, type ChaosEvent } from '#common/chaos/scenario.ts';
 import { seededRandom } from '#common/random.ts';
 import { createConnectClient } from '#lib/aws/connect.ts';
@@ -95,9 +96,6 @@ import { type PassProbe, type Progress, type WaitPolicy, waitForPass, waitPolicy
 
 // ------------------------------------------------------------------------------------------------
 // Options
-
-export type { ChaosFaults } from './faults.ts';
-export { DEFAULT_CHAOS_FAULTS } from './faults.ts';
 
 export interface ChaosOptions {
   /** SQS messages to send (upstream duplicates included). */

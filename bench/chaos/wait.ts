@@ -57,7 +57,7 @@ export type PassOutcome =
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 /** "records handled 5210, Connect calls 6012, …": the counters as a person reads them. */
-export function formatProgress(progress: Progress): string {
+function formatProgress(progress: Progress): string {
   return Object.entries(progress)
     .map(([name, n]) => `${name} ${n}`)
     .join(', ');

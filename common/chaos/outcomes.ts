@@ -17,7 +17,7 @@
  */
 import { outcomeId } from '#lib/idempotency/ids.ts';
 import { OUTCOME_TYPES, type OutcomeType } from '#lib/outcomes/outcome.ts';
-import type { ChaosTask, DlqRead } from './report.ts';
+import type { ChaosTask, DlqRead } from './reads.ts';
 import { asksFor, CHAOS_EVENT_ATTRIBUTE, type ChaosEvent } from './scenario.ts';
 
 /** One outcome as the outcome bus kept it: the CloudEvent of the entry's Detail. */
@@ -106,7 +106,7 @@ interface Expected {
 }
 
 /** JSON with the keys of every object sorted: two copies compare equal whatever their key order. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
@@ -176,7 +176,7 @@ function expectedOutcomes(input: LoopCheckInput): Expected[] {
 }
 
 /** The paths (`data.failure.dlqMessageId`) at which two JSON values differ. */
-export function differingPaths(a: unknown, b: unknown, path = ''): string[] {
+function differingPaths(a: unknown, b: unknown, path = ''): string[] {
   const isObject = (v: unknown): v is Record<string, unknown> =>
     v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isObject(a) && isObject(b)) {

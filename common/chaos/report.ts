@@ -12,9 +12,10 @@ import {
   type OutcomesInput,
   type OutcomesReport,
 } from './outcomes.ts';
+import type { ChaosTask, DlqRead } from './reads.ts';
 import { CHAOS_EVENT_ATTRIBUTE, type ChaosEvent, type EventKind, EXPECTED_CODES } from './scenario.ts';
 
-export interface LaneReport {
+interface LaneReport {
   /** Events sent to this lane's queue (upstream duplicates not counted twice). */
   events: number;
   valid: number;
@@ -104,33 +105,6 @@ export interface ChaosReport {
   unfinished?: string;
   /** Every broken promise, one line each; empty when the run is clean. */
   violations: string[];
-}
-
-/** A task as the Connect emulator shows it: the members the comparison reads. */
-export interface ChaosTask {
-  ContactId: string;
-  Name?: string;
-  Description?: string;
-  ClientToken?: string;
-  Attributes: Record<string, string>;
-  References?: Record<string, { Value?: string }>;
-  /** ACTIVE or ENDED. */
-  State?: string;
-  /** The agent it was connected to. */
-  UserId?: string;
-  DisconnectReason?: string;
-  /** ISO-8601: an agent accepted it. */
-  ConnectedToAgentTimestamp?: string;
-  /** ISO-8601: it ended, after-contact work included. */
-  CompletedTimestamp?: string;
-}
-
-/** One DLQ message as read back: its event's tracking id and failure record, or what is wrong with it. */
-export interface DlqRead {
-  eventId?: string;
-  failureClass?: string;
-  code?: string;
-  problem?: string;
 }
 
 export interface CompareInput {

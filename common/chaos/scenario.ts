@@ -150,7 +150,7 @@ export const CHAOS_RULES: readonly Record<string, unknown>[] = [
  * updates and close (and their rejections), the case's create rule. Absent: no rule of its source
  * asks (no source at all, or a source without rules).
  */
-export const RULE_OF_KIND: Readonly<Partial<Record<EventKind, string>>> = Object.freeze({
+const RULE_OF_KIND: Readonly<Partial<Record<EventKind, string>>> = Object.freeze({
   cloudevents: 'case-opened',
   update: 'case-opened',
   complete: 'case-opened',
@@ -185,7 +185,7 @@ export const EXPECTED_CODES: Readonly<Partial<Record<EventKind, string>>> = Obje
 const VALID_KINDS: readonly EventKind[] = ['cloudevents', 'eventbridge', 'sns', 'raw'];
 
 /** The lane a valid kind's rule puts its events in (the others keep the lane they were sent to). */
-export const RULE_LANES: Readonly<Partial<Record<EventKind, Lane>>> = Object.freeze({
+const RULE_LANES: Readonly<Partial<Record<EventKind, Lane>>> = Object.freeze({
   eventbridge: 'urgent',
   raw: 'bulk',
 });

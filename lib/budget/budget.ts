@@ -1,7 +1,7 @@
 /**
  * One budget per Connect quota the service spends, shared by every instance of a function.
  *
- * Mechanism (measured against per-instance shaping in `npm run bench -- quota`):
+ * Mechanism (measured in `npm run bench -- quota`, beside a naive consumer):
  * - Slots, not shares. Each call claims the next free slot of the account-wide schedule with one
  *   conditional UpdateItem on the budget item (lib/budget/store.ts): slots are one interval apart
  *   whatever the number of instances, so instances never collide on Connect's bucket and need no
@@ -31,7 +31,7 @@ import { DEFAULT_LANE, LANES, type Lane, lanePriority } from '#lib/lanes.ts';
 import { type Deadline, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
 import { DeadlineError } from '#lib/retry/errors.ts';
 import { type CurveParams, type CurveState, curveAt, curveThrottled, DEFAULT_CURVE } from './curve.ts';
-import type { BudgetItem, BudgetStore, StatsDelta } from './store.ts';
+import type { BudgetItem, BudgetStore, ClaimInput, StatsDelta } from './store.ts';
 
 /**
  * How a {@link Budget} paces the calls of every instance that shares one StartTaskContact quota.
@@ -97,7 +97,7 @@ export interface BudgetOptions {
 }
 
 /** What the budget did since the last snapshot (published as metrics per invocation). */
-export interface BudgetSnapshot {
+interface BudgetSnapshot {
   /** Requests/s the budget allows now. */
   rate: number;
   ceiling: number;
@@ -274,10 +274,55 @@ function enqueue(queue: Waiter[], waiter: Waiter): void {
   queue.splice(at, 0, waiter);
 }
 
+/**
+ * One step of a shared claim, from the budget item as last read: wait until a time, or send a claim.
+ * Throws `DeadlineError` when every slot a claim could book from here on is later than `latestAt`.
+ */
+function nextClaimStep(
+  item: BudgetItem,
+  lane: Lane,
+  t: number,
+  latestAt: number,
+  p: { intervalMs: number; horizonSlots: number; laneFloor: number; ceiling: number },
+): { kind: 'wait'; until: number } | { kind: 'claim'; input: ClaimInput } {
+  const { intervalMs, laneFloor } = p;
+  const horizonMs = Math.max(p.horizonSlots * intervalMs, MIN_HORIZON_MS);
+  const plan = planClaim(item, lane, t, { intervalMs, horizonMs, laneFloor });
+  // Every slot a claim can book from here on is at or after this.
+  const earliest = plan.kind === 'wait' ? plan.until : plan.mode === 'idle' ? t : (item.tat ?? t);
+  if (earliest > latestAt) throw new DeadlineError('a budget slot', earliest - t, latestAt - t);
+  if (plan.kind === 'wait') return plan;
+  const input: ClaimInput = {
+    lane,
+    now: t,
+    intervalMs,
+    ceiling: p.ceiling,
+    mode: plan.mode,
+    latest: Math.min(t + horizonMs, latestAt),
+    higher: LANES.filter((h) => lanePriority(h) < lanePriority(lane)),
+    floorDue: t - intervalMs / laneFloor,
+  };
+  return { kind: 'claim', input };
+}
+
 interface Runtime {
   clock: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
+}
+
+/** The slot source's options with their defaults filled in. */
+function slotSettings(options: BudgetOptions) {
+  return {
+    laneFloor: options.laneFloor ?? 0.1,
+    horizonSlots: options.horizonSlots ?? 2,
+    cooldownMs: options.cooldownMs ?? 2_000,
+    fallbackMs: options.fallbackMs ?? 30_000,
+    curve: options.curve ?? DEFAULT_CURVE,
+    // After a decrease nobody calls for five intervals at the ceiling: Connect's bucket, emptied by the
+    // calls that drew the throttle, refills before anyone (the other caller included) calls again.
+    pauseMs: options.pauseMs ?? 5_000 / options.ceiling,
+  };
 }
 
 /**
@@ -286,15 +331,8 @@ interface Runtime {
  */
 function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runtime) {
   const { store, ceiling } = options;
-  const laneFloor = options.laneFloor ?? 0.1;
-  const horizonSlots = options.horizonSlots ?? 2;
-  const cooldownMs = options.cooldownMs ?? 2_000;
-  const fallbackMs = options.fallbackMs ?? 30_000;
-  const curve = options.curve ?? DEFAULT_CURVE;
+  const { laneFloor, horizonSlots, cooldownMs, fallbackMs, curve, pauseMs } = slotSettings(options);
   const state = (): CurveState => ({ hold: item.wmax ?? curve.max, throttleAt: item.throttleAt });
-  // After a decrease nobody calls for five intervals at the ceiling: Connect's bucket, emptied by the
-  // calls that drew the throttle, refills before anyone (the other caller included) calls again.
-  const pauseMs = options.pauseMs ?? 5_000 / ceiling;
 
   let item: BudgetItem = { demandUntil: {}, floorAt: {} };
   let fallbackUntil = 0;
@@ -331,27 +369,14 @@ function createSlotSource(options: BudgetOptions, { clock, sleep, random }: Runt
     for (;;) {
       const t = clock();
       const intervalMs = intervalAt(t);
-      const horizonMs = Math.max(horizonSlots * intervalMs, MIN_HORIZON_MS);
-      const plan = planClaim(item, lane, t, { intervalMs, horizonMs, laneFloor });
-      // Every slot a claim can book from here on is at or after this.
-      const earliest = plan.kind === 'wait' ? plan.until : plan.mode === 'idle' ? t : (item.tat ?? t);
-      if (earliest > latestAt) throw new DeadlineError('a budget slot', earliest - t, latestAt - t);
-      if (plan.kind === 'wait') {
+      const step = nextClaimStep(item, lane, t, latestAt, { intervalMs, horizonSlots, laneFloor, ceiling });
+      if (step.kind === 'wait') {
         // A little jitter: instances that learnt the same time do not all retry at once.
-        await sleep(Math.max(1, plan.until - t + random() * Math.min(50, intervalMs / 4)));
+        await sleep(Math.max(1, step.until - t + random() * Math.min(50, intervalMs / 4)));
         item = await store.read();
         continue;
       }
-      const result = await store.claim({
-        lane,
-        now: t,
-        intervalMs,
-        ceiling,
-        mode: plan.mode,
-        latest: Math.min(t + horizonMs, latestAt),
-        higher: LANES.filter((h) => lanePriority(h) < lanePriority(lane)),
-        floorDue: t - intervalMs / laneFloor,
-      });
+      const result = await store.claim(step.input);
       if (result.granted) {
         granted(result.item);
         return result.slot;

@@ -8,7 +8,7 @@ import { LANES } from '#lib/lanes.ts';
 import { metrics } from '#lib/observability/powertools.ts';
 import type { Budget } from './budget.ts';
 
-export type BudgetMetricName =
+type BudgetMetricName =
   | 'QuotaCalls'
   | 'QuotaThrottled'
   | 'BudgetRate'

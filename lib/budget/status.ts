@@ -21,7 +21,7 @@ import { BudgetStatusError } from './errors.ts';
 
 /** The operations that have a budget item. */
 export const BUDGET_OPERATIONS = ['StartTaskContact', 'TransferContact'] as const;
-export type BudgetOperation = (typeof BUDGET_OPERATIONS)[number];
+type BudgetOperation = (typeof BUDGET_OPERATIONS)[number];
 
 export const DEFAULT_STATUS_MINUTES = 5;
 /** Upper bound of the window (the stats items expire; a day of minute items is 1,440 keys per operation). */
@@ -38,7 +38,7 @@ export interface BudgetStatusPort {
   getItems(ids: readonly string[]): Promise<ReadonlyMap<string, BudgetRecord>>;
 }
 
-export interface MinuteFigures {
+interface MinuteFigures {
   /** Epoch minute (Math.floor(epochMs / 60,000)). */
   minute: number;
   /** ISO time the minute starts. */
@@ -47,7 +47,7 @@ export interface MinuteFigures {
   throttled: number;
 }
 
-export interface LaneFigures {
+interface LaneFigures {
   /** Slots granted to the lane over the window. */
   granted: number;
   /** Summed wait for those slots (ms). */
@@ -266,7 +266,7 @@ export async function readBudgetStatus(input: BudgetStatusInput): Promise<Budget
   };
 }
 
-export type DrainBasis =
+type DrainBasis =
   /** Nothing is waiting. */
   | 'empty'
   /** backlog ÷ the rate achieved over the window. */

@@ -96,7 +96,7 @@ function num(v: unknown): number | undefined {
 }
 
 /** Decodes a stored budget item (unknown attributes ignored; a missing item is empty). */
-export function toBudgetItem(raw: Record<string, unknown> | undefined): BudgetItem {
+function toBudgetItem(raw: Record<string, unknown> | undefined): BudgetItem {
   const item: BudgetItem = { demandUntil: {}, floorAt: {} };
   if (!raw) return item;
   for (const key of ['tat', 'wmax', 'throttleAt', 'ceiling'] as const) {
@@ -113,7 +113,7 @@ export function toBudgetItem(raw: Record<string, unknown> | undefined): BudgetIt
 }
 
 /** The condition and update of one claim (exported for the unit tests of the expressions). */
-export function claimExpressions(input: ClaimInput): {
+function claimExpressions(input: ClaimInput): {
   update: string;
   condition: string;
   values: Record<string, number>;

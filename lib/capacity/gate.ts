@@ -17,7 +17,7 @@ import type { SlotLedger } from '#lib/ledger/port.ts';
 import { ActiveTasksAtQuotaError } from './errors.ts';
 
 /** A slot taken for one StartTaskContact call. */
-export interface Slot {
+interface Slot {
   /** Gives the slot back: no task came of the call (an error, a 402, a duplicate). Never throws. */
   giveBack(): Promise<void>;
 }

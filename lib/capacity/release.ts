@@ -15,7 +15,7 @@ import type { LedgerStore, WaiterLedger } from '#lib/ledger/port.ts';
 import { type OutgoingMessage, readDlqMessage, toReplayMessage } from '#lib/retry/dlq-message.ts';
 
 /** How long a release holds a waiter before another may take it (a crashed release's waiter comes back). */
-export const RELEASE_CLAIM_MS = 60_000;
+const RELEASE_CLAIM_MS = 60_000;
 
 export interface ReleaseDeps {
   waiters: WaiterLedger;

@@ -13,7 +13,7 @@ import { LimitsConfigError } from './errors.ts';
 
 /** Reference types in the Amazon Connect API model. */
 export const REFERENCE_TYPES = ['URL', 'ATTACHMENT', 'NUMBER', 'STRING', 'DATE', 'EMAIL'] as const;
-export type ReferenceType = (typeof REFERENCE_TYPES)[number];
+type ReferenceType = (typeof REFERENCE_TYPES)[number];
 
 /**
  * Task template field types: the Amazon Connect API model's TaskTemplateFieldType. The task template

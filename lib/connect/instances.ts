@@ -61,7 +61,7 @@ export function instanceNotAllowed(
 }
 
 /** `arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:instance/<id>` as Fn::Sub text. */
-export function instanceArnTemplate(instanceId: string): string {
+function instanceArnTemplate(instanceId: string): string {
   return `arn:\${AWS::Partition}:connect:\${AWS::Region}:\${AWS::AccountId}:instance/${instanceId}`;
 }
 

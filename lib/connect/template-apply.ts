@@ -98,7 +98,7 @@ export interface AppliedTemplate {
 }
 
 /** The ClientToken of a create: the same file applied twice (or retried) is one create. */
-export function templateClientToken(instanceId: string, spec: TemplateSpec): string {
+function templateClientToken(instanceId: string, spec: TemplateSpec): string {
   return createHash('sha256')
     .update(JSON.stringify([instanceId, spec]))
     .digest('hex')

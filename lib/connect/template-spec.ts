@@ -32,7 +32,7 @@ import * as z from 'zod/mini';
 import { TEMPLATE_FIELD_TYPES, type TemplateFieldType } from '#lib/connect/constraints.ts';
 import { isObject } from '#lib/guards.ts';
 
-export const TEMPLATE_LIMITS = Object.freeze({
+const TEMPLATE_LIMITS = Object.freeze({
   nameMaxLength: 100,
   descriptionMaxLength: 255,
   contactFlowIdMaxLength: 500,
@@ -56,7 +56,7 @@ function boundedString(max: number) {
 }
 
 const templateStatusSchema = z.enum(['ACTIVE', 'INACTIVE'], { error: 'must be ACTIVE or INACTIVE' });
-export type TemplateStatus = z.infer<typeof templateStatusSchema>;
+type TemplateStatus = z.infer<typeof templateStatusSchema>;
 
 const templateFieldSchema = z.strictObject(
   {
@@ -76,7 +76,7 @@ const templateFieldSchema = z.strictObject(
 );
 type FileField = z.infer<typeof templateFieldSchema>;
 /** A field as a file gives it (`type` required) or as an instance has it (where Connect may omit `Type`). */
-export type TemplateFieldSpec = Omit<FileField, 'type'> & { type?: TemplateFieldType };
+type TemplateFieldSpec = Omit<FileField, 'type'> & { type?: TemplateFieldType };
 
 const fieldNames = z.optional(
   z.array(z.string({ error: 'must be a field name (a string)' }), {
@@ -241,7 +241,7 @@ export function validateTemplateFile(input: unknown): TemplateFileValidation {
 const sortedUnique = (list: readonly string[]) => [...new Set(list)].sort();
 
 /** The canonical form (see the module comment). */
-export function normalizeSpec(spec: TemplateSpec): TemplateSpec {
+function normalizeSpec(spec: TemplateSpec): TemplateSpec {
   const defaults: Record<string, string> = {};
   for (const key of Object.keys(spec.defaults).sort()) defaults[key] = spec.defaults[key] as string;
   return {

@@ -13,7 +13,7 @@ import type { ContactFact } from './progress.ts';
 /** The reference of every fact read with DescribeContact: one reading per type, however often it is read. */
 export const DESCRIBE_REF = 'describe';
 
-export type DescribedContact = { found: false } | { found: true; facts: ContactFact[] };
+type DescribedContact = { found: false } | { found: true; facts: ContactFact[] };
 
 export type ContactDescriber = (instanceId: string, contactId: string) => Promise<DescribedContact>;
 

@@ -30,7 +30,7 @@ export type ContactEventType = (typeof CONTACT_EVENT_TYPES)[number];
 export type FactSource = 'event' | 'reconcile' | 'api';
 
 /** What Connect said of the contact at one point: the agent, the queue, every time so far (epoch ms). */
-export interface ContactSnapshot {
+interface ContactSnapshot {
   agentId?: string;
   queueId?: string;
   initiatedAt?: number;
@@ -64,7 +64,7 @@ export interface TaskView extends ContactSnapshot {
 const VIA_RANK: Record<FactSource, number> = { api: 0, reconcile: 1, event: 2 };
 
 /** True when `a` takes the place of `b` (same type): a total order, so the fold is order-independent. */
-export function outranks(a: ContactFact, b: ContactFact): boolean {
+function outranks(a: ContactFact, b: ContactFact): boolean {
   if (VIA_RANK[a.via] !== VIA_RANK[b.via]) return VIA_RANK[a.via] > VIA_RANK[b.via];
   if (a.at !== b.at) return a.at > b.at;
   return a.ref > b.ref;

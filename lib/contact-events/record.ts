@@ -22,13 +22,13 @@ import { ContactNotYetKnownError } from './errors.ts';
 import { readContactEvent } from './event.ts';
 
 /** An unknown contact's event younger than this is retried, for its entry may still be written. */
-export const UNKNOWN_RETRY_WINDOW_MS = 5 * 60_000;
+const UNKNOWN_RETRY_WINDOW_MS = 5 * 60_000;
 /** ... on its receives before this one ... */
-export const UNKNOWN_RETRY_RECEIVES = 4;
+const UNKNOWN_RETRY_RECEIVES = 4;
 /** ... after 2, 4, then 8 seconds: the entry is written right after StartTaskContact answers. */
-export const unknownRetrySeconds = (receives: number) => 2 ** Math.min(3, Math.max(1, receives));
+const unknownRetrySeconds = (receives: number) => 2 ** Math.min(3, Math.max(1, receives));
 
-export type ContactEventMetric =
+type ContactEventMetric =
   | 'ContactEventsApplied'
   | 'ContactEventsUnchanged'
   | 'ContactEventsUnknown'

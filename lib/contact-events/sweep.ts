@@ -77,7 +77,7 @@ export interface SweepSummary {
 }
 
 /** The next check of an open task: soon in after-contact work, else after half its age (bounded). */
-export function nextCheckAt(progress: TaskProgress, now: number): number {
+function nextCheckAt(progress: TaskProgress, now: number): number {
   if (viewOf(progress.facts).state === 'DISCONNECTED') return now + AFTER_WORK_RECHECK_MS;
   const halfAge = (now - progress.entry.createdAt) / 2;
   return now + Math.min(MAX_RECHECK_MS, Math.max(MIN_RECHECK_MS, halfAge));

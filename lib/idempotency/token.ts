@@ -63,7 +63,7 @@ export function transferClientToken(contactId: string, planId: string): string {
 }
 
 /** Prefix of the ledger's chain counter keys (never a `cti1-` token, so never a task's ledger entry). */
-export const CHAIN_KEY_PREFIX = 'chain#';
+const CHAIN_KEY_PREFIX = 'chain#';
 
 /**
  * The ledger key of the counter of tasks chained to one contact by PreviousContactId.
@@ -86,7 +86,7 @@ function ledgerKey(prefix: string, what: string, parts: readonly [string, string
 }
 
 /** Prefix of the ledger's contact index keys (never a `cti1-` token, so never a task's ledger entry). */
-export const CONTACT_KEY_PREFIX = 'contact#';
+const CONTACT_KEY_PREFIX = 'contact#';
 
 /**
  * The ledger key of the index item that finds a task's entry from its ContactId.
@@ -110,7 +110,7 @@ export function outcomeItemKey(outcomeId: string): string {
 }
 
 /** Prefix of the ledger items of OVER_QUOTA events waiting for a slot. */
-export const WAITER_KEY_PREFIX = 'waiter#';
+const WAITER_KEY_PREFIX = 'waiter#';
 
 /** The ledger key of the waiter of the task `clientToken` (one per task, however often it parks). */
 export function waiterKey(clientToken: string): string {
@@ -118,7 +118,7 @@ export function waiterKey(clientToken: string): string {
 }
 
 /** Prefix of the ledger items counting an instance's active-task slots in use. */
-export const SLOTS_KEY_PREFIX = 'slots#';
+const SLOTS_KEY_PREFIX = 'slots#';
 
 /** The ledger key of the slot count of `instanceId` (lib/capacity/gate.ts). */
 export function slotsKey(instanceId: string): string {

@@ -21,7 +21,7 @@ import { type IngestOutcomes, newEntryState } from './outcomes.ts';
 import type { AfterCreate, TransferRequester } from './ports.ts';
 
 /** Deliveries during which a transfer's target may still be on its way (the creating event not yet ingested). */
-export const TRANSFER_TARGET_GRACE_RECEIVES = 3;
+const TRANSFER_TARGET_GRACE_RECEIVES = 3;
 
 export function createAfterCreate(deps: {
   /** A ledger without chain counters (a fake, say) records entries and counts no chain. */

@@ -47,7 +47,7 @@ import { createTaskStarter } from './start-task.ts';
  * record, the ledger and transfer-plan writes or the failure's one SQS send, and the batch response
  * to the event source (INGEST_TAIL_MS).
  */
-export const INGEST_TAIL_MS = 3_000;
+const INGEST_TAIL_MS = 3_000;
 export const INGEST_DEADLINE_MARGIN_MS =
   CONNECT_TIMEOUTS.connectionMs + CONNECT_TIMEOUTS.requestMs + INGEST_TAIL_MS;
 
@@ -83,7 +83,7 @@ export interface IngestRuntime {
   onOutcome?: (record: SQSRecord, outcome: RecordOutcome | { status: 'retry'; error: unknown }) => void;
 }
 
-export function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): IngestDeps & {
+function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): IngestDeps & {
   registerLambdaContext(context: Context): void;
   budget: Budget;
 } {

@@ -36,7 +36,7 @@ export function forwardedEventId(record: Pick<SQSRecord, 'messageAttributes'>): 
   return value === undefined || value === '' ? undefined : value;
 }
 
-export interface ForwardMessage {
+interface ForwardMessage {
   MessageBody: string;
   MessageAttributes: Record<string, MessageAttributeValue>;
 }

@@ -74,7 +74,7 @@ const BUSY_POLL_MS = 250;
 /** What an attempt returns when another delivery holds a live lease on the task. */
 const BUSY = Symbol('busy');
 /** How long the event being applied holds the task: longer than the ingest function's timeout (60 s). */
-export const DEFAULT_LIFECYCLE_LEASE_MS = 5 * 60 * 1000;
+const DEFAULT_LIFECYCLE_LEASE_MS = 5 * 60 * 1000;
 
 /** UpdateContact and StopContact, as the lifecycle needs them. */
 export interface ContactActions {
@@ -83,7 +83,7 @@ export interface ContactActions {
   stopContact(input: { InstanceId: string; ContactId: string }): Promise<'stopped' | 'ended'>;
 }
 
-export type LifecycleResult =
+type LifecycleResult =
   | { status: 'updated'; contactId: string; clientToken: string; truncated: string[] }
   | { status: 'completed'; contactId: string; clientToken: string; alreadyEnded: boolean }
   | {

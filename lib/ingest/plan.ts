@@ -61,7 +61,7 @@ export interface PlanProgress {
   clientToken?: string;
 }
 
-export type PlanStep = 'select' | 'instance' | 'map' | 'validate';
+type PlanStep = 'select' | 'instance' | 'map' | 'validate';
 
 export type TaskPlan =
   | {

@@ -13,7 +13,7 @@ import type { Deadline } from '#lib/retry/deadline.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
 
 /** Set on a message an ops replay sent back: the first message of each replay refreshes the cache. */
-export interface CacheHint {
+interface CacheHint {
   replayId?: string;
 }
 
@@ -74,9 +74,6 @@ export interface QueueActions {
   /** The lanes `forward` can reach; absent or empty: none (every record stays in its arrival lane). */
   lanes?: readonly Lane[];
 }
-
-/** The ledger's own entry type: what ingest records for each task it created. */
-export type { LedgerEntry } from '#lib/ledger/port.ts';
 
 /** Called after a task exists (fresh or duplicate): ledger and transfer plan, both idempotent writes. */
 export type AfterCreate = (input: {

@@ -77,7 +77,7 @@ export const MAX_COPY_DELAY_SECONDS = 900;
  * How long a record the invocation could not attempt stays away: a few seconds (jittered so the
  * records of one batch do not come back together), never the queue's visibility timeout.
  */
-export const NOT_ATTEMPTED_DELAY_SECONDS = { min: 1, max: 5 } as const;
+const NOT_ATTEMPTED_DELAY_SECONDS = { min: 1, max: 5 } as const;
 
 /** A jittered delay in NOT_ATTEMPTED_DELAY_SECONDS, whole seconds. */
 export function notAttemptedDelaySeconds(random: () => number = Math.random): number {

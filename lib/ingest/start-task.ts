@@ -55,7 +55,7 @@ import { ChainLimitError, ConnectResponseError } from './errors.ts';
 import type { StartTaskCall, StartTaskResult, TaskStarter } from './ports.ts';
 
 /** How many tasks the ledger counts in the chain of `previousContactId`; undefined when it knows none. */
-export type ChainTasksLookup = (instanceId: string, previousContactId: string) => Promise<number | undefined>;
+type ChainTasksLookup = (instanceId: string, previousContactId: string) => Promise<number | undefined>;
 
 export interface TaskStarterOptions {
   connect: ConnectClient;
@@ -85,7 +85,7 @@ export interface TaskStarterOptions {
  * Connect refuses a ScheduledTime in the past, and one that was ahead when the event was planned can
  * pass while the call waits for its budget slot or crosses the network.
  */
-export const SCHEDULE_LEAD_MS = 2_000;
+const SCHEDULE_LEAD_MS = 2_000;
 
 interface StoredResult {
   contactId: string;

@@ -116,8 +116,6 @@ export function chainCountOf(item: Record<string, unknown>): number {
 
 /** The pending index (serverless.yml, LedgerTable `byPending`): partition and sort key attributes. */
 export const PENDING_INDEX = 'byPending';
-export const PEND_PK = 'pendPk';
-export const PEND_AT = 'pendAt';
 /** The partition of ended tasks and rejections whose effects are not all acknowledged. */
 export const OUTBOX_PARTITION = 'outbox';
 /** The partition of an instance's open tasks. */

@@ -22,7 +22,7 @@ import { RuleEvaluationError } from '#lib/rules/errors.ts';
 import { DurationError, MappingError } from './errors.ts';
 
 /** A StartTaskContact request before its ClientToken is set. */
-export type TaskRequestWithoutToken = Omit<StartTaskContactCommandInput, 'ClientToken'>;
+type TaskRequestWithoutToken = Omit<StartTaskContactCommandInput, 'ClientToken'>;
 
 export interface MappedTask {
   request: TaskRequestWithoutToken;

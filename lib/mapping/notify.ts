@@ -10,7 +10,7 @@ import type { CompiledRule } from '#lib/rules/compile.ts';
 import { MappingError } from './errors.ts';
 
 /** The most `notify.data` may weigh as JSON: an outcome must always fit in one PutEvents entry (256 KB). */
-export const NOTIFY_DATA_MAX_BYTES = 8 * 1024;
+const NOTIFY_DATA_MAX_BYTES = 8 * 1024;
 
 /** The rule's `notify`, its data evaluated; undefined when the rule asks for no outcomes. */
 export async function evaluateNotify(compiled: CompiledRule, env: Envelope): Promise<NotifySpec | undefined> {

@@ -4,7 +4,7 @@
  * tests pass a recorder. Fields carry identifiers, classes and counts only, never task contents
  * (attribute values, descriptions, emails are customer data). Pass an error as the `error` field.
  */
-export type LogValue = string | number | boolean | readonly string[] | Error | undefined | null;
+type LogValue = string | number | boolean | readonly string[] | Error | undefined | null;
 export type LogFields = Readonly<Record<string, LogValue>>;
 
 export interface Logger {

@@ -35,7 +35,7 @@ export interface NotifySpec {
 }
 
 /** The event an outcome is about: the create event (or the rejected event). */
-export interface OutcomeSubject {
+interface OutcomeSubject {
   source: string;
   id: string;
   idempotencyKey?: string;

@@ -18,7 +18,7 @@ import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
 import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
 
 /** Hold while listing: long enough for a pass over a few thousand messages, short if the CLI dies. */
-export const LIST_HOLD_SECONDS = 60;
+const LIST_HOLD_SECONDS = 60;
 
 export interface DlqOpsDeps {
   sqs: SqsPort;

@@ -59,7 +59,7 @@ export function parseRedriveEvent(
   );
 }
 
-export type RedriveMetricName = 'Replayed' | 'Deferred' | 'Exhausted' | 'Superseded' | 'RedriveProblems';
+type RedriveMetricName = 'Replayed' | 'Deferred' | 'Exhausted' | 'Superseded' | 'RedriveProblems';
 
 /** Where an invocation's counts and log lines go (a Powertools `Logger` is a `Logger` as it is). */
 export type RedriveObservability = {

@@ -24,7 +24,6 @@
 
 import { randomUUID } from 'node:crypto';
 import { now as clockNow } from '#lib/clock.ts';
-import { CONFIG_DEFAULTS } from '#lib/config.ts';
 import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
 import { cutMessage } from '#lib/retry/classify.ts';
@@ -46,7 +45,13 @@ import type { ReceivedMessage, SqsPort } from './sqs-port.ts';
 export const MAX_DEFER_SECONDS = 43_200 - 60;
 export const DEFAULT_MAX_SCAN = 1_000;
 /** Visibility while a run holds messages, when the caller gives no remaining time. */
-export const DEFAULT_HOLD_SECONDS = 300;
+const DEFAULT_HOLD_SECONDS = 300;
+/**
+ * REDRIVE_TRANSIENT_ROUNDS when unset: a message parked TRANSIENT (its retries in place spent) is
+ * replayed by the scheduled redrive this many times, each after the redrive backoff, before it waits
+ * for ops as EXHAUSTED.
+ */
+export const DEFAULT_TRANSIENT_ROUNDS = 5;
 
 export interface RedriveLimits {
   /** REDRIVE_MAX_ATTEMPTS: give up once `attempts` or `redriveCount` reaches it. */
@@ -55,7 +60,8 @@ export interface RedriveLimits {
   maxAgeSeconds: number;
   /**
    * REDRIVE_TRANSIENT_ROUNDS: a TRANSIENT record is replayed until it has had this many rounds, then
-   * left for ops as EXHAUSTED (0: at once). Default CONFIG_DEFAULTS.REDRIVE_TRANSIENT_ROUNDS.
+   * left for ops as EXHAUSTED (0: at once).
+   * @default DEFAULT_TRANSIENT_ROUNDS
    */
   transientRounds?: number;
 }
@@ -130,9 +136,9 @@ export interface RedriveOptions {
   onProgress?: (summary: Readonly<RedriveSummary>) => void;
 }
 
-export type RedriveActionKind = 'replay' | 'defer' | 'exhaust' | 'leave' | 'drop';
+type RedriveActionKind = 'replay' | 'defer' | 'exhaust' | 'leave' | 'drop';
 
-export interface RedriveAction {
+interface RedriveAction {
   messageId: string;
   action: RedriveActionKind;
   class?: FailureClass;
@@ -146,7 +152,7 @@ export interface RedriveAction {
   reason: string;
 }
 
-export interface RedriveProblem {
+interface RedriveProblem {
   messageId: string;
   problem: string;
 }
@@ -226,7 +232,7 @@ function decideTransient(
   nowMs: number,
 ): Decision {
   const rounds = failure.transientRounds ?? 0;
-  const limit = limits.transientRounds ?? CONFIG_DEFAULTS.REDRIVE_TRANSIENT_ROUNDS;
+  const limit = limits.transientRounds ?? DEFAULT_TRANSIENT_ROUNDS;
   if (rounds >= limit) {
     return {
       kind: 'exhaust',
@@ -296,7 +302,7 @@ function holdSecondsFor(options: RedriveOptions): number {
  * it), so that an ops replay carries the same metadata as any other replay. Its lane is the lane of
  * the queue SQS moved it from (`DeadLetterQueueSourceArn`), when SQS reports one.
  */
-export function unrecordedFailure(messageId: string, nowMs: number, sourceQueueArn?: string): FailureRecord {
+function unrecordedFailure(messageId: string, nowMs: number, sourceQueueArn?: string): FailureRecord {
   const at = new Date(nowMs).toISOString();
   return {
     v: 1,

@@ -18,7 +18,7 @@ import { IngestRetryError } from '#lib/ingest/errors.ts';
 import type { FailureClass } from './failure-record.ts';
 
 /** The classes an error can fall into (`EXHAUSTED` is only ever set by the redrive). */
-export type ErrorClass = Exclude<FailureClass, 'EXHAUSTED'>;
+type ErrorClass = Exclude<FailureClass, 'EXHAUSTED'>;
 
 export interface Classification {
   class: ErrorClass;

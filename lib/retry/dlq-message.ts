@@ -121,7 +121,7 @@ function mapAttributes<A, B>(
  * Puts `record` beside the original body and attributes: one extra attribute when a slot is free,
  * otherwise a `WrappedMessage` body whose only attribute is the record (`wrapped: true`).
  */
-export function composeMessage(
+function composeMessage(
   body: string,
   attributes: Record<string, SqsAttributeValue>,
   record: FailureRecord,

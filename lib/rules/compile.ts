@@ -53,7 +53,7 @@ export interface BoundExpression {
   evaluate(env: Envelope): Promise<unknown>;
 }
 
-export interface CompiledReference {
+interface CompiledReference {
   readonly key: string;
   /** ATTACHMENT only in an update mapping. */
   readonly type: 'URL' | 'NUMBER' | 'STRING' | 'DATE' | 'EMAIL' | 'ATTACHMENT';
@@ -290,134 +290,6 @@ function keyErrors(rule: CreateRule | UpdateRule, limits: TaskLimits): string[] 
   return errors;
 }
 
-/** Returned by a fast evaluator when the input needs JSONata's full semantics (e.g. arrays). */
-const BAIL: unique symbol = Symbol('bail');
-type FastEvaluator = (env: Envelope) => unknown;
-
-const LITERAL_KEYS = new Set(['type', 'value', 'position']);
-const PATH_KEYS = new Set(['type', 'steps']);
-const BINARY_KEYS = new Set(['type', 'value', 'position', 'lhs', 'rhs']);
-// The parser also sets `name` (undefined for a plain call): accepted only while undefined.
-const FUNCTION_KEYS = new Set(['type', 'name', 'value', 'position', 'arguments', 'procedure']);
-
-/**
- * `$string(x)` exactly as JSONata computes it, for the inputs where that is plain: strings as they
- * are, booleans as `true`/`false`, integers below 10^15 in decimal (JSONata formats numbers through
- * 15 significant digits, which is exact there). Anything else (null, other numbers, objects) → BAIL.
- */
-function fastString(value: unknown): unknown {
-  if (value === undefined || value === BAIL || typeof value === 'string') return value;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) < 1e15)
-    return String(value);
-  return BAIL;
-}
-
-function onlyKeys(node: object, allowed: ReadonlySet<string>): boolean {
-  for (const key of Object.keys(node)) if (!allowed.has(key)) return false;
-  return true;
-}
-
-/**
- * A direct evaluator for the expressions rules use most — literals, plain field paths
- * (`data.customer.email`), `$string(...)`, `&` concatenation and `=` / `!=` comparison of those — with exactly
- * JSONata's semantics on the inputs it accepts, and `BAIL` on any other input (arrays, where JSONata
- * maps and flattens; non-string operands of `&`, where it formats numbers; objects under `=`), so the
- * caller falls back to the full JSONata evaluation. This keeps a warmed rule's mapping in the
- * microseconds: JSONata's async evaluator costs a few microseconds per expression even for a field.
- * Returns undefined when the expression has any other shape.
- */
-function fastEvaluator(node: jsonata.ExprNode): FastEvaluator | undefined {
-  // `path` is missing from the ExprNode type union of jsonata's typings, though the parser emits it.
-  switch (node.type as string) {
-    case 'string':
-    case 'number':
-    case 'value': {
-      if (!onlyKeys(node, LITERAL_KEYS)) return undefined;
-      const value: unknown = node.value;
-      return () => value;
-    }
-    case 'path': {
-      const steps = node.steps ?? [];
-      if (!onlyKeys(node, PATH_KEYS) || steps.length === 0) return undefined;
-      const names: string[] = [];
-      for (const step of steps) {
-        if (step.type !== 'name' || typeof step.value !== 'string' || !onlyKeys(step, LITERAL_KEYS))
-          return undefined;
-        names.push(step.value);
-      }
-      return (env) => {
-        let current: unknown = env;
-        for (const name of names) {
-          if (Array.isArray(current)) return BAIL;
-          if (current === null || typeof current !== 'object' || !Object.hasOwn(current, name))
-            return undefined;
-          current = (current as Record<string, unknown>)[name];
-        }
-        return Array.isArray(current) ? BAIL : current;
-      };
-    }
-    case 'function': {
-      const procedure = (node as { procedure?: jsonata.ExprNode }).procedure;
-      const args = (node as { arguments?: jsonata.ExprNode[] }).arguments ?? [];
-      if (
-        !onlyKeys(node, FUNCTION_KEYS) ||
-        (node as { name?: unknown }).name !== undefined ||
-        node.value !== '(' ||
-        procedure?.type !== 'variable' ||
-        procedure.value !== 'string' ||
-        args.length !== 1
-      ) {
-        return undefined;
-      }
-      const arg = fastEvaluator(args[0] as jsonata.ExprNode);
-      if (arg === undefined) return undefined;
-      return (env) => fastString(arg(env));
-    }
-    case 'binary': {
-      if (
-        !onlyKeys(node, BINARY_KEYS) ||
-        Array.isArray(node.lhs) ||
-        node.lhs === undefined ||
-        node.rhs === undefined
-      ) {
-        return undefined;
-      }
-      const lhs = fastEvaluator(node.lhs);
-      const rhs = fastEvaluator(node.rhs);
-      if (lhs === undefined || rhs === undefined) return undefined;
-      const primitive = (v: unknown) =>
-        v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
-      switch (node.value) {
-        case '&':
-          return (env) => {
-            const l = lhs(env);
-            const r = rhs(env);
-            if ((l !== undefined && typeof l !== 'string') || (r !== undefined && typeof r !== 'string'))
-              return BAIL;
-            return (l ?? '') + (r ?? '');
-          };
-        case '=':
-        case '!=': {
-          const equal = node.value === '=';
-          return (env) => {
-            const l = lhs(env);
-            const r = rhs(env);
-            if (l === BAIL || r === BAIL) return BAIL;
-            if (l === undefined || r === undefined) return false;
-            if (!primitive(l) || !primitive(r)) return BAIL;
-            return (l === r) === equal;
-          };
-        }
-        default:
-          return undefined;
-      }
-    }
-    default:
-      return undefined;
-  }
-}
-
 /** JSONata error codes whose `value` is a guard limit, not data: their message is safe to keep. */
 const GUARD_CODES = new Set(['D1011', 'D1012', 'D2014', 'D2015']);
 
@@ -445,7 +317,6 @@ function bind(rule: Rule, path: string, text: string): BoundExpression {
   );
   expression.registerFunction('millis', () => now(), '<:n>');
 
-  const fast = fastEvaluator(expression.ast());
   const { ruleId, source } = rule;
   const fail = (code: string, detail: string, position?: number): RuleEvaluationError =>
     new RuleEvaluationError(
@@ -458,27 +329,25 @@ function bind(rule: Rule, path: string, text: string): BoundExpression {
     path,
     text,
     async evaluate(env: Envelope): Promise<unknown> {
-      let result: unknown = fast === undefined ? BAIL : fast(env);
-      if (result === BAIL) {
-        try {
-          result = await expression.evaluate(env);
-        } catch (error) {
-          const e = (isObject(error) ? error : {}) as JsonataErrorLike;
-          const code = typeof e.code === 'string' ? e.code : 'Unknown';
-          const position = typeof e.position === 'number' ? e.position : undefined;
-          // JSONata interpolates the offending value into some messages (e.g. D3030 quotes the string
-          // it could not cast), and `$error()` messages are built by the rule: both may carry customer
-          // data, so those messages are withheld and only the code/position are reported.
-          const safe =
-            typeof e.message === 'string' &&
-            code !== 'D3137' &&
-            (e.value === undefined || GUARD_CODES.has(code));
-          throw fail(
-            code,
-            safe ? (e.message as string) : 'evaluation failed (message withheld: it may quote data)',
-            position,
-          );
-        }
+      let result: unknown;
+      try {
+        result = await expression.evaluate(env);
+      } catch (error) {
+        const e = (isObject(error) ? error : {}) as JsonataErrorLike;
+        const code = typeof e.code === 'string' ? e.code : 'Unknown';
+        const position = typeof e.position === 'number' ? e.position : undefined;
+        // JSONata interpolates the offending value into some messages (e.g. D3030 quotes the string
+        // it could not cast), and `$error()` messages are built by the rule: both may carry customer
+        // data, so those messages are withheld and only the code/position are reported.
+        const safe =
+          typeof e.message === 'string' &&
+          code !== 'D3137' &&
+          (e.value === undefined || GUARD_CODES.has(code));
+        throw fail(
+          code,
+          safe ? (e.message as string) : 'evaluation failed (message withheld: it may quote data)',
+          position,
+        );
       }
       if (typeof result === 'string' && result.length > EVALUATION_GUARDS.maxOutputChars) {
         throw fail(

@@ -23,9 +23,9 @@ const nonEmpty = (max: number) => z.string().check(z.minLength(1), z.maxLength(m
 /** A JSONata expression, compiled separately. */
 const expr = z.string().check(z.minLength(1, 'expression must not be empty'));
 
-export const REFERENCE_TYPE_AT_CREATION = z.enum(['URL', 'NUMBER', 'STRING', 'DATE', 'EMAIL']);
+const REFERENCE_TYPE_AT_CREATION = z.enum(['URL', 'NUMBER', 'STRING', 'DATE', 'EMAIL']);
 /** The reference types UpdateContact takes (its API reference): ATTACHMENT too. */
-export const REFERENCE_TYPE_AT_UPDATE = z.enum(['URL', 'ATTACHMENT', 'NUMBER', 'STRING', 'DATE', 'EMAIL']);
+const REFERENCE_TYPE_AT_UPDATE = z.enum(['URL', 'ATTACHMENT', 'NUMBER', 'STRING', 'DATE', 'EMAIL']);
 
 const targetSchema = z
   .strictObject({
@@ -41,13 +41,13 @@ const targetSchema = z
     ),
   );
 
-export const referenceMappingSchema = z.strictObject({
+const referenceMappingSchema = z.strictObject({
   type: REFERENCE_TYPE_AT_CREATION,
   /** JSONata → string (DATE: ISO-8601 or epoch, sent as epoch seconds). */
   value: expr,
 });
 
-export const mappingSchema = z.strictObject({
+const mappingSchema = z.strictObject({
   /** JSONata → string. Required by StartTaskContact. */
   name: expr,
   description: z.optional(expr),
@@ -107,7 +107,7 @@ export const transferPlanSchema = z
  * For `action: "transfer"`: the message asks to transfer the task created for an earlier event of
  * the same source, found by that event's idempotency key.
  */
-export const transferRequestSchema = z
+const transferRequestSchema = z
   .strictObject({
     /** JSONata → the earlier event's idempotency key. */
     targetKey: expr,
@@ -117,7 +117,7 @@ export const transferRequestSchema = z
   })
   .check(oneDestination('transfer request'));
 
-export const ruleOptionsSchema = z.strictObject({
+const ruleOptionsSchema = z.strictObject({
   /** Truncate Name/Description to the limit instead of refusing the message. */
   truncate: z._default(z.boolean(), false),
   /** On the 12-task PreviousContactId chain limit (402): retry as RelatedContactId, or park in the DLQ. */
@@ -184,7 +184,7 @@ export const dropRuleSchema = z.strictObject({
 });
 
 /** What an `update` rule changes on the task: UpdateContact's Name, Description and References. */
-export const updateMappingSchema = z
+const updateMappingSchema = z
   .strictObject({
     /** JSONata → string. */
     name: z.optional(expr),
@@ -237,7 +237,7 @@ export const completeRuleSchema = z.strictObject({
   action: z.literal('complete'),
 });
 
-export const ruleSchema = z.union([
+const ruleSchema = z.union([
   createRuleSchema,
   transferRuleSchema,
   dropRuleSchema,
@@ -248,12 +248,5 @@ export const ruleSchema = z.union([
 export type Rule = z.output<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;
 export type CreateRule = z.output<typeof createRuleSchema>;
-export type TransferRule = z.output<typeof transferRuleSchema>;
-export type DropRule = z.output<typeof dropRuleSchema>;
 export type UpdateRule = z.output<typeof updateRuleSchema>;
-export type CompleteRule = z.output<typeof completeRuleSchema>;
-export type LifecycleRule = UpdateRule | CompleteRule;
 export type TransferPlan = z.output<typeof transferPlanSchema>;
-export type TransferRequest = z.output<typeof transferRequestSchema>;
-export type RuleMapping = z.output<typeof mappingSchema>;
-export type RuleNotify = z.output<typeof notifySchema>;

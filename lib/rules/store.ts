@@ -34,7 +34,7 @@ import type { Rule } from '#lib/rules/schema.ts';
 import { RuleConflictError, RuleStoreError, RuleValidationError } from './errors.ts';
 
 /** Bookkeeping the store adds to every rule it writes. */
-export interface RuleMeta {
+interface RuleMeta {
   /** 1 on create, incremented by every put. */
   version: number;
   /** ISO-8601 time of the last put. */

@@ -14,10 +14,10 @@
  */
 import { scheduleInput, scheduleLogicalId, type TaskSchedule } from '#lib/schedules/declaration.ts';
 
-export const SCHEDULE_GROUP_ID = 'TaskScheduleGroup';
-export const SCHEDULER_ROLE_ID = 'TaskSchedulerRole';
+const SCHEDULE_GROUP_ID = 'TaskScheduleGroup';
+const SCHEDULER_ROLE_ID = 'TaskSchedulerRole';
 /** The queue every schedule sends to: the ingest queue (normal lane). */
-export const TARGET_QUEUE_ID = 'IngestQueue';
+const TARGET_QUEUE_ID = 'IngestQueue';
 
 export interface ScheduleResourcesInput {
   schedules: readonly TaskSchedule[];

@@ -26,12 +26,12 @@ import {
 import { TaskScheduleError } from './errors.ts';
 
 /** The placeholder EventBridge Scheduler replaces with the occurrence's scheduled time. */
-export const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
+const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
 
 /** Scheduler's schedule names: letters, digits, `-`, `_`, `.`; 1-64 characters. */
 const NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
 /** Scheduler's Input is at most 8,192 characters (CloudFormation: Target.Input, maximum 8192). */
-export const MAX_INPUT_LENGTH = 8192;
+const MAX_INPUT_LENGTH = 8192;
 /** StartDate / EndDate: an ISO-8601 date-time with an explicit zone (`Z` or `+01:00`). */
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -85,7 +85,6 @@ const taskScheduleEventSchema = z.strictObject(
   },
   { error: 'must be a mapping with source, type and optional data' },
 );
-export type TaskScheduleEvent = z.infer<typeof taskScheduleEventSchema>;
 
 const taskScheduleSchema = z.strictObject(
   {
@@ -263,7 +262,7 @@ export function renderOccurrence(schedule: TaskSchedule, scheduledMs: number): s
   return scheduleInput(schedule).replaceAll(SCHEDULED_TIME_PLACEHOLDER, formatScheduledTime(scheduledMs));
 }
 
-export function scheduleBounds(schedule: TaskSchedule, createdAt?: number): OccurrenceBounds {
+function scheduleBounds(schedule: TaskSchedule, createdAt?: number): OccurrenceBounds {
   return {
     timezone: schedule.timezone,
     ...(schedule.startDate === undefined ? {} : { startDate: schedule.startDate }),

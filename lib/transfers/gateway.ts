@@ -43,7 +43,7 @@ export interface TransferGateway {
  *   (for TransferContact: the contact's transfer quota), other 4xx: FAILED with the reason;
  * - `conflict` — 409 IdempotencyException: the token was used with other parameters: FAILED.
  */
-export type CallFailureAction = 'retry' | 'fail' | 'conflict';
+type CallFailureAction = 'retry' | 'fail' | 'conflict';
 
 export interface CallFailure {
   action: CallFailureAction;

@@ -14,13 +14,6 @@ import {
   type TransferOutcome,
 } from './sweep.ts';
 
-/** The input the EventBridge schedule sends (serverless.yml: `input: {action: sweep}`). */
-export interface SweepInvocation {
-  action: 'sweep';
-  /** Claim at most this many items. */
-  max?: number;
-}
-
 export type TransferInvocationResult =
   | { kind: 'sweep'; summary: SweepSummary }
   | {

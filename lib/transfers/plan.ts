@@ -193,7 +193,7 @@ const id = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
  * (`contactId`) or as "the task created for the event with this idempotency key of this source"
  * (`source` + `idempotencyKey`, resolved through the ledger by `acceptTransferRequest`).
  */
-export const transferEventDetailSchema = z
+const transferEventDetailSchema = z
   .strictObject({
     instanceId: id(DEFAULT_TASK_LIMITS.instanceIdMaxLength),
     contactId: z.optional(id(DEFAULT_TASK_LIMITS.contactIdMaxLength)),

@@ -34,7 +34,7 @@ import {
 } from './gateway.ts';
 import type { TransferItem, TransferStore } from './store/port.ts';
 
-export const TRANSFER_METRICS = {
+const TRANSFER_METRICS = {
   done: 'TransfersDone',
   failed: 'TransfersFailed',
   rescheduled: 'TransfersRescheduled',
@@ -46,7 +46,7 @@ export interface SweepMetrics {
   addMetric(name: string, unit: 'Count', value: number): void;
 }
 
-export interface SweepPolicy {
+interface SweepPolicy {
   /** TransferContact API reference: "A contact cannot be transferred more than 11 times." */
   maxTransfersPerContact: number;
   /** Full-jitter backoff after a transient failure: random(0, min(max, base · 2^attempts)). */
@@ -63,7 +63,7 @@ export interface SweepPolicy {
   pageSize: number;
 }
 
-export const DEFAULT_SWEEP_POLICY: Readonly<SweepPolicy> = Object.freeze({
+const DEFAULT_SWEEP_POLICY: Readonly<SweepPolicy> = Object.freeze({
   maxTransfersPerContact: DEFAULT_TASK_LIMITS.transfersPerContactMax,
   backoffBaseMs: 2_000,
   backoffMaxMs: 300_000,
@@ -126,7 +126,7 @@ function resolvePolicy(partial: Partial<SweepPolicy> | undefined): SweepPolicy {
  * Full jitter (lib/retry/backoff.ts): a random delay in [0, min(max, base · 2^attempts)], whole
  * seconds, at least one second so a rescheduled item is never due again within the same sweep.
  */
-export function transferBackoffMs(attempts: number, policy: SweepPolicy, random: () => number): number {
+function transferBackoffMs(attempts: number, policy: SweepPolicy, random: () => number): number {
   const seconds = fullJitterSeconds(
     attempts,
     policy.backoffBaseMs / 1000,

@@ -10,9 +10,11 @@
  * Anything else is refused: InvalidRequestException for a contact in the wrong state,
  * ResourceNotFoundException for an unknown contact or user.
  */
+
+import type { ContactRecord } from './contact-record.ts';
 import { invalidRequest, notFound } from './errors.ts';
 import { connectToAgent, disconnectContact } from './lifecycle.ts';
-import { type ConnectState, type ContactRecord, userIn } from './state.ts';
+import { type ConnectState, userIn } from './state.ts';
 
 function activeContact(state: ConnectState, contactId: string, doing: string): ContactRecord {
   const contact = state.contacts.get(contactId);

@@ -23,7 +23,7 @@ export const INJECTABLE_ERRORS = [
   'InvalidRequestException',
   'ResourceNotFoundException',
 ] as const;
-export type InjectableError = (typeof INJECTABLE_ERRORS)[number];
+type InjectableError = (typeof INJECTABLE_ERRORS)[number];
 
 export interface RateConfig {
   /** Sustained requests per second (token refill rate), > 0. */
@@ -73,7 +73,7 @@ export interface ConnectEmulatorConfig {
 }
 
 /** Generous defaults: tests and the local pipeline are not throttled unless they ask to be. */
-export const DEFAULT_RATE: Readonly<RateConfig> = Object.freeze({ rate: 1000, burst: 1000 });
+const DEFAULT_RATE: Readonly<RateConfig> = Object.freeze({ rate: 1000, burst: 1000 });
 
 export function defaultConfig(): ConnectEmulatorConfig {
   return {

@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '../events/envelope.ts';
 import { eventTime } from '../events/envelope.ts';
-import type { ContactRecord } from './state.ts';
+import type { ContactRecord } from './contact-record.ts';
 
 /** The event types the emulator emits (of those the guide lists, the ones a task goes through). */
-export const CONTACT_EVENT_TYPES = [
+const CONTACT_EVENT_TYPES = [
   'INITIATED',
   'QUEUED',
   'CONNECTED_TO_AGENT',
@@ -20,8 +20,8 @@ export const CONTACT_EVENT_TYPES = [
 ] as const;
 export type ContactEventType = (typeof CONTACT_EVENT_TYPES)[number];
 
-export const CONTACT_EVENT_SOURCE = 'aws.connect';
-export const CONTACT_EVENT_DETAIL_TYPE = 'Amazon Connect Contact Event';
+const CONTACT_EVENT_SOURCE = 'aws.connect';
+const CONTACT_EVENT_DETAIL_TYPE = 'Amazon Connect Contact Event';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -53,7 +53,7 @@ function agentInfo(contact: ContactRecord, instanceArn: string) {
 }
 
 /** The `detail` of an event of `type` about `contact`, as the contact is now. */
-export function contactEventDetail(
+function contactEventDetail(
   type: ContactEventType,
   contact: ContactRecord,
   instanceArn: string,

@@ -60,19 +60,9 @@ export type {
   ContactEventsFaults,
 } from './config.ts';
 export { CONNECT_OPERATIONS } from './config.ts';
-export type { ContactEventType } from './contact-event-detail.ts';
-export type { ContactEventStats } from './contact-events.ts';
-export { ConnectApiError, ConnectEmulatorConfigError, ConnectEmulatorError } from './errors.ts';
-export type { ConnectLimitOverrides, EmulatorLimits } from './limits.ts';
 export { API_MODEL } from './model.ts';
-export type {
-  ContactChannel,
-  ContactFilter,
-  ContactState,
-  ContactView,
-  SeedContactInput,
-} from './service.ts';
-export { DEFAULT_WORLD_PATH, loadWorld, parseWorld, type World } from './world.ts';
+export type { ContactView } from './service.ts';
+export { loadWorld, parseWorld } from './world.ts';
 
 export interface ConnectEmulatorOptions {
   world: World;

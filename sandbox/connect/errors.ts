@@ -28,7 +28,7 @@ export const CONNECT_ERROR_STATUS = {
 
 export type ConnectErrorType = keyof typeof CONNECT_ERROR_STATUS;
 
-export class ConnectEmulatorError extends Error {
+class ConnectEmulatorError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ConnectEmulatorError';

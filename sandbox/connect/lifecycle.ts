@@ -9,7 +9,8 @@
  * and COMPLETED when after-contact work is over. Each runs at its own due time, in time order.
  */
 import type { ContactEventType } from './contact-event-detail.ts';
-import type { ConnectState, ContactRecord } from './state.ts';
+import type { ContactRecord } from './contact-record.ts';
+import type { ConnectState } from './state.ts';
 
 /** The contact enters `queueId` at `at` (also a transfer to a queue); any agent lets go of it. */
 export function queueContact(state: ConnectState, contact: ContactRecord, queueId: string, at: number): void {
@@ -73,7 +74,7 @@ export function disconnectContact(
 }
 
 /** The contact is done at `at`: after-contact work (if any) ends, the quota slot is freed. */
-export function completeContact(state: ConnectState, contact: ContactRecord, at: number): void {
+function completeContact(state: ConnectState, contact: ContactRecord, at: number): void {
   const seconds = contact.afterContactWorkSeconds;
   if (seconds !== undefined) {
     contact.afterContactWorkEndTimestamp = at;

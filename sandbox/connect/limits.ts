@@ -21,7 +21,7 @@ export interface EmulatorLimits {
 }
 
 /** The rules the model cannot express, each with the document that states it. */
-export function documentedLimits(): EmulatorLimits {
+function documentedLimits(): EmulatorLimits {
   return {
     shapes: {},
     attributes: {

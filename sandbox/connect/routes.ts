@@ -28,7 +28,7 @@ function routeOf(operation: ConnectOperation): Route {
   return { operation, method, pattern: new RegExp(`^${source}$`), labels };
 }
 
-export const ROUTES: readonly Route[] = CONNECT_OPERATIONS.map(routeOf);
+const ROUTES: readonly Route[] = CONNECT_OPERATIONS.map(routeOf);
 
 export interface RouteMatch {
   route: Route;

@@ -9,15 +9,14 @@ import type { EventEnvelope } from '../events/envelope.ts';
 import { acceptContact, completeContactAsAgent } from './agent.ts';
 import type { JsonObject } from './check-input.ts';
 import type { ConnectEmulatorConfig, ConnectOperation } from './config.ts';
+import type { ContactChannel, ContactRecord, ContactState } from './contact-record.ts';
 import { notFound } from './errors.ts';
 import { sweepContacts } from './lifecycle.ts';
 import type { EmulatorLimits } from './limits.ts';
 import { OPERATION_HANDLERS } from './operations/index.ts';
-import { ConnectState, type ContactChannel, type ContactRecord, type ContactState } from './state.ts';
+import { ConnectState } from './state.ts';
 import { checkAttributeKeys, checkAttributesBudget } from './validate.ts';
 import type { World } from './world.ts';
-
-export type { ContactChannel, ContactState } from './state.ts';
 
 type TimestampKey =
   | 'initiationTimestamp'
@@ -93,8 +92,6 @@ export interface ConnectServiceOptions {
   /** Where contact events go. */
   publish?: (event: EventEnvelope) => void;
 }
-
-export type ConnectService = ReturnType<typeof createConnectService>;
 
 export function createConnectService(options: ConnectServiceOptions) {
   const { world, limits, now, config } = options;

@@ -19,14 +19,14 @@ interface FieldRef {
 }
 
 /** A template field (its Type is one of the model's TaskTemplateFieldType values). */
-export interface TaskTemplateField {
+interface TaskTemplateField {
   Id: { Name: string };
   Description?: string;
   Type?: string;
   SingleSelectOptions?: string[];
 }
 
-export type TaskTemplateStatus = 'ACTIVE' | 'INACTIVE';
+type TaskTemplateStatus = 'ACTIVE' | 'INACTIVE';
 
 /** The content of a template, as stored. */
 export interface TaskTemplateDefinition {
@@ -101,7 +101,7 @@ export function applyTemplateUpdate(
 }
 
 /** Field names are unique within a template. */
-export function checkTemplateConsistency(definition: TaskTemplateDefinition): void {
+function checkTemplateConsistency(definition: TaskTemplateDefinition): void {
   const names = new Set<string>();
   for (const field of definition.Fields) {
     if (names.has(field.Id.Name))

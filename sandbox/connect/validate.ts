@@ -39,7 +39,7 @@ export function checkAttributesBudget(attributes: Record<string, string>, limits
 }
 
 /** "DATE must be of type Epoch timestamp": an integer count since the epoch. */
-export function isEpochTimestamp(value: string): boolean {
+function isEpochTimestamp(value: string): boolean {
   return /^-?\d{1,15}$/.test(value);
 }
 

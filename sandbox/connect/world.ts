@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ConnectEmulatorConfigError } from './errors.ts';
 
 /** `events/sandbox-world.json` in this repository. */
-export const DEFAULT_WORLD_PATH = fileURLToPath(new URL('../../events/sandbox-world.json', import.meta.url));
+const DEFAULT_WORLD_PATH = fileURLToPath(new URL('../../events/sandbox-world.json', import.meta.url));
 
 const id = z.string().min(1);
 

@@ -27,8 +27,6 @@ import { type PutRuleInput, putRule } from './rules.ts';
 import { createBus, createEventsState, findBus, type KeptEvent } from './state.ts';
 
 export type { EventEnvelope } from './envelope.ts';
-export type { PutRuleInput } from './rules.ts';
-export type { FailedDelivery, KeptEvent } from './state.ts';
 
 export interface EventsEmulatorOptions {
   /** Sends a rule's event to the SQS queue `queueArn`; throws with the reason when it cannot. */
@@ -50,7 +48,7 @@ export interface EventsEmulatorOptions {
   keepLimit?: number;
 }
 
-export interface KeptEvents {
+interface KeptEvents {
   bus: string;
   events: KeptEvent[];
   /** The sequence number of the newest event ever kept on the bus (0: none yet). */

@@ -10,7 +10,7 @@
 import { SandboxError } from '../errors.ts';
 
 /** The error codes the emulator sends, with their HTTP status (the EventBridge API model's). */
-export const EVENTS_ERROR_STATUS = {
+const EVENTS_ERROR_STATUS = {
   ValidationException: 400,
   ResourceNotFoundException: 400,
   InvalidEventPatternException: 400,

@@ -12,10 +12,10 @@ import { putEvents } from './put-events.ts';
 import { describeRule, listRules, listTargetsByRule, testEventPattern } from './rules.ts';
 import type { Action, EventsState } from './state.ts';
 
-export const EVENTS_TARGET_PREFIX = 'AWSEvents.';
+const EVENTS_TARGET_PREFIX = 'AWSEvents.';
 
 /** The operations served, by the name after `AWSEvents.` in the `x-amz-target` header. */
-export const EVENTS_ACTIONS: Readonly<Record<string, Action>> = {
+const EVENTS_ACTIONS: Readonly<Record<string, Action>> = {
   PutEvents: putEvents,
   ListEventBuses: listEventBuses,
   DescribeEventBus: describeEventBus,

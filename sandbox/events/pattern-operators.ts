@@ -106,7 +106,7 @@ function compileAffix(name: 'prefix' | 'suffix', arg: unknown, where: string): V
  * `wildcard`: `*` matches any run of characters; `\*` a literal star, `\\` a literal backslash.
  * Two stars in a row, or a backslash before anything else, are refused (as EventBridge does).
  */
-export function wildcard(expression: string, where: string): (s: string) => boolean {
+function wildcard(expression: string, where: string): (s: string) => boolean {
   let source = '';
   for (let i = 0; i < expression.length; i += 1) {
     const c = expression[i] as string;

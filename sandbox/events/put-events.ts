@@ -23,7 +23,7 @@ import { type JsonObject, optionalObjectList, optionalString, optionalStringList
 
 const MAX_ENTRIES = 10;
 /** "The maximum size for a PutEvents event entry is 256 KB" (PutEvents, EventBridge API Reference). */
-export const MAX_ENTRIES_BYTES = 256 * 1024;
+const MAX_ENTRIES_BYTES = 256 * 1024;
 
 interface EntryResult {
   EventId?: string;

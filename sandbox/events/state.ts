@@ -88,7 +88,7 @@ export function createEventsState(init: Omit<EventsState, 'buses'>): EventsState
   return state;
 }
 
-export function busArn(state: Pick<EventsState, 'region' | 'accountId'>, name: string): string {
+function busArn(state: Pick<EventsState, 'region' | 'accountId'>, name: string): string {
   return `arn:aws:events:${state.region}:${state.accountId}:event-bus/${name}`;
 }
 

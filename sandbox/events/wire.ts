@@ -8,12 +8,13 @@ import { EventsApiError, validationError } from './errors.ts';
 
 export type { JsonObject } from '../json-members.ts';
 
-export const { optionalString, requiredString, optionalInteger, optionalStringList, optionalObjectList } =
-  memberReaders({
-    wrongType: (name, expected) =>
-      new EventsApiError('SerializationException', `Member ${name} must be ${expected}.`),
-    missing: (name) => validationError(name, null, 'Member must not be null'),
-  });
+const readers = memberReaders({
+  wrongType: (name, expected) =>
+    new EventsApiError('SerializationException', `Member ${name} must be ${expected}.`),
+  missing: (name) => validationError(name, null, 'Member must not be null'),
+});
+export const { optionalString, requiredString, optionalStringList, optionalObjectList } = readers;
+const { optionalInteger } = readers;
 
 /** One page of `items`: at most `Limit` (1..100, default 100) from the offset `NextToken` carries. */
 export function page<T>(items: readonly T[], input: JsonObject): { items: T[]; NextToken?: string } {

@@ -44,19 +44,19 @@ export interface SqsEmulatorOptions {
   random?: () => number;
 }
 
-export interface SqsQueueRef {
+interface SqsQueueRef {
   url(endpointBase: string): string;
   arn: string;
 }
 
-export interface SqsQueueStats {
+interface SqsQueueStats {
   name: string;
   visible: number;
   notVisible: number;
   delayed: number;
 }
 
-export interface SqsFaults {
+interface SqsFaults {
   /** Chance (0..1) that a received message is delivered a second time, in the same or the next receive. */
   duplicateDeliveryRate?: number;
 }

@@ -26,7 +26,7 @@ import { sendMessage, sendMessageBatch } from './send.ts';
 import type { Action, ActionResult, SqsState } from './state.ts';
 
 /** The operations served, by the name after `AmazonSQS.` in the `x-amz-target` header. */
-export const ACTIONS: Readonly<Record<string, Action>> = {
+const ACTIONS: Readonly<Record<string, Action>> = {
   CreateQueue: createQueue,
   GetQueueUrl: getQueueUrl,
   ListQueues: listQueues,

@@ -3,7 +3,7 @@ import { isBinaryType, type StoredAttributeValue } from './md5.ts';
 import { isJsonObject, type JsonObject } from './wire.ts';
 
 /** SQS: at most 10 message attributes per message. */
-export const MAX_MESSAGE_ATTRIBUTES = 10;
+const MAX_MESSAGE_ATTRIBUTES = 10;
 const MAX_ATTRIBUTE_NAME_LENGTH = 256;
 const MAX_DATA_TYPE_LENGTH = 256;
 

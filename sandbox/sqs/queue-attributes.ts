@@ -52,7 +52,7 @@ export interface RedrivePolicy {
   maxReceiveCount: number;
 }
 
-export interface RedriveAllowPolicy {
+interface RedriveAllowPolicy {
   redrivePermission: 'allowAll' | 'denyAll' | 'byQueue';
   sourceQueueArns?: string[];
 }
@@ -128,7 +128,7 @@ export function parseRedrivePolicy(value: string): RedrivePolicy {
 }
 
 /** Parses a RedriveAllowPolicy document (allowAll | denyAll | byQueue with 1..10 source queue ARNs). */
-export function parseRedriveAllowPolicy(value: string): RedriveAllowPolicy {
+function parseRedriveAllowPolicy(value: string): RedriveAllowPolicy {
   const doc = parseJsonObject('RedriveAllowPolicy', value);
   const permission = doc.redrivePermission;
   if (permission !== 'allowAll' && permission !== 'denyAll' && permission !== 'byQueue')

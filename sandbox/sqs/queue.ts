@@ -170,7 +170,7 @@ export class Queue {
  * Receipt handles are opaque to clients: base64url of queue name, message id and a random nonce. A handle
  * that does not decode, or names another queue, is `ReceiptHandleIsInvalid`.
  */
-export function encodeReceiptHandle(queueName: string, messageId: string): string {
+function encodeReceiptHandle(queueName: string, messageId: string): string {
   const nonce = randomBytes(12).toString('hex');
   return Buffer.from(`v1\n${queueName}\n${messageId}\n${nonce}`, 'utf8').toString('base64url');
 }

@@ -24,7 +24,7 @@ export interface SqsState {
 }
 
 /** What a request brings beyond its input. */
-export interface RequestContext {
+interface RequestContext {
   /** `<scheme>://<host>` of the request, for queue URLs. */
   origin: string;
   senderId: string;

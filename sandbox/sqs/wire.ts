@@ -18,7 +18,6 @@ export const {
   requiredString,
   optionalInteger,
   optionalStringList,
-  optionalObject,
   optionalStringMap,
   optionalObjectList,
 } = memberReaders({

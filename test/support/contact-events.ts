@@ -4,7 +4,7 @@
  */
 import { INSTANCE_ID } from '#common/world.ts';
 
-export const ARN = `arn:aws:connect:us-east-1:000000000000:instance/${INSTANCE_ID}`;
+const ARN = `arn:aws:connect:us-east-1:000000000000:instance/${INSTANCE_ID}`;
 export const QUEUE_ID = 'a0a0a0a0-0000-4000-8000-000000000001';
 export const AGENT_ID = 'b0b0b0b0-0000-4000-8000-000000000001';
 

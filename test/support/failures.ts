@@ -8,24 +8,7 @@ import type { FailureInput } from '#lib/retry/dlq-message.ts';
 import type { FailureRecord } from '#lib/retry/failure-record.ts';
 
 /** The response metadata the SDK puts on every service error. */
-export const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
-
-/**
- * A typed SDK service error, e.g. `serviceError(ThrottlingException, 'Rate exceeded', 429)`.
- * Input: the exception class of a client package, the message, the HTTP status. Output: the error.
- */
-export function serviceError<E>(
-  Ctor: new (opts: { message: string; $metadata: object }) => E,
-  message: string,
-  status: number,
-): E {
-  return new Ctor({ message, ...meta(status) });
-}
-
-/** A plain `Error` named like a service exception, with the SDK's metadata (what classifiers read). */
-export function namedError(name: string, status: number, message = name): Error {
-  return Object.assign(new Error(message), { name, ...meta(status) });
-}
+const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 
 /** An SQS server-side error as the SQS client throws it (e.g. ServiceUnavailable, 503). */
 export function sqsServiceError(name: string, status: number, message: string): SQSServiceException {

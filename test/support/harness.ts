@@ -55,7 +55,7 @@ export interface HarnessOptions {
 /** What became of one delivery of a record: its outcome, or `retry` when SQS must deliver it again. */
 export type SeenOutcome = RecordOutcome | { status: 'retry'; error: unknown };
 
-export interface SeenRecord {
+interface SeenRecord {
   record: SQSRecord;
   outcome: SeenOutcome;
 }
@@ -291,5 +291,3 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   return harness;
 }
-
-export type { SQSRecord };

@@ -4,13 +4,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Context, SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import type { Context, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import { now } from '#lib/clock.ts';
 import { createLambdaContext, type LambdaContextOptions } from '#sandbox/lambda-context.ts';
 
-export const TEST_REGION = 'us-east-1';
-export const TEST_ACCOUNT = '000000000000';
-export const INGEST_QUEUE_ARN = `arn:aws:sqs:${TEST_REGION}:${TEST_ACCOUNT}:connect-task-ingest-dev-ingest`;
+const TEST_REGION = 'us-east-1';
+const TEST_ACCOUNT = '000000000000';
+const INGEST_QUEUE_ARN = `arn:aws:sqs:${TEST_REGION}:${TEST_ACCOUNT}:connect-task-ingest-dev-ingest`;
 
 const EVENTS_DIR = new URL('../../events/', import.meta.url);
 
@@ -80,15 +80,4 @@ export function sqsRecord(partial: SqsRecordInput = {}): SQSRecord {
       ...attributes,
     },
   };
-}
-
-/** An SQS record whose body is a sample file under events/ (kept byte-for-byte). */
-export function sqsRecordFromSample(path: string, partial: Omit<SqsRecordInput, 'body'> = {}): SQSRecord {
-  const url = new URL(path.replace(/^\/+/, '').replace(/^events\//, ''), EVENTS_DIR);
-  return sqsRecord({ ...partial, body: readFileSync(url, 'utf8') });
-}
-
-/** An SQSEvent of the given records (partials are completed with `sqsRecord`). */
-export function sqsEvent(records: ReadonlyArray<SqsRecordInput> = [sqsRecord()]): SQSEvent {
-  return { Records: records.map((record) => sqsRecord(record)) };
 }

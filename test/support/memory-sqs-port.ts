@@ -10,7 +10,7 @@ import type { ReceivedMessage, ReceiveOptions, SqsPort } from '#lib/redrive/sqs-
 import type { OutgoingMessage } from '#lib/retry/dlq-message.ts';
 import { MAX_MESSAGE_ATTRIBUTES } from '#lib/retry/failure-record.ts';
 
-export interface StoredMessage {
+interface StoredMessage {
   messageId: string;
   body: string;
   attributes: Record<string, MessageAttributeValue>;
@@ -23,7 +23,7 @@ export interface StoredMessage {
   sourceQueueArn?: string;
 }
 
-export class InMemorySqsError extends Error {
+class InMemorySqsError extends Error {
   constructor(
     readonly code: string,
     message: string,

@@ -16,7 +16,7 @@ import { type CliResult, sandboxCli } from './cli.ts';
 import { type Harness, type HarnessOptions, startHarness } from './harness.ts';
 
 /** The sandbox's name of the scheduled DLQ redrive (serverless.yml, stage local). */
-export const REDRIVE_SCHEDULE = 'connect-task-ingest-local-dlq-redrive';
+const REDRIVE_SCHEDULE = 'connect-task-ingest-local-dlq-redrive';
 /** The ingest queue's VisibilityTimeout in serverless.yml: how long a failed or crashed delivery stays hidden. */
 export const QUEUE_VISIBILITY_SECONDS = 360;
 

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { TransferCursorError } from '#lib/transfers/errors.ts';
 import type { TransferItem, TransferStore } from '#lib/transfers/store/port.ts';
 
-export const CONTRACT_INSTANCE = '11111111-2222-3333-4444-555555555555';
+const CONTRACT_INSTANCE = '11111111-2222-3333-4444-555555555555';
 const QUEUE = 'a0a0a0a0-0000-4000-8000-000000000002';
 const FLOW = 'f1a2b3c4-0000-4000-8000-000000000002';
 const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);

@@ -2,12 +2,10 @@
  * The budget within an invocation's time (lib/budget/budget.ts, lib/retry/deadline.ts): no waiter
  * starts waiting, and no slot is booked, past what the deadline allows. Virtual time, no network.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryBudgetStore } from '#common/memory-budget-store.ts';
 import { type VirtualTime, virtualTime } from '#common/quota-sim.ts';
 import { createBudget } from '#lib/budget/budget.ts';
-import { createQuotaBudget } from '#lib/budget/config.ts';
 import type { Deadline } from '#lib/retry/deadline.ts';
 import { DeadlineError } from '#lib/retry/errors.ts';
 
@@ -46,23 +44,10 @@ function settled<T>(work: Promise<T>): Promise<T> {
   return vt.settle(work);
 }
 
-/** Runs vitest's fake timers until `work` settles (the local budget sleeps on the global timers). */
-async function settledOnFakeTimers<T>(work: Promise<T>): Promise<T> {
-  let done = false;
-  const watched = work.finally(() => {
-    done = true;
-  });
-  while (!done) await vi.advanceTimersToNextTimerAsync();
-  return watched;
-}
-
 describe('the budget within the invocation’s time', () => {
   beforeEach(() => {
     vt = virtualTime(T0);
     clockNow = vt.clock;
-  });
-  afterEach(() => {
-    vi.useRealTimers();
   });
 
   it('turns a waiter away at once, booking nothing, when the next free slot is past its deadline', async () => {
@@ -142,28 +127,5 @@ describe('the budget within the invocation’s time', () => {
 
     const i = intervalAt(0.2);
     expect(toMs(outcomes)).toEqual(grantsAt([0, i, 2 * i, 3 * i]));
-  });
-
-  it('turns a waiter of the local budget away when the calls ahead of it outlast its deadline', async () => {
-    vi.useFakeTimers({ now: T0 });
-    clockNow = Date.now;
-    // Prepare: the local pace, 1 call/s for this instance; 12.5 s left, 10 s kept back.
-    const budget = createQuotaBudget(
-      { mode: 'local', table: undefined, ceiling: 4, instances: 4, laneFloor: 0.1 },
-      { dynamodb: {} as unknown as DynamoDBClient, operation: 'StartTaskContact' },
-    );
-    const deadline = deadlineAt(12_500, 10_000);
-
-    // Act: four calls at once; each waits up to one interval behind the one before.
-    const outcomes = await settledOnFakeTimers(
-      Promise.all(Array.from({ length: 4 }, () => settle(budget.acquire('normal', deadline)))),
-    );
-
-    // Assess: the two calls sure to get their turn within 2.5 s waited for it; the others did not wait.
-    expect(outcomes.slice(0, 2).every((o) => o.error === undefined && o.at <= T0 + 2_500)).toBe(true);
-    for (const late of outcomes.slice(2)) {
-      expect(late.error).toBeInstanceOf(DeadlineError);
-      expect(late.at).toBe(T0);
-    }
   });
 });

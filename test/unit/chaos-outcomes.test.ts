@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LedgerRead, PublishedOutcome } from '#common/chaos/outcomes.ts';
-import { type ChaosTask, compare, formatChaosReport } from '#common/chaos/report.ts';
+import type { ChaosTask } from '#common/chaos/reads.ts';
+import { compare, formatChaosReport } from '#common/chaos/report.ts';
 import { buildEvent, buildLifecycleEvent, type ChaosEvent } from '#common/chaos/scenario.ts';
 import { outcomeId } from '#lib/idempotency/ids.ts';
 

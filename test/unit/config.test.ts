@@ -23,7 +23,7 @@ describe('ingestFunctionConfigFromEnv', () => {
       templatesCacheSeconds: CONFIG_DEFAULTS.TEMPLATES_CACHE_SECONDS,
       maxReceiveCount: CONFIG_DEFAULTS.INGEST_MAX_RECEIVE_COUNT,
       overQuotaBackoff: { baseSeconds: 60, capSeconds: 3600 },
-      budget: { mode: 'shared', table: 'budget', ceiling: 2 },
+      budget: { table: 'budget', ceiling: 2 },
     });
     expect(config.allowedInstanceIds).toBeUndefined();
   });
@@ -74,7 +74,7 @@ describe('transferConfigFromEnv', () => {
     ).toEqual({
       transfersTable: 'transfers',
       ledgerTable: 'ledger',
-      budget: { mode: 'shared', table: 'budget', ceiling: 3, instances: 1, laneFloor: 0.1 },
+      budget: { table: 'budget', ceiling: 3, instances: 1, laneFloor: 0.1 },
     });
     expect(() => transferConfigFromEnv({ LEDGER_TABLE: 'ledger' })).toThrow(/TRANSFERS_TABLE must be set/);
   });

@@ -38,7 +38,7 @@ interface PruneOptions {
 }
 
 /** Reads, parses and validates every file; throws with every problem of every file before any AWS call. */
-export async function readRuleFiles(ctx: CliContext, paths: readonly string[]) {
+async function readRuleFiles(ctx: CliContext, paths: readonly string[]) {
   const { files, empty } = expandJsonPaths(paths);
   const problems = empty.map((dir) => `${dir}: no *.json files in this directory`);
   const documents: RuleDocument[] = [];

@@ -17,7 +17,7 @@ import { planTask, type TaskPlan } from '#lib/ingest/plan.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 
 /** The SQS message id `rules test` pretends the message had (raw messages without an `id` use it as their id). */
-export const TEST_MESSAGE_ID = '00000000-0000-4000-8000-000000000000';
+const TEST_MESSAGE_ID = '00000000-0000-4000-8000-000000000000';
 
 interface RuleTestOptions {
   source?: string;

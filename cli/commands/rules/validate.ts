@@ -21,7 +21,7 @@ interface ValidateOptions {
 }
 
 /** Every problem of a rule document at once (shape, expressions, keys, the stage's instances). */
-export async function checkRule(ctx: CliContext, input: unknown): Promise<RuleValidation> {
+async function checkRule(ctx: CliContext, input: unknown): Promise<RuleValidation> {
   const allowedInstanceIds = await ctx.connectInstanceIds();
   return validateRule(input, ctx.limits(), allowedInstanceIds === undefined ? {} : { allowedInstanceIds });
 }

@@ -18,6 +18,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
+import { isMissingQueue, isMissingTable } from '#cli/commands/status/missing.ts';
 import type { OpenTasksStatus } from '#cli/commands/status/open-tasks.ts';
 import { describeError } from '#cli/errors.ts';
 import {
@@ -55,13 +56,13 @@ interface QueueCounts {
   total: number;
 }
 
-export type LaneBacklog = { lane: Lane; url: string; missing: false } & QueueCounts;
-export type MissingLane = { lane: Lane; missing: true; reason: string };
+type LaneBacklog = { lane: Lane; url: string; missing: false } & QueueCounts;
+type MissingLane = { lane: Lane; missing: true; reason: string };
 
 /** Failure classes, plus NO_RECORD for a DLQ message without a readable failure record. */
 type DlqClass = FailureClass | 'NO_RECORD';
 
-export interface DlqStatus {
+interface DlqStatus {
   missing: boolean;
   reason?: string;
   url?: string;
@@ -86,24 +87,6 @@ export interface StatusReport {
   /** The service's open tasks per instance against the active-task quota. */
   openTasks: OpenTasksStatus;
 }
-
-const MISSING_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
-const MISSING_TABLE = new Set(['ResourceNotFoundException']);
-
-/** True when the error, or one of its causes, is named one of `names` (or carries one as its Code). */
-function causedBy(error: unknown, names: ReadonlySet<string>): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { Code?: unknown }).Code;
-    if (names.has(e.name) || (typeof code === 'string' && names.has(code))) return true;
-  }
-  return false;
-}
-
-/** True when the error (or one of its causes) says the queue does not exist. */
-const isMissingQueue = (error: unknown) => causedBy(error, MISSING_QUEUE);
-
-/** True when the error (or one of its causes: a store wraps the SDK's) says the table does not exist. */
-export const isMissingTable = (error: unknown) => causedBy(error, MISSING_TABLE);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : describeError(error);

@@ -13,21 +13,21 @@
  * The count is the service's own tasks (other systems' tasks share the quota unseen), and only those
  * whose entries were written since contact events are folded (older entries are not in the index).
  */
-import { isMissingTable } from '#cli/commands/status/collect.ts';
+import { isMissingTable } from '#cli/commands/status/missing.ts';
 import { CliUserError, describeError } from '#cli/errors.ts';
 import { isNonNegativeInteger } from '#lib/guards.ts';
 import type { PendingLedger } from '#lib/ledger/port.ts';
 
-export type QuotaSource = 'sandbox' | 'ACTIVE_TASK_QUOTA' | 'serverless.yml';
+type QuotaSource = 'sandbox' | 'ACTIVE_TASK_QUOTA' | 'serverless.yml';
 
-export interface ActiveTaskQuota {
+interface ActiveTaskQuota {
   value: number;
   source: QuotaSource;
   /** In words: where the value comes from. */
   from: string;
 }
 
-export interface InstanceOpenTasks {
+interface InstanceOpenTasks {
   instanceId: string;
   open: number;
   /** open ÷ quota; null without a quota (or a quota of 0). */

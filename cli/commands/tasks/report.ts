@@ -31,7 +31,7 @@ export interface TaskReportDeps {
   transfersTable: string;
 }
 
-export interface TaskReference {
+interface TaskReference {
   type: string;
   name?: string;
   value?: string;

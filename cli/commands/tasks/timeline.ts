@@ -19,7 +19,7 @@ import {
 import type { TaskLifecycle, TaskProgress } from '#lib/ledger/port.ts';
 import type { Effect } from '#lib/outcomes/effects.ts';
 
-export type TimelineEvent =
+type TimelineEvent =
   /** The ledger entry: the task was created for this event. */
   | { kind: 'created'; eventId: string }
   /** A contact fact: the type, what said it (`ref`: the EventBridge event id, or the lifecycle event id of our StopContact). */
@@ -40,10 +40,10 @@ export type TimelineEvent =
   | { kind: 'outcome'; type: string; id: string };
 
 /** One line of the timeline: epoch ms and its ISO form. */
-export type TimelineItem = { at: number; time: string } & TimelineEvent;
+type TimelineItem = { at: number; time: string } & TimelineEvent;
 
 /** An effect recorded on the entry and not yet performed. */
-export interface PendingEffect {
+interface PendingEffect {
   kind: Effect['kind'];
   id: string;
   /** publish: the outcome type. */
@@ -52,7 +52,7 @@ export interface PendingEffect {
   slots?: number;
 }
 
-export interface TaskNow {
+interface TaskNow {
   /** `untracked`: no facts and no reconcile check (the entry predates contact events). */
   status: 'open' | 'closed' | 'untracked';
   /** The furthest contact event type recorded; null before any. */

@@ -4,7 +4,8 @@
  * queued, AgentInfo {Id, ConnectedToAgentTimestamp, AfterContactWork*} once an agent accepted it.
  */
 import type { JsonObject } from '../check-input.ts';
-import { type ConnectState, type ContactRecord, templateKey } from '../state.ts';
+import type { ContactRecord } from '../contact-record.ts';
+import { type ConnectState, templateKey } from '../state.ts';
 
 type Seconds = (ms: number | undefined) => number | undefined;
 

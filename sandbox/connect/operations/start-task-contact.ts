@@ -16,15 +16,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { checkInput, type JsonObject } from '../check-input.ts';
+import type { ContactRecord } from '../contact-record.ts';
 import { invalidParameter, invalidRequest, notFound, quotaExceeded } from '../errors.ts';
 import { queueContact } from '../lifecycle.ts';
-import {
-  type ConnectState,
-  type ContactRecord,
-  type InstanceIndex,
-  requireFlow,
-  tokenKey,
-} from '../state.ts';
+import { type ConnectState, type InstanceIndex, requireFlow, tokenKey } from '../state.ts';
 import {
   applyTemplateDefaults,
   missingRequiredFields,

@@ -11,7 +11,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const TEMPLATE_FILE = join(REPO_ROOT, '.serverless', 'cloudformation-template-update-stack.json');
 
 /** Files and folders whose changes change the template or the bundles. */
 const INPUTS = [
@@ -38,7 +37,7 @@ export interface CfnResource {
   Condition?: string;
 }
 
-export interface CfnOutput {
+interface CfnOutput {
   Value: unknown;
   Description?: string;
   Export?: { Name: unknown };
@@ -66,7 +65,7 @@ export interface RoleStatement {
   statement: PolicyStatement;
 }
 
-export class TemplatePackagingError extends Error {
+class TemplatePackagingError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'TemplatePackagingError';
@@ -86,7 +85,7 @@ function newestMtimeMs(path: string): number {
 }
 
 /** True when the template is missing or older than serverless.yml or any source it is built from. */
-export function templateIsStale(root: string = REPO_ROOT): boolean {
+function templateIsStale(root: string = REPO_ROOT): boolean {
   const template = join(root, '.serverless', 'cloudformation-template-update-stack.json');
   if (!existsSync(template)) return true;
   const builtAt = statSync(template).mtimeMs;
@@ -97,7 +96,7 @@ export function templateIsStale(root: string = REPO_ROOT): boolean {
 export const PACKAGING_TIMEOUT_SECONDS = 170;
 
 /** Runs `scripts/package.ts` (stage dev, offline); rejects with the tail of its output on failure. */
-export function packageService(root: string = REPO_ROOT): Promise<void> {
+function packageService(root: string = REPO_ROOT): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/package.ts', '--stage', 'dev'], {
       cwd: root,

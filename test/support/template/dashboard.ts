@@ -38,7 +38,7 @@ export interface ParsedDashboard {
   body: { widgets: DashboardWidget[]; [key: string]: unknown };
 }
 
-export class DashboardBodyError extends Error {
+class DashboardBodyError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'DashboardBodyError';
