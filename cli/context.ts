@@ -49,7 +49,8 @@ import {
   SANDBOX_STAGE,
 } from '#cli/settings.ts';
 import { parseTaskLimits, type TaskLimits } from '#lib/connect/constraints.ts';
-import { allowedInstanceIdsFromEnv, InstanceListError, parseInstanceIds } from '#lib/connect/instances.ts';
+import { InstanceListError } from '#lib/connect/errors.ts';
+import { allowedInstanceIdsFromEnv, parseInstanceIds } from '#lib/connect/instances.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { RuleStore } from '#lib/rules/store.ts';
 

@@ -3,7 +3,9 @@
  * standard input, rule/template/message documents (JSON, or YAML for `.yaml`/`.yml`), JSON output.
  */
 import { readFile } from 'node:fs/promises';
+import * as z from 'zod/mini';
 import { CliUserError, describeError } from '#cli/errors.ts';
+import { describeIssues } from '#lib/retry/failure-record.ts';
 
 /** Where a command writes and reads. Tests capture it; the entry point binds it to the process. */
 export interface CliIo {
@@ -106,6 +108,12 @@ export interface MessageInput {
   attributes: Record<string, string>;
 }
 
+/** A sample message of `events/messages/`: a body (any JSON value) and String message attributes. */
+const sampleMessageSchema = z.object({
+  body: z.json(),
+  messageAttributes: z.optional(z.record(z.string(), z.object({ StringValue: z.string() }))),
+});
+
 /**
  * Reads a message file. Plain: the file is the body. `sample`: the file is a sample message of
  * `events/messages/` (`{ body, messageAttributes }` in the SendMessage shape; an object body is
@@ -115,35 +123,14 @@ export async function readMessage(io: CliIo, path: string, sample: boolean): Pro
   const text = await readInput(io, path);
   if (!sample) return { body: text, attributes: {} };
   const what = path === '-' ? 'standard input' : path;
-  const parsed = await parseDocument(text, path);
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || !('body' in parsed)) {
+  const parsed = sampleMessageSchema.safeParse(await parseDocument(text, path));
+  if (!parsed.success) {
     throw new CliUserError(
-      `${what} is not a sample message: expected {"body": ..., "messageAttributes": {...}}`,
+      `${what} is not a sample message {"body": ..., "messageAttributes": {"<name>": {"StringValue": ...}}}: ${describeIssues(parsed.error)}`,
     );
   }
-  const { body, messageAttributes } = parsed as { body: unknown; messageAttributes?: unknown };
-  return {
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: sampleAttributes(what, messageAttributes),
-  };
-}
-
-function sampleAttributes(what: string, messageAttributes: unknown): Record<string, string> {
+  const { body, messageAttributes = {} } = parsed.data;
   const attributes: Record<string, string> = {};
-  if (messageAttributes === undefined) return attributes;
-  if (
-    messageAttributes === null ||
-    typeof messageAttributes !== 'object' ||
-    Array.isArray(messageAttributes)
-  ) {
-    throw new CliUserError(`${what}: messageAttributes must be an object`);
-  }
-  for (const [name, value] of Object.entries(messageAttributes)) {
-    const stringValue = (value as { StringValue?: unknown } | null)?.StringValue;
-    if (typeof stringValue !== 'string') {
-      throw new CliUserError(`${what}: message attribute ${name} has no StringValue`);
-    }
-    attributes[name] = stringValue;
-  }
-  return attributes;
+  for (const [name, value] of Object.entries(messageAttributes)) attributes[name] = value.StringValue;
+  return { body: typeof body === 'string' ? body : JSON.stringify(body), attributes };
 }

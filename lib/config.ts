@@ -5,23 +5,19 @@
  *
  * Every reader takes the environment as an argument (default `process.env`); nothing else in lib/
  * reads the environment. Each returns a plain object that lib/ code takes as a parameter (tests and
- * the sandbox build them directly). A bad value throws `ConfigError`.
+ * the sandbox build them directly). Each variable is read through a zod schema of its kind (`VARIABLE`);
+ * a bad value throws `ConfigError` naming the variable.
  */
+import * as z from 'zod/mini';
 import type { BudgetConfig } from './budget/config.ts';
 import { parseTaskLimits, type TaskLimits } from './connect/constraints.ts';
 import { allowedInstanceIdsFromEnv } from './connect/instances.ts';
+import { ConfigError } from './errors.ts';
 import type { Lane, LaneQueueUrls } from './lanes.ts';
 import { DEFAULT_TRANSIENT_ROUNDS, type RedriveLimits } from './redrive/redrive.ts';
 import type { BackoffConfig } from './retry/backoff.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-export class ConfigError extends TypeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigError';
-  }
-}
 
 /** Every default, in one place. */
 export const CONFIG_DEFAULTS = {
@@ -52,60 +48,88 @@ export const CONFIG_DEFAULTS = {
   DESCRIBE_CONTACT_RATE: 1,
 } as const;
 
-/** A variable's trimmed value, or `defaultValue` when it is unset; throws when both are missing. */
-function text(env: Env, key: string, defaultValue?: string): string {
-  const value = env[key];
-  if (value !== undefined) return value.trim();
-  if (defaultValue !== undefined) return defaultValue;
-  throw new ConfigError(`${key} must be set`);
+/** A variable's text as a number (`Number` of the trimmed text, so an empty value is 0). */
+const numberText = z.pipe(
+  z.string(),
+  z.transform((raw, ctx) => {
+    const value = Number(raw.trim());
+    if (!Number.isNaN(value)) return value;
+    ctx.issues.push({ code: 'custom', input: raw, message: `must be a number, got "${raw}"` });
+    return z.NEVER;
+  }),
+);
+
+/** The schemas of a variable's value, by kind; each message follows the variable's name. */
+const VARIABLE = {
+  text: z.pipe(
+    z.string(),
+    z.transform((raw) => raw.trim()),
+  ),
+  required: z
+    .pipe(
+      z.string(),
+      z.transform((raw) => raw.trim()),
+    )
+    .check(z.refine((value) => value !== '', { error: 'must not be empty' })),
+  number: numberText,
+  positive: z.pipe(numberText, z.number().check(z.gt(0, { error: (i) => `must be > 0, got ${i.input}` }))),
+  nonNegative: z.pipe(
+    numberText,
+    z.number().check(z.gte(0, { error: (i) => `must be ≥ 0, got ${i.input}` })),
+  ),
+  nonNegativeInteger: z.pipe(
+    numberText,
+    z
+      .number()
+      .check(
+        z.gte(0, { error: (i) => `must be ≥ 0, got ${i.input}` }),
+        z.int({ error: (i) => `must be a whole number ≥ 0, got ${i.input}` }),
+      ),
+  ),
+};
+
+function positiveIntegerSchema(max: number) {
+  const rule = (i: { input: unknown }) => `must be a whole number 1..${max}, got ${i.input}`;
+  return z.pipe(
+    numberText,
+    z
+      .number()
+      .check(
+        z.gt(0, { error: (i) => `must be > 0, got ${i.input}` }),
+        z.int({ error: rule }),
+        z.lte(max, { error: rule }),
+      ),
+  );
 }
 
-/** A required variable that must not be empty. */
-function required(env: Env, key: string): string {
-  const value = text(env, key);
-  if (value === '') throw new ConfigError(`${key} must not be empty`);
-  return value;
-}
-
-function number(env: Env, key: string, defaultValue?: number): number {
+/**
+ * A variable read through its schema: unset gives `defaultValue`, else the error `<KEY> must be set`;
+ * a value the schema refuses gives `<KEY> <its first problem>`.
+ */
+function variable<T>(env: Env, key: string, schema: z.ZodMiniType<T, string>, defaultValue?: T): T {
   const raw = env[key];
-  if (raw === undefined && defaultValue !== undefined) return defaultValue;
-  if (raw === undefined) throw new ConfigError(`${key} must be set to a number`);
-  const value = Number(raw.trim());
-  if (Number.isNaN(value)) throw new ConfigError(`${key} must be a number, got "${raw}"`);
-  return value;
-}
-
-function positive(env: Env, key: string, defaultValue?: number): number {
-  const value = number(env, key, defaultValue);
-  if (!(value > 0)) throw new ConfigError(`${key} must be > 0, got ${value}`);
-  return value;
-}
-
-function nonNegative(env: Env, key: string, defaultValue?: number): number {
-  const value = number(env, key, defaultValue);
-  if (!(value >= 0)) throw new ConfigError(`${key} must be ≥ 0, got ${value}`);
-  return value;
-}
-
-function nonNegativeInteger(env: Env, key: string, defaultValue: number): number {
-  const value = nonNegative(env, key, defaultValue);
-  if (!Number.isInteger(value)) throw new ConfigError(`${key} must be a whole number ≥ 0, got ${value}`);
-  return value;
-}
-
-function positiveInteger(
-  env: Env,
-  key: string,
-  defaultValue?: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  const value = positive(env, key, defaultValue);
-  if (!Number.isInteger(value) || value > max) {
-    throw new ConfigError(`${key} must be a whole number 1..${max}, got ${value}`);
+  if (raw === undefined) {
+    if (defaultValue !== undefined) return defaultValue;
+    throw new ConfigError(`${key} must be set`);
   }
-  return value;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(`${key} ${parsed.error.issues[0]?.message ?? 'is not valid'}`);
 }
+
+const text = (env: Env, key: string, defaultValue?: string) =>
+  variable(env, key, VARIABLE.text, defaultValue);
+const required = (env: Env, key: string) => variable(env, key, VARIABLE.required);
+const number = (env: Env, key: string, defaultValue?: number) =>
+  variable(env, key, VARIABLE.number, defaultValue);
+const positive = (env: Env, key: string, defaultValue?: number) =>
+  variable(env, key, VARIABLE.positive, defaultValue);
+const nonNegative = (env: Env, key: string, defaultValue?: number) =>
+  variable(env, key, VARIABLE.nonNegative, defaultValue);
+const nonNegativeInteger = (env: Env, key: string, defaultValue: number) =>
+  variable(env, key, VARIABLE.nonNegativeInteger, defaultValue);
+const positiveInteger = (env: Env, key: string, defaultValue?: number, max = Number.MAX_SAFE_INTEGER) =>
+  variable(env, key, positiveIntegerSchema(max), defaultValue);
 
 function backoff(env: Env, baseKey: keyof typeof CONFIG_DEFAULTS, capKey: keyof typeof CONFIG_DEFAULTS) {
   const config: BackoffConfig = {

@@ -18,12 +18,12 @@ import { CliUserError } from '#cli/errors.ts';
 import { tableText } from '#cli/format.ts';
 import { type CliIo, readDocument, toJson } from '#cli/io.ts';
 import { expandJsonPaths } from '#common/files.ts';
+import { TemplateLookupError } from '#lib/connect/errors.ts';
 import {
   applyTemplates,
   findTemplate,
   listTemplates,
   planTemplate,
-  TemplateLookupError,
   type TemplatePlan,
 } from '#lib/connect/template-apply.ts';
 import {

@@ -18,7 +18,7 @@ import { CliUsageError, CliUserError } from '#cli/errors.ts';
 import { iso } from '#cli/format.ts';
 import { toJson } from '#cli/io.ts';
 import { positiveInteger } from '#cli/options.ts';
-import { TransferPlanError } from '#lib/transfers/plan.ts';
+import { TransferPlanError } from '#lib/transfers/errors.ts';
 import { type AcceptedTransfer, acceptTransferRequest } from '#lib/transfers/request.ts';
 import { DynamoTransferStore } from '#lib/transfers/store/dynamo-store.ts';
 import { TRANSFER_STATUSES, type TransferItem, type TransferStore } from '#lib/transfers/store/port.ts';

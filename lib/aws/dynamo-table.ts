@@ -1,9 +1,8 @@
 /**
  * What the DynamoDB table adapters (the transfer store, the ledger) share: their constructor
- * options, checked once at construction, and the test for a failed condition.
+ * options with the table's default retention, and the test for a failed condition.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { isPositiveNumber } from '#lib/guards.ts';
 
 export interface DynamoTableOptions {
   client: DynamoDBClient;
@@ -18,18 +17,9 @@ export interface DynamoTable {
   retentionMs: number;
 }
 
-/** Checks an adapter's options (the wiring is a boundary: they come from the environment). */
-export function dynamoTable(
-  owner: string,
-  options: DynamoTableOptions,
-  defaultRetentionMs: number,
-): DynamoTable {
-  if (!options?.client) throw new TypeError(`${owner}: client is required`);
-  if (typeof options.tableName !== 'string' || options.tableName === '') {
-    throw new TypeError(`${owner}: tableName must be a non-empty string`);
-  }
+/** An adapter's table: its options, with the table's default retention when none is given. */
+export function dynamoTable(options: DynamoTableOptions, defaultRetentionMs: number): DynamoTable {
   const retentionMs = options.retentionMs ?? defaultRetentionMs;
-  if (!isPositiveNumber(retentionMs)) throw new TypeError(`${owner}: retentionMs must be > 0`);
   return { client: options.client, table: options.tableName, retentionMs };
 }
 

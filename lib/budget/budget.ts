@@ -28,7 +28,8 @@
 import { sleep as realSleep } from '#lib/clock.ts';
 import { createRateLimiter, type RateLimiter } from '#lib/connect/rate-limiter.ts';
 import { DEFAULT_LANE, LANES, type Lane, lanePriority } from '#lib/lanes.ts';
-import { type Deadline, DeadlineError, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
+import { type Deadline, NO_DEADLINE, waitAllowanceMs } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 import { type CurveParams, type CurveState, curveAt, curveThrottled, DEFAULT_CURVE } from './curve.ts';
 import type { BudgetItem, BudgetStore, ClaimInput, StatsDelta } from './store.ts';
 
@@ -165,7 +166,6 @@ const MIN_HORIZON_MS = 250;
 
 export function createBudget(options: BudgetOptions): Budget {
   const { ceiling } = options;
-  if (!(ceiling > 0) || !Number.isFinite(ceiling)) throw new TypeError(`ceiling must be > 0, got ${ceiling}`);
   const clock = options.clock ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;

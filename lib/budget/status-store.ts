@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { sleep } from '#lib/clock.ts';
+import { BudgetStoreError } from './errors.ts';
 import type { BudgetRecord, BudgetStatusPort } from './status.ts';
 
 /** BatchGetItem takes at most 100 keys. */
@@ -20,13 +21,6 @@ const BATCH_KEYS = 100;
 /** Rounds of UnprocessedKeys (throttled reads) before giving up. */
 const MAX_ROUNDS = 6;
 const RETRY_BASE_MS = 50;
-
-class BudgetStatusReadError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'BudgetStatusReadError';
-  }
-}
 
 export interface DynamoBudgetStatusPortOptions {
   client: DynamoDBClient;
@@ -45,7 +39,7 @@ export function createDynamoBudgetStatusPort(options: DynamoBudgetStatusPortOpti
     };
     for (let round = 0; request !== undefined; round++) {
       if (round >= MAX_ROUNDS) {
-        throw new BudgetStatusReadError(
+        throw new BudgetStoreError(
           `BatchGetItem on ${tableName} still had unprocessed keys after ${MAX_ROUNDS} rounds`,
         );
       }

@@ -17,6 +17,7 @@
  */
 import { LANES, type Lane } from '#lib/lanes.ts';
 import { type CurvePhase, curveAt } from './curve.ts';
+import { BudgetStatusError } from './errors.ts';
 
 /** The operations that have a budget item. */
 export const BUDGET_OPERATIONS = ['StartTaskContact', 'TransferContact'] as const;
@@ -110,13 +111,6 @@ export interface BudgetStatusInput {
    */
   minutes?: number;
   operations?: readonly BudgetOperation[];
-}
-
-export class BudgetStatusError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'BudgetStatusError';
-  }
 }
 
 export function epochMinute(epochMs: number): number {

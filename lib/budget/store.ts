@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { LANES, type Lane } from '#lib/lanes.ts';
+import { BudgetStoreError } from './errors.ts';
 
 export interface BudgetItem {
   tat?: number;
@@ -86,13 +87,6 @@ export interface ThrottleInput {
   wmax: number;
   since: number;
   resumeAt: number;
-}
-
-class BudgetStoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BudgetStoreError';
-  }
 }
 
 const STATS_RETENTION_SECONDS = 24 * 3600;

@@ -44,8 +44,6 @@ export interface TtlCacheOptions {
    * @default Date.now
    */
   now?: () => number;
-  /** Who builds the cache, for the option error message. */
-  owner?: string;
 }
 
 export interface TtlCache<V> {
@@ -64,11 +62,6 @@ interface Entry<V> {
 
 export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
   const { maxAgeMs } = options;
-  if (typeof maxAgeMs !== 'number' || !Number.isFinite(maxAgeMs) || maxAgeMs < 0) {
-    throw new TypeError(
-      `${options.owner ?? 'createTtlCache'}: maxAgeMs must be a finite, non-negative number`,
-    );
-  }
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry<V>>();
   const replays = createReplayRefresher();

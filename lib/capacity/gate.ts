@@ -14,21 +14,7 @@
  * events go to Connect until the sweep has set it again.
  */
 import type { SlotLedger } from '#lib/ledger/port.ts';
-
-/** The instance's slots are all taken by the service's count: parked OVER_QUOTA, no call made. */
-export class ActiveTasksAtQuotaError extends Error {
-  readonly code = 'ActiveTasksAtQuota';
-  constructor(
-    readonly instanceId: string,
-    readonly used: number,
-    readonly quota: number,
-  ) {
-    super(
-      `instance ${instanceId} has ${used} of its ${quota} active-task slots taken by the service's tasks`,
-    );
-    this.name = 'ActiveTasksAtQuota';
-  }
-}
+import { ActiveTasksAtQuotaError } from './errors.ts';
 
 /** A slot taken for one StartTaskContact call. */
 interface Slot {

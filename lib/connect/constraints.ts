@@ -1,3 +1,4 @@
+import { LimitsConfigError } from './errors.ts';
 /**
  * The documented limits of the Amazon Connect task APIs, in one table.
  *
@@ -100,14 +101,6 @@ export const DEFAULT_TASK_LIMITS: Readonly<TaskLimits> = Object.freeze<TaskLimit
   previousContactChainMax: 12,
   transfersPerContactMax: 11,
 });
-
-/** Thrown when `CONNECT_LIMITS` (or an override object) is not a valid partial limits table. */
-class LimitsConfigError extends TypeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LimitsConfigError';
-  }
-}
 
 const NUMERIC_KEYS = Object.entries(DEFAULT_TASK_LIMITS)
   .filter(([, v]) => typeof v === 'number')

@@ -1,3 +1,5 @@
+import { InstanceListError } from './errors.ts';
+
 /**
  * The Connect instances a stage may use (serverless.yml `connectInstanceIds`, a comma-separated list
  * that defaults to the single `connectInstanceId`). The functions get it as CONNECT_INSTANCE_IDS; the
@@ -8,13 +10,6 @@
 
 /** Connect instance ids (UUIDs in practice; the API allows 1-100 characters). */
 const INSTANCE_ID_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
-
-export class InstanceListError extends TypeError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InstanceListError';
-  }
-}
 
 /**
  * Parses a comma-separated list of instance ids (a YAML list is accepted too).

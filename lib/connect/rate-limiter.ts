@@ -16,7 +16,6 @@
  * Time is real time here (not the movable business clock): it paces real network calls.
  */
 import { sleep as realSleep } from '#lib/clock.ts';
-import { isPositiveInteger } from '#lib/guards.ts';
 export interface RateLimiter {
   /** Resolves when the caller may make one call. Callers are served in arrival order. */
   acquire(): Promise<void>;
@@ -55,9 +54,7 @@ export interface RateLimiterOptions {
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { ratePerSecond } = options;
-  if (!(ratePerSecond > 0)) throw new TypeError(`ratePerSecond must be > 0, got ${ratePerSecond}`);
   const burst = options.burst ?? 1;
-  if (!isPositiveInteger(burst)) throw new TypeError(`burst must be an integer ≥ 1, got ${burst}`);
   const clock = options.clock ?? (() => performance.now());
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;

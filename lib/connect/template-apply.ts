@@ -23,6 +23,7 @@ import {
   templateMembers,
   unsupportedRemovals,
 } from '#lib/connect/template-spec.ts';
+import { TemplateLookupError } from './errors.ts';
 
 type Connect = Pick<ConnectClient, 'send'>;
 
@@ -42,13 +43,6 @@ export async function listTemplates(connect: Connect, instanceId: string): Promi
     nextToken = page.NextToken;
   } while (nextToken);
   return all;
-}
-
-export class TemplateLookupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TemplateLookupError';
-  }
 }
 
 /** The template named `nameOrId` (exact name, or id); undefined when none; ambiguous names throw. */

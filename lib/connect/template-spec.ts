@@ -28,6 +28,7 @@ import type {
   GetTaskTemplateCommandOutput,
   UpdateTaskTemplateCommandInput,
 } from '@aws-sdk/client-connect';
+import * as z from 'zod/mini';
 import { TEMPLATE_FIELD_TYPES, type TemplateFieldType } from '#lib/connect/constraints.ts';
 import { isObject } from '#lib/guards.ts';
 
@@ -43,17 +44,79 @@ const TEMPLATE_LIMITS = Object.freeze({
   defaultsMax: 50,
 });
 
-type TemplateStatus = 'ACTIVE' | 'INACTIVE';
+const FIELD_SHAPE = '{name, type, description?, options?}';
 
-interface TemplateFieldSpec {
-  name: string;
-  type?: TemplateFieldType;
-  description?: string;
-  options?: string[];
+/** A string of `min`..`max` characters; the message gives the length, never the text. */
+function boundedString(max: number) {
+  return z.string({ error: 'must be a string' }).check(
+    z.refine((value) => value.length >= 1 && value.length <= max, {
+      error: (issue) => `${String(issue.input).length} characters; must be 1 to ${max}`,
+    }),
+  );
 }
 
+const templateStatusSchema = z.enum(['ACTIVE', 'INACTIVE'], { error: 'must be ACTIVE or INACTIVE' });
+type TemplateStatus = z.infer<typeof templateStatusSchema>;
+
+const templateFieldSchema = z.strictObject(
+  {
+    name: boundedString(TEMPLATE_LIMITS.fieldNameMaxLength),
+    type: z.enum(TEMPLATE_FIELD_TYPES, { error: `must be one of ${TEMPLATE_FIELD_TYPES.join(', ')}` }),
+    description: z.optional(boundedString(TEMPLATE_LIMITS.fieldDescriptionMaxLength)),
+    options: z.optional(
+      z.array(boundedString(TEMPLATE_LIMITS.optionMaxLength), { error: 'must be an array of strings' }).check(
+        z.maxLength(TEMPLATE_LIMITS.optionsMax, {
+          error: (issue) =>
+            `${(issue.input as unknown[]).length} options; at most ${TEMPLATE_LIMITS.optionsMax}`,
+        }),
+      ),
+    ),
+  },
+  { error: `must be an object ${FIELD_SHAPE}` },
+);
+type FileField = z.infer<typeof templateFieldSchema>;
+/** A field as a file gives it (`type` required) or as an instance has it (where Connect may omit `Type`). */
+type TemplateFieldSpec = Omit<FileField, 'type'> & { type?: TemplateFieldType };
+
+const fieldNames = z.optional(
+  z.array(z.string({ error: 'must be a field name (a string)' }), {
+    error: 'must be an array of field names',
+  }),
+);
+const constraintsSchema = z.strictObject(
+  { required: fieldNames, readOnly: fieldNames, invisible: fieldNames },
+  { error: 'must be an object {required?, readOnly?, invisible?}' },
+);
+
+/** A template file's members, each checked on its own so that one bad member hides no other's problems. */
+const TEMPLATE_FILE_MEMBERS = {
+  $comment: z.optional(z.unknown()),
+  name: boundedString(TEMPLATE_LIMITS.nameMaxLength),
+  description: z.optional(boundedString(TEMPLATE_LIMITS.descriptionMaxLength)),
+  contactFlowId: z.optional(boundedString(TEMPLATE_LIMITS.contactFlowIdMaxLength)),
+  status: z.optional(templateStatusSchema),
+  fields: z.array(z.unknown(), { error: `required, an array of ${FIELD_SHAPE}` }).check(
+    z.maxLength(TEMPLATE_LIMITS.fieldsMax, {
+      error: (issue) => `${(issue.input as unknown[]).length} fields; at most ${TEMPLATE_LIMITS.fieldsMax}`,
+    }),
+  ),
+  constraints: z.optional(constraintsSchema),
+  defaults: z.optional(
+    z
+      .record(z.string(), z.string({ error: 'must be a string' }), {
+        error: 'must be an object {fieldName: value}',
+      })
+      .check(
+        z.refine((d) => Object.keys(d).length <= TEMPLATE_LIMITS.defaultsMax, {
+          error: (issue) =>
+            `${Object.keys(issue.input as object).length} defaults; at most ${TEMPLATE_LIMITS.defaultsMax}`,
+        }),
+      ),
+  ),
+};
+
 /** The normalized template: what a file says and what the instance has, in one comparable shape. */
-export interface TemplateSpec {
+export type TemplateSpec = {
   name: string;
   description?: string;
   contactFlowId?: string;
@@ -61,38 +124,55 @@ export interface TemplateSpec {
   fields: TemplateFieldSpec[];
   constraints: { required: string[]; readOnly: string[]; invisible: string[] };
   defaults: Record<string, string>;
-}
+};
 
 export type TemplateFileValidation = { ok: true; spec: TemplateSpec } | { ok: false; errors: string[] };
 
-const FILE_KEYS = [
-  '$comment',
-  'name',
-  'description',
-  'contactFlowId',
-  'status',
-  'fields',
-  'constraints',
-  'defaults',
-];
-const FIELD_KEYS = ['name', 'type', 'description', 'options'];
 const CONSTRAINT_KEYS = ['required', 'readOnly', 'invisible'] as const;
 
-function checkString(
+/** `fields[1].options[2]` from a member and a zod path. */
+function at(member: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (where, key) => (typeof key === 'number' ? `${where}[${key}]` : `${where}.${String(key)}`),
+    member,
+  );
+}
+
+/** The issues of one parse as lines: an unknown key names the keys its object knows. */
+function issueLines(
+  where: string,
+  issues: readonly z.core.$ZodIssue[],
+  known: (path: readonly PropertyKey[]) => string[],
+): string[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map(
+          (key) => `${at(where, issue.path)}.${key}: unknown key (known: ${known(issue.path).join(', ')})`,
+        )
+      : [`${at(where, issue.path)}: ${issue.message}`],
+  );
+}
+
+/** Parses one member, its problems into `errors`; undefined when it has any. */
+function member<T>(
   errors: string[],
   where: string,
+  schema: z.ZodMiniType<T>,
   value: unknown,
-  bounds: { min: number; max: number },
-): value is string {
-  if (typeof value !== 'string') {
-    errors.push(`${where}: must be a string`);
-    return false;
-  }
-  if (value.length < bounds.min || value.length > bounds.max) {
-    errors.push(`${where}: ${value.length} characters; must be ${bounds.min} to ${bounds.max}`);
-    return false;
-  }
-  return true;
+  known: (path: readonly PropertyKey[]) => string[] = () => [],
+): T | undefined {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  errors.push(...issueLines(where, parsed.error.issues, known));
+  return undefined;
+}
+
+/** Options exactly on SINGLE_SELECT fields. */
+function checkOptions(errors: string[], field: FileField, where: string): void {
+  if (field.options !== undefined && field.type !== 'SINGLE_SELECT')
+    errors.push(`${where}.options: only a SINGLE_SELECT field has options`);
+  if (field.options === undefined && field.type === 'SINGLE_SELECT')
+    errors.push(`${where}.options: a SINGLE_SELECT field needs options`);
 }
 
 /**
@@ -100,159 +180,62 @@ function checkString(
  * Input: the parsed JSON. Output: `{ok, spec}` (normalized) or `{ok: false, errors}` with every problem.
  */
 export function validateTemplateFile(input: unknown): TemplateFileValidation {
+  const root = member([], '', z.record(z.string(), z.unknown()), input);
+  if (root === undefined || Array.isArray(input))
+    return { ok: false, errors: ['a template file must hold a JSON object'] };
   const errors: string[] = [];
-  if (!isObject(input)) return { ok: false, errors: ['a template file must hold a JSON object'] };
-  for (const key of Object.keys(input)) {
-    if (!FILE_KEYS.includes(key))
-      errors.push(`${key}: unknown key (known: ${FILE_KEYS.slice(1).join(', ')})`);
+  const fileKeys = Object.keys(TEMPLATE_FILE_MEMBERS);
+  for (const key of Object.keys(root))
+    if (!fileKeys.includes(key)) errors.push(`${key}: unknown key (known: ${fileKeys.slice(1).join(', ')})`);
+  const m = TEMPLATE_FILE_MEMBERS;
+  const name = member(errors, 'name', m.name, root.name);
+  const description = member(errors, 'description', m.description, root.description);
+  const contactFlowId = member(errors, 'contactFlowId', m.contactFlowId, root.contactFlowId);
+  const status = member(errors, 'status', m.status, root.status);
+  const names = new Set<string>();
+  const fields: TemplateFieldSpec[] = [];
+  for (const [i, raw] of (member(errors, 'fields', m.fields, root.fields) ?? []).entries()) {
+    const field = member(errors, `fields[${i}]`, templateFieldSchema, raw, () =>
+      Object.keys(templateFieldSchema.shape),
+    );
+    // The name alone: a field refused for another member still counts for duplicates, constraints, defaults.
+    const fieldName = templateFieldSchema.shape.name.safeParse(isObject(raw) ? raw.name : undefined);
+    if (fieldName.success) {
+      if (names.has(fieldName.data))
+        errors.push(`fields[${i}].name: field "${fieldName.data}" appears twice`);
+      names.add(fieldName.data);
+    }
+    if (field !== undefined) {
+      checkOptions(errors, field, `fields[${i}]`);
+      fields.push(field);
+    }
   }
-  checkString(errors, 'name', input.name, { min: 1, max: TEMPLATE_LIMITS.nameMaxLength });
-  if (input.description !== undefined)
-    checkString(errors, 'description', input.description, {
-      min: 1,
-      max: TEMPLATE_LIMITS.descriptionMaxLength,
-    });
-  if (input.contactFlowId !== undefined)
-    checkString(errors, 'contactFlowId', input.contactFlowId, {
-      min: 1,
-      max: TEMPLATE_LIMITS.contactFlowIdMaxLength,
-    });
-  if (input.status !== undefined && input.status !== 'ACTIVE' && input.status !== 'INACTIVE')
-    errors.push('status: must be ACTIVE or INACTIVE');
-
-  const { fields, names } = checkFields(errors, input.fields);
-  const constraints = checkConstraints(errors, input.constraints, names);
-  const defaults = checkDefaults(errors, input.defaults, names);
-
-  if (errors.length > 0) return { ok: false, errors };
+  const given =
+    member(errors, 'constraints', m.constraints, root.constraints, () => [...CONSTRAINT_KEYS]) ?? {};
+  const constraints = {
+    required: given.required ?? [],
+    readOnly: given.readOnly ?? [],
+    invisible: given.invisible ?? [],
+  };
+  for (const key of CONSTRAINT_KEYS)
+    for (const n of constraints[key])
+      if (!names.has(n)) errors.push(`constraints.${key}: "${n}" is not a field of the template`);
+  const defaults = member(errors, 'defaults', m.defaults, root.defaults) ?? {};
+  for (const n of Object.keys(defaults))
+    if (!names.has(n)) errors.push(`defaults.${n}: "${n}" is not a field of the template`);
+  if (errors.length > 0 || name === undefined) return { ok: false, errors };
   return {
     ok: true,
     spec: normalizeSpec({
-      name: input.name as string,
-      description: input.description as string | undefined,
-      contactFlowId: input.contactFlowId as string | undefined,
-      status: (input.status as TemplateStatus | undefined) ?? 'ACTIVE',
+      name,
+      description,
+      contactFlowId,
+      status: status ?? 'ACTIVE',
       fields,
       constraints,
       defaults,
     }),
   };
-}
-
-/** The `fields` list: every problem into `errors`; the fields and their names. */
-function checkFields(errors: string[], input: unknown): { fields: TemplateFieldSpec[]; names: Set<string> } {
-  const names = new Set<string>();
-  const fields: TemplateFieldSpec[] = [];
-  if (!Array.isArray(input)) {
-    errors.push('fields: required, an array of {name, type, description?, options?}');
-    return { fields, names };
-  }
-  if (input.length > TEMPLATE_LIMITS.fieldsMax)
-    errors.push(`fields: ${input.length} fields; at most ${TEMPLATE_LIMITS.fieldsMax}`);
-  for (const [i, raw] of input.entries()) {
-    const field = checkField(errors, raw, i, names);
-    if (field !== undefined) fields.push(field);
-  }
-  return { fields, names };
-}
-
-/** One entry of `fields`: its problems into `errors`, the field (or undefined when not an object). */
-function checkField(
-  errors: string[],
-  raw: unknown,
-  i: number,
-  names: Set<string>,
-): TemplateFieldSpec | undefined {
-  const where = `fields[${i}]`;
-  if (!isObject(raw)) {
-    errors.push(`${where}: must be an object {name, type, description?, options?}`);
-    return undefined;
-  }
-  for (const key of Object.keys(raw))
-    if (!FIELD_KEYS.includes(key))
-      errors.push(`${where}.${key}: unknown key (known: ${FIELD_KEYS.join(', ')})`);
-  const nameOk = checkString(errors, `${where}.name`, raw.name, {
-    min: 1,
-    max: TEMPLATE_LIMITS.fieldNameMaxLength,
-  });
-  const name = nameOk ? (raw.name as string) : `#${i}`;
-  if (nameOk) {
-    if (names.has(name)) errors.push(`${where}.name: field "${name}" appears twice`);
-    names.add(name);
-  }
-  if (!TEMPLATE_FIELD_TYPES.includes(raw.type as TemplateFieldType))
-    errors.push(`${where}.type: must be one of ${TEMPLATE_FIELD_TYPES.join(', ')}`);
-  if (raw.description !== undefined)
-    checkString(errors, `${where}.description`, raw.description, {
-      min: 1,
-      max: TEMPLATE_LIMITS.fieldDescriptionMaxLength,
-    });
-  if (raw.options !== undefined) {
-    if (raw.type !== 'SINGLE_SELECT') errors.push(`${where}.options: only a SINGLE_SELECT field has options`);
-    if (!Array.isArray(raw.options)) errors.push(`${where}.options: must be an array of strings`);
-    else {
-      if (raw.options.length > TEMPLATE_LIMITS.optionsMax)
-        errors.push(`${where}.options: ${raw.options.length} options; at most ${TEMPLATE_LIMITS.optionsMax}`);
-      for (const [j, option] of raw.options.entries())
-        checkString(errors, `${where}.options[${j}]`, option, {
-          min: 1,
-          max: TEMPLATE_LIMITS.optionMaxLength,
-        });
-    }
-  } else if (raw.type === 'SINGLE_SELECT')
-    errors.push(`${where}.options: a SINGLE_SELECT field needs options`);
-  return {
-    name,
-    type: raw.type as TemplateFieldType,
-    ...(raw.description === undefined ? {} : { description: raw.description as string }),
-    ...(raw.options === undefined ? {} : { options: raw.options as string[] }),
-  };
-}
-
-/** The `constraints` object: every problem into `errors`; the lists of field names. */
-function checkConstraints(errors: string[], input: unknown, names: Set<string>): TemplateSpec['constraints'] {
-  const constraints: TemplateSpec['constraints'] = { required: [], readOnly: [], invisible: [] };
-  if (input !== undefined) {
-    if (!isObject(input)) errors.push('constraints: must be an object {required?, readOnly?, invisible?}');
-    else {
-      for (const key of Object.keys(input))
-        if (!(CONSTRAINT_KEYS as readonly string[]).includes(key))
-          errors.push(`constraints.${key}: unknown key (known: ${CONSTRAINT_KEYS.join(', ')})`);
-      for (const key of CONSTRAINT_KEYS) {
-        const list = input[key];
-        if (list === undefined) continue;
-        if (!Array.isArray(list) || list.some((n) => typeof n !== 'string')) {
-          errors.push(`constraints.${key}: must be an array of field names`);
-          continue;
-        }
-        for (const n of list as string[])
-          if (!names.has(n)) errors.push(`constraints.${key}: "${n}" is not a field of the template`);
-        constraints[key] = list as string[];
-      }
-    }
-  }
-
-  return constraints;
-}
-
-/** The `defaults` object: every problem into `errors`; the string defaults. */
-function checkDefaults(errors: string[], input: unknown, names: Set<string>): Record<string, string> {
-  const defaults: Record<string, string> = {};
-  if (input !== undefined) {
-    if (!isObject(input)) errors.push('defaults: must be an object {fieldName: value}');
-    else {
-      const entries = Object.entries(input);
-      if (entries.length > TEMPLATE_LIMITS.defaultsMax)
-        errors.push(`defaults: ${entries.length} defaults; at most ${TEMPLATE_LIMITS.defaultsMax}`);
-      for (const [n, value] of entries) {
-        if (typeof value !== 'string') errors.push(`defaults.${n}: must be a string`);
-        else defaults[n] = value;
-        if (!names.has(n)) errors.push(`defaults.${n}: "${n}" is not a field of the template`);
-      }
-    }
-  }
-
-  return defaults;
 }
 
 const sortedUnique = (list: readonly string[]) => [...new Set(list)].sort();

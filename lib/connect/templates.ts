@@ -20,22 +20,9 @@ import {
 } from '@aws-sdk/client-connect';
 import { createTtlCache } from '#lib/cache/ttl-cache.ts';
 import type { TaskTemplateView } from '#lib/connect/validate-task.ts';
+import { TemplateNotFoundError } from './errors.ts';
 
 export type { TaskTemplateView } from '#lib/connect/validate-task.ts';
-
-/** The template does not exist in the instance. Permanent: retrying cannot help. */
-export class TemplateNotFoundError extends Error {
-  readonly permanent = true as const;
-  readonly code = 'TemplateNotFound' as const;
-  readonly instanceId: string;
-  readonly templateId: string;
-  constructor(instanceId: string, templateId: string, options?: { cause?: unknown }) {
-    super(`task template ${templateId} does not exist in instance ${instanceId}`, options);
-    this.name = 'TemplateNotFoundError';
-    this.instanceId = instanceId;
-    this.templateId = templateId;
-  }
-}
 
 export interface TemplateProviderOptions {
   connect: Pick<ConnectClient, 'send'>;
@@ -78,14 +65,10 @@ export function toTemplateView(output: GetTaskTemplateCommandOutput): TaskTempla
  * GetTaskTemplate, keep the view, cache it.
  */
 export function createTemplateProvider(options: TemplateProviderOptions): TemplateProvider {
-  if (options?.connect === undefined || typeof options.connect.send !== 'function') {
-    throw new TypeError('createTemplateProvider: connect client is required');
-  }
   const { connect } = options;
   const cache = createTtlCache<TaskTemplateView>({
     maxAgeMs: options.maxAgeMs,
-    now: options.now,
-    owner: 'createTemplateProvider',
+    ...(options.now ? { now: options.now } : {}),
   });
   const load = (instanceId: string, templateId: string) => async (): Promise<TaskTemplateView> => {
     try {

@@ -18,33 +18,14 @@
  *
  * Error messages name the problem and never include body contents (customer data).
  */
+import type { SQSMessageAttributes } from 'aws-lambda';
+import * as z from 'zod/mini';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { isObject } from '#lib/guards.ts';
+import { EnvelopeError } from './errors.ts';
 
 /** The Lambda SQS record's `messageAttributes` shape. */
-export type LambdaMessageAttributes = Record<
-  string,
-  {
-    dataType: string;
-    stringValue?: string;
-    binaryValue?: string;
-    stringListValues?: string[];
-    binaryListValues?: string[];
-  }
->;
-
-export type EnvelopeErrorCode = 'MalformedJson' | 'MissingSource' | 'MissingId' | 'InvalidEnvelope';
-
-/** The record cannot be normalised; always a PERMANENT failure (the message goes to the DLQ). */
-export class EnvelopeError extends Error {
-  readonly code: EnvelopeErrorCode;
-
-  constructor(code: EnvelopeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EnvelopeError';
-    this.code = code;
-  }
-}
+export type LambdaMessageAttributes = SQSMessageAttributes;
 
 /** Message attributes whose name starts with this prefix belong to the service (e.g. `cti.failure`). */
 export const SERVICE_ATTRIBUTE_PREFIX = 'cti.';
@@ -80,30 +61,63 @@ function userAttributes(attributes: LambdaMessageAttributes): Record<string, str
   return out;
 }
 
-/** A required identity field: absent or empty → `missingCode`; present but not a string → InvalidEnvelope. */
-function requiredString(
-  obj: JsonObject,
-  key: string,
-  shape: string,
-  missingCode: 'MissingSource' | 'MissingId',
-): string {
-  const value = obj[key];
-  if (value === undefined || value === null || value === '') {
-    throw new EnvelopeError(missingCode, `${shape} message has no "${key}"`);
-  }
-  if (typeof value !== 'string') {
-    throw new EnvelopeError('InvalidEnvelope', `${shape} "${key}" must be a string, got ${typeOf(value)}`);
-  }
-  return value;
-}
+const requiredText = z.string().check(z.minLength(1));
+/** An optional text field: absent or null reads as ''. */
+const optionalText = z.pipe(
+  z.optional(z.nullable(z.string())),
+  z.transform((value) => value ?? ''),
+);
 
-function optionalString(obj: JsonObject, key: string, shape: string): string {
+/** The fields each shape reads, in the order they are checked; the identity fields first after specversion. */
+const cloudEventsSchema = z.looseObject({
+  specversion: requiredText,
+  source: requiredText,
+  id: requiredText,
+  type: optionalText,
+  time: optionalText,
+  data_base64: z.optional(z.string().check(z.regex(BASE64))),
+});
+const eventBridgeSchema = z.looseObject({
+  source: requiredText,
+  id: requiredText,
+  'detail-type': optionalText,
+  time: optionalText,
+});
+const snsSchema = z.looseObject({
+  TopicArn: requiredText,
+  MessageId: requiredText,
+  Subject: optionalText,
+  Timestamp: optionalText,
+});
+
+/** Which code a missing identity field gets, by field name. */
+const MISSING: Readonly<Record<string, 'MissingSource' | 'MissingId'>> = {
+  source: 'MissingSource',
+  TopicArn: 'MissingSource',
+  id: 'MissingId',
+  MessageId: 'MissingId',
+};
+
+/**
+ * The shape's fields, or the EnvelopeError of the first problem: a missing (absent, null or empty)
+ * identity field is MissingSource/MissingId, anything else InvalidEnvelope. Messages name the field
+ * and the JSON type found, never a value.
+ */
+function parseShape<T>(schema: z.ZodMiniType<T>, obj: JsonObject, shape: string): T {
+  const parsed = schema.safeParse(obj);
+  if (parsed.success) return parsed.data;
+  const key = String(parsed.error.issues[0]?.path[0] ?? '');
   const value = obj[key];
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') {
-    throw new EnvelopeError('InvalidEnvelope', `${shape} "${key}" must be a string, got ${typeOf(value)}`);
+  const missing = MISSING[key];
+  if (missing !== undefined && (value === undefined || value === null || value === '')) {
+    throw new EnvelopeError(missing, `${shape} message has no "${key}"`);
   }
-  return value;
+  if (key === 'specversion') {
+    throw new EnvelopeError('InvalidEnvelope', `${shape} "specversion" must be a non-empty string`);
+  }
+  if (key === 'data_base64')
+    throw new EnvelopeError('InvalidEnvelope', `${shape} "data_base64" is not valid base64`);
+  throw new EnvelopeError('InvalidEnvelope', `${shape} "${key}" must be a string, got ${typeOf(value)}`);
 }
 
 function typeOf(value: unknown): string {
@@ -119,25 +133,14 @@ function isJsonContentType(contentType: string): boolean {
 
 function fromCloudEvents(obj: JsonObject, attributes: Record<string, string>): Envelope {
   const shape = 'CloudEvents';
-  const specversion = obj.specversion;
-  if (typeof specversion !== 'string' || specversion === '') {
-    throw new EnvelopeError('InvalidEnvelope', `${shape} "specversion" must be a non-empty string`);
-  }
-  const source = requiredString(obj, 'source', shape, 'MissingSource');
-  const id = requiredString(obj, 'id', shape, 'MissingId');
-  const type = optionalString(obj, 'type', shape);
-  const time = optionalString(obj, 'time', shape);
   const hasData = hasOwn(obj, 'data');
-  const hasBase64 = hasOwn(obj, 'data_base64');
-  if (hasData && hasBase64) {
+  if (hasData && hasOwn(obj, 'data_base64')) {
+    parseShape(cloudEventsSchema, obj, shape);
     throw new EnvelopeError('InvalidEnvelope', `${shape} message carries both "data" and "data_base64"`);
   }
+  const { source, id, type, time, data_base64: encoded } = parseShape(cloudEventsSchema, obj, shape);
   let data: unknown = hasData ? obj.data : undefined;
-  if (hasBase64) {
-    const encoded = obj.data_base64;
-    if (typeof encoded !== 'string' || !BASE64.test(encoded)) {
-      throw new EnvelopeError('InvalidEnvelope', `${shape} "data_base64" is not valid base64`);
-    }
+  if (encoded !== undefined) {
     // Binary payloads are handed to rules as UTF-8 text; JSON content types are parsed.
     const text = Buffer.from(encoded, 'base64').toString('utf8');
     const contentType = typeof obj.datacontenttype === 'string' ? obj.datacontenttype : '';
@@ -159,11 +162,8 @@ function fromCloudEvents(obj: JsonObject, attributes: Record<string, string>): E
 }
 
 function fromEventBridge(obj: JsonObject, attributes: Record<string, string>): Envelope {
-  const shape = 'EventBridge';
-  const source = requiredString(obj, 'source', shape, 'MissingSource');
-  const id = requiredString(obj, 'id', shape, 'MissingId');
-  const type = optionalString(obj, 'detail-type', shape);
-  const time = optionalString(obj, 'time', shape);
+  const parsed = parseShape(eventBridgeSchema, obj, 'EventBridge');
+  const { source, id, 'detail-type': type, time } = parsed;
   return { source, id, type, time, data: obj.detail, attributes, kind: 'eventbridge' };
 }
 
@@ -213,10 +213,12 @@ function fromSns(obj: JsonObject, sqsAttributes: Record<string, string>): Envelo
     if (isCloudEvents(inner)) return fromCloudEvents(inner, attributes);
     if (isEventBridge(inner)) return fromEventBridge(inner, attributes);
   }
-  const source = requiredString(obj, 'TopicArn', shape, 'MissingSource');
-  const id = requiredString(obj, 'MessageId', shape, 'MissingId');
-  const type = optionalString(obj, 'Subject', shape);
-  const time = optionalString(obj, 'Timestamp', shape);
+  const {
+    TopicArn: source,
+    MessageId: id,
+    Subject: type,
+    Timestamp: time,
+  } = parseShape(snsSchema, obj, shape);
   return { source, id, type, time, data: innerIsJson ? inner : message, attributes, kind: 'sns' };
 }
 

@@ -15,22 +15,15 @@
  * (StartTaskContact API reference).
  */
 import { createHash } from 'node:crypto';
+import { TokenDerivationError } from './errors.ts';
 
 /** Version prefix of every token this module derives. */
 export const TOKEN_VERSION_PREFIX = 'cti1-';
 
-/** Thrown when a token part is not a non-empty string (an empty part would make distinct effects collide). */
-export class TokenDerivationError extends TypeError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TokenDerivationError';
-  }
-}
-
-/** Throws unless every labelled part is a non-empty string (an empty one would make effects collide). */
+/** Throws unless every labelled part is non-empty (an empty one would make effects collide). */
 function requireParts(what: string, parts: readonly (readonly [string, string])[]): void {
   for (const [label, value] of parts) {
-    if (typeof value !== 'string' || value.length === 0) {
+    if (value.length === 0) {
       throw new TokenDerivationError(`${label} must be a non-empty string to derive a ${what}`);
     }
   }

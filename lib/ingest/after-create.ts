@@ -12,7 +12,8 @@
  */
 import { transferRequestId } from '#lib/idempotency/ids.ts';
 import type { ChainLedger, LedgerStore } from '#lib/ledger/port.ts';
-import { planFromRule, TransferPlanError } from '#lib/transfers/plan.ts';
+import { TransferPlanError } from '#lib/transfers/errors.ts';
+import { planFromRule } from '#lib/transfers/plan.ts';
 import { acceptTransferRequest } from '#lib/transfers/request.ts';
 import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';

@@ -1,11 +1,8 @@
-import { isPositiveInteger } from '#lib/guards.ts';
-
 /**
  * Runs at most `limit` tasks at once; the rest wait in arrival order. A finishing task hands its
  * slot straight to the next waiter, so a newcomer can never slip in between and exceed the limit.
  */
 export function createLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  if (!isPositiveInteger(limit)) throw new TypeError(`limit must be an integer ≥ 1, got ${limit}`);
   let active = 0;
   const waiters: Array<() => void> = [];
   const release = () => {

@@ -171,6 +171,7 @@ function createIngestDeps(runtime: IngestRuntime & { metrics: IngestMetrics }): 
         : [],
       async forward(lane, message) {
         const queueUrl = lane === 'normal' ? config.ingestQueueUrl : config.laneQueueUrls?.[lane];
+        // `lanes` lists only lanes with a URL; a rule naming another one is a wiring slip worth a loud failure.
         if (!queueUrl) throw new TypeError(`no queue URL configured for lane ${lane}`);
         await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
       },

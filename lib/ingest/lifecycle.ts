@@ -50,12 +50,14 @@ import type {
   StoredLedgerEntry,
   TaskLifecycle,
 } from '#lib/ledger/port.ts';
-import { evaluateIdempotencyKey, MappingError } from '#lib/mapping/map.ts';
+import { MappingError } from '#lib/mapping/errors.ts';
+import { evaluateIdempotencyKey } from '#lib/mapping/map.ts';
 import { parseTimeInput } from '#lib/mapping/time.ts';
 import { type Effect, publishEffect } from '#lib/outcomes/effects.ts';
 import { buildOutcome, type NotifySpec, wants } from '#lib/outcomes/outcome.ts';
 import { assertFits, type Deadline, NO_DEADLINE } from '#lib/retry/deadline.ts';
-import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
+import type { CompiledRule } from '#lib/rules/compile.ts';
+import { RuleEvaluationError } from '#lib/rules/errors.ts';
 import type { TransferStore } from '#lib/transfers/store/port.ts';
 import { IngestRefusalError, IngestRetryError } from './errors.ts';
 import { taskWaitReceive } from './receives.ts';

@@ -26,10 +26,12 @@ import {
 } from '#lib/connect/validate-task.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
-import { type MappedTask, MappingError, mapToTaskRequest } from '#lib/mapping/map.ts';
+import { MappingError } from '#lib/mapping/errors.ts';
+import { type MappedTask, mapToTaskRequest } from '#lib/mapping/map.ts';
 import { evaluateNotify } from '#lib/mapping/notify.ts';
 import type { NotifySpec } from '#lib/outcomes/outcome.ts';
-import { type CompiledRule, RuleEvaluationError, selectRule } from '#lib/rules/compile.ts';
+import { type CompiledRule, selectRule } from '#lib/rules/compile.ts';
+import { RuleEvaluationError } from '#lib/rules/errors.ts';
 import type { Rule } from '#lib/rules/schema.ts';
 import type { LaneDecision } from './lane.ts';
 import type { StartTaskCall } from './ports.ts';
@@ -95,8 +97,14 @@ type Refusal = Extract<TaskPlan, { kind: 'refused' }>;
 /** A thrown refusal of the rule language or the mapping, as a `refused` plan; anything else rethrown. */
 function refusalOf(error: unknown, step: PlanStep, rule?: CompiledRule): Refusal {
   if (error instanceof MappingError || error instanceof RuleEvaluationError) {
-    const code = error instanceof MappingError ? 'MappingFailed' : 'RuleEvaluationFailed';
-    return { kind: 'refused', step, code, message: error.message, error, ...(rule ? { rule } : {}) };
+    return {
+      kind: 'refused',
+      step,
+      code: error.code,
+      message: error.message,
+      error,
+      ...(rule ? { rule } : {}),
+    };
   }
   throw error;
 }

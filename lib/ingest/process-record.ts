@@ -31,13 +31,13 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { CapacityGate } from '#lib/capacity/gate.ts';
 import type { TaskLimits } from '#lib/connect/constraints.ts';
-import { EnvelopeError, parseEnvelope } from '#lib/envelope/parse.ts';
+import { parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
 import type { Lane } from '#lib/lanes.ts';
-import { MappingError } from '#lib/mapping/map.ts';
+
 import type { LogFields } from '#lib/observability/logger.ts';
 import { type BackoffConfig, overQuotaNextAttempt, transientVisibilitySeconds } from '#lib/retry/backoff.ts';
-import { classifyError, cutMessage } from '#lib/retry/classify.ts';
+import { type Classification, classifyError, cutMessage } from '#lib/retry/classify.ts';
 import { assertFits, type Deadline, deadlineErrorIn, NO_DEADLINE } from '#lib/retry/deadline.ts';
 import {
   buildDlqMessage,
@@ -46,7 +46,7 @@ import {
   unwrapIngestRecord,
 } from '#lib/retry/dlq-message.ts';
 import type { FailureClass, FailureRecord } from '#lib/retry/failure-record.ts';
-import { type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
+import type { CompiledRule } from '#lib/rules/compile.ts';
 import { IngestRefusalError, RecordNotDoneError } from './errors.ts';
 import { decideLane, forwardedEventId, type LaneDecision, laneOfRecord } from './lane.ts';
 import { type LifecycleApplier, TASK_NOT_FOUND_CODE } from './lifecycle.ts';
@@ -423,20 +423,7 @@ async function startStep(
   return { status: 'created', ...outcome };
 }
 
-function refusalCode(error: unknown): { code: string; message: string } | undefined {
-  if (error instanceof EnvelopeError) return { code: error.code, message: error.message };
-  if (error instanceof MappingError) return { code: 'MappingFailed', message: error.message };
-  if (error instanceof RuleEvaluationError) return { code: 'RuleEvaluationFailed', message: error.message };
-  return undefined;
-}
-
-/** The failure as the DLQ and the metrics name it: our refusals are PERMANENT with their own code. */
-function classifyFailure(error: unknown): { class: FailureClass; code: string; message: string } {
-  const refusal = refusalCode(error);
-  return refusal ? { class: 'PERMANENT', ...refusal } : classifyError(error);
-}
-
-type Classified = ReturnType<typeof classifyFailure>;
+type Classified = Classification;
 
 /** A record whose course ended in an error: what routing needs of it. */
 interface Failure {
@@ -478,7 +465,7 @@ async function routeFailure(error: unknown, failure: Failure): Promise<RecordOut
     deps.metrics.count('NotAttempted');
     return await sendBack(failure, { code: deadline.code, reason: deadline.message }, fields);
   }
-  const classified = classifyFailure(error);
+  const classified = classifyError(error);
   const fields = failureFields(failure, classified.class, classified.code);
   if (classified.class === 'TRANSIENT' && classified.code === TASK_NOT_FOUND_CODE) {
     deps.metrics.count('Transient', { code: classified.code });

@@ -49,8 +49,9 @@ import type { Context } from 'aws-lambda';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { Logger } from '#lib/observability/logger.ts';
-import type { PermanentFailure } from '#lib/retry/classify.ts';
-import { type Deadline, DeadlineError, NO_DEADLINE } from '#lib/retry/deadline.ts';
+import { type Deadline, NO_DEADLINE } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
+import { ChainLimitError, ConnectResponseError } from './errors.ts';
 import type { StartTaskCall, StartTaskResult, TaskStarter } from './ports.ts';
 
 /** How many tasks the ledger counts in the chain of `previousContactId`; undefined when it knows none. */
@@ -89,42 +90,9 @@ export interface TaskStarterOptions {
  */
 const SCHEDULE_LEAD_MS = 2_000;
 
-/** Code of the PERMANENT failure of a task asked for on a full PreviousContactId chain. */
-const CHAIN_LIMIT_CODE = 'ChainLimit';
-
-/**
- * StartTaskContact answered 402 for a PreviousContactId chain the ledger counts as full, and the rule
- * says `onChainLimit: park`. No backoff cures it: PERMANENT (`classifyError` reads `permanent`/`code`).
- */
-export class ChainLimitError extends Error implements PermanentFailure {
-  readonly permanent = true as const;
-  readonly code = CHAIN_LIMIT_CODE;
-  constructor(
-    readonly previousContactId: string,
-    readonly counted: number,
-    readonly limit: number,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      `PreviousContactId ${previousContactId} already has ${counted} tasks in its chain (counted in the ledger); ` +
-        `a chain holds at most ${limit} linked tasks (StartTaskContact 402). ` +
-        `Set the rule's options.onChainLimit to "related" to link such events by RelatedContactId, or start a new chain`,
-      options,
-    );
-    this.name = 'ChainLimitError';
-  }
-}
-
 interface StoredResult {
   contactId: string;
   linkedAsRelated: boolean;
-}
-
-class ConnectResponseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConnectResponseError';
-  }
 }
 
 /**

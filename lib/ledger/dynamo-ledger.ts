@@ -58,7 +58,7 @@ export class DynamoLedger implements Ledger {
   readonly #slots: DynamoSlots;
 
   constructor(options: DynamoLedgerOptions) {
-    this.#db = dynamoTable('DynamoLedger', options, DEFAULT_LEDGER_RETENTION_MS);
+    this.#db = dynamoTable(options, DEFAULT_LEDGER_RETENTION_MS);
     this.#waiters = new DynamoWaiters(this.#db);
     this.#slots = new DynamoSlots(this.#db);
   }

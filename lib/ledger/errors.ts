@@ -1,17 +1,11 @@
 /** The errors of the ledger adapters. */
+import { serviceError } from '#lib/errors.ts';
 
 /** A ledger read or write failed (DynamoDB refused or could not be reached); the cause says why. */
-export class LedgerStoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LedgerStoreError';
-  }
-}
+export class LedgerStoreError extends serviceError('LedgerStoreError', false) {}
 
 /** A stored item that is not a valid ledger record (written by hand, or by an older version). */
 export class LedgerRecordError extends LedgerStoreError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LedgerRecordError';
-  }
+  override readonly name: string = 'LedgerRecordError';
+  override readonly code: string = 'LedgerRecordError';
 }

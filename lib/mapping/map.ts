@@ -16,9 +16,11 @@
  */
 import type { Reference, StartTaskContactCommandInput } from '@aws-sdk/client-connect';
 import type { Envelope } from '#lib/envelope/types.ts';
-import { addIsoDuration, DurationError, parseTimeInput } from '#lib/mapping/time.ts';
-import { type CompiledMapping, type CompiledRule, RuleEvaluationError } from '#lib/rules/compile.ts';
+import { addIsoDuration, parseTimeInput } from '#lib/mapping/time.ts';
+import type { CompiledMapping, CompiledRule } from '#lib/rules/compile.ts';
+import { RuleEvaluationError } from '#lib/rules/errors.ts';
 import type { CreateRule } from '#lib/rules/schema.ts';
+import { DurationError, MappingError } from './errors.ts';
 
 /** A StartTaskContact request before its ClientToken is set. */
 type TaskRequestWithoutToken = Omit<StartTaskContactCommandInput, 'ClientToken'>;
@@ -32,20 +34,6 @@ export interface MappedTask {
   idempotencyKey: string;
   /** Epoch ms of the planned transfer: `transfer.at` evaluated, or `opts.now` + `transfer.after`. */
   transferAt?: number;
-}
-
-/** The rule could not map this envelope (a PERMANENT failure, code `MappingFailed`). */
-export class MappingError extends Error {
-  /** The rule field at fault, e.g. `mapping.name`, `mapping.attributes.orderId`, `idempotencyKey`. */
-  readonly field: string;
-  readonly ruleId?: string;
-
-  constructor(field: string, message: string, options?: { cause?: unknown; ruleId?: string }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'MappingError';
-    this.field = field;
-    if (options?.ruleId !== undefined) this.ruleId = options.ruleId;
-  }
 }
 
 function describe(value: unknown): string {

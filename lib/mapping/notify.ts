@@ -7,7 +7,7 @@
 import type { Envelope } from '#lib/envelope/types.ts';
 import type { NotifySpec } from '#lib/outcomes/outcome.ts';
 import type { CompiledRule } from '#lib/rules/compile.ts';
-import { MappingError } from './map.ts';
+import { MappingError } from './errors.ts';
 
 /** The most `notify.data` may weigh as JSON: an outcome must always fit in one PutEvents entry (256 KB). */
 const NOTIFY_DATA_MAX_BYTES = 8 * 1024;

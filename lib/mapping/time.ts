@@ -9,6 +9,7 @@
  * the result never depends on the host's time zone; a bare date (`2024-05-01`) is midnight UTC.
  * Calendar fields are range-checked (`2024-02-30` is refused, not rolled over into March).
  */
+import { DurationError } from './errors.ts';
 
 /** Absolute epoch values below this are seconds; at or above, milliseconds. */
 export const EPOCH_MILLIS_THRESHOLD = 1e11;
@@ -67,14 +68,6 @@ export function parseTimeInput(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   if (EPOCH_STRING.test(value)) return epochToMillis(Number(value));
   return isoToMillis(value);
-}
-
-/** Thrown when a string is not an ISO-8601 duration this module can apply. */
-export class DurationError extends TypeError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DurationError';
-  }
 }
 
 /**

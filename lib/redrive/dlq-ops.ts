@@ -10,6 +10,7 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { type ReadDlqMessage, readDlqMessage } from '#lib/retry/dlq-message.ts';
 import type { FailureRecord } from '#lib/retry/failure-record.ts';
+import { DlqOpsError } from './errors.ts';
 import { type DlqFilter, isEmptyFilter, matchesFilter } from './filter.ts';
 import { DEFAULT_MAX_SCAN } from './redrive.ts';
 import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
@@ -44,13 +45,6 @@ export interface DlqEntry {
 export interface DlqShown extends DlqEntry {
   body: string;
   attributes: Record<string, MessageAttributeValue>;
-}
-
-class DlqOpsError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'DlqOpsError';
-  }
 }
 
 function entryOf(messageId: string, read: ReadDlqMessage, receiveCount?: number, sentAt?: number): DlqEntry {

@@ -11,6 +11,7 @@
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import type { Logger } from '#lib/observability/logger.ts';
+import { RedriveEventError } from './errors.ts';
 import type { DlqFilter } from './filter.ts';
 import { type RedriveDeps, type RedriveOptions, type RedriveSummary, runRedrive } from './redrive.ts';
 
@@ -37,13 +38,6 @@ const common = {
 
 const scheduledEvent = z.object({ action: z.literal('redrive'), ...common });
 const opsEvent = z.object({ action: z.optional(z.literal('replay')), ...common, filter: filterSchema });
-
-class RedriveEventError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RedriveEventError';
-  }
-}
 
 /** Parses the invocation event into run options (without the runtime hooks). */
 export function parseRedriveEvent(

@@ -23,7 +23,6 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { isPositiveInteger } from '#lib/guards.ts';
 import { DEFAULT_LANE, type Lane, laneOfQueue } from '#lib/lanes.ts';
 import { type BackoffConfig, overQuotaNextAttempt } from '#lib/retry/backoff.ts';
 import { cutMessage } from '#lib/retry/classify.ts';
@@ -34,6 +33,7 @@ import {
   toReplayMessage,
 } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE, type FailureClass, type FailureRecord } from '#lib/retry/failure-record.ts';
+import { RedriveError } from './errors.ts';
 import { type DlqFilter, matchesFilter } from './filter.ts';
 import type { RejectionRecorder } from './rejections.ts';
 import { type StopReason, scanQueue, type VisitOutcome } from './scan.ts';
@@ -175,13 +175,6 @@ export interface RedriveSummary {
   problems: RedriveProblem[];
   actions: RedriveAction[];
   stoppedBy: StopReason | 'max';
-}
-
-class RedriveError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RedriveError';
-  }
 }
 
 type Decision =
@@ -355,13 +348,8 @@ interface Target {
 function checkOptions(deps: RedriveDeps, options: RedriveOptions): void {
   const limits = deps.limits;
   if (options.mode === 'scheduled') {
+    // The types let an ops replay's deps omit `limits`; only the scheduled mode needs them.
     if (!limits) throw new TypeError('runRedrive: scheduled mode needs limits (maxAttempts, maxAgeSeconds)');
-    if (!(limits.maxAttempts >= 1) || !(limits.maxAgeSeconds > 0)) {
-      throw new TypeError('runRedrive: limits.maxAttempts must be ≥ 1 and limits.maxAgeSeconds > 0');
-    }
-  }
-  if (options.max !== undefined && !isPositiveInteger(options.max)) {
-    throw new TypeError(`runRedrive: max must be an integer ≥ 1, got ${options.max}`);
   }
 }
 

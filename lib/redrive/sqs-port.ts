@@ -13,6 +13,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { OutgoingMessage } from '#lib/retry/dlq-message.ts';
+import { SqsPortError } from './errors.ts';
 
 export interface ReceivedMessage {
   messageId: string;
@@ -43,13 +44,6 @@ export interface SqsPort {
   changeVisibility(queueUrl: string, receiptHandle: string, visibilityTimeoutSeconds: number): Promise<void>;
   /** ApproximateNumberOfMessages (visible), when the queue can tell; for progress display only. */
   approximateCount?(queueUrl: string): Promise<number | undefined>;
-}
-
-class SqsPortError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'SqsPortError';
-  }
 }
 
 function toInt(value: string | undefined): number | undefined {

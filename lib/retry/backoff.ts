@@ -25,12 +25,6 @@ export interface BackoffConfig {
   random?: () => number;
 }
 
-function requireNonNegative(name: string, value: number): void {
-  if (!Number.isFinite(value) || value < 0) {
-    throw new TypeError(`${name} must be a finite number ≥ 0, got ${value}`);
-  }
-}
-
 /** A uniformly random integer in `[low, high]` (both whole seconds, low ≤ high). */
 function randomIntegerBetween(low: number, high: number, random: () => number): number {
   const r = random();
@@ -54,9 +48,6 @@ export function fullJitterSeconds(
   capSeconds: number,
   random: () => number = Math.random,
 ): number {
-  if (Number.isNaN(attempt)) throw new TypeError('attempt must be a number');
-  requireNonNegative('baseSeconds', baseSeconds);
-  requireNonNegative('capSeconds', capSeconds);
   return randomIntegerBetween(0, ceilingSeconds(attempt, baseSeconds, capSeconds), random);
 }
 
@@ -82,9 +73,6 @@ export function transientVisibilitySeconds(receiveCount: number, cfg: BackoffCon
  * the caller's clock.
  */
 export function overQuotaNextAttempt(attempts: number, cfg: BackoffConfig, now: number): Date {
-  requireNonNegative('baseSeconds', cfg.baseSeconds);
-  requireNonNegative('capSeconds', cfg.capSeconds);
-  if (!Number.isFinite(now)) throw new TypeError(`now must be epoch milliseconds, got ${now}`);
   const cap = Math.floor(cfg.capSeconds);
   const base = Math.min(Math.ceil(cfg.baseSeconds), cap);
   const high = Math.max(base, ceilingSeconds(Number.isFinite(attempts) ? attempts : 0, cfg.baseSeconds, cap));

@@ -12,6 +12,9 @@
  * adds ConflictException 409 and InvalidActiveRegionException 400 (UpdateContact API reference); StopContact ContactNotFoundException 410
  * (the lifecycle treats that one as "already ended" before it gets here).
  */
+import { ActiveTasksAtQuotaError } from '#lib/capacity/errors.ts';
+import { ServiceError } from '#lib/errors.ts';
+import { IngestRetryError } from '#lib/ingest/errors.ts';
 import type { FailureClass } from './failure-record.ts';
 
 /** The classes an error can fall into (`EXHAUSTED` is only ever set by the redrive). */
@@ -23,16 +26,6 @@ export interface Classification {
   code: string;
   /** The error's message, at most `MAX_FAILURE_MESSAGE_LENGTH` characters. */
   message: string;
-}
-
-/**
- * Our own errors that must never be retried (malformed envelope, no matching rule, mapping or
- * validation failure, ...) implement this. Their messages name the problem (field, limit), never
- * task contents.
- */
-export interface PermanentFailure {
-  readonly permanent: true;
-  readonly code: string;
 }
 
 export const MAX_FAILURE_MESSAGE_LENGTH = 1_000;
@@ -50,8 +43,6 @@ const BY_NAME: Readonly<Record<string, ErrorClass>> = {
   RequestTimeout: 'TRANSIENT',
   RequestTimeoutException: 'TRANSIENT',
   ServiceQuotaExceededException: 'OVER_QUOTA',
-  // The service's own count says the instance is full (lib/capacity/gate.ts): no call was made.
-  ActiveTasksAtQuota: 'OVER_QUOTA',
   InvalidParameterException: 'PERMANENT',
   InvalidRequestException: 'PERMANENT',
   ResourceNotFoundException: 'PERMANENT',
@@ -95,7 +86,6 @@ type Inspectable = {
   name?: unknown;
   code?: unknown;
   message?: unknown;
-  permanent?: unknown;
   cause?: unknown;
   $retryable?: unknown;
   $fault?: unknown;
@@ -104,12 +94,6 @@ type Inspectable = {
 
 function asObject(value: unknown): Inspectable | undefined {
   return typeof value === 'object' && value !== null ? (value as Inspectable) : undefined;
-}
-
-/** True for our own errors that declare themselves permanent (`{ permanent: true, code }`). */
-export function isPermanentFailure(error: unknown): error is PermanentFailure {
-  const e = asObject(error);
-  return e !== undefined && e.permanent === true && typeof e.code === 'string' && e.code.length > 0;
 }
 
 /** Cuts `text` to `max` UTF-16 units without splitting a surrogate pair. */
@@ -128,7 +112,19 @@ function messageOf(error: unknown): string {
   return `non-Error value thrown (${error === null ? 'null' : typeof error})`;
 }
 
-/** Classifies one error object (no `cause` walking); undefined when nothing about it is recognised. */
+/**
+ * Our own errors, by class: a permanent one is PERMANENT; the service's count of an instance's
+ * active tasks at its quota (no call made) is OVER_QUOTA; our own retryable conditions (TaskNotFound,
+ * ...) are TRANSIENT. Each keeps its code. Undefined for the others (wrappers): their `cause` decides.
+ */
+function classifyOwn(e: ServiceError): { class: ErrorClass; code: string } | undefined {
+  if (e.permanent) return { class: 'PERMANENT', code: e.code };
+  if (e instanceof ActiveTasksAtQuotaError) return { class: 'OVER_QUOTA', code: e.code };
+  if (e instanceof IngestRetryError) return { class: 'TRANSIENT', code: e.code };
+  return undefined;
+}
+
+/** Classifies one foreign error (AWS's, Node's) by the SDK's exception name, status, or socket code. */
 function classifyOne(e: Inspectable): { class: ErrorClass; code: string } | undefined {
   const name = typeof e.name === 'string' ? e.name : '';
   const code = typeof e.code === 'string' ? e.code : '';
@@ -154,9 +150,9 @@ function classifyOne(e: Inspectable): { class: ErrorClass; code: string } | unde
  * Decides the failure class of an error thrown while processing a message.
  *
  * Input: anything that was thrown (an SDK v3 service exception, a Node network error, one of our own
- * `PermanentFailure` errors, or a non-Error value).
+ * `ServiceError`s, or a non-Error value).
  * Output: class, code and message (the error's own message cut to 1,000 characters).
- * Primary course: our own permanent errors → PERMANENT with their code; a known Connect exception name
+ * Primary course: our own errors by class (`classifyOwn`); a known Connect exception name
  * → its class; otherwise the HTTP status (402 → OVER_QUOTA; 408/429/5xx → TRANSIENT; 400/403/404/409 →
  * PERMANENT), `$retryable` / server fault, or a socket-level error → TRANSIENT. If the outer error is not
  * recognised, its `cause` chain is examined (our wrappers keep the SDK error as `cause`). Anything still
@@ -168,12 +164,7 @@ export function classifyError(error: unknown): Classification {
   for (let depth = 0; depth <= MAX_CAUSE_DEPTH; depth += 1) {
     const e = asObject(current);
     if (!e) break;
-    if (isPermanentFailure(e)) return { class: 'PERMANENT', code: e.code, message };
-    // Our own retryable conditions (`{permanent: false, code}`, e.g. TaskNotFound) keep their code.
-    if (e.permanent === false && typeof e.code === 'string' && e.code !== '') {
-      return { class: 'TRANSIENT', code: e.code, message };
-    }
-    const found = classifyOne(e);
+    const found = current instanceof ServiceError ? classifyOwn(current) : classifyOne(e);
     if (found) return { ...found, message };
     current = e.cause;
   }

@@ -10,6 +10,7 @@
  *
  * Time here is execution time (Lambda's `getRemainingTimeInMillis`), never the movable business clock.
  */
+import { DeadlineError } from './errors.ts';
 
 /** What an invocation has left. */
 export interface Deadline {
@@ -27,9 +28,6 @@ export const NO_DEADLINE: Deadline = Object.freeze({
 
 /** The deadline of one Lambda invocation, keeping `marginMs` back. */
 export function lambdaDeadline(context: { getRemainingTimeInMillis(): number }, marginMs: number): Deadline {
-  if (!(marginMs >= 0) || !Number.isFinite(marginMs)) {
-    throw new TypeError(`lambdaDeadline: marginMs must be a finite number ≥ 0, got ${marginMs}`);
-  }
   return { remainingMs: () => context.getRemainingTimeInMillis(), marginMs };
 }
 
@@ -41,27 +39,6 @@ export function waitAllowanceMs(deadline: Deadline): number {
 /** True when a wait of `waitMs` started now still leaves the margin. */
 export function fits(deadline: Deadline, waitMs: number): boolean {
   return waitMs <= waitAllowanceMs(deadline);
-}
-
-/**
- * A wait was not started (or a slot not booked) because the invocation would run short: the work it
- * was for was not attempted. Never a failure of the work itself; `code` names it in logs and metrics.
- */
-export class DeadlineError extends Error {
-  readonly code = 'NotAttempted';
-  constructor(
-    /** What was not waited for ("a StartTaskContact budget slot", "the task's lease"). */
-    readonly waitFor: string,
-    /** The wait, or its lower bound, in ms (undefined when unknown). */
-    readonly waitMs: number | undefined,
-    /** What the deadline allowed, in ms. */
-    readonly allowanceMs: number,
-  ) {
-    super(
-      `not attempted: ${waitFor} ${waitMs ? `(${Math.ceil(waitMs)} ms away) ` : ''}does not fit in the ${Math.max(0, Math.floor(allowanceMs))} ms the invocation has left before its margin`,
-    );
-    this.name = 'DeadlineError';
-  }
 }
 
 /** Throws `DeadlineError` unless a wait of `waitMs` fits. */

@@ -9,22 +9,22 @@
  */
 
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import type { SQSMessageAttribute, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { isNonNegativeInteger } from '#lib/guards.ts';
+import type { SQSMessageAttribute, SQSRecord } from 'aws-lambda';
+import type { LambdaMessageAttributes } from '#lib/envelope/parse.ts';
 import { cutMessage } from './classify.ts';
+import { DlqRecordError } from './errors.ts';
 import {
+  describeIssues,
   FAILURE_ATTRIBUTE,
   type FailureRecord,
+  failureRecordSchema,
   type InPlaceCounts,
   MAX_MESSAGE_ATTRIBUTES,
   type SqsAttributeValue,
   WRAPPED_MARKER,
   type WrappedMessage,
+  wrappedMessageSchema,
 } from './failure-record.ts';
-import { describeIssues, failureRecordSchema, wrappedMessageSchema } from './failure-record-schema.ts';
-
-/** Message attributes as the Lambda SQS event carries them. */
-type LambdaMessageAttributes = SQSMessageAttributes;
 
 /** What went wrong, as the ingest handler knows it when it parks a message. */
 export type FailureInput = Pick<
@@ -70,13 +70,6 @@ export interface UnwrappedIngestRecord {
   failure?: FailureRecord;
   /** Set when a `cti.failure` attribute was present but unreadable (the message is processed as new). */
   problem?: string;
-}
-
-class DlqRecordError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'DlqRecordError';
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -380,9 +373,6 @@ export function toReplayMessage(
   },
 ): OutgoingMessage {
   if (!read.failure) throw new DlqRecordError(`cannot replay: ${read.problem ?? 'no failure record'}`);
-  if (!isNonNegativeInteger(opts.redriveCount)) {
-    throw new TypeError(`redriveCount must be a non-negative integer, got ${opts.redriveCount}`);
-  }
   // A replay starts a new round in place: the receive accounting of the last one does not travel.
   const { replayId: _previousReplay, inPlace: _lastRound, ...failure } = read.failure;
   const record: FailureRecord = { ...failure, redriveCount: opts.redriveCount };

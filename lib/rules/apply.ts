@@ -20,7 +20,8 @@ import type { TaskLimits } from '#lib/connect/constraints.ts';
 import { isObject } from '#lib/guards.ts';
 import { validateRule } from '#lib/rules/compile.ts';
 import type { Rule } from '#lib/rules/schema.ts';
-import { RuleConflictError, type RuleRecord, type RuleStore } from '#lib/rules/store.ts';
+import type { RuleRecord, RuleStore } from '#lib/rules/store.ts';
+import { RuleConflictError } from './errors.ts';
 
 /** A parsed rule file. */
 export interface RuleDocument {

@@ -28,6 +28,7 @@ import {
   type UpdateRule,
   updateRuleSchema,
 } from '#lib/rules/schema.ts';
+import { RuleCompileError, RuleEvaluationError } from './errors.ts';
 
 /** Guards applied to every evaluation. Generous for real mappings, fatal for runaway expressions. */
 export const EVALUATION_GUARDS = Object.freeze({
@@ -40,47 +41,6 @@ export const EVALUATION_GUARDS = Object.freeze({
   /** A string result longer than this is refused (UTF-16 code units): 1 MiB of text. */
   maxOutputChars: 1_048_576,
 });
-
-/** A rule expression failed at evaluation time (thrown, timed out, or produced an oversized result). */
-export class RuleEvaluationError extends Error {
-  readonly ruleId: string;
-  readonly source: string;
-  /** The expression's place in the rule, e.g. `match`, `mapping.attributes.orderId`. */
-  readonly path: string;
-  /** JSONata error code (e.g. `T2001`, `D1012`), or `OutputTooLarge`. */
-  readonly code: string;
-  readonly position?: number;
-
-  constructor(
-    args: { ruleId: string; source: string; path: string; code: string; position?: number; detail: string },
-    options?: { cause?: unknown },
-  ) {
-    const at = args.position === undefined ? '' : ` at ${args.position}`;
-    super(
-      `rule "${args.ruleId}" (${args.source}) ${args.path}: JSONata ${args.code}${at}: ${args.detail}`,
-      options,
-    );
-    this.name = 'RuleEvaluationError';
-    this.ruleId = args.ruleId;
-    this.source = args.source;
-    this.path = args.path;
-    this.code = args.code;
-    if (args.position !== undefined) this.position = args.position;
-  }
-}
-
-/** `compileRule` was given a rule whose expressions do not compile (it bypassed `validateRule`). */
-export class RuleCompileError extends Error {
-  readonly ruleId: string;
-  readonly errors: readonly string[];
-
-  constructor(ruleId: string, errors: readonly string[]) {
-    super(`rule "${ruleId}" does not compile: ${errors.join('; ')}`);
-    this.name = 'RuleCompileError';
-    this.ruleId = ruleId;
-    this.errors = errors;
-  }
-}
 
 /** One compiled JSONata expression bound to its rule, with guarded evaluation. */
 interface BoundExpression {

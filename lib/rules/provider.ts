@@ -69,15 +69,11 @@ export interface RuleProvider {
  * otherwise list the source's rules, validate and compile each, report and skip the bad ones, cache.
  */
 export function createRuleProvider(options: RuleProviderOptions): RuleProvider {
-  if (options?.store === undefined || typeof options.store.list !== 'function') {
-    throw new TypeError('createRuleProvider: store with a list() method is required');
-  }
   const report = options.onInvalidRule ?? warnInvalidRule;
   const now = options.now ?? Date.now;
   const cache = createTtlCache<CompiledRule[]>({
     maxAgeMs: options.maxAgeMs,
     now,
-    owner: 'createRuleProvider',
   });
   const load = (source: string) => async () =>
     compileRecords(await options.store.list(source), report, { limits: options.limits, now });

@@ -30,6 +30,7 @@ import type { TaskLimits } from '#lib/connect/constraints.ts';
 import { isNonNegativeInteger } from '#lib/guards.ts';
 import { validateRule } from '#lib/rules/compile.ts';
 import type { Rule } from '#lib/rules/schema.ts';
+import { RuleConflictError, RuleStoreError, RuleValidationError } from './errors.ts';
 
 /** Bookkeeping the store adds to every rule it writes. */
 interface RuleMeta {
@@ -75,36 +76,6 @@ export interface RuleStore {
   delete(source: string, ruleId: string, options?: DeleteRuleOptions): Promise<boolean>;
 }
 
-/** Base class of the store's errors. */
-export class RuleStoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RuleStoreError';
-  }
-}
-
-/** The rule was refused before it was stored; `errors` lists every problem found. */
-export class RuleValidationError extends RuleStoreError {
-  readonly errors: readonly string[];
-  constructor(errors: readonly string[]) {
-    super(`rule is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}): ${errors.join('; ')}`);
-    this.name = 'RuleValidationError';
-    this.errors = errors;
-  }
-}
-
-/** The stored rule changed between read and write (a concurrent put/delete), or did not have the expected version. */
-export class RuleConflictError extends RuleStoreError {
-  readonly source: string;
-  readonly ruleId: string;
-  constructor(source: string, ruleId: string, detail: string, options?: { cause?: unknown }) {
-    super(`rule ${ruleId} of source ${source}: ${detail}`, options);
-    this.name = 'RuleConflictError';
-    this.source = source;
-    this.ruleId = ruleId;
-  }
-}
-
 export interface DynamoRuleStoreOptions {
   client: DynamoDBClient;
   tableName: string;
@@ -136,10 +107,6 @@ export class DynamoRuleStore implements RuleStore {
   readonly #allowedInstanceIds: readonly string[] | undefined;
 
   constructor(options: DynamoRuleStoreOptions) {
-    if (options?.client === undefined) throw new TypeError('DynamoRuleStore: client is required');
-    if (typeof options.tableName !== 'string' || options.tableName === '') {
-      throw new TypeError('DynamoRuleStore: tableName must be a non-empty string');
-    }
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#now = options.now ?? Date.now;

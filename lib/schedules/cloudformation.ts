@@ -32,6 +32,7 @@ function isoSeconds(ms: number): string {
 export function taskScheduleResources(input: ScheduleResourcesInput): {
   Resources: Record<string, unknown>;
 } {
+  // A value rule, not a type: the stage name goes into the group name, which Scheduler limits to this.
   if (!/^[0-9A-Za-z_.-]{1,64}$/.test(input.groupName)) {
     throw new TypeError(
       `schedule group name "${input.groupName}" must be 1-64 letters, digits, "-", "_" or "."`,

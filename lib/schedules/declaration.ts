@@ -12,7 +12,7 @@
  * (schedule name, scheduled time): a duplicate delivery, a Scheduler retry or a DLQ replay of one
  * occurrence is the same event, and two occurrences are two events.
  */
-import { isObject, isPositiveInteger } from '#lib/guards.ts';
+import * as z from 'zod/mini';
 import { occurrenceId } from '#lib/idempotency/ids.ts';
 import {
   formatScheduledTime,
@@ -23,28 +23,7 @@ import {
   parseScheduleExpression,
   type ScheduleExpression,
 } from '#lib/schedules/expression.ts';
-
-interface TaskScheduleEvent {
-  source: string;
-  type: string;
-  /** Any JSON value; becomes the CloudEvent's `data`. */
-  data?: unknown;
-}
-
-export interface TaskSchedule {
-  name: string;
-  description?: string;
-  expression: ScheduleExpression;
-  timezone: string;
-  /** Minutes of EventBridge Scheduler's flexible time window (1-1440); absent = OFF. */
-  flexibleWindowMinutes?: number;
-  /** Epoch ms; the schedule runs at or after it (recurring schedules only). */
-  startDate?: number;
-  /** Epoch ms; the schedule runs before it (recurring schedules only). */
-  endDate?: number;
-  state: 'ENABLED' | 'DISABLED';
-  event: TaskScheduleEvent;
-}
+import { TaskScheduleError } from './errors.ts';
 
 /** The placeholder EventBridge Scheduler replaces with the occurrence's scheduled time. */
 const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
@@ -53,139 +32,170 @@ const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
 const NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
 /** Scheduler's Input is at most 8,192 characters (CloudFormation: Target.Input, maximum 8192). */
 const MAX_INPUT_LENGTH = 8192;
-const FIELDS = new Set([
-  'name',
-  'description',
-  'expression',
-  'timezone',
-  'flexibleWindowMinutes',
-  'startDate',
-  'endDate',
-  'state',
-  'event',
-]);
+/** StartDate / EndDate: an ISO-8601 date-time with an explicit zone (`Z` or `+01:00`). */
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
-export class TaskScheduleError extends Error {
-  readonly errors: readonly string[];
-  constructor(where: string, errors: readonly string[]) {
-    super(
-      `${where}: ${errors.length} invalid ${errors.length === 1 ? 'entry' : 'entries'}:\n  ${errors.join('\n  ')}`,
-    );
-    this.name = 'TaskScheduleError';
-    this.errors = errors;
+const NAME_RULE = 'must be 1-64 letters, digits, "-", "_" or "."';
+const EVENT_TEXT_RULE = 'must be a non-empty string of at most 256 characters';
+const WINDOW_RULE = 'must be an integer 1-1440 (omit it for no window)';
+const DESCRIPTION_RULE = 'must be a string of at most 512 characters';
+const zoneRule = (input: unknown) => `"${String(input)}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`;
+
+/** `null` (an empty YAML value) counts as absent, as it always has for these fields. */
+function absentAs<T>(fallback: T) {
+  return z.transform((value: unknown) => value ?? fallback);
+}
+
+function isJson(value: unknown): boolean {
+  try {
+    return JSON.stringify(value) !== undefined;
+  } catch {
+    return false;
   }
 }
 
-/** An ISO-8601 date-time with an explicit zone (`Z` or `+01:00`), as StartDate / EndDate take. */
-function parseDate(value: unknown, path: string, errors: string[]): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  const text = value instanceof Date ? value.toISOString() : value;
-  if (
-    typeof text !== 'string' ||
-    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ||
-    Number.isNaN(Date.parse(text))
-  ) {
-    errors.push(`${path}: must be an ISO-8601 date-time with a zone, e.g. "2027-01-01T00:00:00Z"`);
-    return undefined;
+/** StartDate / EndDate as epoch ms (YAML may hand over a `Date`); absent or null: undefined. */
+const dateSchema = z.pipe(
+  z.unknown(),
+  z.transform((value, ctx): number | undefined => {
+    if (value === undefined || value === null) return undefined;
+    const text = value instanceof Date ? value.toISOString() : value;
+    if (typeof text === 'string' && DATE_PATTERN.test(text) && !Number.isNaN(Date.parse(text))) {
+      return Date.parse(text);
+    }
+    ctx.issues.push({
+      code: 'custom',
+      input: value,
+      message: 'must be an ISO-8601 date-time with a zone, e.g. "2027-01-01T00:00:00Z"',
+    });
+    return z.NEVER;
+  }),
+);
+
+const eventText = z
+  .string({ error: EVENT_TEXT_RULE })
+  .check(z.refine((v) => v.trim() !== '' && v.length <= 256, { error: EVENT_TEXT_RULE }));
+
+const taskScheduleEventSchema = z.strictObject(
+  {
+    source: eventText,
+    type: eventText,
+    /** Any JSON value; becomes the CloudEvent's `data`. */
+    data: z.optional(z.unknown().check(z.refine(isJson, { error: 'must be a JSON value' }))),
+  },
+  { error: 'must be a mapping with source, type and optional data' },
+);
+
+const taskScheduleSchema = z.strictObject(
+  {
+    name: z.string({ error: NAME_RULE }).check(z.regex(NAME_PATTERN, { error: NAME_RULE })),
+    description: z.optional(
+      z.string({ error: DESCRIPTION_RULE }).check(z.maxLength(512, { error: DESCRIPTION_RULE })),
+    ),
+    expression: z.pipe(
+      z.unknown(),
+      z.transform((value, ctx): ScheduleExpression => {
+        try {
+          return parseScheduleExpression(value);
+        } catch (error) {
+          ctx.issues.push({ code: 'custom', input: value, message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    ),
+    timezone: z.pipe(
+      absentAs('UTC'),
+      z
+        .string({ error: (issue) => zoneRule(issue.input) })
+        .check(z.refine(isValidTimeZone, { error: (issue) => zoneRule(issue.input) })),
+    ),
+    /** Minutes of EventBridge Scheduler's flexible time window (1-1440); absent = OFF. */
+    flexibleWindowMinutes: z.optional(
+      z
+        .number({ error: WINDOW_RULE })
+        .check(
+          z.int({ error: WINDOW_RULE }),
+          z.gte(1, { error: WINDOW_RULE }),
+          z.lte(1440, { error: WINDOW_RULE }),
+        ),
+    ),
+    /** Epoch ms; the schedule runs at or after it (recurring schedules only). */
+    startDate: z.optional(dateSchema),
+    /** Epoch ms; the schedule runs before it (recurring schedules only). */
+    endDate: z.optional(dateSchema),
+    state: z.pipe(
+      absentAs('ENABLED'),
+      z.enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' }),
+    ),
+    event: taskScheduleEventSchema,
+  },
+  { error: 'must be a mapping (name, expression, timezone, event, ...)' },
+);
+export type TaskSchedule = z.infer<typeof taskScheduleSchema>;
+
+const FIELDS = Object.keys(taskScheduleSchema.shape).join(', ');
+const EVENT_FIELDS = Object.keys(taskScheduleEventSchema.shape).join(', ');
+
+/** One line per problem: `path` for the entry itself and its name, `label` (path and name) for the rest. */
+function issueLines(issues: readonly z.core.$ZodIssue[], path: string, label: string): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const at = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      const inEvent = at.length > 0;
+      for (const key of issue.keys) {
+        lines.push(
+          inEvent
+            ? `${label}.${at.join('.')}.${key}: unknown field (${EVENT_FIELDS})`
+            : `${path}.${key}: unknown field (allowed: ${FIELDS})`,
+        );
+      }
+    } else if (at.length === 0) {
+      lines.push(`${path}: ${issue.message}`);
+    } else {
+      lines.push(`${at[0] === 'name' ? path : label}.${at.join('.')}: ${issue.message}`);
+    }
   }
-  return Date.parse(text);
+  return lines;
+}
+
+/** What no single field says: the dates' order, dates on at(), the size of Scheduler's Input. */
+function crossFieldProblems(schedule: TaskSchedule, label: string): string[] {
+  const { startDate, endDate, expression } = schedule;
+  const problems: string[] = [];
+  if (startDate !== undefined && endDate !== undefined && endDate <= startDate) {
+    problems.push(`${label}.endDate: must be after startDate`);
+  }
+  if (expression.kind === 'at' && (startDate !== undefined || endDate !== undefined)) {
+    problems.push(`${label}: startDate and endDate apply to cron() and rate() schedules, not to at()`);
+  }
+  const length = scheduleInput(schedule).length;
+  if (problems.length === 0 && length > MAX_INPUT_LENGTH) {
+    problems.push(
+      `${label}.event: the message is ${length} characters; Scheduler's Input allows ${MAX_INPUT_LENGTH}`,
+    );
+  }
+  return problems;
 }
 
 function parseOne(input: unknown, path: string, errors: string[]): TaskSchedule | undefined {
-  if (!isObject(input)) {
-    errors.push(`${path}: must be a mapping (name, expression, timezone, event, ...)`);
+  const name = (input as { name?: unknown } | null)?.name;
+  const label = typeof name === 'string' && name !== '' ? `${path} (${name})` : path;
+  const parsed = taskScheduleSchema.safeParse(input);
+  if (!parsed.success) {
+    errors.push(...issueLines(parsed.error.issues, path, label));
     return undefined;
   }
-  const before = errors.length;
-  for (const key of Object.keys(input)) {
-    if (!FIELDS.has(key)) errors.push(`${path}.${key}: unknown field (allowed: ${[...FIELDS].join(', ')})`);
-  }
-  const name = input.name;
-  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-    errors.push(`${path}.name: must be 1-64 letters, digits, "-", "_" or "."`);
-  }
-  const label = typeof name === 'string' && name !== '' ? `${path} (${name})` : path;
-  let expression: ScheduleExpression | undefined;
-  try {
-    expression = parseScheduleExpression(input.expression);
-  } catch (error) {
-    errors.push(`${label}.expression: ${(error as Error).message}`);
-  }
-  const timezone = input.timezone ?? 'UTC';
-  if (typeof timezone !== 'string' || !isValidTimeZone(timezone)) {
-    errors.push(
-      `${label}.timezone: "${String(timezone)}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`,
-    );
-  }
-  const window = input.flexibleWindowMinutes;
-  if (window !== undefined && (!isPositiveInteger(window) || window > 1440)) {
-    errors.push(`${label}.flexibleWindowMinutes: must be an integer 1-1440 (omit it for no window)`);
-  }
-  const startDate = parseDate(input.startDate, `${label}.startDate`, errors);
-  const endDate = parseDate(input.endDate, `${label}.endDate`, errors);
-  if (startDate !== undefined && endDate !== undefined && endDate <= startDate) {
-    errors.push(`${label}.endDate: must be after startDate`);
-  }
-  if (expression?.kind === 'at' && (startDate !== undefined || endDate !== undefined)) {
-    errors.push(`${label}: startDate and endDate apply to cron() and rate() schedules, not to at()`);
-  }
-  const state = input.state ?? 'ENABLED';
-  if (state !== 'ENABLED' && state !== 'DISABLED') errors.push(`${label}.state: must be ENABLED or DISABLED`);
-  if (
-    input.description !== undefined &&
-    (typeof input.description !== 'string' || input.description.length > 512)
-  ) {
-    errors.push(`${label}.description: must be a string of at most 512 characters`);
-  }
-  const event = input.event;
-  if (!isObject(event)) {
-    errors.push(`${label}.event: must be a mapping with source, type and optional data`);
-  } else {
-    for (const key of Object.keys(event)) {
-      if (!['source', 'type', 'data'].includes(key))
-        errors.push(`${label}.event.${key}: unknown field (source, type, data)`);
-    }
-    for (const key of ['source', 'type'] as const) {
-      const value = event[key];
-      if (typeof value !== 'string' || value.trim() === '' || value.length > 256) {
-        errors.push(`${label}.event.${key}: must be a non-empty string of at most 256 characters`);
-      }
-    }
-    if (event.data !== undefined) {
-      try {
-        const json = JSON.stringify(event.data);
-        if (json === undefined) throw new TypeError('not JSON');
-      } catch {
-        errors.push(`${label}.event.data: must be a JSON value`);
-      }
-    }
-  }
-  if (errors.length > before) return undefined;
+  // A date given as null parses to undefined: leave the key out, as for an absent one.
+  const { startDate, endDate, ...rest } = parsed.data;
   const schedule: TaskSchedule = {
-    name: name as string,
-    expression: expression as ScheduleExpression,
-    timezone: timezone as string,
-    state: state as TaskSchedule['state'],
-    event: {
-      source: (event as Record<string, string>).source as string,
-      type: (event as Record<string, string>).type as string,
-      ...((event as Record<string, unknown>).data === undefined
-        ? {}
-        : { data: (event as Record<string, unknown>).data }),
-    },
-    ...(typeof input.description === 'string' ? { description: input.description } : {}),
-    ...(window === undefined ? {} : { flexibleWindowMinutes: window as number }),
+    ...rest,
     ...(startDate === undefined ? {} : { startDate }),
     ...(endDate === undefined ? {} : { endDate }),
   };
-  const length = scheduleInput(schedule).length;
-  if (length > MAX_INPUT_LENGTH) {
-    errors.push(
-      `${label}.event: the message is ${length} characters; Scheduler's Input allows ${MAX_INPUT_LENGTH}`,
-    );
-    return undefined;
-  }
-  return schedule;
+  const problems = crossFieldProblems(schedule, label);
+  errors.push(...problems);
+  return problems.length === 0 ? schedule : undefined;
 }
 
 /**

@@ -18,13 +18,7 @@
  */
 import { Cron } from 'croner';
 import { isPositiveInteger } from '#lib/guards.ts';
-
-export class ScheduleExpressionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScheduleExpressionError';
-  }
-}
+import { ScheduleExpressionError } from './errors.ts';
 
 export type ScheduleExpression =
   | { kind: 'cron'; text: string; fields: readonly string[]; pattern: string }

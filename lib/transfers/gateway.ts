@@ -5,6 +5,7 @@
  */
 import { type ConnectClient, DescribeContactCommand, TransferContactCommand } from '@aws-sdk/client-connect';
 import { classifyError } from '#lib/retry/classify.ts';
+import { TransferGatewayError } from './errors.ts';
 
 /** What the sweep needs to know about a contact before transferring it. */
 export interface ContactSnapshot {
@@ -35,13 +36,6 @@ export interface TransferGateway {
   transferContact(call: TransferCall): Promise<TransferCallResult>;
 }
 
-class TransferGatewayError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransferGatewayError';
-  }
-}
-
 /**
  * What to do after a failed Connect call:
  * - `retry` — 429, 5xx, timeouts, network: back to PENDING with backoff;
@@ -69,7 +63,6 @@ export class ConnectTransferGateway implements TransferGateway {
   readonly #client: ConnectClient;
 
   constructor(client: ConnectClient) {
-    if (!client) throw new TypeError('ConnectTransferGateway: client is required');
     this.#client = client;
   }
 

@@ -3,6 +3,7 @@
  */
 import { isNonNegativeInteger, isObject } from '#lib/guards.ts';
 import type { LedgerStore } from '#lib/ledger/port.ts';
+import { TransferInvocationError } from './errors.ts';
 import { acceptTransferRequest } from './request.ts';
 import type { ScheduleOutcome } from './store/port.ts';
 import {
@@ -24,14 +25,6 @@ export type TransferInvocationResult =
       /** Present when the transfer was due and this invocation tried it. */
       outcome?: TransferOutcome;
     };
-
-/** An invocation that is neither a sweep nor an EventBridge event with a `detail`. */
-class TransferInvocationError extends TypeError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TransferInvocationError';
-  }
-}
 
 export interface TransferInvocationDeps extends SweepDeps {
   ledger?: LedgerStore;

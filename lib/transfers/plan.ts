@@ -12,21 +12,8 @@ import * as z from 'zod/mini';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import { eventPlanId } from '#lib/idempotency/ids.ts';
 import type { TransferPlan } from '#lib/rules/schema.ts';
+import { TransferPlanError } from './errors.ts';
 import { DEFAULT_TRANSFER_RETENTION_MS, type TransferItem } from './store/port.ts';
-
-/**
- * A plan or request that cannot become a transfer. Never retried: the ingest failure classifier
- * (lib/retry/classify.ts) reads `permanent` and `code`.
- */
-export class TransferPlanError extends Error {
-  readonly permanent = true as const;
-  readonly code: string;
-  constructor(message: string, code = 'InvalidTransferPlan', options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransferPlanError';
-    this.code = code;
-  }
-}
 
 // zod/mini (bundled into the Lambda functions) loads no locale: English messages as in classic zod.
 z.config(en());

@@ -3,7 +3,8 @@
  */
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import type { LedgerStore } from '#lib/ledger/port.ts';
-import { parseTransferDetail, requestFromEvent, TransferPlanError } from './plan.ts';
+import { TransferPlanError } from './errors.ts';
+import { parseTransferDetail, requestFromEvent } from './plan.ts';
 import type { ScheduleOutcome, TransferItem, TransferStore } from './store/port.ts';
 
 export interface AcceptTransferDeps {

@@ -20,12 +20,12 @@
  */
 
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
-import { isPositiveNumber } from '#lib/guards.ts';
 import { transferClientToken } from '#lib/idempotency/token.ts';
 import type { Lane } from '#lib/lanes.ts';
 import type { Logger } from '#lib/observability/logger.ts';
 import { fullJitterSeconds } from '#lib/retry/backoff.ts';
 import { type Deadline, deadlineErrorIn } from '#lib/retry/deadline.ts';
+import { SweepError } from './errors.ts';
 import {
   type CallFailure,
   type ContactSnapshot,
@@ -118,33 +118,8 @@ export interface SweepSummary {
 /** `deferred`: not attempted, its budget slot would have come too late; left PENDING, unclaimed. */
 export type TransferOutcome = 'done' | 'failed' | 'conflict' | 'rescheduled' | 'skipped' | 'deferred';
 
-class SweepError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SweepError';
-  }
-}
-
 function resolvePolicy(partial: Partial<SweepPolicy> | undefined): SweepPolicy {
-  const policy = { ...DEFAULT_SWEEP_POLICY, ...partial };
-  for (const [key, value] of Object.entries(policy)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new TypeError(`sweep policy ${key} must be a finite number ≥ 0, got ${String(value)}`);
-    }
-  }
-  if (policy.pageSize < 1 || policy.maxAttempts < 1) {
-    throw new TypeError('sweep policy pageSize and maxAttempts must be ≥ 1');
-  }
-  return policy;
-}
-
-function checkDeps(deps: SweepDeps): void {
-  for (const key of ['store', 'gateway', 'limiter', 'now', 'remainingTimeMs'] as const) {
-    if (!deps?.[key]) throw new TypeError(`sweep: ${key} is required`);
-  }
-  if (typeof deps.owner !== 'string' || deps.owner === '')
-    throw new TypeError('sweep: owner must be a non-empty string');
-  if (!isPositiveNumber(deps.leaseMs)) throw new TypeError('sweep: leaseMs must be > 0');
+  return { ...DEFAULT_SWEEP_POLICY, ...partial };
 }
 
 /**
@@ -188,7 +163,6 @@ function contactRefusal(contact: ContactSnapshot): string | undefined {
  * `maxAttempts`); refusals FAIL it with the reason; 409 IdempotencyException FAILS it as a conflict.
  */
 export async function performTransfer(deps: SweepDeps, item: TransferItem): Promise<TransferOutcome> {
-  checkDeps(deps);
   return perform(deps, resolvePolicy(deps.policy), item);
 }
 
@@ -302,10 +276,8 @@ async function perform(deps: SweepDeps, policy: SweepPolicy, item: TransferItem)
  * logged and counted; its lease expires and a later sweep takes it again.
  */
 export async function runSweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<SweepSummary> {
-  checkDeps(deps);
   const policy = resolvePolicy(deps.policy);
   const max = opts.max ?? Number.POSITIVE_INFINITY;
-  if (!(max >= 0)) throw new TypeError('runSweep: max must be ≥ 0');
   const summary: SweepSummary = {
     claimed: 0,
     done: 0,

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoRuleStore, RuleConflictError, RuleValidationError } from '#lib/rules/store.ts';
+import { RuleConflictError, RuleValidationError } from '#lib/rules/errors.ts';
+import { DynamoRuleStore } from '#lib/rules/store.ts';
 
 const INSTANCE = '11111111-2222-3333-4444-555555555555';
 

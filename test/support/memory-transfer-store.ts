@@ -3,7 +3,8 @@
  * (lib/transfers/store/dynamo-store.ts); test/support/transfer-store-contract.ts runs the same cases
  * against both so they cannot drift. Items are copied in and out, so callers never share state.
  */
-import { TransferCursorError, TransferStoreError } from '#lib/transfers/store/errors.ts';
+
+import { TransferCursorError, TransferStoreError } from '#lib/transfers/errors.ts';
 import * as port from '#lib/transfers/store/port.ts';
 
 type TransferItem = port.TransferItem;

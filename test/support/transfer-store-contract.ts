@@ -4,7 +4,7 @@
  * test/integration/transfer-store-contract.test.ts runs it.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TransferCursorError } from '#lib/transfers/store/errors.ts';
+import { TransferCursorError } from '#lib/transfers/errors.ts';
 import type { TransferItem, TransferStore } from '#lib/transfers/store/port.ts';
 
 const CONTRACT_INSTANCE = '11111111-2222-3333-4444-555555555555';

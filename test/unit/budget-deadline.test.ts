@@ -6,7 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryBudgetStore } from '#common/memory-budget-store.ts';
 import { type VirtualTime, virtualTime } from '#common/quota-sim.ts';
 import { createBudget } from '#lib/budget/budget.ts';
-import { type Deadline, DeadlineError } from '#lib/retry/deadline.ts';
+import type { Deadline } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 
 const T0 = 1_800_000_000_000;
 

@@ -4,9 +4,9 @@ import { curveFraction, DEFAULT_CURVE } from '#lib/budget/curve.ts';
 /** The budget's fraction when never throttled (just under the ceiling). */
 const TOP = DEFAULT_CURVE.max;
 
+import { BudgetStatusError } from '#lib/budget/errors.ts';
 import {
   type BudgetRecord,
-  BudgetStatusError,
   type BudgetStatusPort,
   epochMinute,
   estimateDrain,

@@ -4,7 +4,8 @@
  * is known stale (above the quota), goes to Connect anyway; a slot given back frees the way.
  */
 import { describe, expect, it } from 'vitest';
-import { ActiveTasksAtQuotaError, createCapacityGate } from '#lib/capacity/gate.ts';
+import { ActiveTasksAtQuotaError } from '#lib/capacity/errors.ts';
+import { createCapacityGate } from '#lib/capacity/gate.ts';
 import { classifyError } from '#lib/retry/classify.ts';
 import { InMemoryLedger } from '#test/support/memory-ledger.ts';
 

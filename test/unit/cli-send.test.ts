@@ -139,6 +139,22 @@ describe('task-ingest send (in process)', () => {
     expect(input?.MessageAttributes?.region?.StringValue).toBe('eu');
   });
 
+  it('refuses a sample message whose attribute has no StringValue, naming the field', async () => {
+    // Prepare
+    const path = file(
+      'bad-sample.json',
+      '{"body":{"a":1},"messageAttributes":{"source":{"DataType":"String"}}}',
+    );
+
+    // Act
+    const result = await cli(['send', path, '--sample']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/messageAttributes\.source\.StringValue/);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
   it("is a usage error to set the service's own cti. attributes", async () => {
     // Prepare
     const path = file('reserved.json', '{"a":1}');

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   CONFIG_DEFAULTS,
-  ConfigError,
   ingestFunctionConfigFromEnv,
   observabilityConfigFromEnv,
   redriveConfigFromEnv,
   transferConfigFromEnv,
 } from '#lib/config.ts';
+import { ConfigError } from '#lib/errors.ts';
 import { TEST_INGEST_ENV, TEST_LANE_QUEUES } from '#test/support/env.ts';
 
 const QUEUES = TEST_LANE_QUEUES;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { InstanceListError } from '#lib/connect/errors.ts';
 import {
   allowedInstanceIdsFromEnv,
   connectIamResources,
-  InstanceListError,
   instanceNotAllowed,
   parseInstanceIds,
 } from '#lib/connect/instances.ts';

@@ -2,13 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertFits,
-  DeadlineError,
   deadlineErrorIn,
   fits,
   lambdaDeadline,
   NO_DEADLINE,
   waitAllowanceMs,
 } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 
 describe('the invocation’s deadline', () => {
   it('lets a wait start only when it and the margin fit in the time left', () => {
@@ -40,11 +40,5 @@ describe('the invocation’s deadline', () => {
     const wrapped = new Error('middleware failed', { cause: new Error('again', { cause: inner }) });
     expect(deadlineErrorIn(wrapped)).toBe(inner);
     expect(deadlineErrorIn(new Error('other'))).toBeUndefined();
-  });
-
-  it('refuses a negative or infinite margin', () => {
-    const context = { getRemainingTimeInMillis: () => 60_000 };
-    expect(() => lambdaDeadline(context, -1)).toThrow(/marginMs must be a finite number ≥ 0/);
-    expect(() => lambdaDeadline(context, Number.POSITIVE_INFINITY)).toThrow(TypeError);
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EnvelopeError, type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
+import { EnvelopeError } from '#lib/envelope/errors.ts';
+import { type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
 
 const attributeArb: fc.Arbitrary<LambdaMessageAttributes> = fc.dictionary(
   fc.oneof(fc.constantFrom('source', 'id', 'type', 'cti.failure'), fc.string({ maxLength: 8 })),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EnvelopeError, type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
+import { EnvelopeError } from '#lib/envelope/errors.ts';
+import { type LambdaMessageAttributes, parseEnvelope } from '#lib/envelope/parse.ts';
 
 interface SampleMessage {
   body: unknown;

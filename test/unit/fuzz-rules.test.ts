@@ -11,7 +11,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileRule, validateRule } from '#lib/rules/compile.ts';
-import { DynamoRuleStore, RuleValidationError } from '#lib/rules/store.ts';
+import { RuleValidationError } from '#lib/rules/errors.ts';
+import { DynamoRuleStore } from '#lib/rules/store.ts';
 import {
   baseRules,
   fuzzRuns,

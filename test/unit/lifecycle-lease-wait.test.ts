@@ -17,7 +17,7 @@ import {
 } from '#lib/ingest/lifecycle.ts';
 import { taskWaitReceive } from '#lib/ingest/receives.ts';
 import type { LifecycleLedger, StoredLedgerEntry, TaskLifecycle } from '#lib/ledger/port.ts';
-import { DeadlineError } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 import { compileRule, validateRule } from '#lib/rules/compile.ts';
 
 const NOW = 1_800_000_000_000;

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import { validateTaskRequest } from '#lib/connect/validate-task.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
-import { MappingError, mapToTaskRequest } from '#lib/mapping/map.ts';
-import { type CompiledRule, compileRule, RuleEvaluationError, validateRule } from '#lib/rules/compile.ts';
+import { MappingError } from '#lib/mapping/errors.ts';
+import { mapToTaskRequest } from '#lib/mapping/map.ts';
+import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
+import { RuleEvaluationError } from '#lib/rules/errors.ts';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addIsoDuration, DurationError, EPOCH_MILLIS_THRESHOLD, parseTimeInput } from '#lib/mapping/time.ts';
+import { DurationError } from '#lib/mapping/errors.ts';
+import { addIsoDuration, EPOCH_MILLIS_THRESHOLD, parseTimeInput } from '#lib/mapping/time.ts';
 
 describe('parseTimeInput', () => {
   it.each([

@@ -3,8 +3,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseEnvelope } from '#lib/envelope/parse.ts';
 import type { Envelope } from '#lib/envelope/types.ts';
-import { evaluateIdempotencyKey, MappingError, mapToTaskRequest } from '#lib/mapping/map.ts';
-import { type CompiledRule, compileRule, RuleEvaluationError, validateRule } from '#lib/rules/compile.ts';
+import { MappingError } from '#lib/mapping/errors.ts';
+import { evaluateIdempotencyKey, mapToTaskRequest } from '#lib/mapping/map.ts';
+import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
+import { RuleEvaluationError } from '#lib/rules/errors.ts';
 import type { RuleInput } from '#lib/rules/schema.ts';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');

@@ -6,7 +6,7 @@ import { DEFAULT_TASK_LIMITS } from '#lib/connect/constraints.ts';
 import { parseEnvelope } from '#lib/envelope/parse.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
 import { type PlanDeps, type PlanProgress, planTask } from '#lib/ingest/plan.ts';
-import { MappingError } from '#lib/mapping/map.ts';
+import { MappingError } from '#lib/mapping/errors.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import { stringAttribute } from '#test/support/lambda.ts';
 

@@ -23,7 +23,7 @@ import type {
 } from '#lib/ingest/ports.ts';
 import { type IngestDeps, processRecord, type RecordOutcome } from '#lib/ingest/process-record.ts';
 import type { LogFields } from '#lib/observability/logger.ts';
-import { type Deadline, DeadlineError } from '#lib/retry/deadline.ts';
+import type { Deadline } from '#lib/retry/deadline.ts';
 import {
   fromSdkAttribute,
   type OutgoingMessage,
@@ -31,6 +31,7 @@ import {
   toLambdaAttribute,
   toReplayMessage,
 } from '#lib/retry/dlq-message.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 import { FAILURE_ATTRIBUTE, type FailureRecord } from '#lib/retry/failure-record.ts';
 import { type CompiledRule, compileRule, validateRule } from '#lib/rules/compile.ts';
 import { readSample, type SqsRecordInput, sqsRecord, stringAttribute } from '#test/support/lambda.ts';

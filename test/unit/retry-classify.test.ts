@@ -9,18 +9,13 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-connect';
 import { describe, expect, it } from 'vitest';
-import { classifyError, isPermanentFailure, MAX_FAILURE_MESSAGE_LENGTH } from '#lib/retry/classify.ts';
+import { ActiveTasksAtQuotaError } from '#lib/capacity/errors.ts';
+import { EnvelopeError } from '#lib/envelope/errors.ts';
+import { IngestRefusalError, IngestRetryError } from '#lib/ingest/errors.ts';
+import { LedgerStoreError } from '#lib/ledger/errors.ts';
+import { classifyError, MAX_FAILURE_MESSAGE_LENGTH } from '#lib/retry/classify.ts';
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
-
-class RuleNotFoundError extends Error {
-  readonly permanent = true as const;
-  readonly code = 'NoMatchingRule';
-  constructor() {
-    super('no enabled rule matches source crm');
-    this.name = 'RuleNotFoundError';
-  }
-}
 
 function networkError(code: string, message = `connect ${code} 127.0.0.1:443`): Error {
   return Object.assign(new Error(message), { code });
@@ -121,13 +116,40 @@ describe('classifyError', () => {
   });
 
   it('routes our own permanent errors to PERMANENT with their code', () => {
-    const error = new RuleNotFoundError();
+    const error = new IngestRefusalError('NoMatchingRule', 'no enabled rule matches source crm');
 
-    expect(isPermanentFailure(error)).toBe(true);
     expect(classifyError(error)).toEqual({
       class: 'PERMANENT',
       code: 'NoMatchingRule',
       message: 'no enabled rule matches source crm',
+    });
+    expect(classifyError(new EnvelopeError('MalformedJson', 'not JSON'))).toMatchObject({
+      class: 'PERMANENT',
+      code: 'MalformedJson',
+    });
+  });
+
+  it('classifies our own errors by class: a full active-task count OVER_QUOTA, a retry condition TRANSIENT', () => {
+    expect(classifyError(new ActiveTasksAtQuotaError('inst', 4, 4))).toMatchObject({
+      class: 'OVER_QUOTA',
+      code: 'ActiveTasksAtQuota',
+    });
+    expect(classifyError(new IngestRetryError('TaskNotFound', 'no task yet'))).toMatchObject({
+      class: 'TRANSIENT',
+      code: 'TaskNotFound',
+    });
+  });
+
+  it('lets the cause of our own wrapper decide, and names the wrapper when the cause says nothing', () => {
+    const throttled = new ThrottlingException({ message: 'slow down', ...meta(429) });
+
+    expect(classifyError(new LedgerStoreError('write failed', { cause: throttled }))).toMatchObject({
+      class: 'TRANSIENT',
+      code: 'ThrottlingException',
+    });
+    expect(classifyError(new LedgerStoreError('write failed'))).toMatchObject({
+      class: 'TRANSIENT',
+      code: 'LedgerStoreError',
     });
   });
 
@@ -163,8 +185,9 @@ describe('classifyError', () => {
     expect(message.endsWith('a')).toBe(true);
   });
 
-  it('does not take an object with permanent but no code for a permanent failure', () => {
-    expect(isPermanentFailure({ permanent: true })).toBe(false);
-    expect(isPermanentFailure({ permanent: 'yes', code: 'X' })).toBe(false);
+  it('does not take an error that only says it is permanent for one of ours', () => {
+    const lookalike = Object.assign(new Error('says permanent'), { permanent: true, code: 'NoMatchingRule' });
+
+    expect(classifyError(lookalike)).toMatchObject({ class: 'TRANSIENT', code: 'NoMatchingRule' });
   });
 });

@@ -6,12 +6,11 @@ import {
   compileRule,
   EVALUATION_GUARDS,
   jsonataTruthy,
-  RuleCompileError,
-  RuleEvaluationError,
   ruleExpressions,
   selectRule,
   validateRule,
 } from '#lib/rules/compile.ts';
+import { RuleCompileError, RuleEvaluationError } from '#lib/rules/errors.ts';
 import type { Rule, RuleInput } from '#lib/rules/schema.ts';
 
 const rulesDir = new URL('../../events/rules/', import.meta.url);
@@ -266,7 +265,7 @@ describe('guarded evaluation', () => {
     const error = await evaluationError('($f := function($n){ $f($n + 1) }; $f(0))');
 
     // Assess
-    expect(['D1011', 'D1012']).toContain(error.code);
+    expect(['D1011', 'D1012']).toContain(error.expressionCode);
     expect(error.message).toMatch(/^rule "r1" \(com\.example\.crm\) mapping\.name: JSONata D101[12]/);
   });
 
@@ -310,7 +309,7 @@ describe('guarded evaluation', () => {
     const error = await evaluationError(`$count([1..${EVALUATION_GUARDS.maxSequence + 1}])`);
 
     // Assess
-    expect(error.code).toBe('D2015');
+    expect(error.expressionCode).toBe('D2015');
   });
 
   it('refuses string results above the output cap', async () => {
@@ -321,7 +320,7 @@ describe('guarded evaluation', () => {
     const error = await evaluationError('$join([1..1025].($$.data.chunk))', env);
 
     // Assess
-    expect(error.code).toBe('OutputTooLarge');
+    expect(error.expressionCode).toBe('OutputTooLarge');
   });
 
   it('withholds JSONata messages that quote data', async () => {
@@ -332,7 +331,7 @@ describe('guarded evaluation', () => {
     const error = await evaluationError('$number(data.secret)', env);
 
     // Assess
-    expect(error.code).toBe('D3030');
+    expect(error.expressionCode).toBe('D3030');
     expect(error.message).not.toContain('PII-VALUE-123');
     expect(error.cause).toBeUndefined();
   });
@@ -395,7 +394,7 @@ describe('selectRule', () => {
 
     // Assess
     await expect(outcome).rejects.toThrow(RuleEvaluationError);
-    await expect(outcome).rejects.toMatchObject({ ruleId: 'broken', path: 'match', code: 'T1006' });
+    await expect(outcome).rejects.toMatchObject({ ruleId: 'broken', path: 'match', expressionCode: 'T1006' });
   });
 
   it('decides match results with JSONata truthiness', () => {

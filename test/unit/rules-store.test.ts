@@ -11,7 +11,8 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoRuleStore, RuleConflictError, RuleStoreError, RuleValidationError } from '#lib/rules/store.ts';
+import { RuleConflictError, RuleStoreError, RuleValidationError } from '#lib/rules/errors.ts';
+import { DynamoRuleStore } from '#lib/rules/store.ts';
 
 const TABLE = 'connect-task-ingest-test-rules';
 const NOW = Date.parse('2024-05-01T10:00:00.000Z');

@@ -4,12 +4,12 @@
  * is skipped, a repeated time runs once), one-time and rate schedules, start and end dates.
  */
 import { describe, expect, it } from 'vitest';
+import { ScheduleExpressionError } from '#lib/schedules/errors.ts';
 import {
   formatScheduledTime,
   occurrencesAfter,
   occurrencesBefore,
   parseScheduleExpression,
-  ScheduleExpressionError,
   translateCron,
 } from '#lib/schedules/expression.ts';
 

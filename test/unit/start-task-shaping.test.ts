@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RateLimiter } from '#lib/connect/rate-limiter.ts';
 import type { StartTaskCall } from '#lib/ingest/ports.ts';
 import { createTaskStarter } from '#lib/ingest/start-task.ts';
-import { type Deadline, DeadlineError } from '#lib/retry/deadline.ts';
+import type { Deadline } from '#lib/retry/deadline.ts';
+import { DeadlineError } from '#lib/retry/errors.ts';
 import { lambdaContext } from '#test/support/lambda.ts';
 
 const dynamoMock = mockClient(DynamoDBClient);

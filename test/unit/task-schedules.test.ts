@@ -8,12 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parseServerlessConfig } from '#common/serverless-config.ts';
 import { parseEnvelope } from '#lib/envelope/parse.ts';
 import { taskScheduleResources } from '#lib/schedules/cloudformation.ts';
-import {
-  parseTaskSchedules,
-  renderOccurrence,
-  scheduleInput,
-  TaskScheduleError,
-} from '#lib/schedules/declaration.ts';
+import { parseTaskSchedules, renderOccurrence, scheduleInput } from '#lib/schedules/declaration.ts';
+import { TaskScheduleError } from '#lib/schedules/errors.ts';
 
 const valid = {
   name: 'weekday-escalations',

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-connect';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTemplateProvider, TemplateNotFoundError } from '#lib/connect/templates.ts';
+import { TemplateNotFoundError } from '#lib/connect/errors.ts';
+import { createTemplateProvider } from '#lib/connect/templates.ts';
 
 const INSTANCE = '11111111-2222-3333-4444-555555555555';
 const TEMPLATE = 'd0d0d0d0-0000-4000-8000-000000000001';

@@ -1,11 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  TOKEN_VERSION_PREFIX,
-  TokenDerivationError,
-  taskClientToken,
-  transferClientToken,
-} from '#lib/idempotency/token.ts';
+import { TokenDerivationError } from '#lib/idempotency/errors.ts';
+import { TOKEN_VERSION_PREFIX, taskClientToken, transferClientToken } from '#lib/idempotency/token.ts';
 
 const part = fc.string({ unit: 'binary', minLength: 1, maxLength: 300 });
 

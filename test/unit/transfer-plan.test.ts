@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { eventPlanId } from '#lib/idempotency/ids.ts';
 import type { TransferPlan } from '#lib/rules/schema.ts';
 import { transferPlanSchema } from '#lib/rules/schema.ts';
+import { TransferPlanError } from '#lib/transfers/errors.ts';
 import {
   parseIsoDuration,
   parseTransferDetail,
   planFromRule,
   requestFromEvent,
-  TransferPlanError,
   toEpochMs,
 } from '#lib/transfers/plan.ts';
 

@@ -116,7 +116,7 @@ async function storeErrors<T>(what: string, call: () => Promise<T>): Promise<T> 
   try {
     return await call();
   } catch (error) {
-    const { RuleConflictError, RuleValidationError } = await import('#lib/rules/store.ts');
+    const { RuleConflictError, RuleValidationError } = await import('#lib/rules/errors.ts');
     if (error instanceof RuleValidationError)
       throw new CliUserError(`${what}: rule is invalid`, error.errors);
     if (error instanceof RuleConflictError) throw new CliUserError(error.message, [], { cause: error });

@@ -3,7 +3,7 @@
  * Stored records are a boundary (written by hand or by an older version): every field is checked.
  */
 import { isObject } from '#lib/guards.ts';
-import { TransferCursorError, TransferRecordError } from './errors.ts';
+import { TransferCursorError, TransferRecordError } from '#lib/transfers/errors.ts';
 import { COUNTER_PLAN_ID, TRANSFER_STATUSES, type TransferItem, type TransferStatus } from './port.ts';
 
 type Key = Record<string, unknown>;

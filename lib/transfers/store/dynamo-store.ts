@@ -44,8 +44,8 @@ import {
   dynamoTable,
   isConditionFailure,
 } from '#lib/aws/dynamo-table.ts';
+import { TransferStoreError } from '#lib/transfers/errors.ts';
 import { type Cursor, decodeCursor, encodeCursor, isPlanRecord, toTransferItem } from './codec.ts';
-import { TransferStoreError } from './errors.ts';
 import {
   BY_STATUS_DUE_INDEX,
   type CancelOutcome,
@@ -74,7 +74,7 @@ export class DynamoTransferStore implements TransferStore {
   readonly #db: DynamoTable;
 
   constructor(options: DynamoTransferStoreOptions) {
-    this.#db = dynamoTable('DynamoTransferStore', options, DEFAULT_TRANSFER_RETENTION_MS);
+    this.#db = dynamoTable(options, DEFAULT_TRANSFER_RETENTION_MS);
   }
 
   #expiresAt(now: number): number {
