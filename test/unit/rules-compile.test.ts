@@ -297,7 +297,7 @@ describe('guarded evaluation', () => {
       const error = await evaluationError('data.title');
 
       // Assess
-      expect(error.code).toBe('D1012');
+      expect(error.expressionCode).toBe('D1012');
       expect(error.message).toMatch(/^rule "r1" \(com\.example\.crm\) mapping\.name: JSONata D1012/);
     } finally {
       clock.mockRestore();
