@@ -8,12 +8,7 @@
  * conditional on the facts' revision `pgRev`; acknowledgements on the effect attribute still being
  * there.
  */
-import {
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type DynamoTable, isConditionFailure } from '#lib/aws/dynamo-table.ts';
 import { OUTCOME_KEY_PREFIX } from '#lib/idempotency/token.ts';
