@@ -59,7 +59,7 @@ export async function applyTaskFact(
     if (!folded.changed) return { status: 'unchanged', clientToken };
     const view = viewOf(folded.facts);
     const effects = [
-      ...(accepted(progress.facts) || !accepted(folded.facts) ? [] : acceptedEffects(progress, fact, view)),
+      ...(acceptedBefore(progress) || !accepted(folded.facts) ? [] : acceptedEffects(progress, fact, view)),
       ...(folded.first ? effectsOfFirst(progress, fact, view) : []),
     ];
     const closing = progress.closedAt === undefined && !view.open;
@@ -92,6 +92,14 @@ function accepted(facts: ContactFacts): boolean {
   return (
     facts.CONNECTED_TO_AGENT !== undefined || view.agentId !== undefined || view.connectedAt !== undefined
   );
+}
+
+/**
+ * True when task.accepted was decided before: the facts named the agent, or it was published (a fact
+ * of the same type that outranks one naming the agent may itself not name it).
+ */
+function acceptedBefore(progress: TaskProgress): boolean {
+  return accepted(progress.facts) || progress.sent.some((s) => s.type === 'task.accepted');
 }
 
 /** What every outcome of the task carries. */

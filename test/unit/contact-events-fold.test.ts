@@ -203,6 +203,21 @@ describe('contact events on the ledger', () => {
     expect(types).toEqual(['task.accepted', 'release', 'task.completed']);
   });
 
+  it('publishes task.accepted once when an event without the agent outranks the reading that named it', async () => {
+    // Prepare: a DescribeContact reading named the agent; its task.accepted was published.
+    const { ledger, clientToken } = await ledgerWithTask('c-10');
+    const reading: ContactFact = { ...factOf('c-10', 'COMPLETED'), via: 'reconcile', ref: 'describe' };
+    const first = await applyTaskFact(clientToken, reading, { ledger, now: () => NOW });
+    for (const e of first.status === 'applied' ? first.effects : [])
+      await ledger.ackEffect(clientToken, e, NOW);
+    const { agentId: _agent, connectedAt: _at, ...bare } = factOf('c-10', 'COMPLETED');
+    // Act: a COMPLETED event without AgentInfo takes the reading's place; then DISCONNECTED names the agent.
+    await applyTaskFact(clientToken, bare, { ledger, now: () => NOW });
+    const effects = await deliver(ledger, 'c-10', ['DISCONNECTED']);
+    // Assess
+    expect(effects).toEqual([]);
+  });
+
   it('publishes no task.accepted for a task completed without an agent', async () => {
     // Prepare: our own StopContact ended a queued task; no agent ever had it.
     const { ledger, clientToken } = await ledgerWithTask('c-9');
