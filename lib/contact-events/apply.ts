@@ -7,9 +7,11 @@
  * entry holds), or `unknown` (no entry: a task ingest did not create, or not yet).
  *
  * Primary course: read the progress, fold the fact (progress.ts), and when it changed anything write the
- * new facts at the revision read. Effects are decided by the fold, on a type's first arrival:
- * CONNECTED_TO_AGENT → `task.accepted`; COMPLETED → `task.completed` and one freed slot (a release of
- * the instance's oldest waiting event), and the task leaves the open tasks; DISCONNECTED without
+ * new facts at the revision read. Effects are decided by the fold: `task.accepted` when the facts first
+ * tell that an agent accepted the task (a CONNECTED_TO_AGENT fact, or a later fact naming the agent:
+ * DISCONNECTED, COMPLETED or a DescribeContact reading, for a CONNECTED_TO_AGENT event may be dropped),
+ * once, ahead of the fact's other effects; on COMPLETED's first arrival `task.completed` and one freed
+ * slot (a release of the instance's oldest waiting event), and the task leaves the open tasks; DISCONNECTED without
  * COMPLETED → an early reconcile check, so a lost COMPLETED is found within minutes. A concurrent
  * writer makes the write fail: read again and retry (a few times, then ProgressConflictError).
  */
@@ -17,7 +19,7 @@ import type { ContactIndexLedger, ProgressLedger, TaskProgress } from '#lib/ledg
 import { type Effect, publishEffect, releaseEffect } from '#lib/outcomes/effects.ts';
 import { buildOutcome, type OutcomeData, wants } from '#lib/outcomes/outcome.ts';
 import { ProgressConflictError } from './errors.ts';
-import { type ContactFact, foldFact, type TaskView, viewOf } from './progress.ts';
+import { type ContactFact, type ContactFacts, foldFact, type TaskView, viewOf } from './progress.ts';
 
 /** A disconnected task's COMPLETED is looked for with DescribeContact this long after the disconnect. */
 export const DISCONNECTED_CHECK_MS = 120_000;
@@ -56,7 +58,10 @@ export async function applyTaskFact(
     const folded = foldFact(progress.facts, fact);
     if (!folded.changed) return { status: 'unchanged', clientToken };
     const view = viewOf(folded.facts);
-    const effects = folded.first ? effectsOfFirst(progress, fact, view) : [];
+    const effects = [
+      ...(acceptedBefore(progress) || !accepted(folded.facts) ? [] : acceptedEffects(progress, fact, view)),
+      ...(folded.first ? effectsOfFirst(progress, fact, view) : []),
+    ];
     const closing = progress.closedAt === undefined && !view.open;
     const checkAt = view.open ? checkAfter(progress, fact, deps.now()) : undefined;
     const saved = await deps.ledger.saveProgress(clientToken, progress.rev, {
@@ -81,31 +86,63 @@ function checkAfter(progress: TaskProgress, fact: ContactFact, now: number): num
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-/** The effects of a type's first arrival. */
-function effectsOfFirst(progress: TaskProgress, fact: ContactFact, view: TaskView): Effect[] {
+/** True when the facts tell that an agent accepted the task: its CONNECTED_TO_AGENT, or the agent named. */
+function accepted(facts: ContactFacts): boolean {
+  const view = viewOf(facts);
+  return (
+    facts.CONNECTED_TO_AGENT !== undefined || view.agentId !== undefined || view.connectedAt !== undefined
+  );
+}
+
+/**
+ * True when task.accepted was decided before: the facts named the agent, or it was published (a fact
+ * of the same type that outranks one naming the agent may itself not name it).
+ */
+function acceptedBefore(progress: TaskProgress): boolean {
+  return accepted(progress.facts) || progress.sent.some((s) => s.type === 'task.accepted');
+}
+
+/** What every outcome of the task carries. */
+function baseData(progress: TaskProgress): OutcomeData {
   const { entry, notify } = progress;
-  const base: OutcomeData = {
+  return {
     event: { source: entry.source, id: entry.eventId, idempotencyKey: entry.idempotencyKey },
     ruleId: entry.ruleId,
     instanceId: entry.instanceId,
     contactId: entry.contactId,
     ...(notify?.data === undefined ? {} : { mapped: notify.data }),
   };
-  const agent =
-    view.agentId === undefined
-      ? {}
-      : {
-          agent: {
-            id: view.agentId,
-            ...(view.connectedAt === undefined ? {} : { connectedAt: iso(view.connectedAt) as string }),
-          },
-        };
-  const outcome = (type: 'task.accepted' | 'task.completed', data: OutcomeData) =>
-    publishEffect(buildOutcome(type, [entry.clientToken], entry.contactId, fact.at, data));
-  if (fact.type === 'CONNECTED_TO_AGENT') {
-    return wants(notify, 'task.accepted') ? [outcome('task.accepted', { ...base, ...agent })] : [];
-  }
+}
+
+/** The agent as the view names it, for task.accepted and task.completed. */
+function agentData(view: TaskView): Pick<OutcomeData, 'agent'> {
+  return view.agentId === undefined
+    ? {}
+    : {
+        agent: {
+          id: view.agentId,
+          ...(view.connectedAt === undefined ? {} : { connectedAt: iso(view.connectedAt) as string }),
+        },
+      };
+}
+
+/** task.accepted, at the time the agent connected (else the fact's), when the rule asks for it. */
+function acceptedEffects(progress: TaskProgress, fact: ContactFact, view: TaskView): Effect[] {
+  const { entry, notify } = progress;
+  if (!wants(notify, 'task.accepted')) return [];
+  const data = { ...baseData(progress), ...agentData(view) };
+  const at = view.connectedAt ?? fact.at;
+  return [publishEffect(buildOutcome('task.accepted', [entry.clientToken], entry.contactId, at, data))];
+}
+
+/** The effects of a type's first arrival: COMPLETED's release and task.completed. */
+function effectsOfFirst(progress: TaskProgress, fact: ContactFact, view: TaskView): Effect[] {
+  const { entry, notify } = progress;
   if (fact.type !== 'COMPLETED') return [];
+  const base = baseData(progress);
+  const agent = agentData(view);
+  const outcome = (data: OutcomeData) =>
+    publishEffect(buildOutcome('task.completed', [entry.clientToken], entry.contactId, fact.at, data));
   const effects: Effect[] = [releaseEffect(entry.clientToken, entry.instanceId)];
   if (wants(notify, 'task.completed')) {
     const acw =
@@ -113,7 +150,7 @@ function effectsOfFirst(progress: TaskProgress, fact: ContactFact, view: TaskVie
         ? {}
         : { afterContactWork: { startedAt: iso(view.acwStartAt), endedAt: iso(view.acwEndAt) } };
     effects.push(
-      outcome('task.completed', {
+      outcome({
         ...base,
         ...agent,
         completion: {

@@ -3,6 +3,8 @@
  * - `task.created`: recorded with the task's ledger entry (one write), then published;
  * - `task.rejected`: an event parked PERMANENT or EXHAUSTED, recorded in an outbox item of its own
  *   after the DLQ send (a crash before it re-delivers the record, which parks again), then published;
+ *   the first recorded rejection of an event wins: a later park of the same event (another DLQ message
+ *   id) writes and publishes nothing new, so one outcome id always carries one content;
  * - an OVER_QUOTA event parked for the instance's active-task quota gets a waiter (lib/ledger/port.ts
  *   `Waiter`), so that a slot freed by a task's end sends it back at once (lib/capacity/release.ts).
  *
@@ -101,8 +103,10 @@ export async function recordRejection(outcomes: IngestOutcomes, r: Rejection): P
     },
   );
   const key = outcomeItemKey(outcome.id);
-  const effects = [publishEffect(outcome)];
-  await outcomes.outbox.putEffects(key, effects, r.now);
-  await outcomes.drain(key, effects);
+  await outcomes.outbox.putEffects(key, [publishEffect(outcome)], r.now);
+  // The first recorded rejection of the event wins (a redelivered copy parks again, under another DLQ
+  // message id): what is performed is what the item holds, nothing once it was published.
+  const pending = await outcomes.outbox.pendingEffects(key);
+  if (pending.length > 0) await outcomes.drain(key, pending);
   return true;
 }

@@ -8,13 +8,7 @@
  * conditional on the facts' revision `pgRev`; acknowledgements on the effect attribute still being
  * there.
  */
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type DynamoTable, isConditionFailure } from '#lib/aws/dynamo-table.ts';
 import { OUTCOME_KEY_PREFIX } from '#lib/idempotency/token.ts';
@@ -275,7 +269,7 @@ export async function putEffects(
           pendAt: now + OUTBOX_GRACE_MS,
           expiresAt: expiresAtSeconds(now, OUTCOME_ITEM_RETENTION_MS),
         }),
-        // A repeated rejection of the same event writes nothing: its outcome is already pending.
+        // A repeated rejection of the same event writes nothing: the first recorded one wins.
         ConditionExpression: 'attribute_not_exists(clientToken)',
       }),
     );
@@ -303,19 +297,10 @@ export async function settle(db: DynamoTable, key: string): Promise<void> {
   const u = new Update();
   const idle = `(attribute_not_exists(obCount) OR obCount = ${u.value(0)})`;
   if (key.startsWith(OUTCOME_KEY_PREFIX)) {
-    try {
-      await db.client.send(
-        new DeleteItemCommand({
-          TableName: db.table,
-          Key: marshall({ clientToken: key }),
-          ConditionExpression: idle,
-          ExpressionAttributeValues: marshall(u.values),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error))
-        throw new LedgerStoreError('could not delete an outcome item', { cause: error });
-    }
+    // A rejection's item leaves the index but stays until it expires: its first recorded outcome wins.
+    if (item.pendPk === undefined) return;
+    u.remove.push('pendPk', 'pendAt');
+    await update(db, key, u, `attribute_exists(clientToken) AND ${idle}`, 'settle an outcome item');
     return;
   }
   const checkAt = num(item.checkAt);

@@ -230,13 +230,18 @@ export interface PendingLedger {
 export interface OutboxLedger {
   /** The effects an item holds that are not acknowledged yet. */
   pendingEffects(key: string): Promise<Effect[]>;
-  /** Records effects of an event that has no entry (a rejection) under `key`, an item of their own. */
+  /**
+   * Records effects of an event that has no entry (a rejection) under `key`, an item of their own. The
+   * first put wins: while the item is kept (pending, or published and kept until it expires) a later
+   * put under the same key writes nothing.
+   */
   putEffects(key: string, effects: readonly Effect[], now: number): Promise<void>;
   /** Marks one effect done (a published outcome is listed on the entry as sent). Idempotent. */
   ackEffect(key: string, effect: Effect, now: number): Promise<void>;
   /**
    * Once nothing is pending on `key`: an open task goes back to waiting for its reconcile check, an
-   * ended task leaves the index, a rejection's item is deleted.
+   * ended task leaves the index, a rejection's item leaves the index and is kept until it expires (so
+   * that a later park of the same event cannot record a second, different rejection).
    */
   settle(key: string): Promise<void>;
 }

@@ -329,6 +329,19 @@ export function ledgerContract(name: string, fresh: () => Promise<Ledger>): void
           expect(await ledger.duePending(OUTBOX_PARTITION, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
         });
 
+        it('keeps a published rejection’s item out of the index, so a later put under its key writes nothing', async () => {
+          // Prepare: a rejection recorded, published and settled.
+          const key = 'outcome#o-rejected-2';
+          await ledger.putEffects(key, [created(16)], T0);
+          await ledger.ackEffect(key, created(16), T0 + 1);
+          await ledger.settle(key);
+          // Act: the same event parked again records another content under the same key.
+          await ledger.putEffects(key, [created(17)], T0 + 2);
+          // Assess: the first recorded one won; nothing pending, nothing due.
+          expect(await ledger.pendingEffects(key)).toEqual([]);
+          expect(await ledger.duePending(OUTBOX_PARTITION, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+        });
+
         it('records a lifecycle commit’s effects in the same write', async () => {
           // Prepare
           const e = entry(15);

@@ -239,7 +239,10 @@ export class InMemoryLedger implements Ledger {
   async settle(key: string): Promise<void> {
     const outcome = this.#outcomes.get(key);
     if (key.startsWith(OUTCOME_KEY_PREFIX)) {
-      if (outcome && outcome.effects.size === 0) this.#outcomes.delete(key);
+      if (outcome && outcome.effects.size === 0) {
+        delete outcome.pendPk;
+        delete outcome.pendAt;
+      }
       return;
     }
     const row = this.#rows.get(key);

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { INSTANCE_ID } from '#common/world.ts';
-import { applyContactFact, DISCONNECTED_CHECK_MS } from '#lib/contact-events/apply.ts';
+import { applyContactFact, applyTaskFact, DISCONNECTED_CHECK_MS } from '#lib/contact-events/apply.ts';
 import { readContactEvent } from '#lib/contact-events/event.ts';
 import { type ContactFact, foldFact, viewOf } from '#lib/contact-events/progress.ts';
 import { taskClientToken } from '#lib/idempotency/token.ts';
@@ -117,11 +117,13 @@ describe('contact events on the ledger', () => {
           expect(view.open).toBe(!present.includes('COMPLETED'));
           expect(progress?.closedAt === undefined).toBe(!present.includes('COMPLETED'));
           expect(await ledger.openTasks(INSTANCE_ID)).toBe(present.includes('COMPLETED') ? 0 : 1);
-          // Each outcome once, and one freed slot per ended task.
+          // Each outcome once, and one freed slot per ended task; the events from CONNECTED_TO_AGENT on
+          // name the agent, so any of them tells that the task was accepted.
           const kinds = effects.map((e) => (e.kind === 'publish' ? e.outcome.type : e.kind)).sort();
+          const acceptedBy = ['CONNECTED_TO_AGENT', 'DISCONNECTED', 'COMPLETED'] as const;
           expect(kinds).toEqual(
             [
-              ...(present.includes('CONNECTED_TO_AGENT') ? ['task.accepted'] : []),
+              ...(acceptedBy.some((t) => present.includes(t)) ? ['task.accepted'] : []),
               ...(present.includes('COMPLETED') ? ['release', 'task.completed'] : []),
             ].sort(),
           );
@@ -138,8 +140,8 @@ describe('contact events on the ledger', () => {
     const effects = await deliver(ledger, 'c-1', ['COMPLETED', 'CONNECTED_TO_AGENT', 'INITIATED']);
     // Assess
     const outcomes = effects.flatMap((e) => (e.kind === 'publish' ? [e.outcome] : []));
-    expect(outcomes.map((o) => o.type)).toEqual(['task.completed', 'task.accepted']);
-    expect(outcomes[0]?.data).toMatchObject({
+    expect(outcomes.map((o) => o.type)).toEqual(['task.accepted', 'task.completed']);
+    expect(outcomes[1]?.data).toMatchObject({
       contactId: 'c-1',
       event: { source: 'com.example.crm', id: 'e-c-1', idempotencyKey: 'key-c-1' },
       agent: { id: AGENT_ID },
@@ -153,10 +155,82 @@ describe('contact events on the ledger', () => {
         },
       },
     });
-    expect(outcomes[1]?.data.agent).toEqual({
+    expect(outcomes[0]?.data.agent).toEqual({
       id: AGENT_ID,
       connectedAt: new Date(T.connected).toISOString(),
     });
+  });
+
+  it('publishes task.accepted, ahead of task.completed, when CONNECTED_TO_AGENT is dropped and COMPLETED names the agent', async () => {
+    // Prepare
+    const { ledger } = await ledgerWithTask('c-6');
+    // Act: CONNECTED_TO_AGENT never comes; DISCONNECTED is dropped too.
+    const effects = await deliver(ledger, 'c-6', ['INITIATED', 'QUEUED', 'COMPLETED']);
+    // Assess
+    const outcomes = effects.flatMap((e) => (e.kind === 'publish' ? [e.outcome] : []));
+    expect(outcomes.map((o) => o.type)).toEqual(['task.accepted', 'task.completed']);
+    expect(outcomes[0]).toMatchObject({
+      time: new Date(T.connected).toISOString(),
+      data: { agent: { id: AGENT_ID, connectedAt: new Date(T.connected).toISOString() } },
+    });
+  });
+
+  it('publishes task.accepted once, from DISCONNECTED, when CONNECTED_TO_AGENT is dropped', async () => {
+    // Prepare
+    const { ledger } = await ledgerWithTask('c-7');
+    // Act
+    const effects = await deliver(ledger, 'c-7', ['QUEUED', 'DISCONNECTED', 'COMPLETED', 'DISCONNECTED']);
+    // Assess
+    const outcomes = effects.flatMap((e) => (e.kind === 'publish' ? [e.outcome.type] : []));
+    expect(outcomes).toEqual(['task.accepted', 'task.completed']);
+  });
+
+  it('publishes task.accepted from a DescribeContact reading that names the agent', async () => {
+    // Prepare
+    const { ledger } = await ledgerWithTask('c-8');
+    const reading: ContactFact = {
+      ...factOf('c-8', 'COMPLETED'),
+      via: 'reconcile',
+      ref: 'describe',
+    };
+    // Act
+    const out = await applyContactFact(INSTANCE_ID, 'c-8', reading, { ledger, now: () => NOW });
+    // Assess
+    const types =
+      out.status === 'applied'
+        ? out.effects.map((e) => (e.kind === 'publish' ? e.outcome.type : e.kind))
+        : [];
+    expect(types).toEqual(['task.accepted', 'release', 'task.completed']);
+  });
+
+  it('publishes task.accepted once when an event without the agent outranks the reading that named it', async () => {
+    // Prepare: a DescribeContact reading named the agent; its task.accepted was published.
+    const { ledger, clientToken } = await ledgerWithTask('c-10');
+    const reading: ContactFact = { ...factOf('c-10', 'COMPLETED'), via: 'reconcile', ref: 'describe' };
+    const first = await applyTaskFact(clientToken, reading, { ledger, now: () => NOW });
+    for (const e of first.status === 'applied' ? first.effects : [])
+      await ledger.ackEffect(clientToken, e, NOW);
+    const { agentId: _agent, connectedAt: _at, ...bare } = factOf('c-10', 'COMPLETED');
+    // Act: a COMPLETED event without AgentInfo takes the reading's place; then DISCONNECTED names the agent.
+    await applyTaskFact(clientToken, bare, { ledger, now: () => NOW });
+    const effects = await deliver(ledger, 'c-10', ['DISCONNECTED']);
+    // Assess
+    expect(effects).toEqual([]);
+  });
+
+  it('publishes no task.accepted for a task completed without an agent', async () => {
+    // Prepare: our own StopContact ended a queued task; no agent ever had it.
+    const { ledger, clientToken } = await ledgerWithTask('c-9');
+    await deliver(ledger, 'c-9', ['INITIATED', 'QUEUED']);
+    const stop: ContactFact = { type: 'COMPLETED', at: NOW, ref: 'complete-1', via: 'api' };
+    // Act
+    const out = await applyTaskFact(clientToken, stop, { ledger, now: () => NOW });
+    // Assess
+    const types =
+      out.status === 'applied'
+        ? out.effects.map((e) => (e.kind === 'publish' ? e.outcome.type : e.kind))
+        : [];
+    expect(types).toEqual(['release', 'task.completed']);
   });
 
   it('publishes nothing the rule did not ask for, and frees the slot anyway', async () => {

@@ -227,6 +227,30 @@ describe('ingest outcomes', () => {
     expect(JSON.stringify(f.published)).not.toContain(SECRET);
   });
 
+  it('keeps the first rejection of an event parked twice: one content under its id, naming the first DLQ message', async () => {
+    // Prepare: the mapping fails (no orderId); the record is parked and its rejection published.
+    const f = setup();
+    await processRecord(order('', { orderId: null }), f.deps);
+    // Act: SQS delivers the record again (the delete was lost); it parks again, as dlq-2.
+    await processRecord(redelivered(order('', { orderId: null })), f.deps);
+    // Assess: two DLQ copies, one rejection, naming the first.
+    expect(f.dlq).toHaveLength(2);
+    expect(f.published.map((o) => o.data.failure?.dlqMessageId)).toEqual(['dlq-1']);
+  });
+
+  it('publishes the first recorded rejection, not its own, when a second park finds it still pending', async () => {
+    // Prepare: the first park records its rejection, and dies before PutEvents.
+    const f = setup();
+    f.faults.publish = true;
+    await processRecord(order('', { orderId: null }), f.deps);
+    // Act: the redelivered record parks again (dlq-2) and publishes what the outbox holds.
+    f.faults.publish = false;
+    await processRecord(redelivered(order('', { orderId: null })), f.deps);
+    // Assess
+    expect(f.dlq).toHaveLength(2);
+    expect(f.published.map((o) => o.data.failure?.dlqMessageId)).toEqual(['dlq-1']);
+  });
+
   it("publishes the rejection of an event no rule matched when its source's rule asks, and nothing when none does", async () => {
     // Prepare
     const unmatched = sqsRecord({
