@@ -97,14 +97,21 @@ const VIEW_FIELDS = [
   'disconnectReason',
 ] as const;
 
-/** The view of the facts: the furthest type, each field from the furthest fact that has it. */
+/**
+ * The view of the facts: the furthest type, each field from the furthest fact that has it. What
+ * Connect said (an event, a DescribeContact reading) comes before what our own call assumed: a
+ * `complete` rule's StopContact records reason `API`, but an agent may have disconnected the contact
+ * before it, and Connect's DISCONNECTED then knows better even when its COMPLETED event is lost.
+ */
 export function viewOf(facts: ContactFacts): TaskView {
   const present = CONTACT_EVENT_TYPES.filter((type) => facts[type] !== undefined).reverse();
   const view: TaskView = { open: facts.COMPLETED === undefined };
   const top = present[0];
   if (top !== undefined) view.state = top;
+  const fromConnect = present.filter((type) => facts[type]?.via !== 'api');
+  const byAuthority = [...fromConnect, ...present.filter((type) => facts[type]?.via === 'api')];
   for (const field of VIEW_FIELDS) {
-    for (const type of present) {
+    for (const type of byAuthority) {
       const value = facts[type]?.[field];
       if (value !== undefined) {
         (view as unknown as Record<string, unknown>)[field] = value;

@@ -98,6 +98,29 @@ describe('the contact progress fold', () => {
     expect(foldFact(foldFact({}, reconcile).facts, event)).toMatchObject({ changed: true, first: false });
     expect(foldFact(foldFact({}, event).facts, api)).toMatchObject({ changed: false });
   });
+  it("takes the disconnect reason from Connect's DISCONNECTED over our own StopContact's COMPLETED", () => {
+    // Prepare: the agent disconnected (after-contact work), then a complete rule's StopContact ended
+    // the task; Connect's COMPLETED event was lost.
+    const disconnected: ContactFact = {
+      type: 'DISCONNECTED',
+      at: 2_000,
+      ref: 'ev-disc',
+      via: 'event',
+      disconnectReason: 'AGENT_DISCONNECT',
+    };
+    const stopped: ContactFact = {
+      type: 'COMPLETED',
+      at: 3_000,
+      ref: 'ev-c',
+      via: 'api',
+      disconnectReason: 'API',
+    };
+    // Act
+    const view = viewOf({ DISCONNECTED: disconnected, COMPLETED: stopped });
+    // Assess
+    expect(view).toMatchObject({ state: 'COMPLETED', open: false, disconnectReason: 'AGENT_DISCONNECT' });
+    expect(viewOf({ COMPLETED: stopped }).disconnectReason).toBe('API');
+  });
 });
 
 describe('contact events on the ledger', () => {
