@@ -92,7 +92,7 @@ describe('chaos: ingest under faults everywhere', () => {
       pendingEffects: 0,
       factsDisagree: 0,
     });
-  }, 150_000);
+  }, 300_000);
 });
 
 describe('chaos: a run that cannot finish', () => {
