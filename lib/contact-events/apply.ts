@@ -59,7 +59,9 @@ export async function applyTaskFact(
     if (!folded.changed) return { status: 'unchanged', clientToken };
     const view = viewOf(folded.facts);
     const effects = [
-      ...(acceptedBefore(progress) || !accepted(folded.facts) ? [] : acceptedEffects(progress, fact, view)),
+      ...(acceptedBefore(progress) || !accepted(folded.facts, view)
+        ? []
+        : acceptedEffects(progress, fact, view)),
       ...(folded.first ? effectsOfFirst(progress, fact, view) : []),
     ];
     const closing = progress.closedAt === undefined && !view.open;
@@ -87,8 +89,7 @@ function checkAfter(progress: TaskProgress, fact: ContactFact, now: number): num
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 /** True when the facts tell that an agent accepted the task: its CONNECTED_TO_AGENT, or the agent named. */
-function accepted(facts: ContactFacts): boolean {
-  const view = viewOf(facts);
+function accepted(facts: ContactFacts, view: TaskView = viewOf(facts)): boolean {
   return (
     facts.CONNECTED_TO_AGENT !== undefined || view.agentId !== undefined || view.connectedAt !== undefined
   );
