@@ -41,6 +41,7 @@ export interface SweepFigures {
   failed: number;
   checked: number;
   closed: number;
+  confirmed: number;
   drained: number;
 }
 
@@ -52,6 +53,7 @@ export function addSweep(figures: SweepFigures, summary: SweepSummary | undefine
   }
   figures.checked += summary.checked;
   figures.closed += summary.closed;
+  figures.confirmed += summary.confirmed;
   figures.drained += summary.drained;
 }
 

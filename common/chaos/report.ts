@@ -91,7 +91,14 @@ export interface ChaosReport {
     /** What the simulated agents did; `refused`: the emulator said no (the task had ended meanwhile). */
     agents: { accepted: number; completed: number; withAfterWork: number; refused: number };
     /** Runs of the contact events sweep schedule (each round and the settling at the end). */
-    contactSweeps: { runs: number; failed: number; checked: number; closed: number; drained: number };
+    contactSweeps: {
+      runs: number;
+      failed: number;
+      checked: number;
+      closed: number;
+      confirmed: number;
+      drained: number;
+    };
   };
   /** The outcome bus against the end state; absent when the run did not get that far. */
   outcomes?: OutcomesReport;
@@ -396,7 +403,7 @@ export function compare(input: CompareInput): ChaosReport {
       killedContactEventInvocations: 0,
       putEvents: { calls: 0, crashedBefore: 0, crashedAfter: 0 },
       agents: { accepted: 0, completed: 0, withAfterWork: 0, refused: 0 },
-      contactSweeps: { runs: 0, failed: 0, checked: 0, closed: 0, drained: 0 },
+      contactSweeps: { runs: 0, failed: 0, checked: 0, closed: 0, confirmed: 0, drained: 0 },
     },
     ...(outcomes ? { outcomes } : {}),
     ...(ledger ? { ledger } : {}),
@@ -437,7 +444,7 @@ function loopLines(r: ChaosReport): string[] {
     `  contact events:         ${ce.emitted} emitted, ${ce.delivered} delivered (${ce.dropped} dropped, ${ce.repeated} repeated); ${r.observed.contactEventInvocations} invocations (${r.observed.killedContactEventInvocations} killed)`,
     `  PutEvents:              ${pe.calls} calls, ${pe.crashedBefore} crashed before the bus, ${pe.crashedAfter} after`,
     `  agents:                 ${a.accepted} accepted, ${a.completed} completed (${a.withAfterWork} with after-contact work), ${a.refused} refused`,
-    `  contact sweeps:         ${sw.runs} runs (${sw.failed} failed): ${sw.checked} checked, ${sw.closed} closed, ${sw.drained} drained`,
+    `  contact sweeps:         ${sw.runs} runs (${sw.failed} failed): ${sw.checked} checked, ${sw.closed} closed, ${sw.confirmed} ended on our StopContact read once, ${sw.drained} drained`,
   ];
 }
 

@@ -12,7 +12,9 @@
  * DISCONNECTED, COMPLETED or a DescribeContact reading, for a CONNECTED_TO_AGENT event may be dropped),
  * once, ahead of the fact's other effects; on COMPLETED's first arrival `task.completed` and one freed
  * slot (a release of the instance's oldest waiting event), and the task leaves the open tasks; DISCONNECTED without
- * COMPLETED → an early reconcile check, so a lost COMPLETED is found within minutes. A concurrent
+ * COMPLETED → an early reconcile check, so a lost COMPLETED is found within minutes; a task closed by
+ * our own StopContact alone keeps one check (ENDED_ON_OUR_CALL_CHECK_MS), so an agent whose events were
+ * all lost is still learnt. A concurrent
  * writer makes the write fail: read again and retry (a few times, then ProgressConflictError).
  */
 import type { ContactIndexLedger, ProgressLedger, TaskProgress } from '#lib/ledger/port.ts';
@@ -23,6 +25,11 @@ import { type ContactFact, type ContactFacts, foldFact, type TaskView, viewOf } 
 
 /** A disconnected task's COMPLETED is looked for with DescribeContact this long after the disconnect. */
 export const DISCONNECTED_CHECK_MS = 120_000;
+/**
+ * A task that closed on our own StopContact is read once with DescribeContact this long after, if
+ * Connect's COMPLETED has not come by then: its agent and disconnect reason are Connect's to tell.
+ */
+export const ENDED_ON_OUR_CALL_CHECK_MS = 10 * 60_000;
 const ATTEMPTS = 5;
 
 export interface ApplyDeps {
@@ -65,7 +72,11 @@ export async function applyTaskFact(
       ...(folded.first ? effectsOfFirst(progress, fact, view) : []),
     ];
     const closing = progress.closedAt === undefined && !view.open;
-    const checkAt = view.open ? checkAfter(progress, fact, deps.now()) : undefined;
+    const checkAt = view.open
+      ? checkAfter(progress, fact, deps.now())
+      : closing && endedOnOurCallAlone(folded.facts)
+        ? deps.now() + ENDED_ON_OUR_CALL_CHECK_MS
+        : undefined;
     const saved = await deps.ledger.saveProgress(clientToken, progress.rev, {
       instanceId: progress.entry.instanceId,
       facts: folded.facts,
@@ -84,6 +95,14 @@ function checkAfter(progress: TaskProgress, fact: ContactFact, now: number): num
   if (fact.type !== 'DISCONNECTED') return undefined;
   const soon = now + DISCONNECTED_CHECK_MS;
   return progress.checkAt === undefined ? soon : Math.min(progress.checkAt, soon);
+}
+
+/**
+ * True when the task's end is known only from our own call (a `complete` rule's StopContact): Connect's
+ * COMPLETED has not arrived, and its events may all have been lost, the agent's with them.
+ */
+export function endedOnOurCallAlone(facts: ContactFacts): boolean {
+  return facts.COMPLETED?.via === 'api';
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

@@ -10,12 +10,19 @@
  *    again later, less often as it ages. A contact Connect does not know (after a grace) is closed as
  *    `CONTACT_NOT_FOUND`.
  *
- * 3. **The slot counts** of the active-task gate (lib/capacity/gate.ts) are set from the open tasks.
+ * 3. **Tasks ended on our own call alone.** A task a `complete` rule's StopContact closed, whose
+ *    COMPLETED from Connect has not come within ENDED_ON_OUR_CALL_CHECK_MS, is read once with
+ *    DescribeContact: its events may all have been lost, and with them the agent who accepted it
+ *    (task.accepted) and how it really ended. It waits for this in the outbox partition, not among the
+ *    open tasks: its slot is already free.
+ *
+ * 4. **The slot counts** of the active-task gate (lib/capacity/gate.ts) are set from the open tasks.
  *
  * Everything is found through the ledger's pending index, soonest first, a bounded number per run; the
  * run stops before the invocation's time runs out (the rest waits for the next run).
  */
 
+import { OUTCOME_KEY_PREFIX } from '#lib/idempotency/token.ts';
 import { OUTBOX_PARTITION, openPartition } from '#lib/ledger/codec.ts';
 import type {
   ContactIndexLedger,
@@ -28,9 +35,9 @@ import type {
 import type { Logger } from '#lib/observability/logger.ts';
 import type { DrainResult } from '#lib/outcomes/drain.ts';
 import type { Effect } from '#lib/outcomes/effects.ts';
-import { applyTaskFact } from './apply.ts';
+import { applyTaskFact, endedOnOurCallAlone } from './apply.ts';
 import { type ContactDescriber, DESCRIBE_REF } from './describe.ts';
-import { viewOf } from './progress.ts';
+import { type ContactFact, viewOf } from './progress.ts';
 
 /** An open task is first checked this long after its creation if no terminal event came. */
 export const FIRST_CHECK_MS = 3_600_000;
@@ -69,6 +76,8 @@ export interface SweepSummary {
   checked: number;
   /** Tasks the checks found ended (closed). */
   closed: number;
+  /** Tasks ended on our own StopContact alone, read once (counted in `checked` too). */
+  confirmed: number;
   /** Tasks closed because Connect does not know the contact. */
   notFound: number;
   /** Open tasks per instance after the run. */
@@ -101,6 +110,17 @@ async function drainLeft(run: Run, key: string): Promise<void> {
   run.summary.effectsLeft += left;
 }
 
+/** Folds facts into the task, performing the effects each causes. */
+async function fold(run: Run, key: string, facts: readonly ContactFact[]): Promise<void> {
+  const { deps, summary } = run;
+  for (const fact of facts) {
+    const out = await applyTaskFact(key, fact, { ledger: deps.ledger, now: deps.now });
+    if (out.status !== 'applied') continue;
+    if (out.closed) summary.closed += 1;
+    if (out.effects.length > 0) summary.effectsLeft += (await deps.drain(key, out.effects)).left;
+  }
+}
+
 /** Reads the task with DescribeContact and folds in what Connect says. */
 async function check(run: Run, key: string, progress: TaskProgress): Promise<void> {
   const { deps, summary } = run;
@@ -122,15 +142,43 @@ async function check(run: Run, key: string, progress: TaskProgress): Promise<voi
           },
         ];
   if (!described.found && facts.length > 0) summary.notFound += 1;
-  for (const fact of facts) {
-    const out = await applyTaskFact(key, fact, { ledger: deps.ledger, now: deps.now });
-    if (out.status !== 'applied') continue;
-    if (out.closed) summary.closed += 1;
-    if (out.effects.length > 0) summary.effectsLeft += (await deps.drain(key, out.effects)).left;
-  }
+  await fold(run, key, facts);
   const after = await deps.ledger.progress(key);
   if (after !== undefined && after.closedAt === undefined)
     await deps.ledger.deferCheck(key, nextCheckAt(after, deps.now()));
+}
+
+/**
+ * The one reading of a task ended on our own call: what Connect says is folded in (the agent, the real
+ * disconnect reason; the task stays closed), unless Connect's own COMPLETED came meanwhile. Then the
+ * check is dropped and the task leaves the index.
+ */
+async function confirm(run: Run, key: string, progress: TaskProgress): Promise<void> {
+  const { deps, summary } = run;
+  if (endedOnOurCallAlone(progress.facts)) {
+    const described = await deps.describe(progress.entry.instanceId, progress.entry.contactId);
+    summary.checked += 1;
+    summary.confirmed += 1;
+    if (described.found) await fold(run, key, described.facts);
+  }
+  await deps.ledger.dropCheck(key);
+  await deps.ledger.settle(key);
+}
+
+/** Ended tasks and rejections with effects left, and ended tasks due their one reading. */
+async function sweepOutbox(run: Run, limit: number): Promise<void> {
+  const { deps } = run;
+  for (const key of await deps.ledger.duePending(OUTBOX_PARTITION, deps.now(), limit)) {
+    if (outOfTime(run)) {
+      run.summary.stoppedBy = 'time';
+      return;
+    }
+    await drainLeft(run, key);
+    if (key.startsWith(OUTCOME_KEY_PREFIX)) continue;
+    const progress = await deps.ledger.progress(key);
+    if (progress?.closedAt === undefined || progress.checkAt === undefined) continue;
+    if (progress.checkAt <= deps.now()) await confirm(run, key, progress);
+  }
 }
 
 async function sweepInstance(run: Run, instanceId: string, limit: number): Promise<void> {
@@ -161,15 +209,14 @@ export async function runContactSweep(deps: SweepDeps): Promise<SweepSummary> {
       effectsLeft: 0,
       checked: 0,
       closed: 0,
+      confirmed: 0,
       notFound: 0,
       openTasks: {},
       stoppedBy: 'done',
     },
   };
-  for (const key of await deps.ledger.duePending(OUTBOX_PARTITION, deps.now(), limit)) {
-    if (outOfTime(run)) return { ...run.summary, stoppedBy: 'time' };
-    await drainLeft(run, key);
-  }
+  await sweepOutbox(run, limit);
+  if (run.summary.stoppedBy === 'time') return run.summary;
   for (const instanceId of deps.instanceIds) {
     if (run.summary.stoppedBy === 'done') await sweepInstance(run, instanceId, limit);
     const open = await deps.ledger.openTasks(instanceId);

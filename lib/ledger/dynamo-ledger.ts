@@ -273,6 +273,10 @@ export class DynamoLedger implements Ledger {
     return outbox.deferCheck(this.#db, clientToken, checkAt);
   }
 
+  dropCheck(clientToken: string): Promise<void> {
+    return outbox.dropCheck(this.#db, clientToken);
+  }
+
   openTasks(instanceId: string, limit?: number): Promise<number> {
     return outbox.openTasks(this.#db, instanceId, limit);
   }

@@ -160,10 +160,13 @@ export function saveProgress(
   u.effects(change.effects);
   const soon = change.now + OUTBOX_GRACE_MS;
   if (change.closedAt !== undefined) {
-    // Ended: it leaves its instance's open tasks for the outbox partition, which the sweep settles.
+    // Ended: it leaves its instance's open tasks for the outbox partition, which the sweep settles
+    // (and reads with DescribeContact first when the change keeps a check).
     u.set.push(`closedAt = ${u.value(change.closedAt)}`, `pendPk = ${u.value(OUTBOX_PARTITION)}`);
-    u.set.push(`pendAt = ${u.value(soon)}`);
-    u.remove.push('checkAt');
+    const pendAt = change.effects.length > 0 ? soon : (change.checkAt ?? soon);
+    u.set.push(`pendAt = ${u.value(pendAt)}`);
+    if (change.checkAt === undefined) u.remove.push('checkAt');
+    else u.set.push(`checkAt = ${u.value(change.checkAt)}`);
   } else {
     u.set.push(`pendPk = if_not_exists(pendPk, ${u.value(openPartition(change.instanceId))})`);
     if (change.checkAt !== undefined) u.set.push(`checkAt = ${u.value(change.checkAt)}`);
@@ -195,6 +198,18 @@ export async function deferCheck(db: DynamoTable, clientToken: string, checkAt: 
     busy,
     'attribute_exists(clientToken) AND attribute_not_exists(closedAt)',
     'move the reconcile check of the task',
+  );
+}
+
+export async function dropCheck(db: DynamoTable, clientToken: string): Promise<void> {
+  const u = new Update();
+  u.remove.push('checkAt');
+  await update(
+    db,
+    clientToken,
+    u,
+    'attribute_exists(clientToken) AND attribute_exists(closedAt)',
+    'drop the reconcile check of an ended task',
   );
 }
 
@@ -304,7 +319,17 @@ export async function settle(db: DynamoTable, key: string): Promise<void> {
     return;
   }
   const checkAt = num(item.checkAt);
-  if (num(item.closedAt) !== undefined) {
+  if (num(item.closedAt) !== undefined && checkAt !== undefined) {
+    // Ended on our own call alone: it waits in the outbox partition for its DescribeContact reading.
+    u.set.push(`pendAt = ${u.value(checkAt)}`);
+    await update(
+      db,
+      key,
+      u,
+      `${idle} AND attribute_exists(closedAt) AND checkAt = ${u.value(checkAt)}`,
+      'settle an ended task awaiting its reading',
+    );
+  } else if (num(item.closedAt) !== undefined) {
     u.remove.push('pendPk', 'pendAt');
     await update(db, key, u, `${idle} AND attribute_exists(closedAt)`, 'settle an ended task');
   } else if (checkAt !== undefined) {

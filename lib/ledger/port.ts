@@ -199,7 +199,10 @@ export interface ProgressChange {
   effects: readonly Effect[];
   /** The task ended at this time: it leaves the open tasks. */
   closedAt?: number;
-  /** The next reconcile check (an open task). */
+  /**
+   * The next reconcile check: of an open task; or, with `closedAt`, the one DescribeContact reading of
+   * a task whose end only our own StopContact told (it stays in the pending index until then).
+   */
   checkAt?: number;
   /** Epoch ms, the service clock. */
   now: number;
@@ -212,6 +215,8 @@ export interface ProgressLedger {
   saveProgress(clientToken: string, rev: number, change: ProgressChange): Promise<boolean>;
   /** Moves an open task's next reconcile check. */
   deferCheck(clientToken: string, checkAt: number): Promise<void>;
+  /** Drops an ended task's reconcile check (its one reading was taken); `settle` then lets it leave the index. */
+  dropCheck(clientToken: string): Promise<void>;
 }
 
 /** Open tasks and what else needs attention, through the pending index (`byPending`). */
@@ -240,7 +245,7 @@ export interface OutboxLedger {
   ackEffect(key: string, effect: Effect, now: number): Promise<void>;
   /**
    * Once nothing is pending on `key`: an open task goes back to waiting for its reconcile check, an
-   * ended task leaves the index, a rejection's item leaves the index and is kept until it expires (so
+   * ended task waits for its reading if it has a check (`ProgressChange.checkAt`), else leaves the index, a rejection's item leaves the index and is kept until it expires (so
    * that a later park of the same event cannot record a second, different rejection).
    */
   settle(key: string): Promise<void>;

@@ -299,6 +299,38 @@ export function ledgerContract(name: string, fresh: () => Promise<Ledger>): void
           });
         });
 
+        it('keeps an ended task that holds a check in the outbox until the check is dropped', async () => {
+          // Prepare: a task ended on our own StopContact alone keeps one reconcile check.
+          const e = entry(15);
+          await ledger.put(e, { checkAt: T0 + HOUR, now: T0 });
+          const release = releaseEffect(e.clientToken, INSTANCE);
+          const ours = { type: 'COMPLETED' as const, at: T0 + 10, ref: 'complete-1', via: 'api' as const };
+          // Act
+          await ledger.saveProgress(e.clientToken, 0, {
+            instanceId: INSTANCE,
+            facts: { COMPLETED: ours },
+            effects: [release],
+            closedAt: T0 + 10,
+            checkAt: T0 + 2 * HOUR,
+            now: T0 + 20,
+          });
+          await ledger.ackEffect(e.clientToken, release, T0 + 30);
+          await ledger.settle(e.clientToken);
+          const open = await ledger.openTasks(INSTANCE);
+          const beforeCheck = await ledger.duePending(OUTBOX_PARTITION, T0 + 2 * HOUR - 1, 10);
+          const atCheck = await ledger.duePending(OUTBOX_PARTITION, T0 + 2 * HOUR, 10);
+          const held = await ledger.progress(e.clientToken);
+          await ledger.dropCheck(e.clientToken);
+          await ledger.settle(e.clientToken);
+          // Assess
+          expect(open).toBe(0);
+          expect(beforeCheck).toEqual([]);
+          expect(atCheck).toEqual([e.clientToken]);
+          expect(held).toMatchObject({ closedAt: T0 + 10, checkAt: T0 + 2 * HOUR, pending: 0 });
+          expect((await ledger.progress(e.clientToken))?.checkAt).toBeUndefined();
+          expect(await ledger.duePending(OUTBOX_PARTITION, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+        });
+
         it('moves an open task’s reconcile check', async () => {
           // Prepare
           const e = entry(13);

@@ -185,8 +185,9 @@ export class InMemoryLedger implements Ledger {
     if (change.closedAt !== undefined) {
       row.closedAt = change.closedAt;
       row.pendPk = OUTBOX_PARTITION;
-      row.pendAt = soon;
-      delete row.checkAt;
+      row.pendAt = change.effects.length > 0 ? soon : (change.checkAt ?? soon);
+      if (change.checkAt === undefined) delete row.checkAt;
+      else row.checkAt = change.checkAt;
     } else {
       row.pendPk ??= openPartition(change.instanceId);
       if (change.checkAt !== undefined) row.checkAt = change.checkAt;
@@ -201,6 +202,11 @@ export class InMemoryLedger implements Ledger {
     if (!row || row.closedAt !== undefined) return;
     row.checkAt = checkAt;
     if (row.effects.size === 0) row.pendAt = checkAt;
+  }
+
+  async dropCheck(clientToken: string): Promise<void> {
+    const row = this.#rows.get(clientToken);
+    if (row?.closedAt !== undefined) delete row.checkAt;
   }
 
   async openTasks(instanceId: string, limit?: number): Promise<number> {
@@ -247,7 +253,9 @@ export class InMemoryLedger implements Ledger {
     }
     const row = this.#rows.get(key);
     if (!row || row.effects.size > 0) return;
-    if (row.closedAt !== undefined) {
+    if (row.closedAt !== undefined && row.checkAt !== undefined) {
+      row.pendAt = row.checkAt;
+    } else if (row.closedAt !== undefined) {
       delete row.pendPk;
       delete row.pendAt;
     } else if (row.checkAt !== undefined) {

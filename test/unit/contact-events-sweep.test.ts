@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { INSTANCE_ID } from '#common/world.ts';
+import { applyTaskFact, ENDED_ON_OUR_CALL_CHECK_MS } from '#lib/contact-events/apply.ts';
 import type { ContactDescriber } from '#lib/contact-events/describe.ts';
 import { factsOfContact } from '#lib/contact-events/describe.ts';
 import { FIRST_CHECK_MS, runContactSweep } from '#lib/contact-events/sweep.ts';
@@ -154,6 +155,140 @@ describe('the contact events sweep', () => {
       drain: async () => ({ done: [], left: 0 }),
     });
     expect(summary).toMatchObject({ checked: 1, stoppedBy: 'time' });
+  });
+
+  describe('a task ended on our own StopContact alone', () => {
+    const AGENT = 'b0b0b0b0-0000-4000-8000-000000000001';
+    /** What Connect knows of a task an agent accepted and that then expired: every event of it lost. */
+    const acceptedThenExpired = factsOfContact({
+      InitiationTimestamp: new Date(T0),
+      DisconnectTimestamp: new Date(T0 + 50_000),
+      DisconnectReason: 'EXPIRED',
+      AgentInfo: { Id: AGENT, ConnectedToAgentTimestamp: new Date(T0 + 20_000) },
+    });
+    const closedAt = T0 + 60_000;
+
+    /** The complete rule's StopContact answered "already ended" (lifecycle.ts recordCompleted). */
+    async function endedOnOurCall(ledger: InMemoryLedger, n: number) {
+      await ledger.put(
+        {
+          clientToken: token(n),
+          contactId: `contact-${n}`,
+          instanceId: INSTANCE_ID,
+          source: 'com.example.crm',
+          eventId: `e-${n}`,
+          idempotencyKey: `case-${n}`,
+          ruleId: 'r',
+          createdAt: T0,
+        },
+        {
+          checkAt: T0 + FIRST_CHECK_MS,
+          now: T0,
+          notify: { outcomes: ['task.accepted', 'task.completed'] },
+        },
+      );
+      const fact = {
+        type: 'COMPLETED' as const,
+        at: closedAt,
+        ref: 'complete-1',
+        via: 'api' as const,
+        disconnectReason: 'ALREADY_ENDED',
+      };
+      const out = await applyTaskFact(token(n), fact, { ledger, now: () => closedAt });
+      for (const effect of out.status === 'applied' ? out.effects : [])
+        await ledger.ackEffect(token(n), effect, closedAt);
+      await ledger.settle(token(n));
+    }
+
+    const types = (drained: Array<[string, Effect[]]>) =>
+      drained.flatMap(([, e]) => e.map((x) => (x.kind === 'publish' ? x.outcome.type : x.kind)));
+
+    it('is read once with DescribeContact after a while: the agent Connect names is learnt, task.accepted goes out', async () => {
+      // Prepare
+      const ledger = new InMemoryLedger();
+      await endedOnOurCall(ledger, 7);
+      const asked: string[] = [];
+      const describe: ContactDescriber = async (_i, contactId) => {
+        asked.push(contactId);
+        return { found: true, facts: acceptedThenExpired };
+      };
+      // Act
+      const early = sweepWith(ledger, describe, closedAt + ENDED_ON_OUR_CALL_CHECK_MS - 1);
+      await early.run;
+      const due = sweepWith(ledger, describe, closedAt + ENDED_ON_OUR_CALL_CHECK_MS);
+      const summary = await due.run;
+      const again = sweepWith(ledger, describe, closedAt + 100 * FIRST_CHECK_MS);
+      await again.run;
+      // Assess: one reading; the agent and Connect's reason win over our call's; nothing freed twice.
+      expect(asked).toEqual(['contact-7']);
+      expect(summary).toMatchObject({ checked: 1, confirmed: 1, closed: 0, openTasks: { [INSTANCE_ID]: 0 } });
+      expect(types(early.drained)).toEqual([]);
+      expect(types(due.drained)).toEqual(['task.accepted']);
+      const accepted = due.drained[0]?.[1][0];
+      expect(accepted?.kind === 'publish' && accepted.outcome.data.agent?.id).toBe(AGENT);
+      const progress = await ledger.progress(token(7));
+      expect(progress).toMatchObject({ closedAt, pending: 0 });
+      expect(progress?.checkAt).toBeUndefined();
+      expect(progress?.facts.COMPLETED).toMatchObject({ via: 'reconcile', disconnectReason: 'EXPIRED' });
+      expect(progress?.facts.CONNECTED_TO_AGENT).toMatchObject({ agentId: AGENT });
+      expect(await ledger.duePending(OUTBOX_PARTITION, Number.MAX_SAFE_INTEGER, 5)).toEqual([]);
+    });
+
+    it('is not counted open while it waits for its reading', async () => {
+      const ledger = new InMemoryLedger();
+      await endedOnOurCall(ledger, 8);
+      expect(await ledger.openTasks(INSTANCE_ID)).toBe(0);
+      expect(await ledger.duePending(OUTBOX_PARTITION, closedAt + ENDED_ON_OUR_CALL_CHECK_MS, 5)).toEqual([
+        token(8),
+      ]);
+    });
+
+    it("is not read when Connect's own COMPLETED came meanwhile", async () => {
+      // Prepare
+      const ledger = new InMemoryLedger();
+      await endedOnOurCall(ledger, 9);
+      const completed = acceptedThenExpired.find((f) => f.type === 'COMPLETED');
+      if (completed === undefined) throw new Error('no COMPLETED fact');
+      await applyTaskFact(
+        token(9),
+        { ...completed, ref: 'ev-completed', via: 'event' },
+        {
+          ledger,
+          now: () => closedAt + 1_000,
+        },
+      );
+      let asked = 0;
+      // Act
+      const summary = await sweepWith(
+        ledger,
+        async () => {
+          asked += 1;
+          return { found: false };
+        },
+        closedAt + ENDED_ON_OUR_CALL_CHECK_MS,
+      ).run;
+      // Assess
+      expect(asked).toBe(0);
+      expect(summary.confirmed).toBe(0);
+      expect(await ledger.duePending(OUTBOX_PARTITION, Number.MAX_SAFE_INTEGER, 5)).toEqual([]);
+    });
+
+    it('keeps its reading for the next run when DescribeContact fails', async () => {
+      const ledger = new InMemoryLedger();
+      await endedOnOurCall(ledger, 10);
+      const failing = sweepWith(
+        ledger,
+        async () => {
+          throw new Error('ThrottlingException');
+        },
+        closedAt + ENDED_ON_OUR_CALL_CHECK_MS,
+      );
+      await expect(failing.run).rejects.toThrow('ThrottlingException');
+      expect((await ledger.progress(token(10)))?.checkAt).toBe(closedAt + ENDED_ON_OUR_CALL_CHECK_MS);
+      expect(await ledger.duePending(OUTBOX_PARTITION, closedAt + ENDED_ON_OUR_CALL_CHECK_MS, 5)).toEqual([
+        token(10),
+      ]);
+    });
   });
 
   it('reads after-contact work in progress as not completed yet', () => {
