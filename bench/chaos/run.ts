@@ -198,8 +198,11 @@ function advance(run: Run, seconds: number): void {
 // ------------------------------------------------------------------------------------------------
 // The drain
 
-/** The scheduled redrive, then (once the faults are off) what ops do with TaskNotFound. */
-async function redrive(run: Run): Promise<{ replayed: number; deferred: number }> {
+/**
+ * The scheduled redrive, then (once the faults are off, unless `scheduledOnly`) what ops do with
+ * TaskNotFound.
+ */
+async function redrive(run: Run, scheduledOnly = false): Promise<{ replayed: number; deferred: number }> {
   const config = redriveConfigFromEnv();
   const base = {
     sqs: createSqsPort(run.sqs),
@@ -214,7 +217,7 @@ async function redrive(run: Run): Promise<{ replayed: number; deferred: number }
     { mode: 'scheduled', maxScan: 100_000 },
   );
   run.redriveReplayed += summary.replayed;
-  if (run.faultsOffFromRound !== 0) {
+  if (run.faultsOffFromRound !== 0 && !scheduledOnly) {
     // An update whose create waited in the DLQ longer than the update's receives is parked
     // TaskNotFound: ops run `dlq replay --code TaskNotFound` once the create exists.
     const replayed = await runRedrive(base, {
@@ -303,8 +306,8 @@ const MAX_SWEEPS_PER_STEP = 500;
 /**
  * After the drain: the contact events sweep with the clock moved past every reconcile check (an open
  * task's first is an hour after its creation, a disconnected one's two minutes after the disconnect),
- * run until a step finds nothing due, with the pipeline idle in between (a release sends waiting events
- * back, an expiry publishes contact events). Throws ChaosRunError when it does not settle.
+ * then the scheduled redrive, run until a step finds nothing due, with the pipeline idle in between (a
+ * release sends waiting events back, an expiry publishes contact events). Throws ChaosRunError when it does not settle.
  */
 async function settle(run: Run): Promise<void> {
   for (let step = 1; step <= MAX_SETTLE_STEPS; step += 1) {
@@ -320,7 +323,12 @@ async function settle(run: Run): Promise<void> {
     }
     await run.sandbox.connect.contactEvents.flush();
     await pass(run, `settling, step ${step}, after the sweep`);
-    run.log(`settling, step ${step}: the sweep found ${found} items due`);
+    // A release by the sweep sends a waiting event back, which the emulator may refuse (402) and
+    // ingest park again: the scheduled redrive keeps running, as it does deployed.
+    const { replayed } = await redrive(run, true);
+    if (replayed > 0) await pass(run, `settling, step ${step}, after the redrive`);
+    found += replayed;
+    run.log(`settling, step ${step}: the sweep and the redrive found ${found} items due`);
     if (found === 0) return;
   }
   throw new ChaosRunError(`the contact events sweep still found work after ${MAX_SETTLE_STEPS} steps`);
@@ -454,7 +462,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       random: seededRandom(options.seed ^ 0xa9e47),
       shares: { ...DEFAULT_AGENT_SHARES, ...options.agents },
     }),
-    sweeps: { runs: 0, failed: 0, checked: 0, closed: 0, drained: 0 },
+    sweeps: { runs: 0, failed: 0, checked: 0, closed: 0, confirmed: 0, drained: 0 },
     rounds: 0,
     clockAdvancedSeconds: 0,
     faultsOffFromRound: 0,
