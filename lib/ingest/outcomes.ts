@@ -103,10 +103,11 @@ export async function recordRejection(outcomes: IngestOutcomes, r: Rejection): P
     },
   );
   const key = outcomeItemKey(outcome.id);
-  await outcomes.outbox.putEffects(key, [publishEffect(outcome)], r.now);
+  const effect = publishEffect(outcome);
   // The first recorded rejection of the event wins (a redelivered copy parks again, under another DLQ
   // message id): what is performed is what the item holds, nothing once it was published.
-  const pending = await outcomes.outbox.pendingEffects(key);
+  const wrote = await outcomes.outbox.putEffects(key, [effect], r.now);
+  const pending = wrote ? [effect] : await outcomes.outbox.pendingEffects(key);
   if (pending.length > 0) await outcomes.drain(key, pending);
   return true;
 }

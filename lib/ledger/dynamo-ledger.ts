@@ -289,7 +289,7 @@ export class DynamoLedger implements Ledger {
     return outbox.pendingEffects(this.#db, key);
   }
 
-  putEffects(key: string, effects: readonly Effect[], now: number): Promise<void> {
+  putEffects(key: string, effects: readonly Effect[], now: number): Promise<boolean> {
     return outbox.putEffects(this.#db, key, effects, now);
   }
 

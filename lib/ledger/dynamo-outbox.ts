@@ -272,7 +272,7 @@ export async function putEffects(
   key: string,
   effects: readonly Effect[],
   now: number,
-): Promise<void> {
+): Promise<boolean> {
   try {
     await db.client.send(
       new PutItemCommand({
@@ -288,9 +288,10 @@ export async function putEffects(
         ConditionExpression: 'attribute_not_exists(clientToken)',
       }),
     );
+    return true;
   } catch (error) {
-    if (!isConditionFailure(error))
-      throw new LedgerStoreError('could not record the outcome', { cause: error });
+    if (isConditionFailure(error)) return false;
+    throw new LedgerStoreError('could not record the outcome', { cause: error });
   }
 }
 

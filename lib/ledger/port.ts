@@ -238,9 +238,9 @@ export interface OutboxLedger {
   /**
    * Records effects of an event that has no entry (a rejection) under `key`, an item of their own. The
    * first put wins: while the item is kept (pending, or published and kept until it expires) a later
-   * put under the same key writes nothing.
+   * put under the same key writes nothing. True when this put wrote the item.
    */
-  putEffects(key: string, effects: readonly Effect[], now: number): Promise<void>;
+  putEffects(key: string, effects: readonly Effect[], now: number): Promise<boolean>;
   /** Marks one effect done (a published outcome is listed on the entry as sent). Idempotent. */
   ackEffect(key: string, effect: Effect, now: number): Promise<void>;
   /**

@@ -348,13 +348,14 @@ export function ledgerContract(name: string, fresh: () => Promise<Ledger>): void
           // Prepare
           const key = 'outcome#o-rejected-1';
           // Act
-          await ledger.putEffects(key, [created(14)], T0);
-          await ledger.putEffects(key, [created(14)], T0 + 1);
+          const first = await ledger.putEffects(key, [created(14)], T0);
+          const second = await ledger.putEffects(key, [created(14)], T0 + 1);
           const due = await ledger.duePending(OUTBOX_PARTITION, T0 + OUTBOX_GRACE_MS, 10);
           const pending = await ledger.pendingEffects(key);
           await ledger.ackEffect(key, created(14), T0 + 2);
           await ledger.settle(key);
           // Assess
+          expect([first, second]).toEqual([true, false]);
           expect(due).toEqual([key]);
           expect(pending).toEqual([created(14)]);
           expect(await ledger.pendingEffects(key)).toEqual([]);

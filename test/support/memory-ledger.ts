@@ -225,13 +225,14 @@ export class InMemoryLedger implements Ledger {
       : [];
   }
 
-  async putEffects(key: string, effects: readonly Effect[], now: number): Promise<void> {
-    if (this.#outcomes.has(key)) return;
+  async putEffects(key: string, effects: readonly Effect[], now: number): Promise<boolean> {
+    if (this.#outcomes.has(key)) return false;
     this.#outcomes.set(key, {
       effects: new Map(effects.map((e) => [e.id, structuredClone(e)])),
       pendPk: OUTBOX_PARTITION,
       pendAt: now + OUTBOX_GRACE_MS,
     });
+    return true;
   }
 
   async ackEffect(key: string, effect: Effect, now: number): Promise<void> {
