@@ -154,6 +154,25 @@ describe('the timeline of tasks show', () => {
     expect(renderTimeline(built)).toMatch(/effects pending +none\n/);
   });
 
+  it('shows a task our own StopContact closed with the DescribeContact reading it still waits for', () => {
+    // Act
+    const built = buildTimeline(
+      progress({
+        facts: { COMPLETED: fact('COMPLETED', 90, { via: 'api', ref: 'c-evt', disconnectReason: 'API' }) },
+        closedAt: at(90),
+        checkAt: at(690),
+      }),
+      { rev: 0 },
+      [],
+    );
+
+    // Assess
+    expect(built.now).toMatchObject({ status: 'closed', closedAt: at(90), nextCheckAt: at(690) });
+    expect(renderTimeline(built)).toMatch(
+      /state +closed 2026-03-02T10:01:30\.000Z \(COMPLETED\) by our StopContact alone, DescribeContact reading due 2026-03-02T10:11:30\.000Z\n/,
+    );
+  });
+
   it('says "no contact events recorded" for an entry that predates contact events, its state unknown', () => {
     // Act
     const built = buildTimeline(progress(), { rev: 0 }, []);

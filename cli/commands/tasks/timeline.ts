@@ -60,7 +60,7 @@ interface TaskNow {
   /** How many contact facts the entry keeps (at most one per type). */
   contactEvents: number;
   closedAt?: number;
-  /** The next reconcile check (DescribeContact) while open. */
+  /** The next reconcile check (DescribeContact) while open; closed, the one reading of a task our StopContact alone ended. */
   nextCheckAt?: number;
   agentId?: string;
   queueId?: string;
@@ -125,7 +125,8 @@ function stateNow(progress: TaskProgress, pending: readonly Effect[]): TaskNow {
     state: view.state ?? null,
     contactEvents,
     ...(progress.closedAt === undefined ? {} : { closedAt: progress.closedAt }),
-    ...(status !== 'open' || progress.checkAt === undefined ? {} : { nextCheckAt: progress.checkAt }),
+    // Open: the next reconcile check; closed: the one reading of a task our own StopContact ended.
+    ...(status === 'untracked' || progress.checkAt === undefined ? {} : { nextCheckAt: progress.checkAt }),
     ...(view.agentId === undefined ? {} : { agentId: view.agentId }),
     ...(view.queueId === undefined ? {} : { queueId: view.queueId }),
     ...(view.disconnectReason === undefined ? {} : { disconnectReason: view.disconnectReason }),
@@ -176,7 +177,9 @@ function stateLine(now: TaskNow): string {
   const furthest = now.state ?? 'no contact events recorded yet';
   switch (now.status) {
     case 'closed':
-      return `closed ${iso(now.closedAt)} (${now.state ?? '-'})`;
+      return now.nextCheckAt === undefined
+        ? `closed ${iso(now.closedAt)} (${now.state ?? '-'})`
+        : `closed ${iso(now.closedAt)} (${now.state ?? '-'}) by our StopContact alone, DescribeContact reading due ${iso(now.nextCheckAt)}`;
     case 'open':
       return `open (${furthest}), next reconcile check ${iso(now.nextCheckAt)}`;
     default:
