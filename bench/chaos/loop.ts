@@ -8,6 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LedgerRead, PublishedOutcome } from '#common/chaos/outcomes.ts';
+import type { ChaosReport } from '#common/chaos/report.ts';
 import { contactEventsConfigFromEnv } from '#lib/config.ts';
 import { createContactEventsHandler } from '#lib/contact-events/handler.ts';
 import { CONTACT_EVENT_TYPES, viewOf } from '#lib/contact-events/progress.ts';
@@ -36,14 +37,7 @@ export function contactEventsFunction(
 }
 
 /** What the contact events sweep runs did, in all. */
-export interface SweepFigures {
-  runs: number;
-  failed: number;
-  checked: number;
-  closed: number;
-  confirmed: number;
-  drained: number;
-}
+export type SweepFigures = ChaosReport['observed']['contactSweeps'];
 
 export function addSweep(figures: SweepFigures, summary: SweepSummary | undefined): void {
   figures.runs += 1;

@@ -14,13 +14,18 @@ import { taskClientToken } from '#lib/idempotency/token.ts';
 import { OUTBOX_PARTITION, openPartition } from '#lib/ledger/codec.ts';
 import type { Effect } from '#lib/outcomes/effects.ts';
 import { publishEffect } from '#lib/outcomes/effects.ts';
-import { buildOutcome } from '#lib/outcomes/outcome.ts';
+import { buildOutcome, type OutcomeType } from '#lib/outcomes/outcome.ts';
 import { InMemoryLedger } from '#test/support/memory-ledger.ts';
 
 const T0 = Date.parse('2024-05-01T09:00:00Z');
 const token = (n: number) => taskClientToken(INSTANCE_ID, 'com.example.crm', `case-${n}`);
 
-async function task(ledger: InMemoryLedger, n: number, effects: Effect[] = []) {
+async function task(
+  ledger: InMemoryLedger,
+  n: number,
+  effects: Effect[] = [],
+  outcomes: OutcomeType[] = ['task.created', 'task.completed'],
+) {
   await ledger.put(
     {
       clientToken: token(n),
@@ -36,7 +41,7 @@ async function task(ledger: InMemoryLedger, n: number, effects: Effect[] = []) {
       checkAt: T0 + FIRST_CHECK_MS,
       now: T0,
       effects,
-      notify: { outcomes: ['task.created', 'task.completed'] },
+      notify: { outcomes },
     },
   );
 }
@@ -170,23 +175,7 @@ describe('the contact events sweep', () => {
 
     /** The complete rule's StopContact answered "already ended" (lifecycle.ts recordCompleted). */
     async function endedOnOurCall(ledger: InMemoryLedger, n: number) {
-      await ledger.put(
-        {
-          clientToken: token(n),
-          contactId: `contact-${n}`,
-          instanceId: INSTANCE_ID,
-          source: 'com.example.crm',
-          eventId: `e-${n}`,
-          idempotencyKey: `case-${n}`,
-          ruleId: 'r',
-          createdAt: T0,
-        },
-        {
-          checkAt: T0 + FIRST_CHECK_MS,
-          now: T0,
-          notify: { outcomes: ['task.accepted', 'task.completed'] },
-        },
-      );
+      await task(ledger, n, [], ['task.accepted', 'task.completed']);
       const fact = {
         type: 'COMPLETED' as const,
         at: closedAt,
