@@ -13,7 +13,8 @@
  * invocations that timed out; records sent back without an attempt (lib/ingest/receives.ts) and
  * their median wait from being sent back to their next receive; the invocations' longest duration;
  * the DLQ by class at the end (EXHAUSTED, and TRANSIENT waiting for a redrive round); tasks against
- * messages once the backlog drained; duplicated tasks. Figures, never assertions.
+ * messages once the backlog drained; duplicated tasks; when the drain runs out of time, what each queue
+ * still holds (`leftInQueues`). Figures, never assertions.
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -28,6 +29,7 @@ import { readDlqMessage } from '#lib/retry/dlq-message.ts';
 import { FAILURE_ATTRIBUTE } from '#lib/retry/failure-record.ts';
 import { type Sandbox, startSandbox } from '#sandbox/index.ts';
 import { startPipeline } from '#sandbox/pipeline.ts';
+import { queueDepth } from './chaos/queues.ts';
 import { OTHER_ATTRIBUTE, type OtherLog, otherCaller } from './quota.ts';
 import { type Cell, fmt, median, percentile, type Reporter } from './report.ts';
 import {
@@ -105,6 +107,8 @@ export interface SqueezeFigures {
   duplicated: number;
   drained: boolean;
   drainS: number;
+  /** Not drained: the queues still holding messages when the drain limit ran out. */
+  leftInQueues?: Record<string, { visible: number; hidden: number }>;
 }
 
 /** What the handler wrappers and outcome hooks saw, by event id, on the sandbox's clock `now`. */
@@ -303,6 +307,8 @@ export async function squeezeRun(
       drained = false;
     }
     const drainS = (now() - drainFrom) / 1000;
+    // Not idle within the limit: say what is left, queue by queue, before anything stops.
+    const left = drained ? {} : { leftInQueues: await queuesLeft(sandbox) };
     await pipeline.stop();
     return {
       messages,
@@ -313,12 +319,26 @@ export async function squeezeRun(
       squeezeTasksPerSecond: squeezeTasks / (spec.squeezeMs / 1000),
       drained,
       drainS,
+      ...left,
     };
   } finally {
     restoreEnvironment(savedEnv);
     instances.destroy();
     await sandbox.stop();
   }
+}
+
+/** Every queue of the sandbox (the `*_QUEUE_URL` variables and the DLQ) that holds messages: visible, hidden. */
+async function queuesLeft(sandbox: Sandbox): Promise<Record<string, { visible: number; hidden: number }>> {
+  const urls = Object.entries(sandbox.environment).filter(
+    ([name, url]) => (name.endsWith('_QUEUE_URL') || name === 'DLQ_URL') && typeof url === 'string',
+  );
+  const out: Record<string, { visible: number; hidden: number }> = {};
+  for (const [name, url] of urls) {
+    const depth = await queueDepth(sandbox.clients.sqs, url as string);
+    if (depth.visible + depth.hidden > 0) out[name] = depth;
+  }
+  return out;
 }
 
 function invocationFigures(invocations: { all: number; timedOut: number; failed: Record<string, number> }) {
