@@ -165,38 +165,32 @@ async function confirm(run: Run, key: string, progress: TaskProgress): Promise<v
   await deps.ledger.settle(key);
 }
 
-/** Ended tasks and rejections with effects left, and ended tasks due their one reading. */
-async function sweepOutbox(run: Run, limit: number): Promise<void> {
+/**
+ * One due task: the effects a writer left, then its check (open) or its one reading (ended on our own
+ * call), else it goes back to waiting (or leaves the index).
+ */
+async function visit(run: Run, key: string): Promise<void> {
   const { deps } = run;
-  for (const key of await deps.ledger.duePending(OUTBOX_PARTITION, deps.now(), limit)) {
-    if (outOfTime(run)) {
-      run.summary.stoppedBy = 'time';
-      return;
-    }
-    await drainLeft(run, key);
-    if (key.startsWith(OUTCOME_KEY_PREFIX)) continue;
-    const progress = await deps.ledger.progress(key);
-    if (progress?.closedAt === undefined || progress.checkAt === undefined) continue;
-    if (progress.checkAt <= deps.now()) await confirm(run, key, progress);
-  }
+  const progress = await deps.ledger.progress(key);
+  if (progress === undefined) return;
+  if (progress.pending > 0) await drainLeft(run, key);
+  const due = progress.checkAt !== undefined && progress.checkAt <= deps.now();
+  if (due && progress.closedAt === undefined) await check(run, key, progress);
+  else if (due) await confirm(run, key, progress);
+  else if (progress.pending === 0) await deps.ledger.settle(key);
 }
 
-async function sweepInstance(run: Run, instanceId: string, limit: number): Promise<void> {
+/** The due items of one partition of the pending index, soonest first, while the invocation has time. */
+async function sweepPartition(run: Run, partition: string, limit: number): Promise<void> {
   const { deps } = run;
-  const due = await deps.ledger.duePending(openPartition(instanceId), deps.now(), limit);
-  for (const key of due) {
+  for (const key of await deps.ledger.duePending(partition, deps.now(), limit)) {
     if (outOfTime(run)) {
       run.summary.stoppedBy = 'time';
       return;
     }
-    const progress = await deps.ledger.progress(key);
-    if (progress === undefined) continue;
-    if (progress.pending > 0) await drainLeft(run, key);
-    if (progress.closedAt === undefined && progress.checkAt !== undefined && progress.checkAt <= deps.now()) {
-      await check(run, key, progress);
-    } else if (progress.pending === 0) {
-      await deps.ledger.settle(key);
-    }
+    // A rejection's item holds effects only; everything else is a task.
+    if (key.startsWith(OUTCOME_KEY_PREFIX)) await drainLeft(run, key);
+    else await visit(run, key);
   }
 }
 
@@ -215,10 +209,10 @@ export async function runContactSweep(deps: SweepDeps): Promise<SweepSummary> {
       stoppedBy: 'done',
     },
   };
-  await sweepOutbox(run, limit);
+  await sweepPartition(run, OUTBOX_PARTITION, limit);
   if (run.summary.stoppedBy === 'time') return run.summary;
   for (const instanceId of deps.instanceIds) {
-    if (run.summary.stoppedBy === 'done') await sweepInstance(run, instanceId, limit);
+    if (run.summary.stoppedBy === 'done') await sweepPartition(run, openPartition(instanceId), limit);
     const open = await deps.ledger.openTasks(instanceId);
     run.summary.openTasks[instanceId] = open;
     // The active-task slot count (lib/capacity/gate.ts) from the truth it caches.
