@@ -158,19 +158,17 @@ export function saveProgress(
   const u = new Update();
   u.set.push(`facts = ${u.value(change.facts)}`, `pgRev = ${u.value(rev + 1)}`);
   u.effects(change.effects);
-  const soon = change.now + OUTBOX_GRACE_MS;
+  // Effects are due to the sweep after their writer's grace; otherwise the item waits for its check.
+  const pendAt = change.effects.length > 0 ? change.now + OUTBOX_GRACE_MS : change.checkAt;
+  if (change.checkAt !== undefined) u.set.push(`checkAt = ${u.value(change.checkAt)}`);
   if (change.closedAt !== undefined) {
     // Ended: it leaves its instance's open tasks for the outbox partition, which the sweep settles
     // (and reads with DescribeContact first when the change keeps a check).
     u.set.push(`closedAt = ${u.value(change.closedAt)}`, `pendPk = ${u.value(OUTBOX_PARTITION)}`);
-    const pendAt = change.effects.length > 0 ? soon : (change.checkAt ?? soon);
-    u.set.push(`pendAt = ${u.value(pendAt)}`);
+    u.set.push(`pendAt = ${u.value(pendAt ?? change.now + OUTBOX_GRACE_MS)}`);
     if (change.checkAt === undefined) u.remove.push('checkAt');
-    else u.set.push(`checkAt = ${u.value(change.checkAt)}`);
   } else {
     u.set.push(`pendPk = if_not_exists(pendPk, ${u.value(openPartition(change.instanceId))})`);
-    if (change.checkAt !== undefined) u.set.push(`checkAt = ${u.value(change.checkAt)}`);
-    const pendAt = change.effects.length > 0 ? soon : change.checkAt;
     if (pendAt !== undefined) u.set.push(`pendAt = ${u.value(pendAt)}`);
   }
   const condition = `attribute_exists(clientToken) AND ${rev === 0 ? 'attribute_not_exists(pgRev)' : `pgRev = ${u.value(rev)}`}`;
@@ -320,28 +318,16 @@ export async function settle(db: DynamoTable, key: string): Promise<void> {
     return;
   }
   const checkAt = num(item.checkAt);
-  if (num(item.closedAt) !== undefined && checkAt !== undefined) {
-    // Ended on our own call alone: it waits in the outbox partition for its DescribeContact reading.
+  const ended = num(item.closedAt) !== undefined;
+  if (checkAt !== undefined) {
+    // It waits in its partition for its check: an open task's, or the one DescribeContact reading of a
+    // task ended on our own call alone.
     u.set.push(`pendAt = ${u.value(checkAt)}`);
-    await update(
-      db,
-      key,
-      u,
-      `${idle} AND attribute_exists(closedAt) AND checkAt = ${u.value(checkAt)}`,
-      'settle an ended task awaiting its reading',
-    );
-  } else if (num(item.closedAt) !== undefined) {
+    const state = ended ? 'attribute_exists(closedAt)' : 'attribute_not_exists(closedAt)';
+    await update(db, key, u, `${idle} AND ${state} AND checkAt = ${u.value(checkAt)}`, 'settle a task');
+  } else if (ended) {
     u.remove.push('pendPk', 'pendAt');
     await update(db, key, u, `${idle} AND attribute_exists(closedAt)`, 'settle an ended task');
-  } else if (checkAt !== undefined) {
-    u.set.push(`pendAt = ${u.value(checkAt)}`);
-    await update(
-      db,
-      key,
-      u,
-      `${idle} AND attribute_not_exists(closedAt) AND checkAt = ${u.value(checkAt)}`,
-      'settle an open task',
-    );
   }
 }
 

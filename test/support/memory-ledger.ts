@@ -181,17 +181,15 @@ export class InMemoryLedger implements Ledger {
     row.facts = structuredClone(change.facts);
     row.pgRev = rev + 1;
     for (const effect of change.effects) row.effects.set(effect.id, structuredClone(effect));
-    const soon = change.now + OUTBOX_GRACE_MS;
+    const pendAt = change.effects.length > 0 ? change.now + OUTBOX_GRACE_MS : change.checkAt;
+    if (change.checkAt !== undefined) row.checkAt = change.checkAt;
     if (change.closedAt !== undefined) {
       row.closedAt = change.closedAt;
       row.pendPk = OUTBOX_PARTITION;
-      row.pendAt = change.effects.length > 0 ? soon : (change.checkAt ?? soon);
+      row.pendAt = pendAt ?? change.now + OUTBOX_GRACE_MS;
       if (change.checkAt === undefined) delete row.checkAt;
-      else row.checkAt = change.checkAt;
     } else {
       row.pendPk ??= openPartition(change.instanceId);
-      if (change.checkAt !== undefined) row.checkAt = change.checkAt;
-      const pendAt = change.effects.length > 0 ? soon : change.checkAt;
       if (pendAt !== undefined) row.pendAt = pendAt;
     }
     return true;
@@ -254,13 +252,11 @@ export class InMemoryLedger implements Ledger {
     }
     const row = this.#rows.get(key);
     if (!row || row.effects.size > 0) return;
-    if (row.closedAt !== undefined && row.checkAt !== undefined) {
+    if (row.checkAt !== undefined) {
       row.pendAt = row.checkAt;
     } else if (row.closedAt !== undefined) {
       delete row.pendPk;
       delete row.pendAt;
-    } else if (row.checkAt !== undefined) {
-      row.pendAt = row.checkAt;
     }
   }
 
